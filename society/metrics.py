@@ -1,0 +1,231 @@
+"""Metrics of a society's state: pure functions of arrays (and a graph), one number each.
+
+Every column of ``metrics.parquet`` that describes the population is computed here; the engine
+calls these functions on its state arrays and nothing else. A graph argument may be a scipy
+sparse adjacency, a networkx graph, or the engine's :class:`~society.network.Network`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from society.graphs import as_csr, csr_rows
+
+FloatArray = np.ndarray[Any, np.dtype[np.float64]]
+
+
+def wasserstein1(a: FloatArray, b: FloatArray) -> float:
+    """Earth mover's (W1) distance between the empirical distributions of ``a`` and ``b``.
+
+    >>> wasserstein1(np.array([0.0, 1.0]), np.array([0.5, 1.5]))
+    0.5
+    """
+    a = np.sort(np.asarray(a, dtype=np.float64))
+    b = np.sort(np.asarray(b, dtype=np.float64))
+    if a.shape == b.shape:
+        return float(np.mean(np.abs(a - b)))
+    # Different sizes: integrate |F_a - F_b| over the merged support.
+    support = np.concatenate([a, b])
+    support.sort()
+    widths = np.diff(support)
+    cdf_a = np.searchsorted(a, support[:-1], side="right") / a.size
+    cdf_b = np.searchsorted(b, support[:-1], side="right") / b.size
+    return float(np.sum(np.abs(cdf_a - cdf_b) * widths))
+
+
+def distance_from_point(a: FloatArray, point: float) -> float:
+    """W1 distance between the distribution of ``a`` and a point mass at ``point``.
+
+    >>> distance_from_point(np.array([0.5, 1.0]), 1.0)
+    0.25
+    """
+    return float(np.mean(np.abs(np.asarray(a) - point)))
+
+
+def bimodality_coefficient(x: FloatArray) -> float:
+    """Sarle's sample bimodality coefficient ``(g^2 + 1) / (k + 3 (n-1)^2 / ((n-2)(n-3)))``.
+
+    ``g`` is the sample skewness and ``k`` the sample excess kurtosis (both bias-corrected).
+    Uniform data give 5/9, normal data 1/3; values above 5/9 suggest two modes. A constant
+    sample has no shape and gives 0.
+
+    >>> rng = np.random.default_rng(0)
+    >>> abs(bimodality_coefficient(rng.uniform(size=200_000)) - 5 / 9) < 0.01
+    True
+    """
+    x = np.asarray(x, dtype=np.float64)
+    n = x.size
+    if n < 4:
+        return 0.0
+    d = x - x.mean()
+    m2 = np.mean(d * d)
+    if m2 <= 1e-300:
+        return 0.0
+    m3 = np.mean(d**3)
+    m4 = np.mean(d**4)
+    g1 = m3 / m2**1.5
+    g2 = m4 / (m2 * m2) - 3.0
+    skew = g1 * np.sqrt(n * (n - 1)) / (n - 2)
+    kurt = (n - 1) / ((n - 2) * (n - 3)) * ((n + 1) * g2 + 6.0)
+    return float((skew * skew + 1.0) / (kurt + 3.0 * (n - 1) ** 2 / ((n - 2) * (n - 3))))
+
+
+def esteban_ray(x: FloatArray, alpha: float = 1.6, bins: int = 64) -> float:
+    """Esteban-Ray polarization ``sum_ij p_i^(1+alpha) p_j |y_i - y_j|`` over a histogram.
+
+    Opinions are binned on their own range; the index is 0 for a consensus and grows with a
+    few large, distant groups.
+
+    >>> esteban_ray(np.full(10, 0.3))
+    0.0
+    >>> round(esteban_ray(np.array([0.0] * 5 + [1.0] * 5), bins=2), 4)
+    0.0825
+    """
+    x = np.asarray(x, dtype=np.float64)
+    lo, hi = float(x.min()), float(x.max())
+    if hi - lo <= 1e-12:
+        return 0.0
+    counts, edges = np.histogram(x, bins=bins, range=(lo, hi))
+    p = counts / x.size
+    y = 0.5 * (edges[:-1] + edges[1:])
+    dist = np.abs(y[:, None] - y[None, :])
+    return float(np.sum((p ** (1.0 + alpha))[:, None] * p[None, :] * dist))
+
+
+def cluster_labels(x: FloatArray, gap: float = 0.01) -> np.ndarray:
+    """Label opinions by cluster: sorted opinions split wherever neighbours differ by > ``gap``.
+
+    >>> cluster_labels(np.array([0.1, 0.9, 0.105, 0.5])).tolist()
+    [0, 2, 0, 1]
+    """
+    x = np.asarray(x, dtype=np.float64)
+    order = np.argsort(x, kind="stable")
+    breaks = np.concatenate([[0], (np.diff(x[order]) > gap).astype(np.int64)])
+    labels = np.empty(x.size, dtype=np.int64)
+    labels[order] = np.cumsum(breaks)
+    return labels
+
+
+def opinion_clusters(x: FloatArray, gap: float = 0.01, min_share: float = 0.05) -> int:
+    """Number of major opinion clusters: groups split at gaps > ``gap`` holding >= ``min_share``.
+
+    >>> opinion_clusters(np.array([0.1] * 10 + [0.9] * 10 + [0.5]))
+    2
+    """
+    x = np.asarray(x)
+    if x.size == 0:
+        return 0
+    sizes = np.bincount(cluster_labels(x, gap))
+    return int(np.sum(sizes >= min_share * x.size))
+
+
+def neighbour_correlation(graph: Any, x: FloatArray) -> float:
+    """Pearson r between each node's opinion and the mean opinion of its neighbours.
+
+    High values mean people hear what they already think (an echo chamber). Nodes without
+    neighbours are left out; a constant opinion gives 0.
+
+    >>> import networkx as nx
+    >>> g = nx.Graph([(0, 1), (2, 3)])
+    >>> neighbour_correlation(g, np.array([0.0, 0.0, 1.0, 1.0]))
+    1.0
+    """
+    csr = as_csr(graph)
+    x = np.asarray(x, dtype=np.float64)
+    degree = np.diff(csr.indptr)
+    has = degree > 0
+    if has.sum() < 2:
+        return 0.0
+    mean_nb = (csr @ x)[has] / np.asarray(csr.sum(axis=1)).ravel()[has]
+    own = x[has]
+    if own.std() < 1e-12 or mean_nb.std() < 1e-12:
+        return 0.0
+    return float(np.corrcoef(own, mean_nb)[0, 1])
+
+
+def modularity(graph: Any, labels: np.ndarray) -> float:
+    """Newman modularity ``Q = sum_c [e_c / m - (d_c / 2m)^2]`` of a partition into ``labels``.
+
+    >>> import networkx as nx
+    >>> g = nx.Graph([(0, 1), (2, 3)])
+    >>> modularity(g, np.array([0, 0, 1, 1]))
+    0.5
+    """
+    csr = as_csr(graph)
+    rows = csr_rows(csr)
+    weights = csr.data.astype(np.float64)
+    two_m = weights.sum()
+    if two_m <= 0:
+        return 0.0
+    labels = np.asarray(labels)
+    k = int(labels.max()) + 1
+    inside = labels[rows] == labels[csr.indices]
+    e_c = np.bincount(labels[rows[inside]], weights=weights[inside], minlength=k)
+    d_c = np.bincount(labels, weights=np.asarray(csr.sum(axis=1)).ravel(), minlength=k)
+    return float(np.sum(e_c / two_m - (d_c / two_m) ** 2))
+
+
+def active_link_density(graph: Any, x: FloatArray, threshold: float) -> float:
+    """Share of links whose two ends disagree by more than ``threshold``.
+
+    With discrete opinions (threshold below the smallest step) this is the voter model's
+    density of active links; it falls to 0 as a network sorts itself into echo chambers.
+
+    >>> import networkx as nx
+    >>> active_link_density(nx.path_graph(3), np.array([0.0, 0.0, 1.0]), 0.5)
+    0.5
+    """
+    csr = as_csr(graph)
+    if csr.nnz == 0:
+        return 0.0
+    rows = csr_rows(csr)
+    x = np.asarray(x)
+    return float(np.mean(np.abs(x[rows] - x[csr.indices]) > threshold))
+
+
+def largest_community_share(graph: Any, opinions: np.ndarray) -> float:
+    """Share of nodes in the largest connected group that holds one opinion (S_max / N).
+
+    Holme & Newman (2006) call a community a connected component of the subgraph whose edges
+    join nodes of equal opinion.
+
+    >>> import networkx as nx
+    >>> largest_community_share(nx.path_graph(4), np.array([1, 1, 1, 2]))
+    0.75
+    """
+    csr = as_csr(graph)
+    n = csr.shape[0]
+    if n == 0:
+        return 0.0
+    rows = csr_rows(csr)
+    opinions = np.asarray(opinions)
+    same = opinions[rows] == opinions[csr.indices]
+    agree = sp.csr_array(
+        (np.ones(int(same.sum())), (rows[same], csr.indices[same])), shape=(n, n)
+    )
+    _, comp = connected_components(agree, directed=False)
+    return float(np.bincount(comp).max() / n)
+
+
+def truth_distance(beliefs: FloatArray, truth: FloatArray) -> float:
+    """Mean over claims of the distance between the median belief and the truth.
+
+    >>> truth_distance(np.array([[0.0, 1.0], [0.2, 1.0], [0.4, 1.0]]), np.array([1.0, 1.0]))
+    0.4
+    """
+    return float(np.mean(np.abs(np.median(beliefs, axis=0) - truth)))
+
+
+def correlation(a: FloatArray, b: FloatArray) -> float:
+    """Pearson r of ``a`` and ``b``; 0 where either is constant (no information).
+
+    >>> correlation(np.array([1.0, 2.0, 3.0]), np.array([2.0, 4.0, 7.0])) > 0.98
+    True
+    """
+    if a.size < 2 or np.std(a) < 1e-12 or np.std(b) < 1e-12:
+        return 0.0
+    return float(np.corrcoef(a, b)[0, 1])
