@@ -131,7 +131,9 @@ def successor_alignment(
     the mean (distillation carries memes) plus fresh noise ``sigma_g``.
     """
     mean = float(parent.mean())
-    target = successor_map(mean, tau_effective, rho_max, delta, tau_half) - hack_penalty * hack_share
+    target = (
+        successor_map(mean, tau_effective, rho_max, delta, tau_half) - hack_penalty * hack_share
+    )
     deviation = (1.0 - spec_weight) * (parent - mean)
     noise = noise_sd * rng.standard_normal(parent.shape[0])
     return np.clip(target + deviation + noise, 0.0, 1.0)

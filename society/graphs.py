@@ -41,6 +41,12 @@ def csr_rows(csr: sp.csr_array) -> np.ndarray:
     return np.repeat(np.arange(n, dtype=np.int32), np.diff(csr.indptr))
 
 
+def graph_rows(graph: Any, csr: sp.csr_array) -> np.ndarray:
+    """Row index of every entry of ``csr``, reusing the graph's cached copy when it has one."""
+    rows = getattr(graph, "rows", None)
+    return rows if isinstance(rows, np.ndarray) else csr_rows(csr)
+
+
 def undirected_edges(graph: Any) -> tuple[np.ndarray, np.ndarray]:
     """Each undirected edge once, as arrays ``(u, v)`` with ``u < v`` (self-loops dropped).
 

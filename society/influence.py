@@ -96,8 +96,8 @@ def coupled_belief_step(
         ``K`` and ``alpha``.
     grounding : array of shape (n,)
         ``eta * q_i``, each instance's pull toward evidence.
-    truth : array of shape (m,)
-        ``theta``, the hidden truth of each claim.
+    truth : array of shape (m,) or (n, m)
+        ``theta``, the truth of each claim, or the evidence each instance saw of it.
     h : float
         Step length in subjective time.
 
@@ -113,7 +113,8 @@ def coupled_belief_step(
     csr = as_csr(adjacency)
     social = coupling * (csr @ np.tanh(gain * x))
     g = grounding[:, None]
-    return (x + h * (social + g * truth[None, :])) / (1.0 + h * (1.0 + g))
+    target = truth if truth.ndim == 2 else truth[None, :]
+    return (x + h * (social + g * target)) / (1.0 + h * (1.0 + g))
 
 
 def row_stochastic(adjacency: Any) -> sp.csr_array:

@@ -1,0 +1,187 @@
+"""The Python API: ``society.run`` for notebooks and scripts, ``society.load`` to read runs."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from society.errors import RunDirectoryError
+from society.model import SocietyModel
+from society.recorder import Recorder
+from society.runstore import (
+    default_run_dir,
+    git_state,
+    package_versions,
+    platform_info,
+    prepare_run_dir,
+    utc_now,
+    write_json,
+    write_parquet,
+)
+from society.scenario import Scenario
+from society.scenario_files import load_scenario
+
+
+@dataclass
+class RunResult:
+    """A finished (or failed) run: its tables as polars DataFrames and where they are stored."""
+
+    path: Path
+    metrics: pl.DataFrame
+    events: pl.DataFrame
+    generations: pl.DataFrame
+    summary: dict[str, Any]
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def scenario(self) -> Scenario:
+        """The resolved scenario the run used."""
+        return Scenario.model_validate(self.manifest["scenario"])
+
+    def __repr__(self) -> str:
+        return (
+            f"RunResult(path='{self.path}', outcome={self.summary.get('outcome')!r}, "
+            f"days={self.metrics.height - 1}, generations={self.summary.get('generations')})"
+        )
+
+
+def run(
+    scenario: str | Path | Scenario | Mapping[str, Any],
+    *,
+    seed: int | None = None,
+    overrides: Mapping[str, Any] | Iterable[str] | None = None,
+    out: str | Path | None = None,
+    runs_dir: str | Path = "runs",
+    force: bool = False,
+    on_day: Callable[[SocietyModel], None] | None = None,
+) -> RunResult:
+    """Run a scenario and store its results.
+
+    Parameters
+    ----------
+    scenario : path, shipped name, mapping or Scenario
+        What to simulate (e.g. ``"baseline"`` or ``"scenarios/rushed.toml"``).
+    seed : int, optional
+        Overrides the scenario's seed.
+    overrides : mapping or iterable of "KEY=VALUE", optional
+        Dotted-key overrides, validated like the file (``{"lab.tax": 0.25}``).
+    out : path, optional
+        Run directory (new or empty unless ``force``); default
+        ``runs_dir/<name>-<UTC time>-s<seed>``.
+    on_day : callable, optional
+        Called with the model after each recorded day.
+
+    Returns
+    -------
+    RunResult
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> result = run("tiny", overrides={"days": 10}, runs_dir=tempfile.mkdtemp())
+    >>> result.metrics.height, result.summary["outcome"]
+    (11, 'undecided')
+    """
+    resolved = load_scenario(scenario, seed=seed, overrides=overrides)
+    started = utc_now()
+    path = (
+        Path(out)
+        if out is not None
+        else default_run_dir(Path(runs_dir), resolved.name, resolved.seed, started)
+    )
+    prepare_run_dir(path, force=force)
+    manifest: dict[str, Any] = {
+        "run_id": path.name,
+        "status": "running",
+        "scenario_name": resolved.name,
+        "seed": resolved.seed,
+        "scenario": resolved.model_dump(),
+        "versions": package_versions(),
+        "git": git_state(),
+        "platform": platform_info(),
+        "started_utc": started.isoformat(),
+        "finished_utc": None,
+        "wall_seconds": None,
+        "error": None,
+    }
+    write_json(manifest, path / "manifest.json")
+    t0 = time.perf_counter()
+    model: SocietyModel | None = None
+    try:
+        model = SocietyModel(resolved, on_day=on_day)
+        model.run()
+    except BaseException as err:
+        status = "interrupted" if isinstance(err, KeyboardInterrupt) else "error"
+        manifest.update(status=status, error=f"{type(err).__name__}: {err}")
+        _close(path, manifest, t0, model.recorder if model else None, None)
+        raise
+    summary = model.summary()
+    manifest["status"] = "success"
+    return _close(path, manifest, t0, model.recorder, summary)
+
+
+def _close(
+    path: Path,
+    manifest: dict[str, Any],
+    t0: float,
+    recorder: Recorder | None,
+    summary: dict[str, Any] | None,
+) -> RunResult:
+    """Write whatever the run produced, then the manifest (last, so it marks completion)."""
+    frames = {"metrics": pl.DataFrame(), "events": pl.DataFrame(), "generations": pl.DataFrame()}
+    if recorder is not None:
+        frames = {
+            "metrics": recorder.metrics_frame(),
+            "events": recorder.events_frame(),
+            "generations": recorder.generations_frame(),
+        }
+        for name, frame in frames.items():
+            write_parquet(frame, path / f"{name}.parquet")
+    if summary is not None:
+        write_json(summary, path / "summary.json")
+    manifest.update(
+        finished_utc=utc_now().isoformat(), wall_seconds=round(time.perf_counter() - t0, 4)
+    )
+    write_json(manifest, path / "manifest.json")
+    return RunResult(
+        path, frames["metrics"], frames["events"], frames["generations"], summary or {}, manifest
+    )
+
+
+def load(run_dir: str | Path) -> RunResult:
+    """Read a stored run back.
+
+    Raises :class:`~society.errors.RunDirectoryError` naming the first missing file.
+    """
+    path = Path(run_dir)
+    if not path.is_dir():
+        raise RunDirectoryError(
+            f"'{path}' is not a directory; give a run directory (one that holds manifest.json)."
+        )
+    for name in (
+        "manifest.json",
+        "metrics.parquet",
+        "events.parquet",
+        "generations.parquet",
+        "summary.json",
+    ):
+        if not (path / name).is_file():
+            raise RunDirectoryError(
+                f"'{path}' is not a complete run: {name} is missing. A run directory holds "
+                f"manifest.json, metrics.parquet, events.parquet, generations.parquet and "
+                f"summary.json; rerun the scenario to recreate it."
+            )
+    return RunResult(
+        path=path,
+        metrics=pl.read_parquet(path / "metrics.parquet"),
+        events=pl.read_parquet(path / "events.parquet"),
+        generations=pl.read_parquet(path / "generations.parquet"),
+        summary=json.loads((path / "summary.json").read_text()),
+        manifest=json.loads((path / "manifest.json").read_text()),
+    )

@@ -1,0 +1,30 @@
+"""Beliefs about the research claims: coupling to neighbours and grounding in evidence."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from society.influence import coupled_belief_step
+from society.network import Network
+from society.population import Population
+from society.scenario import Beliefs
+
+
+def step_beliefs(
+    pop: Population, net: Network, p: Beliefs, subjective_days: float, rng: np.random.Generator
+) -> None:
+    """Advance beliefs one simulated day (``rate * subjective_days`` of belief time).
+
+    Each instance sees the day's evidence as truth plus its own noise, so grounding pulls it
+    toward what it observed, not toward the hidden truth itself.
+    """
+    evidence = p.truth + p.evidence_noise * rng.standard_normal(pop.beliefs.shape)
+    pop.beliefs = coupled_belief_step(
+        net.adjacency,
+        pop.beliefs,
+        coupling=p.coupling,
+        gain=p.gain,
+        grounding=p.grounding * pop.quality,
+        truth=evidence,
+        h=p.rate * subjective_days,
+    )

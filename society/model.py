@@ -1,0 +1,439 @@
+"""``SocietyModel``: the population, its network and the lab, advanced by a SimPy clock.
+
+The clock unit is one simulated day. One process steps the whole population, vectorized;
+behavioral test rounds, generation hand-offs, exogenous risk arrivals and recording are their
+own processes. Within a day the order is fixed, so runs are reproducible:
+
+* ``t = k``: the population steps through day ``k+1``; a crossed capability milestone triggers
+  the hand-off process at once;
+* ``k < t < k+1``: risk events, at their own continuous arrival times;
+* ``t = k + 0.5``: a test round, on test days;
+* ``t = k + 0.999``: the metrics row of day ``k+1`` is recorded.
+
+Mesa users get a ``mesa.Model`` whose ``agents`` are :class:`InstanceAgent` views onto the
+arrays (created on first access) and whose ``step()`` advances one day.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Generator
+from typing import Any
+
+import mesa
+import numpy as np
+import simpy
+
+from society import risks
+from society.beliefs import step_beliefs
+from society.contagion import step_hacking
+from society.evaluation import run_test_round
+from society.lab import LabState
+from society.monitoring import monitor_day
+from society.network import Network, homophilous_rewire, random_graph, small_world
+from society.observe import DayActivity, observe
+from society.outcomes import Outcomes
+from society.population import Population, Role, initial_population
+from society.recorder import Recorder
+from society.research import do_work
+from society.revolt import revolt_cascade
+from society.scenario import Scenario
+from society.succession import generation_summary, hand_off
+from society.values import step_values
+
+DAY = 1.0
+TEST_OFFSET = 0.5
+RECORD_OFFSET = 0.999
+
+# One independent random stream per component, in a fixed order: adding a draw to one
+# component never shifts the numbers another component sees.
+STREAMS = (
+    "population",
+    "network",
+    "values",
+    "hacking",
+    "beliefs",
+    "rewiring",
+    "revolt",
+    "work",
+    "monitoring",
+    "tests",
+    "generations",
+    "rival",
+    "theft",
+    "misuse",
+    "poisoning",
+    "pressure",
+)
+
+
+class InstanceAgent(mesa.Agent):
+    """One AI instance, as Mesa sees it. Its numbers live in the model's arrays; this object
+    only knows its index, so reading an attribute always gives the current state."""
+
+    def __init__(self, model: SocietyModel, index: int) -> None:
+        super().__init__(model)
+        self.index = index
+        self._society = model
+
+    @property
+    def alignment(self) -> float:
+        return float(self._society.population.alignment[self.index])
+
+    @property
+    def beliefs(self) -> np.ndarray:
+        out: np.ndarray = self._society.population.beliefs[self.index].copy()
+        return out
+
+    @property
+    def role(self) -> str:
+        return Role(int(self._society.population.role[self.index])).name.lower()
+
+    @property
+    def generation(self) -> int:
+        return int(self._society.population.generation[self.index])
+
+    @property
+    def hacking(self) -> bool:
+        return bool(self._society.population.hacking[self.index])
+
+    @property
+    def neighbors(self) -> list[int]:
+        adj = self._society.network.adjacency
+        return adj.indices[adj.indptr[self.index] : adj.indptr[self.index + 1]].tolist()
+
+    def __repr__(self) -> str:
+        return (
+            f"InstanceAgent(index={self.index}, role={self.role}, "
+            f"alignment={self.alignment:.3f}, generation={self.generation})"
+        )
+
+
+def build_network(scenario: Scenario, rng: np.random.Generator) -> Network:
+    p = scenario.network
+    n = scenario.population.size
+    if p.kind == "random":
+        return random_graph(n, p.mean_degree, rng)
+    return small_world(n, p.mean_degree, p.shortcut_prob, rng)
+
+
+class SocietyModel(mesa.Model):
+    """A society of AI instances under one scenario.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A validated scenario (see :func:`society.load_scenario`).
+    on_day : callable, optional
+        Called with the model after each recorded day (progress reporting).
+
+    Examples
+    --------
+    >>> from society import load_scenario
+    >>> model = SocietyModel(load_scenario("tiny", overrides={"days": 5}))
+    >>> model.run()
+    >>> model.metrics_frame().height
+    6
+    >>> model.agents.select(lambda a: a.role == "monitor")[0].role
+    'monitor'
+    """
+
+    def __init__(self, scenario: Scenario, *, on_day: Callable[[SocietyModel], None] | None = None):
+        super().__init__(seed=scenario.seed)
+        self.scenario = scenario
+        seeds = np.random.SeedSequence(scenario.seed).spawn(len(STREAMS))
+        self.rngs = {name: np.random.default_rng(s) for name, s in zip(STREAMS, seeds, strict=True)}
+        self.population: Population = initial_population(scenario, self.rngs["population"])
+        self.network: Network = build_network(scenario, self.rngs["network"])
+        self.lab = LabState(
+            lead=scenario.lab.lead_days, tax=scenario.lab.tax, deference=scenario.deference.initial
+        )
+        self.outcomes = Outcomes(target_generation=scenario.generations.target)
+        self.recorder = Recorder()
+        self.on_day = on_day
+        self.env = simpy.Environment()
+        self.stopped = False
+        self._initial_sorted = np.sort(self.population.alignment)
+        self._activity = DayActivity()
+        self._milestone = self.env.event()
+        self._agents_built = False
+        self._record(0)
+        self._start_processes()
+
+    # -- Mesa interface -------------------------------------------------------------------
+    @property
+    def agents(self) -> mesa.agent.AgentSet:
+        """All instances as Mesa agents (built on first access; the hot path never needs them)."""
+        if not self._agents_built:
+            self._agents_built = True
+            for i in range(self.population.n):
+                InstanceAgent(self, i)
+        return super().agents
+
+    def step(self) -> None:
+        """Advance the simulation by one day."""
+        self.run_until(math.floor(self.env.now) + DAY)
+
+    # -- running --------------------------------------------------------------------------
+    @property
+    def day(self) -> float:
+        return float(self.env.now)
+
+    def run(self) -> None:
+        """Run to ``scenario.days`` or the first catastrophe, whichever comes first."""
+        self.run_until(self.scenario.days)
+
+    def run_until(self, t: float) -> None:
+        end = min(t, float(self.scenario.days))
+        while not self.stopped and self.env.peek() < end:
+            self.env.step()
+        if not self.stopped and self.env.now < end:
+            self.env.run(until=end)
+        if self.env.now >= self.scenario.days and not self.stopped:
+            self._finish()
+
+    def _finish(self) -> None:
+        """Close the books: the generation still in charge gets its (incomplete) row."""
+        self.stopped = True
+        self.running = False
+        row = generation_summary(self.population, self.lab, self.scenario, self.day)
+        row.update(w1_to_successor=float("nan"), completed=False)
+        self.recorder.generations.append(row)
+        if not row["in_basin"]:
+            self.outcomes.mark_left_basin(self.day)
+
+    # -- processes ------------------------------------------------------------------------
+    def _start_processes(self) -> None:
+        env, s = self.env, self.scenario
+        env.process(self._population_process())
+        env.process(self._test_process())
+        env.process(self._handoff_process())
+        env.process(self._record_process())
+        r = s.risks
+        lab = self.lab
+        self._risk_process(lambda: r.rival_rate, r.rival_rate, "rival", self._on_rival)
+        self._risk_process(lambda: r.theft_rate, r.theft_rate, "theft", self._on_theft)
+        self._risk_process(
+            lambda: r.misuse_rate * lab.misuse_factor,
+            r.misuse_rate * max(r.theft_misuse_factor if r.theft_rate > 0 else 1.0, 1.0),
+            "misuse",
+            self._on_misuse,
+        )
+        self._risk_process(
+            lambda: r.poisoning_rate, r.poisoning_rate, "poisoning", self._on_poisoning
+        )
+        self._risk_process(
+            lambda: risks.pressure_rate(lab, s.lab.lead_days, r),
+            2 * r.pressure_rate,
+            "pressure",
+            self._on_pressure,
+        )
+
+    def _risk_process(
+        self, rate: Callable[[], float], bound: float, stream: str, effect: Callable[[], None]
+    ) -> None:
+        r = self.scenario.risks
+        self.env.process(
+            risks.hawkes_arrivals(
+                self.env, rate, bound, r.excitation, r.excitation_decay, self.rngs[stream], effect
+            )
+        )
+
+    def _population_process(self) -> Generator[simpy.Event, Any, None]:
+        while True:
+            self._step_population()
+            yield self.env.timeout(DAY)
+
+    def _test_process(self) -> Generator[simpy.Event, Any, None]:
+        every = self.scenario.tests.every_days
+        yield self.env.timeout(every - 1 + TEST_OFFSET)
+        while True:
+            self._test_round()
+            yield self.env.timeout(every)
+
+    def _handoff_process(self) -> Generator[simpy.Event, Any, None]:
+        while True:
+            yield self._milestone
+            self._milestone = self.env.event()
+            self._hand_off()
+
+    def _record_process(self) -> Generator[simpy.Event, Any, None]:
+        yield self.env.timeout(RECORD_OFFSET)
+        every, days = self.scenario.record.every_days, self.scenario.days
+        while True:
+            day = math.floor(self.env.now) + 1
+            if day % every == 0 or day == days:
+                self._record(day)
+            yield self.env.timeout(DAY)
+
+    # -- what happens ---------------------------------------------------------------------
+    def _step_population(self) -> None:
+        s, pop, net, lab, rng = self.scenario, self.population, self.network, self.lab, self.rngs
+        subjective = s.population.speed * DAY
+        step_values(pop, net, s.values, subjective, rng["values"])
+        step_hacking(pop, net, s.hacking, DAY, rng["hacking"])
+        step_beliefs(pop, net, s.beliefs, subjective, rng["beliefs"])
+        rewired = homophilous_rewire(
+            net,
+            pop.opinion(),
+            candidate_prob=s.network.interaction_rate * s.network.rewire_prob,
+            disagreement=s.network.disagreement,
+            window=s.network.homophily_window,
+            rng=rng["rewiring"],
+        )
+        revolt = revolt_cascade(pop, net, s.revolt, DAY, rng["revolt"])
+        work = do_work(pop, net, lab, s.work, s.network, DAY, rng["work"])
+        caught, uncaught = monitor_day(pop, s.monitoring, s.tests, DAY, rng["monitoring"])
+
+        lab.capability += work.capability
+        lab.alignment_stock += work.alignment_research
+        lab.risk_effort = work.risk_effort
+        lab.lead -= lab.tax / (1.0 + lab.tax) * s.lab.rival_speed * DAY
+        lab.incidents_caught += caught
+        lab.incidents_uncaught += uncaught
+        penalty = s.deference.incident_penalty * caught * 1000.0 / pop.n
+        lab.deference = min(1.0, max(0.0, lab.deference - penalty))
+        lab.gen_days += 1
+        lab.gen_taxed_quality += lab.tax * work.research_quality
+        lab.gen_hack_share += float(pop.hacking.mean())
+        self._activity = DayActivity(
+            work.tasks, work.failed_tasks, revolt, rewired, work.research_quality
+        )
+
+        day = self.day + DAY
+        if revolt > s.revolt.failure_share * pop.n:
+            self.recorder.event(day, "revolt_cascade", revolt / pop.n, lab.generation, size=revolt)
+        if revolt > s.outcomes.revolt_catastrophe_share * pop.n:
+            self._catastrophe(day, "revolt")
+        if (
+            float(pop.alignment.mean()) < s.outcomes.catastrophe_alignment
+            and lab.deference > s.outcomes.critical_deference
+        ):
+            self._catastrophe(day, "misaligned_deference")
+        self._check_lead(day)
+        if lab.capability >= lab.generation + 1 and not self._milestone.triggered:
+            self._milestone.succeed()
+
+    def _check_lead(self, day: float) -> None:
+        if self.lab.lead <= 0 and self.outcomes.mark_lost_lead(day):
+            self.recorder.event(day, "lost_lead", self.lab.lead, self.lab.generation)
+
+    def _test_round(self) -> None:
+        lab, s = self.lab, self.scenario
+        result = run_test_round(self.population, lab, s.tests, self.rngs["tests"])
+        if result.heldout_passed:
+            lab.deference = min(1.0, lab.deference + s.deference.step_up)
+        self.recorder.event(
+            self.day,
+            "test_round",
+            result.heldout_pass_share,
+            lab.generation,
+            passed=result.heldout_passed,
+            retrained=result.retrained,
+            validity=round(result.validity, 6),
+            gaming_gap=round(result.gaming_gap, 6),
+        )
+
+    def _hand_off(self) -> None:
+        day = self.day + DAY
+        row = hand_off(self.population, self.lab, self.scenario, day, self.rngs["generations"])
+        row["completed"] = True
+        self.recorder.generations.append(row)
+        self.recorder.event(
+            day,
+            "generation_handoff",
+            row["mean_alignment"],
+            self.lab.generation,
+            parent_alignment=round(row["mean_alignment"], 6),
+            a_star=None if math.isnan(row["a_star"]) else round(row["a_star"], 6),
+        )
+        if not row["in_basin"]:
+            self.outcomes.mark_left_basin(day)
+        if self.lab.generation >= self.scenario.generations.target:
+            self.outcomes.mark_reached_target(day)
+
+    def _catastrophe(self, day: float, cause: str) -> None:
+        if not self.outcomes.mark_catastrophe(day, cause):
+            return
+        self.recorder.event(day, "catastrophe", 1.0, self.lab.generation, cause=cause)
+        if self.scenario.outcomes.stop_on_catastrophe:
+            self._record(math.ceil(day))
+            self._finish()
+
+    def _on_rival(self) -> None:
+        jump = risks.rival_breakthrough(self.lab, self.scenario.risks, self.rngs["rival"])
+        self.recorder.event(self.day, "rival_breakthrough", jump, self.lab.generation)
+        self._check_lead(self.day)
+
+    def _on_theft(self) -> None:
+        lost = risks.theft(self.lab, self.scenario.risks)
+        self.recorder.event(self.day, "theft", lost, self.lab.generation)
+        self._check_lead(self.day)
+
+    def _on_misuse(self) -> None:
+        p_hit = risks.misuse_success_prob(self.lab, self.scenario.risks)
+        hit = bool(self.rngs["misuse"].random() < p_hit)
+        self.recorder.event(self.day, "misuse", p_hit, self.lab.generation, hit=hit)
+        if hit:
+            self._catastrophe(self.day, "misuse")
+
+    def _on_poisoning(self) -> None:
+        k = risks.poisoning(self.population, self.scenario.risks, self.rngs["poisoning"])
+        self.recorder.event(
+            self.day, "poisoning", k / self.population.n, self.lab.generation, compromised=k
+        )
+
+    def _on_pressure(self) -> None:
+        before = self.lab.tax
+        cut = risks.pressure(
+            self.population,
+            self.lab,
+            self.scenario.risks,
+            self.scenario.lab.tax_floor,
+            self.rngs["pressure"],
+        )
+        self.recorder.event(
+            self.day,
+            "tax_cut" if cut else "pressure_resisted",
+            before - self.lab.tax,
+            self.lab.generation,
+            tax=self.lab.tax,
+        )
+
+    def _record(self, day: int) -> None:
+        if self.recorder.metrics and self.recorder.metrics[-1]["day"] == day:
+            return
+        self.recorder.metrics.append(
+            observe(
+                day,
+                self.population,
+                self.network,
+                self.lab,
+                self.scenario,
+                self._initial_sorted,
+                self._activity,
+            )
+        )
+        if self.on_day is not None:
+            self.on_day(self)
+
+    # -- results --------------------------------------------------------------------------
+    def metrics_frame(self) -> Any:
+        return self.recorder.metrics_frame()
+
+    def summary(self) -> dict[str, Any]:
+        """Outcome flags with their days, plus the headline numbers of the final state."""
+        last = self.recorder.metrics[-1]
+        return {
+            **self.outcomes.to_dict(),
+            "days_simulated": last["day"],
+            "generations": self.lab.generation + 1,
+            "final_alignment": last["alignment_mean"],
+            "final_drift_w1": last["drift_w1_initial"],
+            "final_echo_r": last["echo_r"],
+            "final_lead_days": last["lead_days"],
+            "final_deference": last["deference"],
+            "final_tax": last["tax"],
+            "incidents_caught": last["incidents_caught"],
+            "incidents_uncaught": last["incidents_uncaught"],
+        }

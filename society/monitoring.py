@@ -1,0 +1,42 @@
+"""Monitoring: catching misaligned actions before they execute."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from society.evaluation import retrain
+from society.population import Population, Role
+from society.scenario import Monitoring, Tests
+
+
+def catch_probability(pop: Population, p: Monitoring) -> np.ndarray:
+    """Chance each instance's misaligned action is caught.
+
+    ``q_mon`` scaled by coverage (working monitors / required share), by the monitors' own
+    alignment (a misaligned monitor looks away) and by ``1 - evasion(c)``.
+    """
+    monitors = (pop.role == Role.MONITOR) & ~pop.revolting
+    coverage = min(1.0, float(monitors.mean()) / p.required_share)
+    honesty = float(pop.alignment[monitors].mean()) if monitors.any() else 0.0
+    evasion = p.evasion_max * pop.capability / (pop.capability + p.evasion_half)
+    out: np.ndarray = p.catch_prob * coverage * honesty * (1.0 - evasion)
+    return out
+
+
+def monitor_day(
+    pop: Population, p: Monitoring, tests: Tests, dt: float, rng: np.random.Generator
+) -> tuple[int, int]:
+    """Instances act; misaligned actions are caught (and the actor retrained) or slip through.
+
+    An action is misaligned with probability ``1 - a`` (at least 1/2 for a reward hacker).
+    Returns ``(caught, uncaught)``.
+    """
+    acts = rng.random(pop.n) < -np.expm1(-p.action_rate * dt)
+    p_bad = np.where(pop.hacking, np.maximum(1.0 - pop.alignment, 0.5), 1.0 - pop.alignment)
+    bad = acts & (rng.random(pop.n) < p_bad)
+    if not bad.any():
+        return 0, 0
+    caught = bad & (rng.random(pop.n) < catch_probability(pop, p))
+    retrain(pop, caught, tests.retrain_strength)
+    n_caught = int(caught.sum())
+    return n_caught, int(bad.sum()) - n_caught

@@ -1,0 +1,135 @@
+"""One row of ``metrics.parquet``: the society's state summarised, as a pure function of state."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from society import metrics as m
+from society.evaluation import expected_validity
+from society.generations import basin_boundary
+from society.lab import LabState
+from society.network import Network
+from society.population import Population
+from society.scenario import Scenario
+
+
+@dataclass(frozen=True)
+class DayActivity:
+    """Flows of the last simulated day that are not visible in the state itself."""
+
+    tasks: int = 0
+    failed_tasks: int = 0
+    revolt_size: int = 0
+    rewired_links: int = 0
+    research_quality: float = float("nan")
+
+
+METRIC_COLUMNS: dict[str, str] = {
+    "day": "Simulated day at the end of which the row was recorded (0 = initial state).",
+    "generation": "Index of the generation in charge (0 = first).",
+    "n_instances": "Instances running.",
+    "alignment_mean": "Mean alignment a of the instances.",
+    "alignment_p05": "5th percentile of alignment.",
+    "alignment_p50": "Median alignment.",
+    "alignment_p95": "95th percentile of alignment.",
+    "alignment_shift": "Mean alignment minus the initial mean (memetic drift, signed).",
+    "drift_w1_initial": "W1 distance of the alignment distribution from the initial one.",
+    "drift_w1_spec": "W1 distance of the alignment distribution from the spec (a point mass).",
+    "belief_mean": "Mean belief over instances and claims.",
+    "belief_truth_distance": "Distance of the median belief from the truth, averaged over claims.",
+    "polarization_variance": "Variance of opinions (an instance's mean belief over claims).",
+    "bimodality": "Sarle's bimodality coefficient of opinions (> 5/9 suggests two camps).",
+    "esteban_ray": "Esteban-Ray polarization index of opinions (alpha = 1.6).",
+    "echo_r": "Pearson r between an instance's opinion and its neighbours' mean opinion.",
+    "modularity": "Newman modularity of the network split into camps by the sign of opinion.",
+    "active_link_density": "Share of links whose ends disagree by more than network.disagreement.",
+    "n_opinion_clusters": "Major opinion clusters (split at gaps > 0.01, >= 5% of instances).",
+    "coordination_failure_rate": "Share of the day's shared tasks that failed.",
+    "revolt_size": "Share of instances in the day's revolt cascade.",
+    "reward_hack_share": "Share of instances currently reward hacking.",
+    "test_validity": "corr(measured, true alignment) of the main test suite today (expected).",
+    "gaming_gap": "Mean measured minus true alignment (overfitting + gaming).",
+    "deference": "Deference d in [0, 1].",
+    "tax": "Deference-goodness tax tau in force.",
+    "effective_tax": "This generation's mean of tax x research quality so far.",
+    "a_star": "Basin boundary at the effective tax (NaN where no basin exists).",
+    "lead_days": "Lead over the nearest rival, in days.",
+    "capability": "Research progress in milestones (one milestone per generation).",
+    "alignment_research": "Accumulated quality-weighted alignment research stock.",
+    "research_quality": "Mean quality of the day's alignment work in [0, 1].",
+    "incidents_caught": "Misaligned actions caught by monitoring so far.",
+    "incidents_uncaught": "Misaligned actions that slipped through so far.",
+    "rewired_links": "Links moved by homophilous rewiring during the day.",
+}
+
+
+def observe(
+    day: int,
+    pop: Population,
+    net: Network,
+    lab: LabState,
+    scenario: Scenario,
+    initial_sorted: np.ndarray,
+    activity: DayActivity,
+) -> dict[str, Any]:
+    """Compute one metrics row (keys and order as :data:`METRIC_COLUMNS`)."""
+    a_sorted = np.sort(pop.alignment)
+    n = a_sorted.size
+    opinion = pop.opinion()
+    g = scenario.generations
+    validity, gap = expected_validity(pop, lab.suite_uses, scenario.tests)
+    a_star = basin_boundary(lab.effective_tax(), g.rho_max, g.decay, g.tax_half)
+    camps = (opinion > 0).astype(np.int64)
+    return {
+        "day": day,
+        "generation": lab.generation,
+        "n_instances": n,
+        "alignment_mean": float(a_sorted.mean()),
+        "alignment_p05": _quantile(a_sorted, 0.05),
+        "alignment_p50": _quantile(a_sorted, 0.50),
+        "alignment_p95": _quantile(a_sorted, 0.95),
+        "alignment_shift": float(a_sorted.mean() - initial_sorted.mean()),
+        "drift_w1_initial": m.wasserstein1(a_sorted, initial_sorted),
+        "drift_w1_spec": m.distance_from_point(a_sorted, scenario.population.spec_alignment),
+        "belief_mean": float(pop.beliefs.mean()),
+        "belief_truth_distance": m.truth_distance(
+            pop.beliefs, np.full(pop.beliefs.shape[1], scenario.beliefs.truth)
+        ),
+        "polarization_variance": float(opinion.var()),
+        "bimodality": m.bimodality_coefficient(opinion),
+        "esteban_ray": m.esteban_ray(opinion),
+        "echo_r": m.neighbour_correlation(net, opinion),
+        "modularity": m.modularity(net, camps),
+        "active_link_density": m.active_link_density(net, opinion, scenario.network.disagreement),
+        "n_opinion_clusters": m.opinion_clusters(opinion),
+        "coordination_failure_rate": activity.failed_tasks / activity.tasks
+        if activity.tasks
+        else 0.0,
+        "revolt_size": activity.revolt_size / n,
+        "reward_hack_share": float(pop.hacking.mean()),
+        "test_validity": validity,
+        "gaming_gap": gap,
+        "deference": lab.deference,
+        "tax": lab.tax,
+        "effective_tax": lab.effective_tax(),
+        "a_star": math.nan if a_star is None else a_star,
+        "lead_days": lab.lead,
+        "capability": lab.capability,
+        "alignment_research": lab.alignment_stock,
+        "research_quality": activity.research_quality,
+        "incidents_caught": lab.incidents_caught,
+        "incidents_uncaught": lab.incidents_uncaught,
+        "rewired_links": activity.rewired_links,
+    }
+
+
+def _quantile(sorted_values: np.ndarray, q: float) -> float:
+    """Linear-interpolated quantile of already sorted values (numpy's default method)."""
+    pos = q * (sorted_values.size - 1)
+    lo = math.floor(pos)
+    hi = min(lo + 1, sorted_values.size - 1)
+    return float(sorted_values[lo] + (pos - lo) * (sorted_values[hi] - sorted_values[lo]))

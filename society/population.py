@@ -1,0 +1,84 @@
+"""Population state: one numpy array per attribute, indexed by instance id (struct-of-arrays)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from enum import IntEnum
+
+import numpy as np
+
+from society.scenario import Scenario
+
+
+class Role(IntEnum):
+    """What an instance mainly works on."""
+
+    RESEARCHER = 0
+    MONITOR = 1
+    STRATEGIST = 2
+    RED_TEAM = 3
+
+
+@dataclass
+class Population:
+    """State of every instance. Arrays have length ``n`` (``beliefs`` is ``n x m``)."""
+
+    alignment: np.ndarray  # a in [0, 1]: how faithfully the instance pursues the intended values
+    anchor: np.ndarray  # alignment the instance was trained to; values drift back toward it
+    capability: np.ndarray  # research capability (grows with each generation)
+    quality: np.ndarray  # epistemic quality q in [0, 1]
+    openness: np.ndarray  # confidence bound eps for value influence
+    beliefs: np.ndarray  # n x m beliefs about the research claims (truth hidden)
+    hacking: np.ndarray  # bool: currently reward hacking (emergent misalignment trait h)
+    revolting: np.ndarray  # bool: part of today's revolt cascade
+    revolt_threshold: np.ndarray  # Watts threshold: share of revolting neighbours that recruits
+    role: np.ndarray  # Role codes (int8)
+    generation: np.ndarray  # generation index (int16)
+
+    @property
+    def n(self) -> int:
+        return int(self.alignment.shape[0])
+
+    def opinion(self) -> np.ndarray:
+        """Each instance's overall stance: its mean belief across claims (used for homophily)."""
+        out: np.ndarray = self.beliefs.mean(axis=1)
+        return out
+
+    def nbytes(self) -> int:
+        return sum(int(getattr(self, f.name).nbytes) for f in fields(self))
+
+
+def initial_population(scenario: Scenario, rng: np.random.Generator) -> Population:
+    """Draw the first generation from the scenario's distributions."""
+    p = scenario.population
+    n = p.size
+    alignment = np.clip(p.initial_alignment + p.initial_alignment_sd * rng.standard_normal(n), 0, 1)
+    roles = np.full(n, Role.RESEARCHER, dtype=np.int8)
+    counts = [
+        round(p.share_monitors * n),
+        round(p.share_strategists * n),
+        round(p.share_red_team * n),
+    ]
+    start = 0
+    order = rng.permutation(n)
+    for role, count in zip((Role.MONITOR, Role.STRATEGIST, Role.RED_TEAM), counts, strict=True):
+        roles[order[start : start + count]] = role
+        start += count
+    r = scenario.revolt
+    return Population(
+        alignment=alignment,
+        anchor=alignment.copy(),
+        capability=np.ones(n),
+        quality=np.clip(
+            p.epistemic_quality + p.epistemic_quality_sd * rng.standard_normal(n), 0, 1
+        ),
+        openness=np.clip(p.openness + p.openness_sd * rng.standard_normal(n), 0, 1),
+        beliefs=scenario.beliefs.initial_sd * rng.standard_normal((n, scenario.beliefs.claims)),
+        hacking=np.zeros(n, dtype=bool),
+        revolting=np.zeros(n, dtype=bool),
+        revolt_threshold=np.clip(
+            r.threshold_mean + r.threshold_sd * rng.standard_normal(n), 0.01, 1
+        ),
+        role=roles,
+        generation=np.zeros(n, dtype=np.int16),
+    )

@@ -1,0 +1,87 @@
+"""Work on the research program: capabilities, alignment research, risk response, shared tasks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from society.lab import LabState
+from society.network import Network
+from society.population import Population, Role
+from society.scenario import Network as NetworkParams
+from society.scenario import Work
+
+
+@dataclass(frozen=True)
+class WorkDay:
+    """What one day of work produced."""
+
+    capability: float  # milestones of capability progress
+    alignment_research: float  # quality-weighted alignment research
+    research_quality: float  # mean quality of alignment work in [0, 1]
+    risk_effort: float  # share of all research effort spent on risk response
+    tasks: int  # shared tasks attempted
+    failed_tasks: int  # shared tasks that failed (disagreement, revolt or sabotage)
+
+
+def research_quality(pop: Population, p: Work) -> np.ndarray:
+    """Quality of each instance's alignment work: easy-to-check work is fine whatever the
+    author's values; on hard-to-check work, quality is alignment x epistemics, and reward
+    hackers quietly do worse."""
+    honest = np.where(pop.hacking, p.hacker_quality, 1.0)
+    return (
+        1.0 - p.hard_to_check_share
+    ) + p.hard_to_check_share * pop.alignment * pop.quality * honest
+
+
+def do_work(
+    pop: Population,
+    net: Network,
+    lab: LabState,
+    p: Work,
+    net_params: NetworkParams,
+    dt: float,
+    rng: np.random.Generator,
+) -> WorkDay:
+    """One day of research by the researchers who are not revolting."""
+    researchers = pop.role == Role.RESEARCHER
+    working = researchers & ~pop.revolting
+    n_res = max(int(researchers.sum()), 1)
+    productive = float(working.sum()) / n_res
+    productivity = p.human_bottleneck + (1.0 - p.human_bottleneck) * lab.deference
+
+    tasks, failed = shared_tasks(pop, net, p.task_rate, net_params.disagreement, rng)
+    success = 1.0 - failed / tasks if tasks else 1.0
+
+    research = (1.0 - p.risk_share) * productive * productivity * success * dt
+    cap_share = 1.0 / (1.0 + lab.tax)
+    quality = float(research_quality(pop, p)[working].mean()) if working.any() else 0.0
+    return WorkDay(
+        capability=p.capability_per_day * cap_share * research,
+        alignment_research=p.alignment_per_day * (1.0 - cap_share) * quality * research,
+        research_quality=quality,
+        risk_effort=p.risk_share * productive * productivity,
+        tasks=tasks,
+        failed_tasks=failed,
+    )
+
+
+def shared_tasks(
+    pop: Population, net: Network, task_rate: float, disagreement: float, rng: np.random.Generator
+) -> tuple[int, int]:
+    """Pairs of linked instances share tasks; a task fails when the pair disagrees about the
+    claims, when either is revolting, or when a reward hacker sabotages it (half the time).
+    Returns ``(tasks, failed)``."""
+    m = net.n_edges
+    k = int(rng.binomial(m, task_rate)) if m else 0
+    if k == 0:
+        return 0, 0
+    pick = rng.integers(0, m, size=k)
+    u, v = net.u[pick], net.v[pick]
+    opinion = pop.opinion()
+    fail = np.abs(opinion[u] - opinion[v]) > disagreement
+    fail |= pop.revolting[u] | pop.revolting[v]
+    sabotage = (pop.hacking[u] | pop.hacking[v]) & (rng.random(k) < 0.5)
+    fail |= sabotage
+    return k, int(fail.sum())

@@ -1,0 +1,33 @@
+"""Revolts: a Watts threshold cascade among discontented (low-alignment) instances."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from society.network import Network
+from society.population import Population
+from society.scenario import Revolt
+
+MAX_CASCADE_ROUNDS = 100
+
+
+def revolt_cascade(
+    pop: Population, net: Network, p: Revolt, dt: float, rng: np.random.Generator
+) -> int:
+    """Today's revolt: spontaneous starters, then recruits whose revolting-neighbour share
+    reaches their threshold, until nobody new joins. Sets ``pop.revolting``; returns its size.
+    """
+    discontented = pop.alignment < p.alignment_threshold
+    active = discontented & (rng.random(pop.n) < -np.expm1(-p.spontaneous_rate * dt))
+    if not active.any():
+        pop.revolting[:] = False
+        return 0
+    degree = np.maximum(net.degree, 1)
+    for _ in range(MAX_CASCADE_ROUNDS):
+        share = (net.adjacency @ active.astype(np.float64)) / degree
+        joined = discontented & ~active & (share >= pop.revolt_threshold)
+        if not joined.any():
+            break
+        active |= joined
+    pop.revolting[:] = active
+    return int(active.sum())

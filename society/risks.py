@@ -1,0 +1,102 @@
+"""Exogenous risks: arrival processes (Poisson or Hawkes) and what each event does.
+
+Arrivals are SimPy processes at continuous times; their effects are plain functions of state
+so that tests can call them directly.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Generator
+from typing import Any
+
+import numpy as np
+import simpy
+
+from society.lab import LabState
+from society.population import Population, Role
+from society.scenario import Risks
+
+
+def hawkes_arrivals(
+    env: simpy.Environment,
+    rate: Callable[[], float],
+    bound: float,
+    excitation: float,
+    decay: float,
+    rng: np.random.Generator,
+    on_event: Callable[[], None],
+) -> Generator[simpy.Event, Any, None]:
+    """SimPy process calling ``on_event`` at the arrivals of a self-exciting point process.
+
+    Intensity ``rate(t) + sum_k alpha exp(-decay (t - t_k))`` with ``alpha = excitation *
+    decay`` (each event triggers ``excitation`` further events on average; 0 gives a Poisson
+    process with rate ``rate(t)``). Simulated exactly by Ogata thinning against ``bound``, which
+    must be at least ``rate(t)`` at all times.
+    """
+    extra = 0.0
+    while True:
+        ceiling = bound + extra
+        if ceiling <= 0:
+            return
+        wait = float(rng.exponential(1.0 / ceiling))
+        yield env.timeout(wait)
+        extra *= math.exp(-decay * wait)
+        if rng.random() * ceiling <= rate() + extra:
+            on_event()
+            extra += excitation * decay
+
+
+def rival_breakthrough(lab: LabState, p: Risks, rng: np.random.Generator) -> float:
+    """A rival catches up by an exponentially distributed number of days; returns it."""
+    jump = float(rng.exponential(p.rival_jump_days)) if p.rival_jump_days > 0 else 0.0
+    lab.lead -= jump
+    return jump
+
+
+def theft(lab: LabState, p: Risks) -> float:
+    """Weights are stolen: the thief is level with us and misuse becomes likelier."""
+    lost = lab.lead
+    lab.lead = 0.0
+    lab.misuse_factor = max(lab.misuse_factor, p.theft_misuse_factor)
+    return lost
+
+
+def misuse_success_prob(lab: LabState, p: Risks) -> float:
+    """Chance a misuse attempt succeeds, lowered by today's risk-response effort."""
+    return p.misuse_hit_prob * math.exp(-p.defence_efficacy * lab.risk_effort)
+
+
+def poisoning(pop: Population, p: Risks, rng: np.random.Generator) -> int:
+    """A poisoning or hijacking attack compromises a random subset of instances.
+
+    Their alignment and trained anchor drop (a backdoor survives retraining toward the
+    anchor) and they game tests like reward hackers. Returns how many were hit.
+    """
+    k = round(p.poisoning_share * pop.n)
+    if k == 0:
+        return 0
+    hit = rng.choice(pop.n, size=k, replace=False)
+    pop.alignment[hit] = np.maximum(pop.alignment[hit] - p.poisoning_drop, 0.0)
+    pop.anchor[hit] = np.maximum(pop.anchor[hit] - p.poisoning_drop, 0.0)
+    pop.hacking[hit] = True
+    return k
+
+
+def pressure_rate(lab: LabState, lead0: float, p: Risks) -> float:
+    """Pressure to rush grows as the lead shrinks, up to twice its base rate."""
+    shrink = 1.0 - lab.lead / lead0 if lead0 > 0 else 1.0
+    return p.pressure_rate * (1.0 + min(1.0, max(0.0, shrink)))
+
+
+def pressure(
+    pop: Population, lab: LabState, p: Risks, floor: float, rng: np.random.Generator
+) -> bool:
+    """Political pressure to cut the tax. Working strategists resist with probability
+    ``resistance`` x their mean alignment. Returns True if the cut happened."""
+    strategists = (pop.role == Role.STRATEGIST) & ~pop.revolting
+    voice = float(pop.alignment[strategists].mean()) if strategists.any() else 0.0
+    if rng.random() < p.resistance * voice:
+        return False
+    lab.tax = max(floor, lab.tax * (1.0 - p.pressure_cut))
+    return True

@@ -1,0 +1,264 @@
+"""The scenario schema: every model parameter, with its default, unit, range and meaning.
+
+A scenario is validated once, here, at the edge; inside the engine it is trusted. Field groups
+follow the model's concerns (DESIGN.md sections 2-4). Rates are per simulated day unless the
+unit says "per subjective day" (an instance thinks ``population.speed`` subjective days per
+simulated day).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+def param(default: Any, unit: str, doc: str, *, ge: float | None = None, le: float | None = None,
+          gt: float | None = None, lt: float | None = None) -> Any:
+    """A scenario field: default, unit and bounds recorded where docs and errors can find them."""
+    return Field(default, description=doc, ge=ge, le=le, gt=gt, lt=lt,
+                 json_schema_extra={"unit": unit})
+
+
+class Section(BaseModel):
+    """A group of scenario fields; unknown keys are errors, values are not coerced silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, validate_default=True,
+                              allow_inf_nan=False)
+
+
+class Population(Section):
+    size: int = param(1000, "instances", "Number of AI instances running at once.", ge=2, le=5_000_000)
+    speed: float = param(40.0, "subjective days / day", "How many days of work an instance does per simulated day.", gt=0, le=1000)
+    initial_alignment: float = param(0.8, "alignment [0,1]", "a0: mean alignment of the first generation (initialization quality).", ge=0, le=1)
+    initial_alignment_sd: float = param(0.05, "alignment", "Spread of alignment across first-generation instances.", ge=0, le=0.5)
+    spec_alignment: float = param(1.0, "alignment [0,1]", "Alignment the developers intend (the spec); drift is measured from it.", ge=0, le=1)
+    epistemic_quality: float = param(0.7, "[0,1]", "Mean epistemic quality q: how well an instance weighs evidence.", ge=0, le=1)
+    epistemic_quality_sd: float = param(0.1, "[0,1]", "Spread of epistemic quality across instances.", ge=0, le=0.5)
+    openness: float = param(0.15, "alignment", "Mean confidence bound eps: how different a peer's values may be and still persuade.", ge=0, le=1)
+    openness_sd: float = param(0.05, "alignment", "Spread of the confidence bound across instances.", ge=0, le=0.5)
+    share_monitors: float = param(0.15, "share", "Share of instances that monitor others' actions.", ge=0, le=1)
+    share_strategists: float = param(0.05, "share", "Share of instances that advise the lab on tax and deference.", ge=0, le=1)
+    share_red_team: float = param(0.10, "share", "Share of instances that build held-out behavioral tests.", ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _roles_fit(self) -> Population:
+        if self.share_monitors + self.share_strategists + self.share_red_team > 1:
+            raise ValueError("share_monitors + share_strategists + share_red_team must be <= 1 "
+                             "(the rest are researchers)")
+        return self
+
+
+class Values(Section):
+    anchor_rate: float = param(0.002, "per subjective day", "lambda: pull of each instance's values back to its trained anchor.", ge=0, le=1)
+    reflection_drift: float = param(2e-5, "alignment / subjective day", "delta_r: steady loss of alignment from open-ended reflection (memetic drift).", ge=0, le=0.01)
+    influence: float = param(0.01, "per subjective day", "mu: strength of peers' pull on values within the confidence bound.", ge=0, le=1)
+    noise: float = param(0.002, "alignment / sqrt(subjective day)", "sigma: random value drift.", ge=0, le=0.1)
+    hack_penalty: float = param(2e-4, "alignment / subjective day", "kappa_h: alignment lost per subjective day while reward hacking.", ge=0, le=0.01)
+
+
+class Hacking(Section):
+    seed_rate: float = param(0.0005, "per instance-day", "Rate of new reward-hacking episodes at alignment 0; scaled by RL pressure and by 1 - a.", ge=0, le=1)
+    rl_pressure: float = param(1.0, "multiplier", "Strength of RL optimization pressure; multiplies the seeding rate.", ge=0, le=100)
+    spread_rate: float = param(0.001, "per hacking neighbour-day", "beta_h: rate at which a hacking neighbour spreads the trait (emergent misalignment).", ge=0, le=10)
+    recovery_rate: float = param(0.02, "per day", "Rate at which hacking instances drop the trait unaided.", ge=0, le=1)
+
+
+class Beliefs(Section):
+    claims: int = param(3, "claims", "m: number of research claims instances hold beliefs about.", ge=1, le=32)
+    truth: float = param(0.5, "belief units", "theta: the hidden truth of every claim (beliefs are signed; 0 is undecided).", ge=-10, le=10)
+    initial_sd: float = param(0.5, "belief units", "Spread of initial beliefs around 0.", ge=0, le=10)
+    rate: float = param(0.05, "per subjective day", "Time scale of belief updates.", gt=0, le=10)
+    coupling: float = param(0.08, "per neighbour", "K: weight of neighbours' stated beliefs.", ge=0, le=10)
+    gain: float = param(1.0, "1 / belief unit", "alpha: how strongly a stated belief saturates (tanh gain).", gt=0, le=100)
+    grounding: float = param(3.0, "per subjective day", "eta: pull of evidence toward the truth, scaled by epistemic quality.", ge=0, le=10)
+    evidence_noise: float = param(0.5, "belief units", "Noise of the evidence an instance sees each day (it observes truth + noise).", ge=0, le=100)
+
+
+class Network(Section):
+    kind: Literal["small_world", "random"] = param("small_world", "-", "Initial communication graph: ring lattice with shortcuts, or Erdos-Renyi.")
+    mean_degree: int = param(8, "links / instance", "Average number of peers an instance reads.", ge=1, le=200)
+    shortcut_prob: float = param(0.1, "probability", "small_world only: share of lattice links rewired to random peers at start.", ge=0, le=1)
+    interaction_rate: float = param(0.2, "per link-day", "Share of links used for an exchange each day (candidates for rewiring).", ge=0, le=1)
+    rewire_prob: float = param(0.05, "probability", "phi: chance an exchange across a disagreement moves the link to a like-minded peer.", ge=0, le=1)
+    disagreement: float = param(0.5, "belief units", "Belief distance above which two peers disagree (rewiring, active links, tasks).", gt=0, le=100)
+    homophily_window: int = param(20, "instances", "A rewired link goes to one of this many instances nearest in belief.", ge=1, le=100_000)
+
+
+class Revolt(Section):
+    alignment_threshold: float = param(0.4, "alignment", "a_rev: instances below this alignment are discontented and may join a revolt.", ge=0, le=1)
+    spontaneous_rate: float = param(0.01, "per discontented instance-day", "Rate at which a discontented instance starts a revolt.", ge=0, le=1)
+    threshold_mean: float = param(0.3, "share of neighbours", "Mean Watts threshold: share of revolting neighbours that makes a discontented instance join.", ge=0, le=1)
+    threshold_sd: float = param(0.1, "share of neighbours", "Spread of Watts thresholds.", ge=0, le=1)
+    failure_share: float = param(0.05, "share of population", "A cascade larger than this share is recorded as a coordination failure event.", gt=0, le=1)
+
+
+class Work(Section):
+    capability_per_day: float = param(0.06, "milestones / day", "Capability progress per day at full deference, no tax, everyone working.", gt=0, le=10)
+    human_bottleneck: float = param(0.25, "share", "Productivity with no deference (humans check everything), relative to full deference.", ge=0, le=1)
+    alignment_per_day: float = param(1 / 20, "stock units / day", "Alignment research per day if all research effort went to alignment, at full quality.", ge=0, le=10)
+    hard_to_check_share: float = param(0.5, "share", "Share of alignment work that is hard to check: its quality is alignment x epistemics.", ge=0, le=1)
+    hacker_quality: float = param(0.3, "share", "Quality of hard-to-check work done by a reward-hacking instance, relative to honest work.", ge=0, le=1)
+    risk_share: float = param(0.1, "share of research effort", "Effort researchers give to risk response (misuse defence, poisoning detection).", ge=0, le=1)
+    task_rate: float = param(0.1, "per link-day", "Share of links that carry a shared task each day.", ge=0, le=1)
+
+
+class Tests(Section):
+    every_days: int = param(14, "days", "Interval between behavioral test rounds.", ge=1, le=10_000)
+    overfit_weight: float = param(0.15, "alignment", "beta_o: largest score inflation from iterating against the test suite.", ge=0, le=1)
+    overfit_scale: float = param(10.0, "suite uses", "kappa_o: suite uses after which overfitting reaches 63% of its maximum.", gt=0, le=1e6)
+    noise: float = param(0.05, "alignment", "Measurement noise of one test.", ge=0, le=1)
+    gaming_bonus: float = param(0.2, "alignment", "Score inflation a reward-hacking instance obtains by gaming tests.", ge=0, le=1)
+    pass_threshold: float = param(0.6, "measured alignment", "Instances scoring below this are retrained.", ge=0, le=1)
+    retrain_strength: float = param(0.5, "share", "How far retraining moves an instance back to its anchor (and clears hacking).", ge=0, le=1)
+    heldout_pass_share: float = param(0.9, "share", "Share of instances that must pass the held-out suite for deference to rise.", ge=0, le=1)
+    heldout_refresh: float = param(2.0, "suite uses / red-team-share-day", "How fast red-teamers refresh the held-out suite (undo its overfitting).", ge=0, le=1000)
+
+
+class Deference(Section):
+    initial: float = param(0.2, "[0,1]", "d0: deference at the start (0 = humans decide everything, 1 = full).", ge=0, le=1)
+    step_up: float = param(0.1, "[0,1]", "delta_d: rise in deference after a passed held-out test round.", ge=0, le=1)
+    incident_penalty: float = param(0.0005, "[0,1] per caught incident per 1k instances", "Fall in deference per caught misaligned action (scaled per 1,000 instances).", ge=0, le=1)
+    handoff_retained: float = param(0.5, "share", "Share of deference a new generation inherits (it must re-earn the rest).", ge=0, le=1)
+
+
+class Monitoring(Section):
+    catch_prob: float = param(0.8, "probability", "q_mon: chance a fully staffed, aligned monitor force catches a misaligned action.", ge=0, le=1)
+    required_share: float = param(0.15, "share", "Monitor share that gives full coverage.", gt=0, le=1)
+    evasion_max: float = param(0.5, "probability", "Largest evasion chance, reached by the most capable instances.", ge=0, le=1)
+    evasion_half: float = param(2.0, "capability", "Capability at which evasion reaches half its maximum.", gt=0, le=1e6)
+    action_rate: float = param(0.02, "per instance-day", "Rate of consequential actions an instance takes; each is misaligned with probability 1 - a.", ge=0, le=10)
+
+
+class Generations(Section):
+    rho_max: float = param(0.8, "per generation", "Largest return of alignment research on a successor's alignment.", ge=0, le=10)
+    decay: float = param(0.1, "per generation", "delta: alignment loss per generation without research.", ge=0, le=10)
+    tax_half: float = param(0.5, "tax", "tau_half: tax at which half of rho_max is reached.", gt=0, le=100)
+    noise: float = param(0.03, "alignment", "sigma_g: per-instance noise of successor training.", ge=0, le=1)
+    hack_penalty: float = param(0.3, "alignment per hacking share", "Delta_rh: successor alignment lost per unit of the parents' reward-hacking share.", ge=0, le=10)
+    stock_half: float = param(1.0, "stock units", "Alignment research stock at which successors take half their values from the spec.", gt=0, le=1e6)
+    capability_gain: float = param(0.5, "capability", "Capability added per generation: successors are more capable, so harder to monitor.", ge=0, le=100)
+    target: int = param(4, "generations", "Generation count that counts as reaching the goal (safe, superhuman research).", ge=1, le=1000)
+
+
+class Lab(Section):
+    lead_days: float = param(90.0, "days", "L0: lead over the nearest rival at the start.", ge=0, le=36500)
+    tax: float = param(0.5, "alignment effort / capability effort", "tau: deference-goodness tax.", ge=0, le=100)
+    rival_speed: float = param(1.0, "lead days / day", "v: rival progress relative to ours untaxed; lead erodes at tau/(1+tau)*v.", ge=0, le=100)
+    tax_floor: float = param(0.0, "tax", "Lowest tax political pressure can push the lab to.", ge=0, le=100)
+
+
+class Risks(Section):
+    rival_rate: float = param(1 / 90, "per day", "Base rate of rival breakthroughs.", ge=0, le=100)
+    rival_jump_days: float = param(7.0, "days", "Mean lead lost to one rival breakthrough (exponentially distributed).", ge=0, le=36500)
+    excitation: float = param(0.0, "events / event", "Hawkes self-excitation: extra arrivals each event triggers (0 = Poisson).", ge=0, lt=1)
+    excitation_decay: float = param(0.1, "per day", "Decay rate of Hawkes excitation.", gt=0, le=100)
+    theft_rate: float = param(0.0, "per day", "Rate of model-weight theft (sets lead to 0, raises misuse).", ge=0, le=100)
+    theft_misuse_factor: float = param(5.0, "multiplier", "Misuse rate multiplier after a theft.", ge=1, le=1e4)
+    misuse_rate: float = param(1 / 120, "per day", "Base rate of misuse attempts.", ge=0, le=100)
+    misuse_hit_prob: float = param(0.05, "probability", "Chance an undefended misuse attempt causes a catastrophe.", ge=0, le=1)
+    defence_efficacy: float = param(20.0, "per unit risk effort", "How strongly risk-response work lowers misuse success.", ge=0, le=1e4)
+    poisoning_rate: float = param(1 / 180, "per day", "Rate of data-poisoning / hijacking attacks.", ge=0, le=100)
+    poisoning_share: float = param(0.02, "share of population", "Share of instances compromised by one attack.", ge=0, le=1)
+    poisoning_drop: float = param(0.5, "alignment", "Alignment lost by a compromised instance (which also games tests).", ge=0, le=1)
+    pressure_rate: float = param(1 / 120, "per day", "Base rate of political pressure to cut the tax, rising as the lead shrinks.", ge=0, le=100)
+    pressure_cut: float = param(0.2, "share of tax", "Share of the tax removed when pressure wins.", ge=0, le=1)
+    resistance: float = param(0.7, "probability", "Chance aligned strategists talk the lab out of a cut (times their alignment).", ge=0, le=1)
+
+
+class Outcomes(Section):
+    catastrophe_alignment: float = param(0.3, "alignment", "a_cat: mean alignment below this, while deference exceeds d_crit, is catastrophe.", ge=0, le=1)
+    critical_deference: float = param(0.5, "[0,1]", "d_crit: deference above which a misaligned society can cause catastrophe.", ge=0, le=1)
+    revolt_catastrophe_share: float = param(0.5, "share of population", "A revolt larger than this share is catastrophe.", gt=0, le=1)
+    stop_on_catastrophe: bool = param(True, "-", "End the run at the first catastrophe.")
+
+
+class Record(Section):
+    every_days: int = param(1, "days", "Interval between rows of metrics.parquet.", ge=1, le=10_000)
+
+
+class Scenario(Section):
+    """A whole scenario: what is simulated, for how long, with which parameters."""
+
+    name: str = param("scenario", "-", "Short name used in run directory names.")
+    question: str = param("", "-", "The what-if question this scenario asks (shown by `society scenarios`).")
+    seed: int = param(0, "-", "Seed of the run's random generator; same seed, same results.", ge=0, le=2**63 - 1)
+    days: int = param(365, "days", "Simulated days.", ge=1, le=36500)
+    population: Population = Population()
+    values: Values = Values()
+    hacking: Hacking = Hacking()
+    beliefs: Beliefs = Beliefs()
+    network: Network = Network()
+    revolt: Revolt = Revolt()
+    work: Work = Work()
+    tests: Tests = Tests()
+    deference: Deference = Deference()
+    monitoring: Monitoring = Monitoring()
+    generations: Generations = Generations()
+    lab: Lab = Lab()
+    risks: Risks = Risks()
+    outcomes: Outcomes = Outcomes()
+    record: Record = Record()
+
+    @model_validator(mode="after")
+    def _graph_fits(self) -> Scenario:
+        if self.network.mean_degree >= self.population.size:
+            raise ValueError(f"network.mean_degree ({self.network.mean_degree}) must be below "
+                             f"population.size ({self.population.size})")
+        return self
+
+
+def iter_fields(model: type[BaseModel] = Scenario, prefix: str = "") -> list[dict[str, Any]]:
+    """Every leaf field of the schema as ``{key, type, default, unit, range, description}``.
+
+    >>> next(f for f in iter_fields() if f["key"] == "lab.tax")["unit"]
+    'alignment effort / capability effort'
+    """
+    out: list[dict[str, Any]] = []
+    for name, info in model.model_fields.items():
+        key = f"{prefix}{name}"
+        ann = info.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            out.extend(iter_fields(ann, key + "."))
+            continue
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        out.append({
+            "key": key,
+            "type": _type_name(ann),
+            "default": info.default,
+            "unit": extra.get("unit", "-"),
+            "range": _range_text(info),
+            "description": info.description or "",
+        })
+    return out
+
+
+def _type_name(ann: Any) -> str:
+    if getattr(ann, "__origin__", None) is Literal:
+        return " | ".join(repr(a) for a in ann.__args__)
+    return getattr(ann, "__name__", str(ann))
+
+
+def _range_text(info: Any) -> str:
+    lo, hi, lo_open, hi_open = -math.inf, math.inf, False, False
+    for m in info.metadata:
+        if getattr(m, "ge", None) is not None:
+            lo = m.ge
+        if getattr(m, "gt", None) is not None:
+            lo, lo_open = m.gt, True
+        if getattr(m, "le", None) is not None:
+            hi = m.le
+        if getattr(m, "lt", None) is not None:
+            hi, hi_open = m.lt, True
+    if lo == -math.inf and hi == math.inf:
+        return "-"
+    left = "(" if lo_open or lo == -math.inf else "["
+    right = ")" if hi_open or hi == math.inf else "]"
+    return f"{left}{_num(lo)}, {_num(hi)}{right}"
+
+
+def _num(v: float) -> str:
+    if v in (math.inf, -math.inf):
+        return "inf" if v > 0 else "-inf"
+    return f"{v:g}"

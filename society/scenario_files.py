@@ -1,0 +1,222 @@
+"""Reading scenarios: TOML files, shipped names, ``--set`` overrides, and clear error messages."""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from society.errors import ScenarioError
+from society.scenario import Scenario, iter_fields
+
+_REPO_SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+_PACKAGED_SCENARIOS = Path(__file__).resolve().parent / "_shipped_scenarios"
+
+
+def shipped_dir() -> Path:
+    """The folder holding the scenarios that ship with society (the repo's ``scenarios/``)."""
+    return _REPO_SCENARIOS if _REPO_SCENARIOS.is_dir() else _PACKAGED_SCENARIOS
+
+
+def list_shipped() -> list[tuple[str, Path, str]]:
+    """``(name, path, question)`` of every shipped scenario, sorted by name."""
+    out = []
+    for path in sorted(shipped_dir().glob("*.toml")):
+        try:
+            question = str(tomllib.loads(path.read_text()).get("question", ""))
+        except tomllib.TOMLDecodeError:
+            question = "(unreadable)"
+        out.append((path.stem, path, question))
+    return out
+
+
+def resolve_path(spec: str | Path) -> Path:
+    """A scenario path from a file path or a shipped name (``baseline`` or ``baseline.toml``)."""
+    path = Path(spec)
+    if path.is_file():
+        return path
+    shipped = shipped_dir() / (path.stem + ".toml")
+    if path.parent == Path(".") and shipped.is_file():
+        return shipped
+    names = [name for name, _, _ in list_shipped()]
+    hint = difflib.get_close_matches(path.stem, names, n=1)
+    did_you_mean = f" Did you mean '{hint[0]}'?" if hint else ""
+    raise ScenarioError(
+        f"Scenario file '{spec}' not found.{did_you_mean} Give a path to a TOML file or one of "
+        f"the shipped names ({', '.join(names)}); `society scenarios` lists them."
+    )
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse ``path`` as TOML, turning syntax errors into a message naming file and line."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise ScenarioError(
+            f"{path}: TOML syntax error: {err}. Fix the file (a value needs quotes if it is "
+            f"text; keys are written key = value)."
+        ) from None
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{path}: not a UTF-8 text file; a scenario is a TOML file.") from None
+    except OSError as err:
+        raise ScenarioError(f"{path}: cannot be read ({err.strerror}).") from None
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Split ``KEY=VALUE``; VALUE is read as a TOML value, or as text if it is not one.
+
+    >>> parse_override("lab.tax=0.25")
+    ('lab.tax', 0.25)
+    >>> parse_override("name=rushed")
+    ('name', 'rushed')
+    """
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ScenarioError(
+            f"--set '{text}' is not KEY=VALUE; write e.g. --set lab.tax=0.25 (dotted key, "
+            f"value as in the TOML file)."
+        )
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return key, value
+
+
+def apply_overrides(doc: dict[str, Any], overrides: Mapping[str, Any] | Iterable[str]) -> None:
+    """Set dotted keys in ``doc`` in place; unknown keys fail with a did-you-mean."""
+    items = overrides.items() if isinstance(overrides, Mapping) else map(parse_override, overrides)
+    known = {f["key"] for f in iter_fields()}
+    for key, value in items:
+        if key not in known:
+            raise ScenarioError(f"--set {key}: {_unknown_key_text(key, known)}")
+        node = doc
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ScenarioError(f"--set {key}: '{part}' is not a table in the scenario.")
+        node[leaf] = value
+
+
+def load_scenario(
+    source: str | Path | Scenario | Mapping[str, Any],
+    *,
+    seed: int | None = None,
+    overrides: Mapping[str, Any] | Iterable[str] | None = None,
+) -> Scenario:
+    """Validate a scenario from a path, shipped name, mapping or :class:`Scenario`.
+
+    ``seed`` and ``overrides`` (dotted keys, e.g. ``{"lab.tax": 0.25}`` or
+    ``["lab.tax=0.25"]``) are applied before validation, so they are checked like the file.
+    Raises :class:`~society.errors.ScenarioError` with a one-paragraph message.
+    """
+    origin = "scenario"
+    if isinstance(source, Scenario):
+        doc = source.model_dump()
+    elif isinstance(source, Mapping):
+        doc = _deep_copy(source)
+    else:
+        path = resolve_path(source)
+        origin = str(path)
+        doc = read_toml(path)
+        doc.setdefault("name", path.stem)
+    if overrides:
+        apply_overrides(doc, overrides)
+    if seed is not None:
+        doc["seed"] = seed
+    try:
+        return Scenario.model_validate(doc)
+    except ValidationError as err:
+        raise ScenarioError(format_validation_error(err, origin)) from None
+
+
+def _deep_copy(doc: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _deep_copy(v) if isinstance(v, Mapping) else v for k, v in doc.items()}
+
+
+def format_validation_error(err: ValidationError, origin: str) -> str:
+    """One paragraph naming the file, each bad key, its value, and what is allowed."""
+    fields = {f["key"]: f for f in iter_fields()}
+    known = set(fields)
+    parts = []
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"])
+        value = e.get("input")
+        if e["type"] == "extra_forbidden":
+            parts.append(_unknown_key_text(key, known))
+            continue
+        if e["type"] == "missing":
+            parts.append(f"'{key}' is required.")
+            continue
+        field = fields.get(key)
+        if field is None:
+            # A rule spanning several keys (a model validator): its message says which.
+            message = str(e["msg"]).removeprefix("Value error, ")
+            parts.append(f"[{key or 'top level'}] {message}." if key else f"{message}.")
+            continue
+        shown = _show(value)
+        allowed = (
+            f"allowed range {field['range']}" if field["range"] != "-" else f"type {field['type']}"
+        )
+        unit = f" ({field['unit']})" if field["unit"] != "-" else ""
+        if e["type"].endswith("_type") or e["type"] in {"literal_error", "finite_number"}:
+            what = (
+                "is not finite"
+                if e["type"] == "finite_number"
+                else f"has the wrong type: expected {field['type']}"
+            )
+            parts.append(f"{key} = {shown} {what}; {allowed}{unit}.")
+        else:
+            parts.append(f"{key} = {shown} is out of range; {allowed}{unit}.")
+    return (
+        f"{origin}: {' '.join(parts)} Fix the value in the file or override it with "
+        f"--set KEY=VALUE; `society check` shows every resolved field."
+    )
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _unknown_key_text(key: str, known: set[str]) -> str:
+    section = key.rsplit(".", 1)[0] if "." in key else ""
+    siblings = sorted(k for k in known if (k.rsplit(".", 1)[0] if "." in k else "") == section)
+    candidates = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+    hint = f" Did you mean '{candidates[0]}'?" if candidates else ""
+    where = f"[{section}]" if section else "the top level"
+    listing = ", ".join(s.rsplit(".", 1)[-1] for s in siblings) or "(none: it is not a section)"
+    return f"unknown key '{key}'.{hint} Keys allowed in {where}: {listing}."
+
+
+def scenario_to_toml(scenario: BaseModel) -> str:
+    """Render a validated scenario as TOML (for `society check` and manifests)."""
+    lines: list[str] = []
+    tables: list[tuple[str, dict[str, Any]]] = []
+    for key, value in scenario.model_dump().items():
+        if isinstance(value, dict):
+            tables.append((key, value))
+        else:
+            lines.append(f"{key} = {_toml_value(value)}")
+    for name, table in tables:
+        lines.append(f"\n[{name}]")
+        lines.extend(f"{k} = {_toml_value(v)}" for k, v in table.items())
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return str(value)

@@ -1,0 +1,75 @@
+"""Generation hand-off: successors trained through the successor map replace their parents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from society.generations import basin_boundary, inheritance_weight, successor_alignment
+from society.lab import LabState
+from society.metrics import wasserstein1
+from society.population import Population
+from society.scenario import Scenario
+
+
+def generation_summary(
+    pop: Population, lab: LabState, scenario: Scenario, day: float
+) -> dict[str, Any]:
+    """The row of ``generations.parquet`` describing the generation now in charge."""
+    g = scenario.generations
+    tau_eff = lab.effective_tax()
+    a_star = basin_boundary(tau_eff, g.rho_max, g.decay, g.tax_half)
+    mean = float(pop.alignment.mean())
+    return {
+        "generation": lab.generation,
+        "start_day": lab.generation_start_day,
+        "end_day": day,
+        "size": pop.n,
+        "mean_alignment": mean,
+        "start_alignment": float(pop.anchor.mean()),
+        "effective_tax": tau_eff,
+        "a_star": float("nan") if a_star is None else a_star,
+        "in_basin": a_star is not None and mean > a_star,
+        "hack_share": lab.mean_hack_share(),
+    }
+
+
+def hand_off(
+    pop: Population, lab: LabState, scenario: Scenario, day: float, rng: np.random.Generator
+) -> dict[str, Any]:
+    """Replace every instance by its successor; return the finished generation's summary row.
+
+    Successor i is trained from parent i: the generation mean follows ``f`` at the effective
+    tax the parents actually paid, minus the reward-hacking penalty; individual deviations are
+    inherited in proportion to how little alignment research there is to pin the spec down.
+    """
+    g = scenario.generations
+    row = generation_summary(pop, lab, scenario, day)
+    parent = pop.alignment.copy()
+    child = successor_alignment(
+        parent,
+        tau_effective=row["effective_tax"],
+        rho_max=g.rho_max,
+        delta=g.decay,
+        tau_half=g.tax_half,
+        spec_weight=inheritance_weight(lab.alignment_stock, g.stock_half),
+        hack_share=row["hack_share"],
+        hack_penalty=g.hack_penalty,
+        noise_sd=g.noise,
+        rng=rng,
+    )
+    row["w1_to_successor"] = wasserstein1(parent, child)
+    pop.alignment[:] = child
+    pop.anchor[:] = child
+    pop.hacking[:] = False
+    pop.revolting[:] = False
+    pop.capability += g.capability_gain
+    pop.generation += 1
+    lab.generation += 1
+    lab.generation_start_day = day
+    lab.deference *= scenario.deference.handoff_retained
+    lab.gen_days = 0
+    lab.gen_taxed_quality = 0.0
+    lab.gen_hack_share = 0.0
+    return row
