@@ -2,7 +2,7 @@
 
 >>> import society
 >>> sorted(n for n in society.__all__ if not n.startswith("_"))[:3]
-['RunResult', 'Scenario', 'SocietyModel']
+['InstanceAgent', 'RunResult', 'Scenario']
 """
 
 from society.api import RunResult, load, run
