@@ -1,0 +1,13 @@
+"""The ``society`` subcommands, one module each.
+
+A command module has ``NAME``, ``HELP``, ``add_arguments(parser)`` and
+``main(args, out, err) -> exit code``; add it to :data:`COMMANDS` to make it available.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from society.commands import check, fields, run, scenarios
+
+COMMANDS: list[ModuleType] = [run, check, scenarios, fields]

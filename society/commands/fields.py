@@ -1,0 +1,43 @@
+"""``society fields``: every scenario field with its default, unit, range and meaning."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.console import Console
+from rich.table import Table
+
+NAME = "fields"
+HELP = "list every scenario field with unit, range and meaning"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--markdown", action="store_true", help="print a Markdown table")
+
+
+def main(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from society.scenario import iter_fields
+
+    fields = iter_fields()
+    if args.markdown:
+        print("| key | default | unit | range | meaning |")
+        print("|---|---|---|---|---|")
+        for f in fields:
+            cells = [f"`{f['key']}`", _md_default(f["default"]), f["unit"], f["range"]]
+            print("| " + " | ".join([*cells, f["description"]]) + " |")
+        return 0
+    table = Table(title="Scenario fields")
+    for col in ("key", "default", "unit", "range", "meaning"):
+        table.add_column(col)
+    for f in fields:
+        table.add_row(f["key"], _md_default(f["default"]), f["unit"], f["range"], f["description"])
+    out.print(table)
+    return 0
+
+
+def _md_default(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value) if value != "" else '""'
