@@ -143,6 +143,8 @@ def _close(
         }
         for name, frame in frames.items():
             write_parquet(frame, path / f"{name}.parquet")
+        write_parquet(recorder.nodes_frame(), path / "network_nodes.parquet")
+        write_parquet(recorder.edges_frame(), path / "network_edges.parquet")
     if summary is not None:
         write_json(summary, path / "summary.json")
     manifest.update(

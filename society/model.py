@@ -157,6 +157,7 @@ class SocietyModel(mesa.Model):
         self._activity = DayActivity()
         self._milestone = self.env.event()
         self._agents_built = False
+        self._snapshot_days = set(scenario.record.snapshot_days)
         self._record(0)
         self._start_processes()
 
@@ -196,6 +197,7 @@ class SocietyModel(mesa.Model):
         """Close the books: the generation still in charge gets its (incomplete) row."""
         self.stopped = True
         self.running = False
+        self.recorder.snapshot(self.recorder.metrics[-1]["day"], self.population, self.network)
         row = generation_summary(self.population, self.lab, self.scenario, self.day)
         row.update(w1_to_successor=float("nan"), completed=False)
         self.recorder.generations.append(row)
@@ -403,6 +405,8 @@ class SocietyModel(mesa.Model):
     def _record(self, day: int) -> None:
         if self.recorder.metrics and self.recorder.metrics[-1]["day"] == day:
             return
+        if day in self._snapshot_days:
+            self.recorder.snapshot(day, self.population, self.network)
         self.recorder.metrics.append(
             observe(
                 day,

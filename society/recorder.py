@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import numpy as np
 import polars as pl
 
+from society.network import Network
 from society.observe import METRIC_COLUMNS
+from society.population import Population, Role
 
 EVENT_SCHEMA = {
     "day": pl.Float64,
@@ -42,13 +45,71 @@ _INT_METRICS = {
 METRIC_SCHEMA = {name: _INT_METRICS.get(name, pl.Float64) for name in METRIC_COLUMNS}
 
 
+NODE_SCHEMA = {
+    "day": pl.Int32,
+    "node": pl.Int32,
+    "opinion": pl.Float64,
+    "alignment": pl.Float64,
+    "role": pl.String,
+    "hacking": pl.Boolean,
+}
+EDGE_SCHEMA = {"day": pl.Int32, "u": pl.Int32, "v": pl.Int32}
+
+
 class Recorder:
-    """Rows of metrics, events and generations, in the order they happened."""
+    """Rows of metrics, events and generations, and network snapshots, in the order they
+    happened."""
 
     def __init__(self) -> None:
         self.metrics: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
         self.generations: list[dict[str, Any]] = []
+        self.node_snapshots: list[pl.DataFrame] = []
+        self.edge_snapshots: list[pl.DataFrame] = []
+
+    def snapshot(self, day: int, pop: Population, net: Network) -> None:
+        """Save the network and each node's opinion and alignment as of ``day``."""
+        if self.node_snapshots and self.node_snapshots[-1]["day"][0] == day:
+            return
+        n = pop.n
+        roles = np.array([r.name.lower() for r in Role])[pop.role]
+        self.node_snapshots.append(
+            pl.DataFrame(
+                {
+                    "day": np.full(n, day, dtype=np.int32),
+                    "node": np.arange(n, dtype=np.int32),
+                    "opinion": pop.opinion(),
+                    "alignment": pop.alignment.copy(),
+                    "role": roles,
+                    "hacking": pop.hacking.copy(),
+                },
+                schema=NODE_SCHEMA,
+            )
+        )
+        self.edge_snapshots.append(
+            pl.DataFrame(
+                {
+                    "day": np.full(net.n_edges, day, dtype=np.int32),
+                    "u": net.u.copy(),
+                    "v": net.v.copy(),
+                },
+                schema=EDGE_SCHEMA,
+            )
+        )
+
+    def nodes_frame(self) -> pl.DataFrame:
+        return (
+            pl.concat(self.node_snapshots)
+            if self.node_snapshots
+            else pl.DataFrame(schema=NODE_SCHEMA)
+        )
+
+    def edges_frame(self) -> pl.DataFrame:
+        return (
+            pl.concat(self.edge_snapshots)
+            if self.edge_snapshots
+            else pl.DataFrame(schema=EDGE_SCHEMA)
+        )
 
     def event(
         self, day: float, kind: str, magnitude: float, generation: int, **details: Any

@@ -176,6 +176,13 @@ class Outcomes(Section):
 
 class Record(Section):
     every_days: int = param(1, "days", "Interval between rows of metrics.parquet.", ge=1, le=10_000)
+    snapshot_days: list[int] = param([0, 30, 90, 180, 365], "days", "Days whose network (links, opinions) is saved for plots; the last day is always saved.")
+
+    @model_validator(mode="after")
+    def _days_not_negative(self) -> Record:
+        if any(d < 0 for d in self.snapshot_days):
+            raise ValueError(f"snapshot_days must be >= 0, got {self.snapshot_days}")
+        return self
 
 
 class Scenario(Section):
