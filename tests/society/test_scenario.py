@@ -1,0 +1,104 @@
+"""Scenario schema and files: defaults, shipped files, overrides, and error messages."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from society.errors import ScenarioError
+from society.scenario import Scenario, iter_fields
+from society.scenario_files import list_shipped, load_scenario, parse_override
+
+REQUIRED_KEYS = {"seed", "days", "population.size", "lab.lead_days", "lab.tax"}
+SHIPPED = {"baseline", "rushed", "careful", "echo_chamber", "theft", "tiny"}
+
+
+def test_every_field_has_unit_range_and_description() -> None:
+    fields = iter_fields()
+    keys = {f["key"] for f in fields}
+    assert REQUIRED_KEYS <= keys
+    assert len(fields) > 90
+    for f in fields:
+        assert f["description"].strip(), f["key"]
+        assert f["unit"], f["key"]
+        if f["type"] in {"int", "float"} and f["key"] not in {"seed"}:
+            assert f["range"] != "-", f"{f['key']} has no range"
+
+
+def test_defaults_are_valid_and_documented_ranges_hold_them() -> None:
+    s = Scenario()
+    assert s.population.size == 1000
+    assert s.lab.tax == 0.5
+
+
+def test_shipped_scenarios_validate_and_ask_a_question() -> None:
+    shipped = {name: (path, question) for name, path, question in list_shipped()}
+    assert SHIPPED <= set(shipped)
+    for name, (path, question) in shipped.items():
+        scenario = load_scenario(path)
+        assert scenario.name == name
+        assert question.endswith("?"), name
+        assert path.read_text().startswith("#"), f"{name} needs a comment saying its question"
+    assert load_scenario("baseline").population.size == 10_000
+    assert load_scenario("baseline").days == 365
+    tiny = load_scenario("tiny")
+    assert 150 <= tiny.population.size <= 250 and tiny.days == 60
+    rushed = load_scenario("rushed")
+    assert 20 <= rushed.lab.lead_days <= 40 and rushed.lab.tax < load_scenario("baseline").lab.tax
+
+
+def test_overrides_are_type_checked_like_the_file() -> None:
+    s = load_scenario("tiny", seed=3, overrides=["lab.tax=0.25", "population.size=300"])
+    assert (s.seed, s.lab.tax, s.population.size) == (3, 0.25, 300)
+    with pytest.raises(ScenarioError, match=r"population.size = 'many' has the wrong type"):
+        load_scenario("tiny", overrides=["population.size=many"])
+    with pytest.raises(ScenarioError, match=r"population.size = 2.5 has the wrong type"):
+        load_scenario("tiny", overrides={"population.size": 2.5})
+
+
+def test_unknown_key_suggests_the_near_one() -> None:
+    with pytest.raises(ScenarioError) as err:
+        load_scenario({"population": {"sise": 10}})
+    text = str(err.value)
+    assert "unknown key 'population.sise'" in text
+    assert "Did you mean 'population.size'?" in text
+    with pytest.raises(ScenarioError, match="Did you mean 'lab.tax'"):
+        load_scenario("tiny", overrides=["lab.taxx=1"])
+
+
+@pytest.mark.parametrize(
+    ("doc", "needle"),
+    [
+        ({"population": {"size": 1}}, "population.size = 1 is out of range; allowed range [2, 5e+06] (instances)"),
+        ({"lab": {"tax": -0.5}}, "lab.tax = -0.5 is out of range; allowed range [0, 100]"),
+        ({"lab": {"tax": math.inf}}, "lab.tax = inf is not finite"),
+        ({"lab": {"tax": math.nan}}, "lab.tax = nan is not finite"),
+        ({"network": {"kind": "lattice"}}, "network.kind = 'lattice' has the wrong type"),
+        ({"population": {"size": 10}, "network": {"mean_degree": 20}}, "mean_degree (20) must be below"),
+        ({"population": {"share_monitors": 0.9, "share_red_team": 0.5}}, "must be <= 1"),
+    ],
+)
+def test_bad_values_name_key_value_and_range(doc: dict, needle: str) -> None:
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(doc)
+    assert needle in str(err.value)
+
+
+def test_file_errors_name_the_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("days = \n")
+    with pytest.raises(ScenarioError, match=r"bad.toml: TOML syntax error"):
+        load_scenario(bad)
+    with pytest.raises(ScenarioError, match=r"nope.toml' not found"):
+        load_scenario(tmp_path / "nope.toml")
+    with pytest.raises(ScenarioError, match="Did you mean 'baseline'"):
+        load_scenario("baseline2")
+
+
+def test_parse_override_reads_toml_values() -> None:
+    assert parse_override("record.snapshot_days=[0, 5]") == ("record.snapshot_days", [0, 5])
+    assert parse_override("outcomes.stop_on_catastrophe=false") == ("outcomes.stop_on_catastrophe", False)
+    with pytest.raises(ScenarioError, match="is not KEY=VALUE"):
+        parse_override("lab.tax")
