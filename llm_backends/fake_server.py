@@ -39,7 +39,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import hashlib
 import json
 import os
 import socket
@@ -171,7 +170,10 @@ def _make_app(state: _State) -> web.Application:
 
         fmt = body.get("response_format") or {}
         schema = (fmt.get("json_schema") or {}).get("schema") if isinstance(fmt, dict) else None
-        seed = seed_from(hashlib.sha256(raw).digest())
+        # Seed from the request's meaning, not its bytes, so every client serialising the
+        # same request gets the same reply.
+        identity = [model, messages, schema, body.get("seed"), body.get("temperature")]
+        seed = seed_from(json.dumps(identity, sort_keys=True, separators=(",", ":")))
         if fault == "malformed":
             content = "Sure! Here is the JSON you asked for: {share: 0.5,"
         elif fault == "schema_invalid":

@@ -91,19 +91,22 @@ class FastOpenAICompatibleBackend:
     ) -> tuple[Any, float]:
         session = self._get_session()
         start = time.perf_counter()
+        error: BackendError | None = None
         try:
             async with session.request(method, url, data=payload, headers=self._headers) as resp:
                 raw = await resp.read()
                 status = resp.status
                 headers = resp.headers
         except TimeoutError:
-            raise BackendError(TIMEOUT, f"request to {self.base_url} timed out{what}") from None
+            error = BackendError(TIMEOUT, f"request to {self.base_url} timed out{what}")
         except (aiohttp.ClientConnectionError, OSError):
-            raise BackendError(CONNECTION, f"cannot reach {self.base_url}{what}") from None
+            error = BackendError(CONNECTION, f"cannot reach {self.base_url}{what}")
         except aiohttp.ClientError:
-            raise BackendError(
-                BAD_RESPONSE, f"unexpected response from {self.base_url}{what}"
-            ) from None
+            error = BackendError(BAD_RESPONSE, f"unexpected response from {self.base_url}{what}")
+        if error is not None:
+            # Raised outside the `except` blocks so aiohttp's exception (whose request_info
+            # holds our Authorization header) is not chained as __context__.
+            raise error
         latency = time.perf_counter() - start
         try:
             body: Any = json.loads(raw)

@@ -101,8 +101,14 @@ class OpenAICompatibleBackend:
         try:
             response = await self._client.chat.completions.create(**payload)
         except openai.OpenAIError as exc:
-            # `from None`: the SDK exception holds the request, whose headers carry the key.
-            raise self._error(exc, request) from None
+            error = self._error(exc, request)
+        else:
+            error = None
+        if error is not None:
+            # Raised outside the `except` block so the SDK exception is neither __cause__ nor
+            # __context__: it holds the request (whose headers carry the key) and the raw
+            # server message (which may echo it).
+            raise error
         latency = time.perf_counter() - start
         body: Any = response.model_dump() if hasattr(response, "model_dump") else response
         return completion_from_body(body, latency)
@@ -112,8 +118,10 @@ class OpenAICompatibleBackend:
         try:
             page = await self._client.models.list()
         except openai.OpenAIError as exc:
-            raise self._error(exc, None) from None
-        return [m.id for m in page.data]
+            error = self._error(exc, None)
+        else:
+            return [m.id for m in page.data]
+        raise error  # outside `except`: see complete()
 
     async def check(self) -> CheckResult:
         """Probe the endpoint (see :func:`~llm_backends.endpoint.check_endpoint`)."""
