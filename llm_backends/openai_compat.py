@@ -98,12 +98,11 @@ class OpenAICompatibleBackend:
     async def complete(self, request: CompletionRequest) -> Completion:
         payload = build_payload(request, model=request.model or self.model)
         start = time.perf_counter()
+        error: BackendError | None = None
         try:
             response = await self._client.chat.completions.create(**payload)
         except openai.OpenAIError as exc:
             error = self._error(exc, request)
-        else:
-            error = None
         if error is not None:
             # Raised outside the `except` block so the SDK exception is neither __cause__ nor
             # __context__: it holds the request (whose headers carry the key) and the raw

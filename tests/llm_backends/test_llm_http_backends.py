@@ -50,7 +50,9 @@ async def _complete_or_error(backend: Any, **req: Any) -> Any:
 @pytest.mark.parametrize("cls", BACKENDS)
 def test_valid_structured_reply(cls: type, fake_server: ServerFactory, sentinel_env: str) -> None:
     server = fake_server(api_key=SENTINEL_KEY)
-    completion = run(_complete_or_error(cls(server.base_url, "fake-model", api_key_env=sentinel_env)))
+    completion = run(
+        _complete_or_error(cls(server.base_url, "fake-model", api_key_env=sentinel_env))
+    )
     assert completion.parsed is not None
     assert validate(completion.parsed, make_request().json_schema or {}) == []
     assert completion.prompt_tokens > 0 and completion.completion_tokens > 0
@@ -69,7 +71,11 @@ def test_both_backends_give_identical_text(fake_server: ServerFactory, cls: type
 @pytest.mark.parametrize("cls", BACKENDS)
 @pytest.mark.parametrize(
     ("fault", "kind", "status"),
-    [("500", "server_error", 500), ("429", "rate_limited", 429), ("bad_body", "bad_response", None)],
+    [
+        ("500", "server_error", 500),
+        ("429", "rate_limited", 429),
+        ("bad_body", "bad_response", None),
+    ],
 )
 def test_error_kinds(
     cls: type, fault: str, kind: str, status: int | None, fake_server: ServerFactory
