@@ -16,13 +16,20 @@ import asyncio
 import os
 import resource
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import openai
 
-from llm_backends import CompletionRequest, complete_many
+from llm_backends import (
+    CachedBackend,
+    CompletionRequest,
+    ResilientBackend,
+    ResponseCache,
+    complete_many,
+)
 from llm_backends._wire import build_payload
 from llm_backends.fake_server import FakeOpenAIServer, FakeServerConfig
 from llm_backends.fast_openai import FastOpenAICompatibleBackend
@@ -88,6 +95,20 @@ async def ours(base_url: str, requests: list[CompletionRequest], concurrency: in
     return (len(requests) - concurrency) / elapsed
 
 
+async def full_stack(base_url: str, requests: list[CompletionRequest], concurrency: int) -> float:
+    """Cache (SQLite, commit per response) + retries/budget layer + fast transport."""
+    with tempfile.TemporaryDirectory() as tmp, ResponseCache(f"{tmp}/bench.sqlite") as cache:
+        inner = FastOpenAICompatibleBackend(base_url, "fake-model", max_connections=concurrency)
+        backend = CachedBackend(ResilientBackend(inner, concurrency=concurrency), cache)
+        await complete_many(backend, requests[:concurrency], concurrency=concurrency)
+        start = time.perf_counter()
+        await complete_many(backend, requests[concurrency:], concurrency=concurrency)
+        elapsed = time.perf_counter() - start
+        await backend.aclose()
+        assert len(cache) == len(requests)
+    return (len(requests) - concurrency) / elapsed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--latency", type=float, default=0.2)
@@ -108,6 +129,10 @@ def main() -> None:
             ours(server.base_url, make_requests(args.ours_n, "ours"), args.concurrency)
         )
         c2 = cpu_s()
+        stack_rps = asyncio.run(
+            full_stack(server.base_url, make_requests(args.ours_n, "stack"), args.concurrency)
+        )
+        c3 = cpu_s()
         stats = server.stats()
     print(f"fake server latency {args.latency * 1000:.0f} ms, {os.cpu_count()} cores")
     print(
@@ -117,6 +142,10 @@ def main() -> None:
     print(
         f"(b) complete_many + FastOpenAICompatibleBackend, concurrency {args.concurrency}: "
         f"{ours_rps:8.0f} req/s (client CPU {1000 * (c2 - c1) / args.ours_n:.2f} ms/req)"
+    )
+    print(
+        f"(c) same + CachedBackend(SQLite) + ResilientBackend: {stack_rps:8.0f} req/s "
+        f"(client CPU {1000 * (c3 - c2) / args.ours_n:.2f} ms/req)"
     )
     print(f"ratio (b)/(a): {ours_rps / naive_rps:.1f}x")
     print(f"server served {stats['chat_requests']} chat requests, statuses {stats['statuses']}")

@@ -45,7 +45,6 @@ BAD_RESPONSE = "bad_response"
 BUDGET_EXHAUSTED = "budget_exhausted"
 REPLAY_MISS = "replay_miss"
 INVALID_REPLY = "invalid_reply"
-RETRIES_EXHAUSTED = "retries_exhausted"
 
 RETRYABLE_KINDS = frozenset({RATE_LIMITED, SERVER_ERROR, TIMEOUT, CONNECTION})
 """Kinds worth another attempt: the same request may succeed later."""

@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 
-from conftest import make_request
+from llm_helpers import make_request
 
 from llm_backends.cache import CachedBackend, ResponseCache
 from llm_backends.openai_compat import OpenAICompatibleBackend

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import SENTINEL_KEY, make_request, run
+from llm_helpers import SENTINEL_KEY, make_request, run
 
 from llm_backends.cache import CachedBackend, ReplayBackend, ResponseCache
 from llm_backends.dispatch import complete_many

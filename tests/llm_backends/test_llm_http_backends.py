@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import SENTINEL_KEY, make_request, run
+from llm_helpers import SENTINEL_KEY, make_request, run
 
 from llm_backends.endpoint import EndpointCheckError
 from llm_backends.errors import BackendError, ConfigError

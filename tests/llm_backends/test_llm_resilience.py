@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 import pytest
-from conftest import make_request, run
+from llm_helpers import make_request, run
 
 from llm_backends.errors import BackendError, BudgetExhausted
 from llm_backends.fake_server import FakeOpenAIServer

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 import pytest
-from conftest import ALLOCATION_SCHEMA, make_request, run
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from llm_helpers import ALLOCATION_SCHEMA, make_request, run
 from pydantic import BaseModel, Field
 
 from llm_backends.dispatch import complete_many

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 
 import pytest
-from conftest import make_request, run
+from llm_helpers import make_request, run
 from pydantic import BaseModel, Field
 
 from llm_backends.errors import BackendError

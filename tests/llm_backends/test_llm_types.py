@@ -6,9 +6,9 @@ import subprocess
 import sys
 from dataclasses import replace
 
-from conftest import ALLOCATION_SCHEMA, make_request
 from hypothesis import given
 from hypothesis import strategies as st
+from llm_helpers import ALLOCATION_SCHEMA, make_request
 
 from llm_backends.types import Completion, CompletionRequest
 
@@ -25,7 +25,7 @@ def test_key_is_pinned_and_repeatable() -> None:
 def test_key_is_stable_across_processes() -> None:
     code = (
         "import sys; sys.path.insert(0, 'tests/llm_backends');"
-        "from conftest import make_request; print(make_request().cache_key())"
+        "from llm_helpers import make_request; print(make_request().cache_key())"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True,
@@ -60,7 +60,7 @@ def test_key_changes_with_each_answer_determining_field() -> None:
 
 @given(st.lists(st.tuples(st.sampled_from(["system", "user", "assistant"]), st.text()), min_size=1))
 def test_key_is_a_function_of_messages(messages: list[tuple[str, str]]) -> None:
-    a = CompletionRequest(model="m", messages=messages)
+    a = CompletionRequest(model="m", messages=messages)  # type: ignore[arg-type]  # lists accepted
     b = CompletionRequest(model="m", messages=tuple(messages))
     assert a.cache_key() == b.cache_key()
     assert a.cache_key() != a.with_messages(("user", "x")).cache_key()
