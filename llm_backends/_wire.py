@@ -1,0 +1,97 @@
+"""OpenAI chat-completions wire format, shared by the SDK and the aiohttp backends.
+
+Keeping request building and reply reading in one place is what lets the fast transport
+promise "same semantics as the reference SDK backend".
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from .errors import BAD_RESPONSE, BackendError
+from .types import Completion, CompletionRequest
+
+__all__ = ["build_payload", "completion_from_body", "is_local_url", "response_format"]
+
+_LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})
+
+
+def is_local_url(url: str) -> bool:
+    """True for loopback endpoints (local servers often need no API key).
+
+    >>> is_local_url("http://127.0.0.1:8000/v1"), is_local_url("https://api.openai.com/v1")
+    (True, False)
+    """
+    host = urlsplit(url).hostname or ""
+    return host in _LOCAL_HOSTS
+
+
+def response_format(request: CompletionRequest) -> dict[str, Any] | None:
+    """The ``response_format`` field for ``request`` (``None`` for free text)."""
+    if request.json_schema is None:
+        return None
+    return {
+        "type": "json_schema",
+        "json_schema": {
+            "name": request.schema_name,
+            "schema": dict(request.json_schema),
+            "strict": True,
+        },
+    }
+
+
+def build_payload(request: CompletionRequest, model: str | None = None) -> dict[str, Any]:
+    """JSON body of ``POST /chat/completions`` for ``request``."""
+    payload: dict[str, Any] = {
+        "model": model or request.model,
+        "messages": [{"role": role, "content": content} for role, content in request.messages],
+        "temperature": request.temperature,
+        "max_tokens": request.max_tokens,
+    }
+    if request.seed is not None:
+        payload["seed"] = request.seed
+    fmt = response_format(request)
+    if fmt is not None:
+        payload["response_format"] = fmt
+    return payload
+
+
+def _parse_content(text: str) -> dict[str, Any] | None:
+    # Only json.loads: replies are data. Validation against the schema is the structured
+    # layer's job; here we just offer the parsed object when there is one.
+    try:
+        obj = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
+def completion_from_body(body: Any, latency_s: float) -> Completion:
+    """Read a chat-completions response body into a :class:`Completion`.
+
+    Raises
+    ------
+    BackendError
+        kind ``bad_response`` when the body is not a chat completion.
+    """
+    try:
+        choice = body["choices"][0]
+        text = choice["message"]["content"]
+    except (KeyError, IndexError, TypeError):
+        raise BackendError(BAD_RESPONSE, "response has no choices[0].message.content") from None
+    if text is None:
+        refusal = choice["message"].get("refusal") if isinstance(choice, Mapping) else None
+        raise BackendError(BAD_RESPONSE, f"response content is empty (refusal={refusal!r})")
+    if not isinstance(text, str):
+        raise BackendError(BAD_RESPONSE, "response content is not a string")
+    usage = body.get("usage") or {}
+    return Completion(
+        text=text,
+        parsed=_parse_content(text),
+        prompt_tokens=int(usage.get("prompt_tokens") or 0),
+        completion_tokens=int(usage.get("completion_tokens") or 0),
+        latency_s=latency_s,
+    )

@@ -1,0 +1,153 @@
+"""What the two OpenAI-compatible backends share: API-key resolution, error wording and
+the ``check()`` probe used by ``society llm check``."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .errors import AUTH, CONNECTION, NOT_FOUND, TIMEOUT, BackendError, ConfigError, redact
+from .types import Completion, CompletionRequest
+from .validation import parse_json_object, validate
+
+__all__ = ["CheckResult", "EndpointCheckError", "check_endpoint", "resolve_api_key"]
+
+LOCAL_PLACEHOLDER_KEY = "sk-local-no-key"
+"""Sent to loopback endpoints when no key is configured (local servers ignore it)."""
+
+CHECK_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "status": {"type": "string", "enum": ["ok"]},
+        "number": {"type": "integer", "minimum": 1, "maximum": 9},
+    },
+    "required": ["status", "number"],
+    "additionalProperties": False,
+}
+
+
+def resolve_api_key(api_key_env: str, *, local: bool) -> str:
+    """Read the API key from the environment variable named ``api_key_env``.
+
+    Raises
+    ------
+    ConfigError
+        When the variable is unset or empty and the endpoint is not local. The message
+        names the variable, never a value.
+    """
+    key = os.environ.get(api_key_env, "")
+    if key:
+        return key
+    if local:
+        return LOCAL_PLACEHOLDER_KEY
+    raise ConfigError(
+        f"environment variable {api_key_env} is not set; it must hold the API key for this "
+        "non-local endpoint"
+    )
+
+
+def server_message(body: Any, secret: str) -> str:
+    """The ``error.message`` of an error body (or a short excerpt), with the key redacted."""
+    message: Any = body
+    if isinstance(body, dict):
+        err = body.get("error", body)
+        message = err.get("message", err) if isinstance(err, dict) else err
+    text = str(message)
+    if len(text) > 300:
+        text = text[:300] + "..."
+    return redact(text, [secret])
+
+
+class _Probeable(Protocol):
+    base_url: str
+    model: str
+    api_key_env: str
+
+    async def complete(self, request: CompletionRequest) -> Completion: ...
+
+    async def list_models(self) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Outcome of :func:`check_endpoint`.
+
+    ``schema_honoured`` is False when the endpoint answered but ignored the JSON schema
+    (some servers silently drop ``response_format``); runs still work then, through
+    re-asks and fallbacks, but cost more.
+    """
+
+    base_url: str
+    model: str
+    latency_s: float
+    schema_honoured: bool
+    reply: str
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class EndpointCheckError(BackendError):
+    """The endpoint is unusable; the message says why in one line."""
+
+
+async def check_endpoint(backend: _Probeable) -> CheckResult:
+    """Send one small structured request through ``backend`` and report on it.
+
+    Raises
+    ------
+    EndpointCheckError
+        Dead endpoint, wrong model, rejected key or timeout, with a message naming the URL,
+        the model and the API-key variable (never the key).
+    """
+    request = CompletionRequest(
+        model=backend.model,
+        messages=(
+            ("system", "You are a health check. Reply with JSON only."),
+            ("user", 'Reply with {"status": "ok", "number": 7}.'),
+        ),
+        json_schema=CHECK_SCHEMA,
+        schema_name="health_check",
+        max_tokens=32,
+        decision="llm_check",
+    )
+    where = f"{backend.base_url} (model {backend.model!r})"
+    start = time.perf_counter()
+    try:
+        completion = await backend.complete(request)
+    except BackendError as exc:
+        detail = exc.args[0]
+        if exc.kind == CONNECTION:
+            msg = f"cannot connect to {backend.base_url}: is the server running? ({detail})"
+        elif exc.kind == AUTH:
+            msg = (
+                f"{backend.base_url} rejected the API key from environment variable "
+                f"{backend.api_key_env} (HTTP {exc.status}): {detail}"
+            )
+        elif exc.kind == NOT_FOUND:
+            msg = f"model {backend.model!r} not found at {backend.base_url}"
+            try:
+                names = await backend.list_models()
+            except BackendError:
+                names = []
+            if names:
+                shown = ", ".join(sorted(names)[:10])
+                msg += f"; available models: {shown}"
+        elif exc.kind == TIMEOUT:
+            msg = f"no reply from {where}: {detail}"
+        else:
+            msg = f"{where} failed the check: {detail}"
+        raise EndpointCheckError(exc.kind, msg, status=exc.status) from None
+    latency = time.perf_counter() - start
+    obj, _problem = parse_json_object(completion.text)
+    honoured = obj is not None and not validate(obj, CHECK_SCHEMA)
+    return CheckResult(
+        base_url=backend.base_url,
+        model=backend.model,
+        latency_s=latency,
+        schema_honoured=honoured,
+        reply=completion.text[:200],
+        prompt_tokens=completion.prompt_tokens,
+        completion_tokens=completion.completion_tokens,
+    )

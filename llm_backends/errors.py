@@ -1,0 +1,183 @@
+"""Error kinds and the exceptions that carry them.
+
+Every backend failure is reduced to a small closed vocabulary of *kinds* so that retry
+policies, fallbacks and run logs never depend on a particular SDK's exception classes.
+Messages built here must never contain secrets: :func:`redact` is applied to anything that
+may echo a server response.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import math
+import time
+from collections.abc import Iterable, Mapping
+
+__all__ = [
+    "AUTH",
+    "BAD_RESPONSE",
+    "BUDGET_EXHAUSTED",
+    "CONNECTION",
+    "FALLBACK_KINDS",
+    "INVALID_REPLY",
+    "NOT_FOUND",
+    "RATE_LIMITED",
+    "REPLAY_MISS",
+    "RETRYABLE_KINDS",
+    "SERVER_ERROR",
+    "TIMEOUT",
+    "BackendError",
+    "BudgetExhausted",
+    "ConfigError",
+    "ReplayMissError",
+    "kind_for_status",
+    "parse_retry_after",
+    "redact",
+]
+
+RATE_LIMITED = "rate_limited"
+SERVER_ERROR = "server_error"
+TIMEOUT = "timeout"
+CONNECTION = "connection"
+AUTH = "auth"
+NOT_FOUND = "not_found"
+BAD_RESPONSE = "bad_response"
+BUDGET_EXHAUSTED = "budget_exhausted"
+REPLAY_MISS = "replay_miss"
+INVALID_REPLY = "invalid_reply"
+
+RETRYABLE_KINDS = frozenset({RATE_LIMITED, SERVER_ERROR, TIMEOUT, CONNECTION})
+"""Kinds worth another attempt: the same request may succeed later."""
+
+FALLBACK_KINDS = frozenset(RETRYABLE_KINDS | {BAD_RESPONSE, BUDGET_EXHAUSTED})
+"""Kinds after which a decision falls back to the stub policy instead of aborting the run.
+
+``auth``, ``not_found`` and ``replay_miss`` are configuration errors: falling back would
+silently turn an LLM run into a stub run, so they propagate.
+"""
+
+
+class BackendError(Exception):
+    """A backend call failed.
+
+    Attributes
+    ----------
+    kind : str
+        One of the kind constants of this module.
+    status : int or None
+        HTTP status when there was one.
+    retry_after : float or None
+        Seconds the server asked us to wait (``Retry-After``), if any.
+    retries : int
+        Attempts already spent when the error surfaced (set by the resilience layer).
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        retries: int = 0,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.status = status
+        self.retry_after = retry_after
+        self.retries = retries
+
+    def __str__(self) -> str:
+        return f"[{self.kind}] {self.args[0]}"
+
+
+class BudgetExhausted(BackendError):
+    """The call or token budget is spent; raised before any network traffic."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(BUDGET_EXHAUSTED, message)
+
+
+class ReplayMissError(BackendError):
+    """Replay asked for a request that was never recorded."""
+
+    def __init__(self, decision: str, key: str) -> None:
+        super().__init__(
+            REPLAY_MISS,
+            f"replay miss: decision {decision!r} with cache key {key} is not in the cache "
+            "(the run diverged from the recording, or the recording is incomplete)",
+        )
+        self.decision = decision
+        self.key = key
+
+
+class ConfigError(ValueError):
+    """A backend is misconfigured (e.g. the API-key environment variable is unset)."""
+
+
+def kind_for_status(status: int) -> str:
+    """Map an HTTP status code to an error kind.
+
+    >>> [kind_for_status(s) for s in (401, 403, 404, 429, 500, 503, 400)]
+    ['auth', 'auth', 'not_found', 'rate_limited', 'server_error', 'server_error', 'bad_response']
+    """
+    if status in (401, 403):
+        return AUTH
+    if status == 404:
+        return NOT_FOUND
+    if status == 429:
+        return RATE_LIMITED
+    if status == 408:
+        return TIMEOUT
+    if status >= 500:
+        return SERVER_ERROR
+    return BAD_RESPONSE
+
+
+def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds to wait according to ``retry-after-ms`` / ``Retry-After`` headers.
+
+    Accepts delta-seconds and HTTP dates; returns ``None`` when absent or unparsable.
+
+    >>> parse_retry_after({"Retry-After": "2"})
+    2.0
+    >>> parse_retry_after({"retry-after-ms": "1500"})
+    1.5
+    >>> parse_retry_after({}) is None
+    True
+    """
+    if not headers:
+        return None
+    lower = {k.lower(): v for k, v in headers.items()}
+    for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        raw = lower.get(name)
+        if raw is None:
+            continue
+        try:
+            value = float(raw) / divisor
+        except ValueError:
+            if name == "retry-after-ms":
+                continue
+            try:
+                parsed = email.utils.parsedate_to_datetime(raw)
+            except (TypeError, ValueError):
+                continue
+            value = parsed.timestamp() - time.time()
+        if math.isfinite(value):
+            return max(0.0, value)
+    return None
+
+
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    """Replace every occurrence of each non-trivial secret in ``text`` by ``***``.
+
+    Servers echo API keys in error bodies ("Incorrect API key provided: ..."), so anything
+    derived from a response goes through here before it reaches an exception or a log.
+
+    >>> redact("bad key sk-123456789", ["sk-123456789"])
+    'bad key ***'
+    """
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text

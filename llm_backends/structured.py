@@ -1,0 +1,152 @@
+"""Ask for a structured reply, validate it, re-ask once, and fall back cleanly."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from .errors import FALLBACK_KINDS, INVALID_REPLY, BackendError
+from .protocol import Backend, FallbackRecorder
+from .types import Completion, CompletionRequest
+from .validation import Validator, parse_json_object, schema_validator
+
+__all__ = ["ask_structured", "pydantic_validator", "reask_request"]
+
+_QUOTE_LIMIT = 1500
+
+
+def pydantic_validator(model: type[BaseModel]) -> Validator:
+    """A :data:`~llm_backends.validation.Validator` backed by a pydantic model.
+
+    >>> from pydantic import BaseModel
+    >>> class Alloc(BaseModel):
+    ...     share: float
+    >>> pydantic_validator(Alloc)({"share": "x"})[0].startswith("share:")
+    True
+    """
+
+    def _validate(obj: dict[str, Any]) -> list[str]:
+        try:
+            model.model_validate(obj)
+        except ValidationError as exc:
+            return [
+                f"{'.'.join(str(p) for p in err['loc']) or '$'}: {err['msg']}"
+                for err in exc.errors(include_url=False, include_input=False)
+            ]
+        return []
+
+    return _validate
+
+
+def _problems(text: str, validator: Validator | None) -> tuple[dict[str, Any] | None, list[str]]:
+    obj, problem = parse_json_object(text)
+    if obj is None:
+        return None, [problem or "reply is not a JSON object"]
+    errors = validator(obj) if validator is not None else []
+    return (obj, []) if not errors else (None, errors)
+
+
+def reask_request(request: CompletionRequest, reply: str, errors: list[str]) -> CompletionRequest:
+    """The follow-up request quoting the invalid ``reply`` and its validation ``errors``."""
+    quoted = reply if len(reply) <= _QUOTE_LIMIT else reply[:_QUOTE_LIMIT] + "...(truncated)"
+    problems = "; ".join(errors[:5])
+    return request.with_messages(
+        ("assistant", quoted),
+        (
+            "user",
+            f"Your reply was invalid: {problems}. Reply again with only a JSON object that "
+            "satisfies the schema, with no other text.",
+        ),
+    )
+
+
+def _fallback(kind: str, text: str, spent: list[Completion], retries: int) -> Completion:
+    return Completion(
+        text=text,
+        parsed=None,
+        prompt_tokens=sum(c.prompt_tokens for c in spent),
+        completion_tokens=sum(c.completion_tokens for c in spent),
+        latency_s=sum(c.latency_s for c in spent),
+        cache_hit=bool(spent) and all(c.cache_hit for c in spent),
+        retries=retries,
+        fallback=True,
+        error_kind=kind,
+    )
+
+
+async def ask_structured(
+    backend: Backend,
+    request: CompletionRequest,
+    validator: Validator | type[BaseModel] | None = None,
+    *,
+    recorder: FallbackRecorder | None = None,
+) -> Completion:
+    """Send ``request`` and return a validated completion or a fallback.
+
+    Parameters
+    ----------
+    backend : Backend
+    request : CompletionRequest
+    validator : callable, pydantic model class or None
+        Checks the parsed reply. Defaults to the request's ``json_schema`` (any JSON object
+        when there is none).
+    recorder : FallbackRecorder or None
+        Where fallbacks are persisted for replay. Defaults to ``backend`` when it has a
+        ``record_fallback`` method (e.g. :class:`~llm_backends.cache.CachedBackend`).
+
+    Returns
+    -------
+    Completion
+        Either ``parsed`` holds the validated object, or ``fallback`` is true and
+        ``error_kind`` says why (``"invalid_reply"`` after one failed re-ask, or the
+        transport kind such as ``"budget_exhausted"``, ``"rate_limited"``, ``"timeout"``).
+        ``retries`` adds transport retries and the re-ask.
+
+    Raises
+    ------
+    BackendError
+        For kinds that signal misconfiguration rather than bad luck (``auth``,
+        ``not_found``, ``replay_miss``): falling back would hide them.
+    """
+    check: Validator | None
+    if isinstance(validator, type):
+        check = pydantic_validator(validator)
+    elif validator is not None:
+        check = validator
+    elif request.json_schema is not None:
+        check = schema_validator(request.json_schema)
+    else:
+        check = None
+    if recorder is None and isinstance(backend, FallbackRecorder):
+        recorder = backend
+
+    spent: list[Completion] = []
+    current = request
+    retries = 0
+    for round_ in range(2):
+        try:
+            completion = await backend.complete(current)
+        except BackendError as exc:
+            if exc.kind not in FALLBACK_KINDS:
+                raise
+            fb = _fallback(exc.kind, "", spent, retries + exc.retries)
+            if recorder is not None:
+                # Keyed by the request that failed (the re-ask in round 1), which is exactly
+                # the lookup replay will make.
+                recorder.record_fallback(current, fb)
+            return fb
+        if completion.fallback:
+            # A recorded fallback (replay or resumed run): reproduce it exactly.
+            return completion
+        spent.append(completion)
+        retries += completion.retries
+        obj, errors = _problems(completion.text, check)
+        if obj is not None:
+            return replace(completion, parsed=obj, retries=retries)
+        if round_ == 0:
+            retries += 1
+            current = reask_request(request, completion.text, errors)
+    # The invalid replies themselves are cached, so replay re-derives this fallback.
+    return _fallback(INVALID_REPLY, spent[-1].text, spent, retries)
