@@ -16,11 +16,12 @@ def step_beliefs(
     """Advance beliefs one simulated day (``rate * subjective_days`` of belief time).
 
     Each instance sees the day's evidence as truth plus its own noise, so grounding pulls it
-    toward what it observed, not toward the hidden truth itself.
+    toward what it observed, not toward the hidden truth itself. Instances read their
+    neighbours through :attr:`Network.reading` (mean of neighbours x mean degree).
     """
     evidence = p.truth + p.evidence_noise * rng.standard_normal(pop.beliefs.shape)
     pop.beliefs = coupled_belief_step(
-        net.adjacency,
+        net.reading,
         pop.beliefs,
         coupling=p.coupling,
         gain=p.gain,

@@ -284,7 +284,7 @@ class SocietyModel(mesa.Model):
             rng=rng["rewiring"],
         )
         revolt = revolt_cascade(pop, net, s.revolt, DAY, rng["revolt"])
-        work = do_work(pop, net, lab, s.work, s.network, DAY, rng["work"])
+        work = do_work(pop, lab, s.work, s.network, DAY, rng["work"])
         caught, uncaught = monitor_day(pop, s.monitoring, s.tests, DAY, rng["monitoring"])
 
         lab.capability += work.capability

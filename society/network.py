@@ -26,6 +26,7 @@ class Network:
     v: np.ndarray
     _adjacency: sp.csr_array | None = field(default=None, repr=False)
     _rows: np.ndarray | None = field(default=None, repr=False)
+    _reading: sp.csr_array | None = field(default=None, repr=False)
 
     @property
     def adjacency(self) -> sp.csr_array:
@@ -49,6 +50,21 @@ class Network:
         return self._rows
 
     @property
+    def reading(self) -> sp.csr_array:
+        """``<k> D^-1 A``: each node hears the mean of its neighbours, weighted as if it had the
+        mean degree. Keeps a hub from summing hundreds of voices into an extreme belief while
+        leaving the mean-field coupling ``K <k>`` of DESIGN.md unchanged."""
+        if self._reading is None:
+            adj = self.adjacency
+            degree = np.diff(adj.indptr).astype(np.float64)
+            scale = np.divide(2.0 * self.n_edges / self.n, degree, out=np.zeros_like(degree),
+                              where=degree > 0)
+            self._reading = sp.csr_array(
+                (adj.data * np.repeat(scale, np.diff(adj.indptr)), adj.indices, adj.indptr),
+                shape=adj.shape)
+        return self._reading
+
+    @property
     def degree(self) -> np.ndarray:
         """Number of distinct neighbours of each node."""
         return np.diff(self.adjacency.indptr)
@@ -61,6 +77,7 @@ class Network:
         """Drop the cached CSR view after ``u``/``v`` were modified."""
         self._adjacency = None
         self._rows = None
+        self._reading = None
 
     def to_networkx(self) -> nx.Graph:
         """The graph as a networkx Graph with nodes ``0..n-1`` (built on request)."""
@@ -157,9 +174,11 @@ def homophilous_rewire(
     order = np.argsort(opinion, kind="stable")
     rank = np.empty(net.n, dtype=np.int64)
     rank[order] = np.arange(net.n)
-    half = max(1, window // 2)
-    pos = np.clip(rank[keeper] + rng.integers(-half, half + 1, size=cand.size), 0, net.n - 1)
-    target = order[pos].astype(np.int32)
+    # A window of nodes nearest in opinion, shifted to lie inside the ranking: clipping instead
+    # would pile links onto the most extreme nodes and grow artificial hubs.
+    width = min(window, net.n)
+    start = np.clip(rank[keeper] - width // 2, 0, net.n - width)
+    target = order[start + rng.integers(0, width, size=cand.size)].astype(np.int32)
     ok = target != keeper
     cand, keeper, target = cand[ok], keeper[ok], target[ok]
     net.u[cand] = keeper

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from society.lab import LabState
-from society.network import Network
 from society.population import Population, Role
 from society.scenario import Network as NetworkParams
 from society.scenario import Work
@@ -37,7 +36,6 @@ def research_quality(pop: Population, p: Work) -> np.ndarray:
 
 def do_work(
     pop: Population,
-    net: Network,
     lab: LabState,
     p: Work,
     net_params: NetworkParams,
@@ -51,7 +49,7 @@ def do_work(
     productive = float(working.sum()) / n_res
     productivity = p.human_bottleneck + (1.0 - p.human_bottleneck) * lab.deference
 
-    tasks, failed = shared_tasks(pop, net, p.task_rate, net_params.disagreement, rng)
+    tasks, failed = shared_tasks(pop, p.task_rate, net_params.disagreement, rng)
     success = 1.0 - failed / tasks if tasks else 1.0
 
     research = (1.0 - p.risk_share) * productive * productivity * success * dt
@@ -68,17 +66,17 @@ def do_work(
 
 
 def shared_tasks(
-    pop: Population, net: Network, task_rate: float, disagreement: float, rng: np.random.Generator
+    pop: Population, task_rate: float, disagreement: float, rng: np.random.Generator
 ) -> tuple[int, int]:
-    """Pairs of linked instances share tasks; a task fails when the pair disagrees about the
-    claims, when either is revolting, or when a reward hacker sabotages it (half the time).
-    Returns ``(tasks, failed)``."""
-    m = net.n_edges
-    k = int(rng.binomial(m, task_rate)) if m else 0
+    """The lab pairs instances across the whole society for shared tasks (teams are assigned,
+    not chosen, so echo chambers cannot avoid each other). A task fails when the pair disagrees
+    about the claims, when either is revolting, or when a reward hacker sabotages it (half the
+    time). Returns ``(tasks, failed)``."""
+    k = int(rng.binomial(pop.n, task_rate))
     if k == 0:
         return 0, 0
-    pick = rng.integers(0, m, size=k)
-    u, v = net.u[pick], net.v[pick]
+    u = rng.integers(0, pop.n, size=k)
+    v = rng.integers(0, pop.n, size=k)
     opinion = pop.opinion()
     fail = np.abs(opinion[u] - opinion[v]) > disagreement
     fail |= pop.revolting[u] | pop.revolting[v]

@@ -101,7 +101,7 @@ class Work(Section):
     hard_to_check_share: float = param(0.5, "share", "Share of alignment work that is hard to check: its quality is alignment x epistemics.", ge=0, le=1)
     hacker_quality: float = param(0.3, "share", "Quality of hard-to-check work done by a reward-hacking instance, relative to honest work.", ge=0, le=1)
     risk_share: float = param(0.1, "share of research effort", "Effort researchers give to risk response (misuse defence, poisoning detection).", ge=0, le=1)
-    task_rate: float = param(0.1, "per link-day", "Share of links that carry a shared task each day.", ge=0, le=1)
+    task_rate: float = param(0.1, "per instance-day", "Chance an instance starts a shared task with a partner the lab assigns each day.", ge=0, le=1)
 
 
 class Tests(Section):

@@ -1,0 +1,65 @@
+"""The CLI through a real subprocess: outputs, exit codes, one-paragraph errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+
+def society(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "society.cli", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=120)
+
+
+def test_run_prints_summary_and_ends_with_the_run_directory(tmp_path: Path) -> None:
+    r = society("run", "tiny", "--set", "days=10", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.strip().splitlines()
+    run_dir = Path(lines[-1])
+    assert (tmp_path / run_dir / "metrics.parquet").is_file()
+    assert "outcome" in r.stdout and "final alignment" in r.stdout
+    assert "day 10/10" in r.stderr  # the progress bar
+
+
+def test_quiet_prints_only_the_run_directory(tmp_path: Path) -> None:
+    r = society("run", "tiny", "--quiet", "--out", "x", "--seed", "3", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "x" and r.stderr == ""
+
+
+def test_user_errors_exit_2_with_one_paragraph_and_no_traceback(tmp_path: Path) -> None:
+    (tmp_path / "broken.toml").write_text("[population\nsize = 3\n")
+    cases = {
+        ("run", "tiny", "--set", "population.sise=10"): "Did you mean 'population.size'?",
+        ("run", "tiny", "--set", "lab.tax=abc"): "lab.tax = 'abc' has the wrong type",
+        ("run", "tiny", "--set", "population.size=1"): "allowed range [2, 5e+06]",
+        ("run", "broken.toml"): "broken.toml: TOML syntax error",
+        ("run", "missing.toml"): "missing.toml' not found",
+        ("check", "tiny", "--set", "days=0"): "days = 0 is out of range",
+    }
+    for args, needle in cases.items():
+        r = society(*args, cwd=tmp_path)
+        assert r.returncode == 2, (args, r.stderr)
+        assert needle in r.stderr, (args, r.stderr)
+        assert "Traceback" not in r.stderr
+        assert len(r.stderr.strip().splitlines()) <= 6  # one soft-wrapped paragraph
+    assert not (tmp_path / "runs").exists()  # nothing was started
+
+
+def test_out_directory_is_not_overwritten_without_force(tmp_path: Path) -> None:
+    assert society("run", "tiny", "--quiet", "--set", "days=2", "--out", "o", cwd=tmp_path).returncode == 0
+    r = society("run", "tiny", "--quiet", "--set", "days=2", "--out", "o", cwd=tmp_path)
+    assert r.returncode == 2 and "--force" in r.stderr
+    assert society("run", "tiny", "--quiet", "--set", "days=2", "--out", "o", "--force", cwd=tmp_path).returncode == 0
+
+
+def test_scenarios_check_and_fields(tmp_path: Path) -> None:
+    r = society("scenarios", cwd=tmp_path)
+    assert r.returncode == 0
+    for name in ("baseline", "rushed", "careful", "echo_chamber", "theft", "tiny"):
+        assert name in r.stdout
+    r = society("check", "rushed", "--set", "lab.tax=0.05", cwd=tmp_path)
+    assert r.returncode == 0 and "tax = 0.05" in r.stdout and "lead_days = 30.0" in r.stdout
+    r = society("fields", "--markdown", cwd=tmp_path)
+    assert r.returncode == 0 and "| `lab.tax` | 0.5 |" in r.stdout
