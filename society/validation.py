@@ -233,7 +233,7 @@ def _voter(quick: bool, rng: np.random.Generator) -> CaseResult:
 def _hn_case(phi: float, above: float | None, below: float | None) -> CaseFn:
     def run(quick: bool, rng: np.random.Generator) -> CaseResult:
         n = 800 if quick else 3200
-        seeds = 3
+        seeds = 3 if quick else 5
         shares = []
         for _ in range(seeds):
             graph, opinions = holme_newman(n, 4, 10, phi, rng)
