@@ -222,7 +222,7 @@ def _voter(quick: bool, rng: np.random.Generator) -> CaseResult:
         "voter",
         f"complete graph without self-loops, N={n}, half-half start, {runs} runs "
         f"(standard error {se:.2f} sweeps, none unfinished: {not np.isnan(sweeps).any()})",
-        f"(N-1) ln 2 = {ref:.2f} sweeps (Slanina & Lavicka 2003; Sood & Redner 2005; "
+        f"(N-1) ln 2 = {ref:.2f} sweeps (Castellano et al. 2009, RMP 81, 591; Sood & Redner 2005; "
         f"exact finite-N value {voter_complete_exact(n):.2f})",
         mean,
         "within 5%",
