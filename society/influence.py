@@ -417,6 +417,58 @@ def _neighbour_table(graph: Any, n: int, *, allow_isolated: bool) -> tuple[np.nd
     return csr.indptr.astype(np.int64), csr.indices.astype(np.int64)
 
 
+_VOTER_BLOCK = 1 << 20  # entries of a (sweep x runs) index array simulated at once
+
+
+def _voter_block(
+    codes: np.ndarray,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    rng: np.random.Generator,
+    max_sweeps: int,
+) -> FloatArray:
+    """Run the voter model in place on ``codes`` (R, N); return sweeps to consensus per run.
+
+    Empty ``indptr`` means the complete graph without self-loops.
+    """
+    n_runs, n = codes.shape
+    complete = indptr.size == 0
+    degree = np.diff(indptr)
+    result = np.full(n_runs, np.nan)
+    result[np.all(codes == codes[:, :1], axis=1)] = 0.0
+    active = np.flatnonzero(np.isnan(result))
+    for sweep in range(max_sweeps):
+        if active.size == 0:
+            break
+        k = active.size
+        pick = rng.integers(0, n, size=(n, k))
+        if complete:
+            other = (pick + rng.integers(1, n, size=(n, k))) % n
+        else:
+            offset = (rng.random((n, k)) * degree[pick]).astype(np.int64)
+            other = indices[indptr[pick] + offset]
+        base = (np.arange(k) * n)[None, :]
+        flat_pick, flat_other = pick + base, other + base
+        block = codes[active]
+        start = block.copy()
+        flat = block.reshape(-1)
+        for t in range(n):
+            flat[flat_pick[t]] = flat[flat_other[t]]
+        codes[active] = block
+        done = np.all(block == block[:, :1], axis=1)
+        for r in np.flatnonzero(done).tolist():
+            # replay this run's sweep to find the update that completed the consensus
+            s = start[r].tolist()
+            last = 0
+            for t, (i, j) in enumerate(zip(pick[:, r].tolist(), other[:, r].tolist(), strict=True)):
+                if s[i] != s[j]:
+                    s[i] = s[j]
+                    last = t
+            result[active[r]] = sweep + (last + 1) / n
+        active = active[~done]
+    return result
+
+
 def voter(
     graph: Any, states: np.ndarray, rng: np.random.Generator, max_sweeps: int
 ) -> tuple[np.ndarray, Any]:
@@ -463,41 +515,14 @@ def voter(
         indptr = indices = np.empty(0, dtype=np.int64)
     else:
         indptr, indices = _neighbour_table(graph, n, allow_isolated=False)
-    degree = np.diff(indptr)
     uniq, inverse = np.unique(runs, return_inverse=True)
     codes = inverse.reshape(n_runs, n).astype(np.int64)
     result = np.full(n_runs, np.nan)
-    result[np.all(codes == codes[:, :1], axis=1)] = 0.0
-    active = np.flatnonzero(np.isnan(result))
-    for sweep in range(max_sweeps):
-        if active.size == 0:
-            break
-        k = active.size
-        pick = rng.integers(0, n, size=(n, k))
-        if graph is None:
-            other = (pick + rng.integers(1, n, size=(n, k))) % n
-        else:
-            offset = (rng.random((n, k)) * degree[pick]).astype(np.int64)
-            other = indices[indptr[pick] + offset]
-        base = (np.arange(k) * n)[None, :]
-        flat_pick, flat_other = pick + base, other + base
-        block = codes[active]
-        start = block.copy()
-        flat = block.reshape(-1)
-        for t in range(n):
-            flat[flat_pick[t]] = flat[flat_other[t]]
-        codes[active] = block
-        done = np.all(block == block[:, :1], axis=1)
-        for r in np.flatnonzero(done).tolist():
-            # replay this run's sweep to find the update that completed the consensus
-            s = start[r].tolist()
-            last = 0
-            for t, (i, j) in enumerate(zip(pick[:, r].tolist(), other[:, r].tolist(), strict=True)):
-                if s[i] != s[j]:
-                    s[i] = s[j]
-                    last = t
-            result[active[r]] = sweep + (last + 1) / n
-        active = active[~done]
+    # Runs are independent: simulate them in blocks that keep a sweep's index arrays small.
+    block_runs = max(1, _VOTER_BLOCK // n)
+    for lo in range(0, n_runs, block_runs):
+        hi = min(n_runs, lo + block_runs)
+        result[lo:hi] = _voter_block(codes[lo:hi], indptr, indices, rng, max_sweeps)
     values = uniq[codes]  # back to the caller's state values
     if single:
         return values[0], float(result[0])
