@@ -295,7 +295,7 @@ def deffuant(  # noqa: PLR0917 (the published signature)
     average. In a meeting of ``i`` and ``j`` with ``|x_i - x_j| < epsilon`` both move toward
     each other: ``x_i += mu (x_j - x_i)``, ``x_j += mu (x_i - x_j)``. Without ``graph`` the
     partners are two distinct agents drawn uniformly (complete mixing); on ``graph`` a meeting
-    is along an edge drawn uniformly (isolated nodes never meet).
+    is along an edge drawn uniformly (edge weights are ignored; isolated nodes never meet).
 
     The meetings of a round are applied in their sampled order: they are split into
     conflict-free layers (a meeting goes one layer after the later of the previous meetings of

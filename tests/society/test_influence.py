@@ -337,3 +337,31 @@ def test_successor_map_keeps_unit_interval(a, tau, rho_max, delta, tau_half):
     for _ in range(5):
         a = successor_map(a, tau, rho_max, delta, tau_half)
         assert np.all((a >= 0.0) & (a <= 1.0))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 25), st.integers(0, 2**32 - 1), st.integers(0, 30))
+def test_linear_averaging_stays_in_initial_range(n, seed, steps):
+    rng = np.random.default_rng(seed)
+    A = rng.uniform(size=(n, n)) * (rng.uniform(size=(n, n)) < 0.5)
+    A[np.arange(n), np.arange(n)] += 0.1  # no empty rows
+    W = row_stochastic(A)
+    x0 = rng.uniform(-3, 3, n)
+    x = degroot(W, x0, steps)
+    assert x.min() >= x0.min() - 1e-12 and x.max() <= x0.max() + 1e-12
+    u = rng.uniform(-3, 3, n)
+    y = friedkin_johnsen(W, rng.uniform(size=n), u, x0, steps)
+    both = np.concatenate([u, x0])
+    assert y.min() >= both.min() - 1e-12 and y.max() <= both.max() + 1e-12
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(2, 30), st.integers(1, 4), st.integers(0, 2**32 - 1))
+def test_voter_only_copies_existing_states(n, n_states, seed):
+    rng = np.random.default_rng(seed)
+    states = rng.integers(0, n_states, size=(3, n)) * 10 - 7
+    final, t = voter(None, states, rng, max_sweeps=5)
+    for row_in, row_out, ti in zip(states, final, t, strict=True):
+        assert set(row_out.tolist()) <= set(row_in.tolist())
+        if not np.isnan(ti):
+            assert np.all(row_out == row_out[0]) and 0 <= ti <= 5
