@@ -282,7 +282,7 @@ def _apply_meetings(x: FloatArray, a: np.ndarray, b: np.ndarray, eps: float, mu:
         idx, a, b = idx[keep], a[keep], b[keep]
 
 
-def deffuant(  # noqa: PLR0917 (the published signature)
+def deffuant(
     x: FloatArray,
     epsilon: float,
     mu: float,
@@ -530,7 +530,7 @@ def voter(
     return values, result
 
 
-def holme_newman(  # noqa: PLR0917 (the published signature)
+def holme_newman(
     n: int,
     mean_degree: float,
     gamma: float,

@@ -12,8 +12,15 @@ from society.errors import RunDirectoryError, ScenarioError
 
 def test_run_writes_the_run_store_and_load_reads_it_back(tiny_run: society.RunResult) -> None:
     files = {p.name for p in tiny_run.path.iterdir()}
-    assert {"manifest.json", "metrics.parquet", "events.parquet", "generations.parquet",
-            "summary.json", "network_nodes.parquet", "network_edges.parquet"} <= files
+    assert {
+        "manifest.json",
+        "metrics.parquet",
+        "events.parquet",
+        "generations.parquet",
+        "summary.json",
+        "network_nodes.parquet",
+        "network_edges.parquet",
+    } <= files
     manifest = json.loads((tiny_run.path / "manifest.json").read_text())
     assert manifest["status"] == "success"
     assert manifest["seed"] == 7 and manifest["scenario"]["population"]["size"] == 200
@@ -50,11 +57,13 @@ def test_an_error_during_a_run_is_recorded_and_keeps_what_was_written(tmp_path) 
     manifest = json.loads((tmp_path / "err" / "manifest.json").read_text())
     assert manifest["status"] == "error" and "disk on fire" in manifest["error"]
     import polars as pl
+
     assert pl.read_parquet(tmp_path / "err" / "metrics.parquet").height >= 5
 
 
 def test_load_names_the_missing_file(tiny_run: society.RunResult, tmp_path) -> None:
     import shutil
+
     broken = tmp_path / "broken"
     shutil.copytree(tiny_run.path, broken)
     (broken / "events.parquet").unlink()

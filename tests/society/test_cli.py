@@ -8,8 +8,13 @@ from pathlib import Path
 
 
 def society(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "society.cli", *args], capture_output=True,
-                          text=True, cwd=cwd, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "society.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+    )
 
 
 def test_run_prints_summary_and_ends_with_the_run_directory(tmp_path: Path) -> None:
@@ -48,10 +53,18 @@ def test_user_errors_exit_2_with_one_paragraph_and_no_traceback(tmp_path: Path) 
 
 
 def test_out_directory_is_not_overwritten_without_force(tmp_path: Path) -> None:
-    assert society("run", "tiny", "--quiet", "--set", "days=2", "--out", "o", cwd=tmp_path).returncode == 0
+    assert (
+        society("run", "tiny", "--quiet", "--set", "days=2", "--out", "o", cwd=tmp_path).returncode
+        == 0
+    )
     r = society("run", "tiny", "--quiet", "--set", "days=2", "--out", "o", cwd=tmp_path)
     assert r.returncode == 2 and "--force" in r.stderr
-    assert society("run", "tiny", "--quiet", "--set", "days=2", "--out", "o", "--force", cwd=tmp_path).returncode == 0
+    assert (
+        society(
+            "run", "tiny", "--quiet", "--set", "days=2", "--out", "o", "--force", cwd=tmp_path
+        ).returncode
+        == 0
+    )
 
 
 def test_scenarios_check_and_fields(tmp_path: Path) -> None:
@@ -63,3 +76,13 @@ def test_scenarios_check_and_fields(tmp_path: Path) -> None:
     assert r.returncode == 0 and "tax = 0.05" in r.stdout and "lead_days = 30.0" in r.stdout
     r = society("fields", "--markdown", cwd=tmp_path)
     assert r.returncode == 0 and "| `lab.tax` | 0.5 |" in r.stdout
+
+
+def test_validate_quick_passes_and_writes_parquet(tmp_path: Path) -> None:
+    r = society("validate", "--quick", "--runs-dir", "v", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "17/17 cases passed" in r.stdout
+    import polars as pl
+
+    frame = pl.read_parquet(tmp_path / r.stdout.strip().splitlines()[-1])
+    assert frame.height == 17 and frame["passed"].all()

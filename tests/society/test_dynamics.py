@@ -37,14 +37,25 @@ def test_small_world_and_random_graphs_have_the_asked_degree() -> None:
 
 
 def test_bounded_confidence_contracts_values_only_within_the_bound() -> None:
-    s, pop, net, rng = setup(values={"anchor_rate": 0.0, "reflection_drift": 0.0, "noise": 0.0,
-                                     "hack_penalty": 0.0, "influence": 0.02})
+    s, pop, net, rng = setup(
+        values={
+            "anchor_rate": 0.0,
+            "reflection_drift": 0.0,
+            "noise": 0.0,
+            "hack_penalty": 0.0,
+            "influence": 0.02,
+        }
+    )
     start_sd = pop.alignment.std()
     for _ in range(30):
         step_values(pop, net, s.values, 40.0, rng)
     assert pop.alignment.std() < 0.5 * start_sd  # openness 0.15 >> spread 0.05: consensus
-    closed = load_scenario({"population": {"size": 2000, "openness": 0.0, "openness_sd": 0.0},
-                            "values": {"anchor_rate": 0.0, "reflection_drift": 0.0, "noise": 0.0}})
+    closed = load_scenario(
+        {
+            "population": {"size": 2000, "openness": 0.0, "openness_sd": 0.0},
+            "values": {"anchor_rate": 0.0, "reflection_drift": 0.0, "noise": 0.0},
+        }
+    )
     pop2 = initial_population(closed, np.random.default_rng(1))
     before = pop2.alignment.copy()
     step_values(pop2, net, closed.values, 40.0, rng)
@@ -52,8 +63,15 @@ def test_bounded_confidence_contracts_values_only_within_the_bound() -> None:
 
 
 def test_reflection_drift_is_held_by_the_anchor_at_minus_delta_over_lambda() -> None:
-    s, pop, net, rng = setup(values={"influence": 0.0, "noise": 0.0, "reflection_drift": 1e-4,
-                                     "anchor_rate": 0.01, "hack_penalty": 0.0})
+    s, pop, net, rng = setup(
+        values={
+            "influence": 0.0,
+            "noise": 0.0,
+            "reflection_drift": 1e-4,
+            "anchor_rate": 0.01,
+            "hack_penalty": 0.0,
+        }
+    )
     a0 = pop.alignment.copy()
     for _ in range(200):
         step_values(pop, net, s.values, 40.0, rng)
@@ -64,8 +82,9 @@ def test_reflection_drift_is_held_by_the_anchor_at_minus_delta_over_lambda() -> 
 def test_reward_hacking_spreads_faster_with_a_higher_spread_rate() -> None:
     shares = []
     for spread in (0.0, 0.05):
-        s, pop, net, rng = setup(hacking={"spread_rate": spread, "seed_rate": 0.002,
-                                          "recovery_rate": 0.01})
+        s, pop, net, rng = setup(
+            hacking={"spread_rate": spread, "seed_rate": 0.002, "recovery_rate": 0.01}
+        )
         for _ in range(60):
             step_hacking(pop, net, s.hacking, 1.0, rng)
         shares.append(pop.hacking.mean())
@@ -76,8 +95,9 @@ def test_beliefs_lock_into_a_delusion_above_the_coupling_threshold() -> None:
     # Linearised threshold: K alpha <k> > 1 + eta <q> (DESIGN.md section 3).
     distances = {}
     for coupling in (0.05, 0.6):
-        s, pop, net, rng = setup(beliefs={"coupling": coupling, "grounding": 0.5,
-                                          "evidence_noise": 0.0})
+        s, pop, net, rng = setup(
+            beliefs={"coupling": coupling, "grounding": 0.5, "evidence_noise": 0.0}
+        )
         for _ in range(50):
             step_beliefs(pop, net, s.beliefs, 40.0, rng)
         distances[coupling] = float(np.abs(np.median(pop.beliefs) - s.beliefs.truth))
@@ -130,10 +150,20 @@ def test_poisson_and_hawkes_arrivals_match_their_rates() -> None:
     def count(excitation: float) -> int:
         env = simpy.Environment()
         hits: list[float] = []
-        env.process(risks.hawkes_arrivals(env, lambda: 0.5, 0.5, excitation, 1.0,
-                                          np.random.default_rng(3), lambda: hits.append(env.now)))
+        env.process(
+            risks.hawkes_arrivals(
+                env,
+                lambda: 0.5,
+                0.5,
+                excitation,
+                1.0,
+                np.random.default_rng(3),
+                lambda: hits.append(env.now),
+            )
+        )
         env.run(until=4000)
         return len(hits)
+
     poisson = count(0.0)
     assert abs(poisson - 2000) < 4 * np.sqrt(2000)
     hawkes = count(0.5)  # branching ratio n: mean rate mu / (1 - n) = 1.0

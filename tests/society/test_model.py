@@ -30,7 +30,9 @@ def test_tiny_yields_every_required_column_with_finite_values(tiny_run: society.
         assert np.isfinite(values).all(), col
     assert set(tiny_run.events.columns) == {"day", "kind", "magnitude", "generation", "details"}
     g = tiny_run.generations
-    assert {"generation", "start_day", "mean_alignment", "a_star", "in_basin", "size"} <= set(g.columns)
+    assert {"generation", "start_day", "mean_alignment", "a_star", "in_basin", "size"} <= set(
+        g.columns
+    )
     assert g["generation"].to_list() == list(range(g.height))
     assert tiny_run.summary["generations"] == g.height
 
@@ -71,8 +73,15 @@ def test_mesa_agents_are_live_views_of_the_arrays() -> None:
 
 
 def test_catastrophe_ends_the_run_and_is_recorded(tmp_path) -> None:
-    result = society.run("tiny", out=tmp_path / "cat", overrides={
-        "risks.misuse_rate": 5.0, "risks.misuse_hit_prob": 1.0, "risks.defence_efficacy": 0.0})
+    result = society.run(
+        "tiny",
+        out=tmp_path / "cat",
+        overrides={
+            "risks.misuse_rate": 5.0,
+            "risks.misuse_hit_prob": 1.0,
+            "risks.defence_efficacy": 0.0,
+        },
+    )
     s = result.summary
     assert s["catastrophe"] and s["catastrophe_cause"] == "misuse" and s["outcome"] == "catastrophe"
     assert s["catastrophe_day"] < 2

@@ -71,12 +71,18 @@ def test_unknown_key_suggests_the_near_one() -> None:
 @pytest.mark.parametrize(
     ("doc", "needle"),
     [
-        ({"population": {"size": 1}}, "population.size = 1 is out of range; allowed range [2, 5e+06] (instances)"),
+        (
+            {"population": {"size": 1}},
+            "population.size = 1 is out of range; allowed range [2, 5e+06] (instances)",
+        ),
         ({"lab": {"tax": -0.5}}, "lab.tax = -0.5 is out of range; allowed range [0, 100]"),
         ({"lab": {"tax": math.inf}}, "lab.tax = inf is not finite"),
         ({"lab": {"tax": math.nan}}, "lab.tax = nan is not finite"),
         ({"network": {"kind": "lattice"}}, "network.kind = 'lattice' has the wrong type"),
-        ({"population": {"size": 10}, "network": {"mean_degree": 20}}, "mean_degree (20) must be below"),
+        (
+            {"population": {"size": 10}, "network": {"mean_degree": 20}},
+            "mean_degree (20) must be below",
+        ),
         ({"population": {"share_monitors": 0.9, "share_red_team": 0.5}}, "must be <= 1"),
     ],
 )
@@ -99,6 +105,9 @@ def test_file_errors_name_the_file(tmp_path: Path) -> None:
 
 def test_parse_override_reads_toml_values() -> None:
     assert parse_override("record.snapshot_days=[0, 5]") == ("record.snapshot_days", [0, 5])
-    assert parse_override("outcomes.stop_on_catastrophe=false") == ("outcomes.stop_on_catastrophe", False)
+    assert parse_override("outcomes.stop_on_catastrophe=false") == (
+        "outcomes.stop_on_catastrophe",
+        False,
+    )
     with pytest.raises(ScenarioError, match="is not KEY=VALUE"):
         parse_override("lab.tax")
