@@ -1,0 +1,101 @@
+"""Reference tables of the README, generated from the code so they cannot drift.
+
+``python -m society.docs`` rewrites the tables between the ``<!-- BEGIN x -->`` / ``<!-- END x
+-->`` markers of README.md; ``python -m society.docs --check`` exits 1 if they are stale.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from society.observe import METRIC_COLUMNS
+from society.recorder import EVENT_SCHEMA, GENERATION_SCHEMA, METRIC_SCHEMA
+from society.scenario import iter_fields
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+GENERATION_COLUMNS = {
+    "generation": "Generation index (0 = first).",
+    "start_day": "Day the generation took over.",
+    "end_day": "Day it handed off (or the run ended).",
+    "size": "Instances in the generation.",
+    "mean_alignment": "Mean alignment at hand-off (or at the end of the run).",
+    "start_alignment": "Mean trained alignment when it took over.",
+    "effective_tax": "Mean of tax x research quality over its days: the tax that counted.",
+    "a_star": "Basin boundary delta/rho(effective tax); NaN where no basin exists.",
+    "in_basin": "mean_alignment > a_star.",
+    "hack_share": "Mean share of reward-hacking instances over its days (B_n).",
+    "w1_to_successor": "W1 distance between its alignment and its successors' (NaN if none).",
+    "completed": "True if it handed off; False for the generation in charge at the end.",
+}
+EVENT_COLUMNS = {
+    "day": "Simulated time of the event (continuous for risk arrivals).",
+    "kind": "rival_breakthrough, theft, misuse, poisoning, tax_cut, pressure_resisted, "
+    "test_round, generation_handoff, revolt_cascade, lost_lead or catastrophe.",
+    "magnitude": "Size: lead days lost (rival, theft), success probability (misuse), share "
+    "compromised (poisoning), tax removed (tax_cut), held-out pass share (test_round), "
+    "parent alignment (hand-off), cascade share (revolt).",
+    "generation": "Generation in charge when it happened.",
+    "details": "JSON object with event-specific fields (e.g. hit, passed, cause).",
+}
+
+
+def fields_table() -> str:
+    lines = ["| key | default | unit | range | meaning |", "|---|---|---|---|---|"]
+    for f in iter_fields():
+        default = f["default"]
+        shown = (
+            f"{default:.6g}"
+            if isinstance(default, float)
+            else str(default).lower()
+            if isinstance(default, bool)
+            else (str(default) if default != "" else '""')
+        )
+        lines.append(
+            f"| `{f['key']}` | {shown} | {f['unit']} | {f['range']} | {f['description']} |"
+        )
+    return "\n".join(lines)
+
+
+def _columns_table(descriptions: dict[str, str], schema: dict[str, object]) -> str:
+    lines = ["| column | type | meaning |", "|---|---|---|"]
+    for name, text in descriptions.items():
+        lines.append(f"| `{name}` | {schema[name]} | {text} |")
+    return "\n".join(lines)
+
+
+TABLES: dict[str, Callable[[], str]] = {
+    "fields": fields_table,
+    "metrics": lambda: _columns_table(METRIC_COLUMNS, METRIC_SCHEMA),
+    "events": lambda: _columns_table(EVENT_COLUMNS, EVENT_SCHEMA),
+    "generations": lambda: _columns_table(GENERATION_COLUMNS, GENERATION_SCHEMA),
+}
+
+
+def render(text: str) -> str:
+    """``text`` with every marked table replaced by its generated version."""
+    for name, make in TABLES.items():
+        pattern = re.compile(rf"(<!-- BEGIN {name} -->\n).*?(\n<!-- END {name} -->)", re.S)
+        if not pattern.search(text):
+            raise ValueError(f"README has no <!-- BEGIN {name} --> ... <!-- END {name} --> block")
+        text = pattern.sub(lambda m, make=make: m.group(1) + make() + m.group(2), text)
+    return text
+
+
+def main(argv: list[str]) -> int:
+    current = README.read_text()
+    fresh = render(current)
+    if "--check" in argv:
+        if fresh != current:
+            print("README.md tables are stale: run `python -m society.docs`", file=sys.stderr)
+            return 1
+        return 0
+    README.write_text(fresh)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
