@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from society.observe import METRIC_COLUMNS
@@ -60,7 +60,7 @@ def fields_table() -> str:
     return "\n".join(lines)
 
 
-def _columns_table(descriptions: dict[str, str], schema: dict[str, object]) -> str:
+def _columns_table(descriptions: Mapping[str, str], schema: Mapping[str, object]) -> str:
     lines = ["| column | type | meaning |", "|---|---|---|"]
     for name, text in descriptions.items():
         lines.append(f"| `{name}` | {schema[name]} | {text} |")
@@ -81,7 +81,8 @@ def render(text: str) -> str:
         pattern = re.compile(rf"(<!-- BEGIN {name} -->\n)(?:.*?\n)?(<!-- END {name} -->)", re.S)
         if not pattern.search(text):
             raise ValueError(f"README has no <!-- BEGIN {name} --> ... <!-- END {name} --> block")
-        text = pattern.sub(lambda m, make=make: m.group(1) + make() + "\n" + m.group(2), text)
+        table = make()
+        text = pattern.sub(lambda m: m.group(1) + table + "\n" + m.group(2), text)
     return text
 
 

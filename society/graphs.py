@@ -47,6 +47,19 @@ def graph_rows(graph: Any, csr: sp.csr_array) -> np.ndarray:
     return rows if isinstance(rows, np.ndarray) else csr_rows(csr)
 
 
+def link_pairs(graph: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The links as endpoint arrays ``(a, b, weights)``: each undirected link once when the graph
+    keeps an edge list (the engine's Network; ``weights`` None means all 1), otherwise every
+    stored entry of the adjacency (each link in both directions). Metrics built on these pairs
+    give the same value either way.
+    """
+    u, v = getattr(graph, "u", None), getattr(graph, "v", None)
+    if isinstance(u, np.ndarray) and isinstance(v, np.ndarray):
+        return u, v, None
+    csr = as_csr(graph)
+    return csr_rows(csr), csr.indices, csr.data.astype(np.float64)
+
+
 def undirected_edges(graph: Any) -> tuple[np.ndarray, np.ndarray]:
     """Each undirected edge once, as arrays ``(u, v)`` with ``u < v`` (self-loops dropped).
 

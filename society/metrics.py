@@ -13,7 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from society.graphs import as_csr, graph_rows
+from society.graphs import as_csr, graph_rows, link_pairs
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
@@ -117,11 +117,11 @@ def opinion_clusters(x: FloatArray, gap: float = 0.01, min_share: float = 0.05) 
     >>> opinion_clusters(np.array([0.1] * 10 + [0.9] * 10 + [0.5]))
     2
     """
-    x = np.asarray(x)
+    x = np.sort(np.asarray(x, dtype=np.float64))
     if x.size == 0:
         return 0
-    sizes = np.bincount(cluster_labels(x, gap))
-    return int(np.sum(sizes >= min_share * x.size))
+    edges = np.concatenate([[0], np.flatnonzero(np.diff(x) > gap) + 1, [x.size]])
+    return int(np.sum(np.diff(edges) >= min_share * x.size))
 
 
 def neighbour_correlation(graph: Any, x: FloatArray) -> float:
@@ -156,18 +156,20 @@ def modularity(graph: Any, labels: np.ndarray) -> float:
     >>> modularity(g, np.array([0, 0, 1, 1]))
     0.5
     """
-    csr = as_csr(graph)
-    rows = graph_rows(graph, csr)
-    weights = csr.data.astype(np.float64)
-    two_m = weights.sum()
-    if two_m <= 0:
-        return 0.0
+    a, b, w = link_pairs(graph)
     labels = np.asarray(labels)
-    k = int(labels.max()) + 1
-    inside = labels[rows] == labels[csr.indices]
-    e_c = np.bincount(labels[rows[inside]], weights=weights[inside], minlength=k)
-    d_c = np.bincount(labels, weights=np.asarray(csr.sum(axis=1)).ravel(), minlength=k)
-    return float(np.sum(e_c / two_m - (d_c / two_m) ** 2))
+    k = int(labels.max()) + 1 if labels.size else 0
+    n = labels.size
+    ones = np.ones(a.size) if w is None else w
+    strength = np.bincount(a, weights=ones, minlength=n) + np.bincount(b, weights=ones, minlength=n)
+    total = strength.sum()
+    if total <= 0:
+        return 0.0
+    la = labels[a]
+    inside = la == labels[b]
+    e_c = np.bincount(la[inside], weights=None if w is None else w[inside], minlength=k)
+    d_c = np.bincount(labels, weights=strength, minlength=k)
+    return float(np.sum(2.0 * e_c / total - (d_c / total) ** 2))
 
 
 def active_link_density(graph: Any, x: FloatArray, threshold: float) -> float:
@@ -180,12 +182,11 @@ def active_link_density(graph: Any, x: FloatArray, threshold: float) -> float:
     >>> active_link_density(nx.path_graph(3), np.array([0.0, 0.0, 1.0]), 0.5)
     0.5
     """
-    csr = as_csr(graph)
-    if csr.nnz == 0:
+    a, b, _ = link_pairs(graph)
+    if a.size == 0:
         return 0.0
-    rows = graph_rows(graph, csr)
     x = np.asarray(x)
-    return float(np.mean(np.abs(x[rows] - x[csr.indices]) > threshold))
+    return float(np.count_nonzero(np.abs(x[a] - x[b]) > threshold) / a.size)
 
 
 def largest_community_share(graph: Any, opinions: np.ndarray) -> float:

@@ -83,7 +83,7 @@ def observe(
     g = scenario.generations
     validity, gap = expected_validity(pop, lab.suite_uses, scenario.tests)
     a_star = basin_boundary(lab.effective_tax(), g.rho_max, g.decay, g.tax_half)
-    camps = (opinion > 0).astype(np.int64)
+    camps = (opinion > 0).view(np.int8)
     return {
         "day": day,
         "generation": lab.generation,

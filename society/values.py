@@ -24,7 +24,7 @@ def step_values(
     dt = h / substeps
     a = pop.alignment
     for _ in range(substeps):
-        pull = bounded_confidence_drift(net.adjacency, a, pop.openness, rows=net.rows)
+        pull = bounded_confidence_drift(net, a, pop.openness)
         da = p.anchor_rate * (pop.anchor - a) + p.influence * pull - p.reflection_drift
         da -= p.hack_penalty * pop.hacking
         a += dt * da + p.noise * math.sqrt(dt) * rng.standard_normal(a.shape[0])
