@@ -78,12 +78,15 @@ TABLES: dict[str, Callable[[], str]] = {
 def render(text: str) -> str:
     """``text`` with every marked table replaced by its generated version."""
     for name, make in TABLES.items():
-        pattern = re.compile(rf"(<!-- BEGIN {name} -->\n)(?:.*?\n)?(<!-- END {name} -->)", re.S)
-        if not pattern.search(text):
-            raise ValueError(f"README has no <!-- BEGIN {name} --> ... <!-- END {name} --> block")
-        table = make()
-        text = pattern.sub(lambda m: m.group(1) + table + "\n" + m.group(2), text)
+        text = _fill(text, name, make())
     return text
+
+
+def _fill(text: str, name: str, table: str) -> str:
+    pattern = re.compile(rf"(<!-- BEGIN {name} -->\n)(?:.*?\n)?(<!-- END {name} -->)", re.S)
+    if not pattern.search(text):
+        raise ValueError(f"README has no <!-- BEGIN {name} --> ... <!-- END {name} --> block")
+    return pattern.sub(lambda m: m.group(1) + table + "\n" + m.group(2), text)
 
 
 def main(argv: list[str]) -> int:

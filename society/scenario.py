@@ -185,6 +185,25 @@ class Record(Section):
         return self
 
 
+class LLM(Section):
+    fraction: float = param(0.0, "share", "Share of instances whose decisions an LLM makes (the rest follow the stub policy).", ge=0, le=1)
+    archetypes: int = param(64, "calls per decision", "Cluster LLM-backed instances into this many archetypes per decision round, one call each; 0 = one call per instance.", ge=0, le=100_000)
+    backend: Literal["openai", "stub"] = param("openai", "-", "openai: any OpenAI-compatible endpoint at base_url; stub: in-process deterministic replies (no network).")
+    base_url: str = param("http://127.0.0.1:8000/v1", "URL", "OpenAI-compatible endpoint (OpenAI, vLLM, llama.cpp server, Ollama).")
+    model: str = param("local-model", "-", "Model name sent with every request.")
+    api_key_env: str = param("OPENAI_API_KEY", "-", "Environment variable holding the API key (the key itself is never stored or logged).")
+    decide_every_days: int = param(1, "days", "Interval between decision rounds (work allocation and reading peers).", ge=1, le=10_000)
+    temperature: float = param(0.0, "-", "Sampling temperature of every request.", ge=0, le=2)
+    reply_tokens: int = param(256, "tokens", "Largest reply per request (max_tokens).", ge=16, le=32_000)
+    max_calls: int = param(0, "calls", "Budget: paid calls allowed per run (0 = no limit); past it the stub policy decides.", ge=0, le=10**9)
+    max_tokens: int = param(0, "tokens", "Budget: prompt + reply tokens allowed per run (0 = no limit).", ge=0, le=10**12)
+    concurrency: int = param(64, "requests", "Requests in flight at once.", ge=1, le=4096)
+    timeout_s: float = param(60.0, "seconds", "Timeout of one request attempt.", gt=0, le=3600)
+    max_retries: int = param(4, "retries", "Retries of a failed request (backoff with jitter, honouring Retry-After).", ge=0, le=100)
+    cache: str = param("", "path", "SQLite response cache; empty = llm_cache.sqlite inside the run directory.")
+    member_noise: float = param(0.02, "-", "Noise each archetype member adds to the answer it applies (alignment and shares).", ge=0, le=1)
+
+
 class Scenario(Section):
     """A whole scenario: what is simulated, for how long, with which parameters."""
 
@@ -207,6 +226,7 @@ class Scenario(Section):
     risks: Risks = Risks()
     outcomes: Outcomes = Outcomes()
     record: Record = Record()
+    llm: LLM = LLM()
 
     @model_validator(mode="after")
     def _graph_fits(self) -> Scenario:
