@@ -11,6 +11,7 @@ import numpy as np
 import polars as pl
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from viz._common import column, day_axis, events_legend, mark_events, note
 from viz.style import DIVERGING_CMAP, EXOGENOUS_EVENTS, OKABE_ITO, new_figure, styled, suptitle
@@ -119,7 +120,7 @@ def network_figure(
     first_edges = edges.filter(pl.col("day") == chosen[0])
     all_ids = np.sort(first["node"].to_numpy())
     keep = _sample_nodes(first_edges, all_ids, max_nodes, seed=0)
-    keep_set = pl.Series("node", keep, dtype=nodes["node"].dtype)
+    keep_set = keep.tolist()
     g0 = nx.Graph()
     g0.add_nodes_from(keep.tolist())
     sub0 = first_edges.filter(pl.col("u").is_in(keep_set) & pl.col("v").is_in(keep_set))
@@ -129,6 +130,7 @@ def network_figure(
     index = {int(n): i for i, n in enumerate(keep)}
     lim = float(np.nanmax(np.abs(nodes["opinion"].to_numpy()))) or 1.0
     scatter = None
+    any_hacking = False
     for ax, day in zip(axes, chosen, strict=True):
         nd = nodes.filter((pl.col("day") == day) & pl.col("node").is_in(keep_set)).sort("node")
         ed = edges.filter(
@@ -146,9 +148,8 @@ def network_figure(
                              vmin=-lim, vmax=lim, s=12, linewidths=0, zorder=3)
         if hack is not None and hack.any():
             ax.scatter(p[hack, 0], p[hack, 1], s=40, facecolors="none",
-                       edgecolors=OKABE_ITO["black"], linewidths=0.9, zorder=4,
-                       label="reward hacking")
-            ax.legend(loc="lower left", fontsize=7.5)
+                       edgecolors=OKABE_ITO["black"], linewidths=0.9, zorder=4)
+            any_hacking = True
         mean_a = float(np.nanmean(column(nd, "alignment"))) if nd.height else np.nan
         ax.set_title(f"day {day}: {nd.height} instances drawn\nmean alignment {mean_a:.2f}",
                      fontsize=9.5)
@@ -160,6 +161,10 @@ def network_figure(
             ax.spines[side].set_visible(False)
     if scatter is not None:
         fig.colorbar(scatter, ax=list(axes), shrink=0.8, label="opinion (belief units)")
+    if any_hacking:
+        ring = Line2D([], [], ls="none", marker="o", mfc="none", mec=OKABE_ITO["black"], ms=7,
+                      label="reward-hacking instance")
+        fig.legend(handles=[ring], loc="outside lower center")
     if all_ids.size > max_nodes:
         fig.text(0.01, 0.01, f"breadth-first sample of {max_nodes} of {all_ids.size} instances",
                  fontsize=8, color="0.35")

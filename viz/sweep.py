@@ -45,7 +45,9 @@ def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    lo = 0.0 if k == 0 else max(0.0, centre - half)
+    hi = 1.0 if k == n else min(1.0, centre + half)
+    return (lo, hi)
 
 
 def usable(points: pl.DataFrame) -> pl.DataFrame:
@@ -137,7 +139,7 @@ def basin_heatmap_figure(
             for j, xv in enumerate(xs):
                 if np.isfinite(grid[i, j]):
                     ax.text(xv, yv, f"{grid[i, j]:.2f}\nn={nn[i, j]:.0f}", ha="center",
-                            va="center", fontsize=7.5,
+                            va="center", fontsize=9,
                             color="white" if grid[i, j] < 0.55 else "black")
     gp = _generation_params(scenario)
     ex, ey = _edges(xs), _edges(ys)
@@ -186,7 +188,11 @@ def paired_differences(
     if pair_on is None:
         pair_on = [c for c in pts.columns if "." in c and c != arm and pts[c].n_unique() > 1]
         pair_on += [c for c in ("seed", "replicate") if c in pts.columns]
-    values = sorted(pts[arm].unique().to_list())
+    schema = {"arm": pl.String, "reference": pl.String, "outcome": pl.String, "diff": pl.Float64,
+              "lo": pl.Float64, "hi": pl.Float64, "n_pairs": pl.Int64}
+    values = sorted(pts[arm].drop_nulls().unique().to_list())
+    if not values:
+        return pl.DataFrame(schema=schema)
     ref = values[0] if reference is None else reference
     base = pts.filter(pl.col(arm) == ref)
     rows: list[dict[str, Any]] = []
@@ -206,8 +212,6 @@ def paired_differences(
             rows.append({"arm": f"{arm}={value}", "reference": f"{arm}={ref}",
                          "outcome": outcome, "diff": mean, "lo": mean - 1.96 * se,
                          "hi": mean + 1.96 * se, "n_pairs": n})
-    schema = {"arm": pl.String, "reference": pl.String, "outcome": pl.String, "diff": pl.Float64,
-              "lo": pl.Float64, "hi": pl.Float64, "n_pairs": pl.Int64}
     return pl.DataFrame(rows, schema=schema)
 
 
