@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 from matplotlib.figure import Figure
 
@@ -89,7 +90,7 @@ def compare_figure(runs: Sequence[RunResult], labels: Sequence[str] | None = Non
         if m.is_empty():
             continue
         days = column(m, "day")
-        last_days = days
+        last_days = days if last_days is None else np.union1d(last_days, days)
         top.fill_between(days, column(m, "alignment_p05"), column(m, "alignment_p95"),
                          color=colour, alpha=0.15, lw=0)
         top.plot(days, column(m, "alignment_mean"), color=colour, label=label)

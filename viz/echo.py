@@ -128,7 +128,9 @@ def network_figure(
     pos = nx.spring_layout(g0, seed=1, iterations=40)
     xy = np.array([pos[n] for n in keep])
     index = {int(n): i for i, n in enumerate(keep)}
-    lim = float(np.nanmax(np.abs(nodes["opinion"].to_numpy()))) or 1.0
+    # Colour range: the 98th percentile of |opinion|, so a few extreme instances do not wash
+    # out everyone else (they saturate at the ends of the colour bar).
+    lim = float(np.nanpercentile(np.abs(nodes["opinion"].to_numpy()), 98)) or 1.0
     scatter = None
     any_hacking = False
     for ax, day in zip(axes, chosen, strict=True):
@@ -160,7 +162,8 @@ def network_figure(
         for side in ("left", "bottom"):
             ax.spines[side].set_visible(False)
     if scatter is not None:
-        fig.colorbar(scatter, ax=list(axes), shrink=0.8, label="opinion (belief units)")
+        fig.colorbar(scatter, ax=list(axes), shrink=0.8, extend="both",
+                     label="opinion (belief units)")
     if any_hacking:
         ring = Line2D([], [], ls="none", marker="o", mfc="none", mec=OKABE_ITO["black"], ms=7,
                       label="reward-hacking instance")

@@ -142,8 +142,8 @@ def _gain(ax: Any, gens: pl.DataFrame, manifest: Mapping[str, Any] | None) -> No
             ax.annotate(lab, (x, y), xytext=(4, 4), textcoords="offset points", fontsize=7.5,
                         color=OKABE_ITO["vermillion"])
     else:
-        ax.text(0.5, 0.92, "single generation: no hand-off yet", transform=ax.transAxes,
-                ha="center", fontsize=9, color="0.35")
+        ax.text(0.97, 0.04, "single generation: no hand-off yet", transform=ax.transAxes,
+                ha="right", fontsize=9, color="0.35")
     ax.set_xlim(0, 1)
     ax.set_xlabel("parent mean alignment $a_n$ (0-1)")
     ax.set_ylabel("gain per hand-off $a_{n+1} - a_n$ (alignment)")
