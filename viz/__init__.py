@@ -2,16 +2,14 @@
 
 Every view is a function that takes polars frames and returns a matplotlib
 :class:`~matplotlib.figure.Figure` (built without pyplot, so no display is needed); saving is
-separate. The entry points used by the CLI and by ``society run`` are
+separate; raster files are drawn by matplotlib's Agg renderer, and because pyplot is never
+imported, importing ``viz`` does not change the backend of a notebook or script that uses it.
+The entry points used by the CLI and by ``society run`` are
 :func:`write_run_figures`, :func:`write_report`, :func:`write_sweep_figures` and
 :func:`write_compare`.
 """
 
 from __future__ import annotations
-
-import matplotlib
-
-matplotlib.use("Agg")
 
 from viz.compare import compare_figure, write_compare
 from viz.coordination import coordination_figure

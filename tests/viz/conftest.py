@@ -14,7 +14,6 @@ import pytest
 from viz_helpers import synthetic_points
 
 import society
-import viz  # noqa: F401  (selects the Agg backend)
 from society.recorder import EVENT_SCHEMA
 
 

@@ -14,6 +14,9 @@ WORKTREE = Path(__file__).resolve().parents[2]
 def society_cli(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(WORKTREE), env.get("PYTHONPATH")]))
+    # No display and an interactive backend requested: viz must not need either.
+    env.pop("DISPLAY", None)
+    env["MPLBACKEND"] = "TkAgg"
     return subprocess.run(
         [sys.executable, "-m", "society.cli", *map(str, args)],
         check=False, capture_output=True, text=True, env=env, cwd=cwd, timeout=120,
