@@ -1,0 +1,26 @@
+"""``society report DIR``: write a self-contained report.html for a run or sweep directory."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+
+NAME = "report"
+HELP = "write a self-contained HTML report (figures, tables, scenario, provenance)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dir", type=Path, help="run directory (from `society run`) or sweep directory")
+    p.add_argument("--out", type=Path, help="report file (default: DIR/report.html)")
+    p.add_argument("--figures", action="store_true",
+                   help="also write the figures as PNG files to DIR/figures")
+
+
+def main(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from viz.report import write_report
+
+    figures_dir = args.dir / "figures" if args.figures else None
+    print(write_report(args.dir, out=args.out, figures_dir=figures_dir), flush=True)
+    return 0

@@ -1,0 +1,110 @@
+"""The HTML report: self-contained, names its views, opens in headless Chromium and shows the
+figures; and the report of a 10,000-instance, 365-day run is written within 10 s."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
+import society
+from viz import RUN_VIEWS, SWEEP_VIEWS, write_compare, write_report
+
+CHROMIUM = next((c for c in ("chromium", "chromium-browser", "google-chrome")
+                 if shutil.which(c)), None)
+
+
+def _views_named(text: str, names: list[str]) -> None:
+    for name in names:
+        assert f'id="view-{name}"' in text, f"view {name} missing from the report"
+
+
+def test_run_report_is_self_contained(network_dir: Path) -> None:
+    path = write_report(network_dir)
+    assert path == network_dir / "report.html"
+    text = path.read_text()
+    _views_named(text, list(RUN_VIEWS))
+    assert text.count("data:image/png;base64,") == len(RUN_VIEWS)
+    assert not re.search(r'(src|href)="(https?:)?//', text), "external asset referenced"
+    for heading in ("Outcome summary", "Resolved scenario", "Provenance", "Generations"):
+        assert heading in text
+    assert "population.size" in text
+    assert "tiny" in text and "git.commit" in text
+
+
+def test_run_report_notes_missing_snapshots(tiny_dir: Path, tmp_path: Path) -> None:
+    text = write_report(tiny_dir, out=tmp_path / "r.html", figures_dir=tmp_path / "f").read_text()
+    assert "network: skipped" in text
+    assert len(list((tmp_path / "f").glob("*.png"))) == len(RUN_VIEWS) - 1
+
+
+def test_report_of_bare_run(bare_dir: Path, tmp_path: Path) -> None:
+    text = write_report(bare_dir, out=tmp_path / "r.html").read_text()
+    assert "No events were recorded" in text
+    _views_named(text, [v for v in RUN_VIEWS if v != "network"])
+
+
+def test_sweep_report(sweep_dir: Path, tmp_path: Path) -> None:
+    text = write_report(sweep_dir, out=tmp_path / "sweep.html").read_text()
+    _views_named(text, list(SWEEP_VIEWS))
+    assert "Wilson" in text and "Paired differences" in text
+
+
+def test_compare_report(tiny_dir: Path, bare_dir: Path, tmp_path: Path) -> None:
+    path = write_compare([tiny_dir, bare_dir], tmp_path / "cmp")
+    text = path.read_text()
+    assert (tmp_path / "cmp" / "compare.png").stat().st_size > 10_000
+    assert "<td>days</td>" in text  # the scenarios differ in days
+    assert 'id="view-compare"' in text and "Outcomes" in text
+
+
+def _screenshot(html: Path, png: Path) -> np.ndarray:
+    assert CHROMIUM is not None
+    subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+         "--no-first-run", f"--user-data-dir={png.parent / 'profile'}",
+         "--window-size=1200,2400", f"--screenshot={png}", html.as_uri()],
+        check=True, capture_output=True, timeout=60,
+    )
+    return imread(png)[..., :3]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (`apt-get install -y "
+                    "chromium`, done by .ci/run); cannot screenshot the report")
+def test_report_screenshot_shows_figures(tiny_dir: Path, tmp_path: Path) -> None:
+    report = write_report(tiny_dir, out=tmp_path / "report.html")
+    pixels = _screenshot(report, tmp_path / "shot.png")
+    assert pixels.shape[0] >= 2000
+    assert float(pixels.std()) > 0.05, "screenshot is blank"
+    # The figures start below the summary table; the lower half of the page is mostly figures:
+    # it must hold many coloured (not grey) pixels, which text and tables alone do not have.
+    lower = pixels[pixels.shape[0] // 2:]
+    chroma = lower.max(axis=-1) - lower.min(axis=-1)
+    assert float((chroma > 0.15).mean()) > 0.01, "no coloured figure pixels in the screenshot"
+    assert float(lower.std()) > 0.05
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+def test_text_only_page_fails_the_figure_check(tmp_path: Path) -> None:
+    """The screenshot check above can tell a page without figures from one with them."""
+    page = tmp_path / "blank.html"
+    page.write_text("<html><body>" + "<p>text only</p>" * 200 + "</body></html>")
+    lower = _screenshot(page, tmp_path / "blank.png")[1200:]
+    chroma = lower.max(axis=-1) - lower.min(axis=-1)
+    assert float((chroma > 0.15).mean()) < 0.01
+
+
+@pytest.mark.slow
+def test_baseline_report_within_10s(tmp_path_factory: pytest.TempPathFactory) -> None:
+    run = society.run("baseline", out=tmp_path_factory.mktemp("runs") / "baseline")
+    assert run.metrics["n_instances"][0] == 10_000 and run.metrics["day"].max() == 365
+    t0 = time.perf_counter()
+    write_report(run.path)
+    elapsed = time.perf_counter() - t0
+    assert elapsed < 10, f"report took {elapsed:.1f} s"

@@ -1,0 +1,143 @@
+"""Find out what a directory holds (a run or a sweep) and read it, with errors that say what is
+missing.
+
+A **run** directory is what ``society run`` writes (see :func:`society.load`), optionally with
+network snapshots ``network_nodes.parquet`` / ``network_edges.parquet``.
+A **sweep** directory is what ``society sweep`` writes: ``manifest.json`` and ``points.parquet``
+(one row per run), optionally ``metrics/`` (a hive-partitioned dataset) and
+``sweep-summary.json``. Everything the views assume about a sweep is in :func:`load_sweep`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import polars as pl
+
+from society.api import RunResult
+from society.api import load as load_run_result
+from society.errors import RunDirectoryError
+
+RUN_FILES = ("manifest.json", "metrics.parquet", "events.parquet", "generations.parquet",
+             "summary.json")
+SWEEP_FILES = ("manifest.json", "points.parquet")
+NODE_FILE = "network_nodes.parquet"
+EDGE_FILE = "network_edges.parquet"
+
+# Columns a sweep's points.parquet is assumed to have besides the swept parameters (which are
+# named by dotted scenario key such as ``lab.tax``).
+SWEEP_BOOKKEEPING = ("seed", "replicate", "status", "run_dir", "path", "point", "run_id")
+SWEEP_OUTCOMES = ("stayed_in_basin", "catastrophe", "lost_lead")
+
+
+@dataclass
+class Sweep:
+    """A sweep's tables: one row per run in ``points``, the swept parameter names, and (if
+    written) every run's metrics stacked, with the parameter columns added."""
+
+    path: Path
+    manifest: dict[str, Any]
+    points: pl.DataFrame
+    parameters: list[str]
+    metrics: pl.DataFrame | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def kind_of(path: str | Path) -> Literal["run", "sweep"]:
+    """``"run"`` or ``"sweep"``; raises :class:`RunDirectoryError` for anything else."""
+    p = Path(path)
+    if not p.is_dir():
+        raise RunDirectoryError(
+            f"'{p}' is not a directory; give a run directory (from `society run`) or a sweep "
+            f"directory (from `society sweep`)."
+        )
+    if (p / "points.parquet").is_file() or _manifest_kind(p) == "sweep":
+        return "sweep"
+    if (p / "manifest.json").is_file() or any((p / f).is_file() for f in RUN_FILES):
+        return "run"
+    raise RunDirectoryError(
+        f"'{p}' is neither a run nor a sweep directory: manifest.json is missing (a run holds "
+        f"{', '.join(RUN_FILES)}; a sweep holds {' and '.join(SWEEP_FILES)})."
+    )
+
+
+def _manifest_kind(p: Path) -> str | None:
+    try:
+        manifest = json.loads((p / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict):
+        return None
+    kind = manifest.get("kind") or manifest.get("type")
+    return str(kind) if kind else None
+
+
+def load_run(path: str | Path) -> RunResult:
+    """Read a run directory (:func:`society.load`), with the error naming a missing file."""
+    if kind_of(path) != "run":
+        raise RunDirectoryError(f"'{path}' is a sweep directory, not a run directory.")
+    return load_run_result(path)
+
+
+def load_network(path: str | Path) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+    """The run's network snapshots ``(nodes, edges)``, or ``None`` if the run has none.
+
+    nodes: day:int32, node:int32, opinion:f64, alignment:f64, role:str, hacking:bool;
+    edges: day:int32, u:int32, v:int32 (written at the days in ``record.snapshot_days``).
+    """
+    p = Path(path)
+    nodes, edges = p / NODE_FILE, p / EDGE_FILE
+    if not nodes.is_file() and not edges.is_file():
+        return None
+    for f in (nodes, edges):
+        if not f.is_file():
+            raise RunDirectoryError(
+                f"'{p}' has incomplete network snapshots: {f.name} is missing (snapshots need "
+                f"both {NODE_FILE} and {EDGE_FILE})."
+            )
+    return pl.read_parquet(nodes), pl.read_parquet(edges)
+
+
+def load_sweep(path: str | Path) -> Sweep:
+    """Read a sweep directory. The one place that knows the sweep's file layout.
+
+    Assumed: ``manifest.json``; ``points.parquet`` with one row per run: swept parameters as
+    columns named by dotted key (any column containing a ``.``), ``seed``, ``replicate``,
+    ``status`` and the outcome flags ``stayed_in_basin``, ``catastrophe``, ``lost_lead``, plus
+    summary metrics; optionally ``metrics/`` (hive-partitioned parquet, one partition per run,
+    partition keys among the points' columns) and ``sweep-summary.json``.
+    """
+    p = Path(path)
+    if kind_of(p) != "sweep":
+        raise RunDirectoryError(f"'{p}' is a run directory, not a sweep directory.")
+    for name in SWEEP_FILES:
+        if not (p / name).is_file():
+            raise RunDirectoryError(
+                f"'{p}' is not a complete sweep: {name} is missing. A sweep directory holds "
+                f"{' and '.join(SWEEP_FILES)}; rerun `society sweep` to recreate it."
+            )
+    manifest = json.loads((p / "manifest.json").read_text())
+    points = pl.read_parquet(p / "points.parquet")
+    missing = [c for c in SWEEP_OUTCOMES if c not in points.columns]
+    if missing:
+        raise RunDirectoryError(
+            f"'{p / 'points.parquet'}' lacks the outcome column(s) {', '.join(missing)}."
+        )
+    metrics = None
+    mdir = p / "metrics"
+    if mdir.is_dir() and any(mdir.rglob("*.parquet")):
+        metrics = pl.read_parquet(mdir / "**" / "*.parquet", hive_partitioning=True)
+    summary: dict[str, Any] = {}
+    for name in ("sweep-summary.json", "summary.json"):
+        if (p / name).is_file():
+            summary = json.loads((p / name).read_text())
+            break
+    return Sweep(p, manifest, points, sweep_parameters(points), metrics, summary)
+
+
+def sweep_parameters(points: pl.DataFrame) -> list[str]:
+    """The swept parameters: dotted-key columns that take more than one value."""
+    return [c for c in points.columns if "." in c and points[c].n_unique() > 1]
