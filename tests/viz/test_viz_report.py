@@ -39,7 +39,12 @@ def test_run_report_is_self_contained(network_dir: Path) -> None:
 
 
 def test_run_report_notes_missing_snapshots(tiny_dir: Path, tmp_path: Path) -> None:
-    text = write_report(tiny_dir, out=tmp_path / "r.html", figures_dir=tmp_path / "f").read_text()
+    import shutil
+
+    run = shutil.copytree(tiny_dir, tmp_path / "run")
+    for name in ("network_nodes.parquet", "network_edges.parquet"):
+        (run / name).unlink(missing_ok=True)
+    text = write_report(run, out=tmp_path / "r.html", figures_dir=tmp_path / "f").read_text()
     assert "network: skipped" in text
     assert len(list((tmp_path / "f").glob("*.png"))) == len(RUN_VIEWS) - 1
 

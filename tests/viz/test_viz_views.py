@@ -38,8 +38,14 @@ def test_every_view_renders_from_tiny(network_dir: Path, tmp_path: Path) -> None
 
 
 def test_network_view_skipped_without_snapshots(tiny_dir: Path, tmp_path: Path) -> None:
-    assert load_network(tiny_dir) is None
-    paths = write_run_figures(tiny_dir, out_dir=tmp_path)
+    import shutil
+
+    assert load_network(tiny_dir) is not None  # real runs save snapshots
+    run = shutil.copytree(tiny_dir, tmp_path / "run")
+    for name in ("network_nodes.parquet", "network_edges.parquet"):
+        (run / name).unlink()
+    assert load_network(run) is None
+    paths = write_run_figures(run, out_dir=tmp_path / "figs")
     assert "network" not in [p.stem for p in paths]
     assert len(paths) == len(RUN_VIEWS) - 1
 
