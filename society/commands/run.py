@@ -5,12 +5,16 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from society.commands.options import add_scenario_options
+
+if TYPE_CHECKING:
+    from society.model import SocietyModel
 
 NAME = "run"
 HELP = "run a scenario and store its results"
@@ -32,6 +36,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--quiet",
         action="store_true",
         help="print only the run directory (no progress bar, no table)",
+    )
+    p.add_argument(
+        "--no-report",
+        action="store_true",
+        help="skip the figures and report.html written at the end",
     )
 
 
@@ -56,13 +65,12 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
     with progress:
         task = progress.add_task(scenario.name, total=scenario.days, generation=0, speed="")
 
-        def on_day(model: object) -> None:
-            day = model.day  # type: ignore[attr-defined]
-            rate = model.population.n * day / max(time.perf_counter() - started, 1e-9)  # type: ignore[attr-defined]
+        def on_day(model: SocietyModel) -> None:
+            rate = model.population.n * model.day / max(time.perf_counter() - started, 1e-9)
             progress.update(
                 task,
-                completed=day,
-                generation=model.lab.generation,  # type: ignore[attr-defined]
+                completed=model.day,
+                generation=model.lab.generation,
                 speed=f"{rate / 1e6:.2f}M agent-days/s",
             )
 
@@ -77,6 +85,12 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
             return EXIT_INTERRUPTED
     if show:
         out.print(summary_table(result.summary, scenario.name))
+    if not args.no_report:
+        from viz import write_report
+
+        report = write_report(result.path, figures_dir=result.path / "figures")
+        if show:
+            out.print(f"report: {report}")
     print(result.path, flush=True)
     return 0
 
