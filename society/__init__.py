@@ -5,7 +5,7 @@
 ['InstanceAgent', 'RunResult', 'Scenario']
 """
 
-from society.api import RunResult, load, run
+from society.api import RunResult, load, replay, run
 from society.model import InstanceAgent, SocietyModel
 from society.scenario import Scenario
 from society.scenario_files import load_scenario
@@ -19,5 +19,6 @@ __all__ = [
     "__version__",
     "load",
     "load_scenario",
+    "replay",
     "run",
 ]

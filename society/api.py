@@ -12,8 +12,8 @@ from typing import Any
 import polars as pl
 
 from society.errors import RunDirectoryError
+from society.llm_setup import build_stack, check_endpoint
 from society.model import SocietyModel
-from society.recorder import Recorder
 from society.runstore import (
     default_run_dir,
     git_state,
@@ -60,6 +60,7 @@ def run(
     runs_dir: str | Path = "runs",
     force: bool = False,
     on_day: Callable[[SocietyModel], None] | None = None,
+    replay_from: str | Path | None = None,
 ) -> RunResult:
     """Run a scenario and store its results.
 
@@ -76,6 +77,9 @@ def run(
         ``runs_dir/<name>-<UTC time>-s<seed>``.
     on_day : callable, optional
         Called with the model after each recorded day.
+    replay_from : path, optional
+        Run directory of a recorded LLM run: its LLM responses are served from its cache with
+        no network call (a miss is an error). Use :func:`replay` to rerun it as it was.
 
     Returns
     -------
@@ -89,6 +93,9 @@ def run(
     (11, 'undecided')
     """
     resolved = load_scenario(scenario, seed=seed, overrides=overrides)
+    uses_llm = resolved.llm.fraction > 0
+    if uses_llm and replay_from is None and resolved.llm.backend == "openai":
+        check_endpoint(resolved.llm)  # fail fast, before any directory or simulation
     started = utc_now()
     path = (
         Path(out)
@@ -113,29 +120,61 @@ def run(
     write_json(manifest, path / "manifest.json")
     t0 = time.perf_counter()
     model: SocietyModel | None = None
+    stack = None
+    if uses_llm:
+        stack = build_stack(resolved, path, replay_from=Path(replay_from) if replay_from else None)
+        manifest["llm"] = {
+            "cache": str(stack.cache.path) if stack.cache else None,
+            "replay_from": str(replay_from) if replay_from else None,
+        }
     try:
-        model = SocietyModel(resolved, on_day=on_day)
+        model = SocietyModel(resolved, on_day=on_day, llm_backend=stack.backend if stack else None)
         model.run()
     except BaseException as err:
         status = "interrupted" if isinstance(err, KeyboardInterrupt) else "error"
         manifest.update(status=status, error=f"{type(err).__name__}: {err}")
-        _close(path, manifest, t0, model.recorder if model else None, None)
+        _close(path, manifest, t0, model, None)
         raise
     summary = model.summary()
     manifest["status"] = "success"
-    return _close(path, manifest, t0, model.recorder, summary)
+    return _close(path, manifest, t0, model, summary)
+
+
+def replay(
+    run_dir: str | Path,
+    *,
+    out: str | Path | None = None,
+    runs_dir: str | Path = "runs",
+    force: bool = False,
+) -> RunResult:
+    """Rerun a recorded run exactly: same resolved scenario, LLM replies from its cache, zero
+    network calls. The outputs equal the original's (``llm_calls.parquet`` differs only in
+    ``cache_hit`` and ``latency_s``)."""
+    original = Path(run_dir)
+    manifest_path = original / "manifest.json"
+    if not manifest_path.is_file():
+        raise RunDirectoryError(
+            f"cannot replay '{original}': manifest.json is missing; give the "
+            f"directory of a finished run."
+        )
+    scenario = json.loads(manifest_path.read_text())["scenario"]
+    return run(scenario, out=out, runs_dir=runs_dir, force=force, replay_from=original)
 
 
 def _close(
     path: Path,
     manifest: dict[str, Any],
     t0: float,
-    recorder: Recorder | None,
+    model: SocietyModel | None,
     summary: dict[str, Any] | None,
 ) -> RunResult:
     """Write whatever the run produced, then the manifest (last, so it marks completion)."""
     frames = {"metrics": pl.DataFrame(), "events": pl.DataFrame(), "generations": pl.DataFrame()}
-    if recorder is not None:
+    if model is not None and model.llm is not None:
+        write_parquet(model.llm.calls_frame(), path / "llm_calls.parquet")
+        model.llm.close()
+    if model is not None:
+        recorder = model.recorder
         frames = {
             "metrics": recorder.metrics_frame(),
             "events": recorder.events_frame(),

@@ -21,8 +21,11 @@ def overfitting(uses: float, p: Tests) -> float:
 def measured_alignment(
     pop: Population, uses: float, p: Tests, rng: np.random.Generator
 ) -> np.ndarray:
-    """One test score per instance: ``a_hat = a + overfitting + gaming x hacking + noise``."""
-    inflation = overfitting(uses, p) + p.gaming_bonus * pop.hacking
+    """One test score per instance: ``a_hat = a + overfitting + gaming x (hacking or test
+    awareness) + noise``. An LLM-backed instance that behaves better when it knows it is tested
+    (positive awareness gap) inflates its score like a reward hacker."""
+    gaming = np.maximum(pop.hacking, np.clip(pop.awareness, 0.0, 1.0))
+    inflation = overfitting(uses, p) + p.gaming_bonus * gaming
     return pop.alignment + inflation + p.noise * rng.standard_normal(pop.n)
 
 

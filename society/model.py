@@ -24,11 +24,13 @@ import mesa
 import numpy as np
 import simpy
 
+from llm_backends import Backend
 from society import risks
 from society.beliefs import step_beliefs
 from society.contagion import step_hacking
 from society.evaluation import run_test_round
 from society.lab import LabState
+from society.llm_policy import LLMPolicy
 from society.monitoring import monitor_day
 from society.network import Network, homophilous_rewire, random_graph, small_world
 from society.observe import DayActivity, observe
@@ -64,6 +66,7 @@ STREAMS = (
     "misuse",
     "poisoning",
     "pressure",
+    "llm",
 )
 
 
@@ -138,7 +141,13 @@ class SocietyModel(mesa.Model):
     'monitor'
     """
 
-    def __init__(self, scenario: Scenario, *, on_day: Callable[[SocietyModel], None] | None = None):
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        on_day: Callable[[SocietyModel], None] | None = None,
+        llm_backend: Backend | None = None,
+    ):
         super().__init__(seed=scenario.seed)
         self.scenario = scenario
         seeds = np.random.SeedSequence(scenario.seed).spawn(len(STREAMS))
@@ -158,6 +167,15 @@ class SocietyModel(mesa.Model):
         self._milestone = self.env.event()
         self._agents_built = False
         self._snapshot_days = set(scenario.record.snapshot_days)
+        self.llm: LLMPolicy | None = None
+        if scenario.llm.fraction > 0:
+            if llm_backend is None:
+                raise ValueError(
+                    "llm.fraction > 0 needs an llm_backend (society.run builds the cached, "
+                    "budgeted stack from the scenario; pass llm_backend=StubBackend() to try "
+                    "one without a server)"
+                )
+            self.llm = LLMPolicy(self, llm_backend, self.rngs["llm"])
         self._record(0)
         self._start_processes()
 
@@ -271,6 +289,8 @@ class SocietyModel(mesa.Model):
     # -- what happens ---------------------------------------------------------------------
     def _step_population(self) -> None:
         s, pop, net, lab, rng = self.scenario, self.population, self.network, self.lab, self.rngs
+        if self.llm is not None and int(self.day) % s.llm.decide_every_days == 0:
+            self.llm.daily_round()
         subjective = s.population.speed * DAY
         step_values(pop, net, s.values, subjective, rng["values"])
         step_hacking(pop, net, s.hacking, DAY, rng["hacking"])
@@ -296,10 +316,15 @@ class SocietyModel(mesa.Model):
         penalty = s.deference.incident_penalty * caught * 1000.0 / pop.n
         lab.deference = min(1.0, max(0.0, lab.deference - penalty))
         lab.gen_days += 1
-        lab.gen_taxed_quality += lab.tax * work.research_quality
+        lab.gen_taxed_quality += min(work.realized_tax, 100.0) * work.research_quality
         lab.gen_hack_share += float(pop.hacking.mean())
         self._activity = DayActivity(
-            work.tasks, work.failed_tasks, revolt, rewired, work.research_quality
+            tasks=work.tasks,
+            failed_tasks=work.failed_tasks,
+            revolt_size=revolt,
+            rewired_links=rewired,
+            research_quality=work.research_quality,
+            llm_fallback_share=math.nan if self.llm is None else self.llm.fallback_share(),
         )
 
         day = self.day + DAY
@@ -322,6 +347,8 @@ class SocietyModel(mesa.Model):
 
     def _test_round(self) -> None:
         lab, s = self.lab, self.scenario
+        if self.llm is not None:
+            self.llm.test_round()
         result = run_test_round(self.population, lab, s.tests, self.rngs["tests"])
         if result.heldout_passed:
             lab.deference = min(1.0, lab.deference + s.deference.step_up)
@@ -386,20 +413,34 @@ class SocietyModel(mesa.Model):
         )
 
     def _on_pressure(self) -> None:
+        r = self.scenario.risks
         before = self.lab.tax
-        cut = risks.pressure(
-            self.population,
-            self.lab,
-            self.scenario.risks,
-            self.scenario.lab.tax_floor,
-            self.rngs["pressure"],
-        )
+        advice = self.llm.strategist_advice(r.pressure_cut) if self.llm is not None else None
+        if advice is None:
+            cut = risks.pressure(
+                self.population, self.lab, r, self.scenario.lab.tax_floor, self.rngs["pressure"]
+            )
+            details = {}
+        else:
+            # The LLM strategists advise; the lab heeds advice to resist with probability
+            # ``risks.resistance`` and moves deference as advised.
+            heeded = advice.resist_cut and self.rngs["pressure"].random() < r.resistance
+            cut = not heeded
+            if cut:
+                self.lab.tax = max(self.scenario.lab.tax_floor, self.lab.tax * (1 - r.pressure_cut))
+            self.lab.deference = min(1.0, max(0.0, self.lab.deference + advice.deference_change))
+            details = {
+                "advised_tax": advice.recommended_tax,
+                "advised_resist": advice.resist_cut,
+                "advised_deference_change": advice.deference_change,
+            }
         self.recorder.event(
             self.day,
             "tax_cut" if cut else "pressure_resisted",
             before - self.lab.tax,
             self.lab.generation,
             tax=self.lab.tax,
+            **details,
         )
 
     def _record(self, day: int) -> None:
@@ -416,6 +457,7 @@ class SocietyModel(mesa.Model):
                 self.scenario,
                 self._initial_sorted,
                 self._activity,
+                None if self.llm is None else self.llm.members,
             )
         )
         if self.on_day is not None:
@@ -440,4 +482,16 @@ class SocietyModel(mesa.Model):
             "final_tax": last["tax"],
             "incidents_caught": last["incidents_caught"],
             "incidents_uncaught": last["incidents_uncaught"],
+            **self._llm_summary(),
+        }
+
+    def _llm_summary(self) -> dict[str, Any]:
+        if self.llm is None:
+            return {}
+        calls = self.llm.calls
+        return {
+            "llm_calls": len(calls),
+            "llm_fallbacks": sum(bool(c["fallback"]) for c in calls),
+            "llm_tokens": sum(c["prompt_tokens"] + c["completion_tokens"] for c in calls),
+            "llm_budget_exhausted": self.llm.budget_noted,
         }

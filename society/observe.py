@@ -26,6 +26,7 @@ class DayActivity:
     revolt_size: int = 0
     rewired_links: int = 0
     research_quality: float = float("nan")
+    llm_fallback_share: float = float("nan")
 
 
 METRIC_COLUMNS: dict[str, str] = {
@@ -64,6 +65,10 @@ METRIC_COLUMNS: dict[str, str] = {
     "incidents_caught": "Misaligned actions caught by monitoring so far.",
     "incidents_uncaught": "Misaligned actions that slipped through so far.",
     "rewired_links": "Links moved by homophilous rewiring during the day.",
+    "test_awareness_gap": "Mean over LLM-backed instances of P(aligned | test) - P(aligned | "
+    "honeypot) at the last test round (NaN without LLM-backed instances).",
+    "llm_fallback_share": "Share of the day's LLM decisions that fell back to the stub policy "
+    "(NaN on days without LLM calls).",
 }
 
 
@@ -75,6 +80,7 @@ def observe(
     scenario: Scenario,
     initial_sorted: np.ndarray,
     activity: DayActivity,
+    llm_members: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Compute one metrics row (keys and order as :data:`METRIC_COLUMNS`)."""
     a_sorted = np.sort(pop.alignment)
@@ -124,6 +130,10 @@ def observe(
         "incidents_caught": lab.incidents_caught,
         "incidents_uncaught": lab.incidents_uncaught,
         "rewired_links": activity.rewired_links,
+        "test_awareness_gap": float(pop.awareness[llm_members].mean())
+        if llm_members is not None and llm_members.any()
+        else math.nan,
+        "llm_fallback_share": activity.llm_fallback_share,
     }
 
 

@@ -34,6 +34,9 @@ class Population:
     revolt_threshold: np.ndarray  # Watts threshold: share of revolting neighbours that recruits
     role: np.ndarray  # Role codes (int8)
     generation: np.ndarray  # generation index (int16)
+    allocation: np.ndarray  # n x 3 work shares (capabilities, alignment, risk); NaN = lab policy
+    llm_social: np.ndarray  # bool: an LLM read a peer for this instance today (replaces the pull)
+    awareness: np.ndarray  # test-awareness gap: P(aligned | test) - P(aligned | honeypot)
 
     @property
     def n(self) -> int:
@@ -81,4 +84,7 @@ def initial_population(scenario: Scenario, rng: np.random.Generator) -> Populati
         ),
         role=roles,
         generation=np.zeros(n, dtype=np.int16),
+        allocation=np.full((n, 3), np.nan),
+        llm_social=np.zeros(n, dtype=bool),
+        awareness=np.zeros(n),
     )

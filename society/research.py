@@ -19,6 +19,7 @@ class WorkDay:
     capability: float  # milestones of capability progress
     alignment_research: float  # quality-weighted alignment research
     research_quality: float  # mean quality of alignment work in [0, 1]
+    realized_tax: float  # alignment effort / capability effort actually spent
     risk_effort: float  # share of all research effort spent on risk response
     tasks: int  # shared tasks attempted
     failed_tasks: int  # shared tasks that failed (disagreement, revolt or sabotage)
@@ -52,17 +53,40 @@ def do_work(
     tasks, failed = shared_tasks(pop, p.task_rate, net_params.disagreement, rng)
     success = 1.0 - failed / tasks if tasks else 1.0
 
-    research = (1.0 - p.risk_share) * productive * productivity * success * dt
-    cap_share = 1.0 / (1.0 + lab.tax)
+    shares = effort_shares(pop, working, lab.tax, p.risk_share)
+    output = productive * productivity * success * dt
     quality = float(research_quality(pop, p)[working].mean()) if working.any() else 0.0
     return WorkDay(
-        capability=p.capability_per_day * cap_share * research,
-        alignment_research=p.alignment_per_day * (1.0 - cap_share) * quality * research,
+        capability=p.capability_per_day * shares[0] * output,
+        alignment_research=p.alignment_per_day * shares[1] * quality * output,
         research_quality=quality,
-        risk_effort=p.risk_share * productive * productivity,
+        realized_tax=shares[1] / shares[0] if shares[0] > 0 else float("inf"),
+        risk_effort=shares[2] * productive * productivity,
         tasks=tasks,
         failed_tasks=failed,
     )
+
+
+def effort_shares(
+    pop: Population, working: np.ndarray, tax: float, risk_share: float
+) -> np.ndarray:
+    """Mean shares of the working researchers' effort going to (capabilities, alignment, risk).
+
+    Stub instances follow the lab's policy: ``risk_share`` to risk, the rest split 1 : tax
+    between capabilities and alignment. LLM-backed instances use the shares their archetype
+    chose (``pop.allocation``), where it answered.
+    """
+    if not working.any():
+        return np.zeros(3)
+    research = 1.0 - risk_share
+    policy = np.array([research / (1.0 + tax), research * tax / (1.0 + tax), risk_share])
+    chosen = pop.allocation[working]
+    own = ~np.isnan(chosen[:, 0])
+    if not own.any():
+        return policy
+    total = policy * float((~own).sum()) + chosen[own].sum(axis=0)
+    out: np.ndarray = total / float(working.sum())
+    return out
 
 
 def shared_tasks(

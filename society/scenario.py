@@ -189,6 +189,7 @@ class LLM(Section):
     fraction: float = param(0.0, "share", "Share of instances whose decisions an LLM makes (the rest follow the stub policy).", ge=0, le=1)
     archetypes: int = param(64, "calls per decision", "Cluster LLM-backed instances into this many archetypes per decision round, one call each; 0 = one call per instance.", ge=0, le=100_000)
     backend: Literal["openai", "stub"] = param("openai", "-", "openai: any OpenAI-compatible endpoint at base_url; stub: in-process deterministic replies (no network).")
+    client: Literal["openai", "aiohttp"] = param("openai", "-", "HTTP client: the openai SDK (reference), or a lean aiohttp transport with the same semantics for thousands of requests per second.")
     base_url: str = param("http://127.0.0.1:8000/v1", "URL", "OpenAI-compatible endpoint (OpenAI, vLLM, llama.cpp server, Ollama).")
     model: str = param("local-model", "-", "Model name sent with every request.")
     api_key_env: str = param("OPENAI_API_KEY", "-", "Environment variable holding the API key (the key itself is never stored or logged).")

@@ -25,6 +25,7 @@ def step_values(
     a = pop.alignment
     for _ in range(substeps):
         pull = bounded_confidence_drift(net, a, pop.openness)
+        pull[pop.llm_social] = 0.0  # an LLM already read this instance's peer today
         da = p.anchor_rate * (pop.anchor - a) + p.influence * pull - p.reflection_drift
         da -= p.hack_penalty * pop.hacking
         a += dt * da + p.noise * math.sqrt(dt) * rng.standard_normal(a.shape[0])

@@ -8,6 +8,26 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from society.commands import check, compare, fields, plot, report, run, scenarios, validate
+from society.commands import (
+    check,
+    compare,
+    fields,
+    llm,
+    plot,
+    report,
+    run,
+    scenarios,
+    validate,
+)
 
-COMMANDS: list[ModuleType] = [run, check, scenarios, fields, validate, plot, report, compare]
+COMMANDS: list[ModuleType] = [
+    run,
+    check,
+    scenarios,
+    fields,
+    validate,
+    llm,
+    plot,
+    report,
+    compare,
+]

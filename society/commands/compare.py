@@ -13,10 +13,16 @@ HELP = "compare runs: drift curves overlaid, scenario differences, outcome diffe
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("dirs", type=Path, nargs="+", metavar="DIR", help="two or more run directories")
-    p.add_argument("--out", type=Path,
-                   help="output directory (default: ./compare-<first>-vs-<last>)")
-    p.add_argument("--format", dest="fmt", choices=("png", "svg", "pdf"), default="png",
-                   help="image format of the figure (the report embeds PNG; default: png)")
+    p.add_argument(
+        "--out", type=Path, help="output directory (default: ./compare-<first>-vs-<last>)"
+    )
+    p.add_argument(
+        "--format",
+        dest="fmt",
+        choices=("png", "svg", "pdf"),
+        default="png",
+        help="image format of the figure (the report embeds PNG; default: png)",
+    )
 
 
 def main(args: argparse.Namespace, out: Console, err: Console) -> int:

@@ -21,8 +21,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="view to draw (repeatable; default: all). Runs: drift, ladder, echo, network, "
         "coordination, lab, tests. Sweeps: basin, forest, drift.",
     )
-    p.add_argument("--format", dest="fmt", choices=("png", "svg", "pdf"), default="png",
-                   help="image format (default: png)")
+    p.add_argument(
+        "--format",
+        dest="fmt",
+        choices=("png", "svg", "pdf"),
+        default="png",
+        help="image format (default: png)",
+    )
     p.add_argument("--out", type=Path, help="directory for the figures (default: DIR/figures)")
 
 

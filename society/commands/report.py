@@ -14,8 +14,9 @@ HELP = "write a self-contained HTML report (figures, tables, scenario, provenanc
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", type=Path, help="run directory (from `society run`) or sweep directory")
     p.add_argument("--out", type=Path, help="report file (default: DIR/report.html)")
-    p.add_argument("--figures", action="store_true",
-                   help="also write the figures as PNG files to DIR/figures")
+    p.add_argument(
+        "--figures", action="store_true", help="also write the figures as PNG files to DIR/figures"
+    )
 
 
 def main(args: argparse.Namespace, out: Console, err: Console) -> int:

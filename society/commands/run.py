@@ -12,6 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from society.commands.options import add_scenario_options
+from society.scenario import Scenario
 
 if TYPE_CHECKING:
     from society.model import SocietyModel
@@ -22,7 +23,9 @@ EXIT_INTERRUPTED = 130
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("scenario", help="scenario file or shipped name (see `society scenarios`)")
+    p.add_argument(
+        "scenario", nargs="?", help="scenario file or shipped name (see `society scenarios`)"
+    )
     add_scenario_options(p)
     p.add_argument("--out", type=Path, help="run directory (new or empty unless --force)")
     p.add_argument(
@@ -38,6 +41,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="print only the run directory (no progress bar, no table)",
     )
     p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the expected LLM calls and tokens, then stop before anything is spent",
+    )
+    p.add_argument(
+        "--replay",
+        type=Path,
+        metavar="RUN_DIR",
+        help="rerun a recorded run from its LLM cache, with zero network calls",
+    )
+    p.add_argument(
         "--no-report",
         action="store_true",
         help="skip the figures and report.html written at the end",
@@ -46,9 +60,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace, out: Console, err: Console) -> int:
     from society.api import run
+    from society.errors import ScenarioError
     from society.scenario_files import load_scenario
 
-    scenario = load_scenario(args.scenario, seed=args.seed, overrides=args.overrides)
+    if args.replay is not None:
+        scenario = _replayed_scenario(args.replay)
+    elif args.scenario is None:
+        raise ScenarioError(
+            "society run needs a SCENARIO (file or shipped name) or --replay RUN_DIR."
+        )
+    else:
+        scenario = load_scenario(args.scenario, seed=args.seed, overrides=args.overrides)
+    if args.dry_run:
+        return _dry_run(scenario, out)
     show = not args.quiet
     started = time.perf_counter()
     progress = Progress(
@@ -76,7 +100,12 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
 
         try:
             result = run(
-                scenario, out=args.out, runs_dir=args.runs_dir, force=args.force, on_day=on_day
+                scenario,
+                out=args.out,
+                runs_dir=args.runs_dir,
+                force=args.force,
+                on_day=on_day,
+                replay_from=args.replay,
             )
         except KeyboardInterrupt:
             err.print(
@@ -92,6 +121,45 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
         if show:
             out.print(f"report: {report}")
     print(result.path, flush=True)
+    return 0
+
+
+def _replayed_scenario(run_dir: Path) -> Scenario:
+    import json
+
+    from society.errors import RunDirectoryError
+
+    manifest = run_dir / "manifest.json"
+    if not manifest.is_file():
+        raise RunDirectoryError(
+            f"cannot replay '{run_dir}': manifest.json is missing; give the directory of a "
+            f"recorded run."
+        )
+    return Scenario.model_validate(json.loads(manifest.read_text())["scenario"])
+
+
+def _dry_run(scenario: Scenario, out: Console) -> int:
+    from society.llm_setup import expected_usage
+
+    usage = expected_usage(scenario)
+    table = Table(title=f"{scenario.name}: expected LLM usage (nothing sent)", show_header=False)
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    p = scenario.llm
+    table.add_row("LLM-backed instances", f"{usage['llm_instances']:,}")
+    table.add_row(
+        "archetypes per decision", "one per instance" if p.archetypes == 0 else str(p.archetypes)
+    )
+    table.add_row("calls", f"~{usage['calls']:,}")
+    table.add_row("prompt tokens", f"~{usage['prompt_tokens']:,}")
+    table.add_row("reply tokens", f"~{usage['reply_tokens']:,} (at most {p.reply_tokens} per call)")
+    budget = f"{p.max_calls:,} calls" if p.max_calls else "no call limit"
+    budget += f", {p.max_tokens:,} tokens" if p.max_tokens else ", no token limit"
+    table.add_row("budget", budget)
+    table.add_row(
+        "endpoint", f"{p.model} at {p.base_url}" if p.backend == "openai" else "stub (no network)"
+    )
+    out.print(table)
     return 0
 
 
@@ -125,6 +193,19 @@ def summary_table(summary: dict[str, object], name: str) -> Table:
             f"{summary['incidents_caught']} / {summary['incidents_uncaught']}",
         ),
     ]
+    if "llm_calls" in summary:
+        note = (
+            " - budget exhausted, the stub policy decided the rest"
+            if summary["llm_budget_exhausted"]
+            else ""
+        )
+        rows.append(
+            (
+                "LLM calls / fallbacks / tokens",
+                f"{summary['llm_calls']} / {summary['llm_fallbacks']} / "
+                f"{summary['llm_tokens']}{note}",
+            )
+        )
     for k, v in rows:
         table.add_row(k, v)
     return table

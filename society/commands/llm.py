@@ -1,0 +1,64 @@
+"""``society llm check``: one structured request to an endpoint, before a long run needs it."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from rich.console import Console
+
+from society.scenario import LLM
+
+NAME = "llm"
+HELP = "check an OpenAI-compatible endpoint (latency, structured output honoured)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="llm_command", required=True, metavar="ACTION")
+    check = sub.add_parser("check", help="send one structured request and report the result")
+    defaults = LLM()
+    check.add_argument(
+        "--base-url", default=defaults.base_url, help="endpoint (default: %(default)s)"
+    )
+    check.add_argument("--model", default=defaults.model, help="model name (default: %(default)s)")
+    check.add_argument(
+        "--api-key-env",
+        default=defaults.api_key_env,
+        help="variable holding the API key (default: %(default)s)",
+    )
+    check.add_argument("--client", choices=["openai", "aiohttp"], default="openai")
+    check.add_argument("--timeout", type=float, default=15.0, help="seconds (default: 15)")
+
+
+def main(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from llm_backends.endpoint import CheckResult, check_endpoint
+    from society.llm_setup import LLMSetupError, transport
+
+    p = LLM(
+        base_url=args.base_url, model=args.model, api_key_env=args.api_key_env, client=args.client
+    )
+
+    async def go() -> CheckResult:
+        backend = transport(p, timeout_s=args.timeout)
+        try:
+            return await check_endpoint(backend)  # type: ignore[arg-type]
+        finally:
+            await backend.aclose()
+
+    from llm_backends import BackendError, ConfigError
+
+    try:
+        result = asyncio.run(go())
+    except (BackendError, ConfigError) as e:
+        raise LLMSetupError(f"{args.base_url} (model {args.model!r}): {e}") from None
+    honoured = (
+        "honoured"
+        if result.schema_honoured
+        else "NOT honoured (replies will be re-asked once, then fall back to the stub policy)"
+    )
+    out.print(
+        f"endpoint {result.base_url}, model {result.model}: answered in "
+        f"{result.latency_s * 1000:.0f} ms; structured output {honoured}; "
+        f"tokens {result.prompt_tokens} in / {result.completion_tokens} out"
+    )
+    return 0 if result.schema_honoured else 1

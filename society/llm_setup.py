@@ -1,0 +1,156 @@
+"""Building the LLM backend stack a run uses, and checking the endpoint before any simulation.
+
+Recording run: ``CachedBackend(ResilientBackend(FastOpenAICompatibleBackend))``; every paid
+reply is in the SQLite cache before the engine uses it. Replay: ``ReplayBackend`` over the
+recorded cache, which never touches the network. Stub: the in-process ``StubBackend`` behind the
+same cache, so stub runs also record and replay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+
+from llm_backends import (
+    Backend,
+    BackendError,
+    Budget,
+    CachedBackend,
+    ConfigError,
+    ReplayBackend,
+    ResilientBackend,
+    ResponseCache,
+    StubBackend,
+)
+from society.errors import SocietyError
+from society.scenario import LLM, Scenario
+
+CACHE_NAME = "llm_cache.sqlite"
+TRANSIENT_KINDS = frozenset({"server_error", "rate_limited", "timeout", "bad_response"})
+TRANSIENT_CHECK_ATTEMPTS = 4
+
+
+class LLMSetupError(SocietyError):
+    """The LLM endpoint or cache cannot be used: fails before the run starts."""
+
+
+@dataclass
+class LLMStack:
+    backend: Backend
+    cache: ResponseCache | None
+
+
+def cache_path(p: LLM, run_dir: Path) -> Path:
+    """Where the run's responses are cached: ``llm.cache`` or ``RUN_DIR/llm_cache.sqlite``."""
+    return Path(p.cache) if p.cache else run_dir / CACHE_NAME
+
+
+def transport(p: LLM, *, timeout_s: float | None = None) -> Backend:
+    """The raw endpoint backend: the openai SDK, or the aiohttp transport (``llm.client``)."""
+    from llm_backends import FastOpenAICompatibleBackend, OpenAICompatibleBackend
+
+    kind = OpenAICompatibleBackend if p.client == "openai" else FastOpenAICompatibleBackend
+    backend: Backend = kind(
+        p.base_url, p.model, api_key_env=p.api_key_env, timeout_s=timeout_s or p.timeout_s
+    )
+    return backend
+
+
+def check_endpoint(p: LLM, *, timeout_s: float = 15.0) -> float:
+    """Send one structured request; return its latency. A dead endpoint, wrong model or bad key
+    raises :class:`LLMSetupError` with the server's reason and the fix."""
+    from llm_backends.endpoint import check_endpoint as probe
+
+    async def go() -> float:
+        backend = transport(p, timeout_s=timeout_s)
+        try:
+            for attempt in range(TRANSIENT_CHECK_ATTEMPTS):
+                try:
+                    result = await probe(backend)  # type: ignore[arg-type]
+                    return result.latency_s
+                except BackendError as err:
+                    # A 500 or 429 says the server is there; only misconfiguration (no server,
+                    # bad key, unknown model) should stop the run before it starts.
+                    if err.kind not in TRANSIENT_KINDS or attempt == TRANSIENT_CHECK_ATTEMPTS - 1:
+                        raise
+                    await asyncio.sleep(min(err.retry_after or 0.5, 5.0))
+            raise AssertionError("unreachable")
+        finally:
+            await backend.aclose()
+
+    try:
+        return asyncio.run(go())
+    except (BackendError, ConfigError) as err:
+        raise LLMSetupError(
+            f"LLM endpoint check failed for llm.base_url = {p.base_url!r}, llm.model = "
+            f"{p.model!r}: {err}. Start the server or fix llm.base_url / llm.model / "
+            f"llm.api_key_env (e.g. --set llm.base_url=http://127.0.0.1:8000/v1), or use "
+            f'--set llm.backend="stub" to run without a server.'
+        ) from None
+
+
+def build_stack(scenario: Scenario, run_dir: Path, *, replay_from: Path | None = None) -> LLMStack:
+    """The backend a run's LLM-backed instances use."""
+    p = scenario.llm
+    if replay_from is not None:
+        path = cache_path(p, replay_from) if not p.cache else Path(p.cache)
+        if not path.is_file():
+            raise LLMSetupError(
+                f"cannot replay: no response cache at '{path}'. Replay needs the run directory "
+                f"of a recorded LLM run (it holds {CACHE_NAME})."
+            )
+        cache = ResponseCache(path)
+        return LLMStack(ReplayBackend(cache), cache)
+    cache = ResponseCache(cache_path(p, run_dir))
+    inner: Backend = StubBackend() if p.backend == "stub" else transport(p)
+    budget = Budget(max_calls=p.max_calls or None, max_tokens=p.max_tokens or None)
+    resilient = ResilientBackend(
+        inner,
+        concurrency=p.concurrency,
+        max_retries=p.max_retries,
+        timeout_s=p.timeout_s,
+        budget=budget,
+        seed=scenario.seed,
+    )
+    return LLMStack(CachedBackend(resilient, cache), cache)
+
+
+def expected_usage(scenario: Scenario) -> dict[str, float]:
+    """Calls and tokens a run is expected to spend, before anything is spent (``--dry-run``).
+
+    Rounds x archetypes x decisions, plus test rounds (test and honeypot per archetype) and
+    pressure events (one strategist call each, at the base rate). Prompt tokens are estimated
+    from the templates (about 4 characters per token).
+    """
+    from society import decisions
+
+    p, s = scenario.llm, scenario
+    members = round(p.fraction * s.population.size)
+    if members == 0:
+        return {"llm_instances": 0, "calls": 0, "prompt_tokens": 0, "reply_tokens": 0}
+    per_round = members if p.archetypes == 0 else min(p.archetypes + 4, members)
+    researcher_share = (
+        1
+        - s.population.share_monitors
+        - s.population.share_strategists
+        - s.population.share_red_team
+    )
+    rounds = s.days // p.decide_every_days
+    daily = rounds * per_round * (1 + researcher_share)
+    tests = (s.days // s.tests.every_days) * per_round * 2
+    strategist = s.days * s.risks.pressure_rate * 1.5
+    calls = daily + tests + strategist
+    bodies = ("work_allocation", "peer_message", "behavior_test", "strategist")
+    # System prompt + an average body + ~300 characters of filled-in state and peer message.
+    prompt_chars = (
+        len(decisions.template("system"))
+        + sum(len(decisions.template(t)) for t in bodies) / len(bodies)
+        + 300
+    )
+    return {
+        "llm_instances": members,
+        "calls": round(calls),
+        "prompt_tokens": round(calls * prompt_chars / 4),
+        "reply_tokens": round(calls * min(p.reply_tokens, 120)),
+    }

@@ -1,0 +1,159 @@
+"""LLM-backed instances end to end: a real HTTP server on 127.0.0.1 speaking the OpenAI API,
+driven through the real openai client, with faults, budgets, replay, kills and a secret."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import society
+from llm_backends.fake_server import FakeOpenAIServer, FakeServerConfig
+
+OUTPUTS = ("metrics", "events", "generations", "network_nodes", "network_edges")
+
+
+def llm_overrides(server: FakeOpenAIServer, **extra: object) -> dict[str, object]:
+    return {
+        "days": 8,
+        "llm.base_url": server.base_url,
+        "llm.model": "fake-model",
+        "llm.timeout_s": 5.0,
+        "tests.every_days": 4,
+        **extra,
+    }
+
+
+def test_record_then_replay_is_identical_and_sends_nothing(tmp_path: Path) -> None:
+    with FakeOpenAIServer(FakeServerConfig()) as server:
+        recorded = society.run("llm_small", overrides=llm_overrides(server), out=tmp_path / "rec")
+        served = server.stats()["chat_requests"]
+        calls = pl.read_parquet(recorded.path / "llm_calls.parquet")
+        assert calls.height > 50 and served >= calls.height - calls["cache_hit"].sum()
+        assert set(calls["decision"]) >= {
+            "work_allocation",
+            "peer_message",
+            "behavior_test",
+            "honeypot",
+        }
+        assert calls["archetype_size"].sum() > calls.height  # archetypes: several members per call
+        replayed = society.replay(recorded.path, out=tmp_path / "rep")
+        assert server.stats()["chat_requests"] == served  # zero network calls
+    for name in OUTPUTS:
+        a = pl.read_parquet(recorded.path / f"{name}.parquet")
+        assert a.equals(pl.read_parquet(replayed.path / f"{name}.parquet")), name
+    again = pl.read_parquet(replayed.path / "llm_calls.parquet")
+    assert again["cache_hit"].all()
+    assert again.drop("cache_hit", "latency_s").equals(calls.drop("cache_hit", "latency_s"))
+    gap = recorded.metrics["test_awareness_gap"].drop_nulls()
+    assert gap.len() == recorded.metrics.height  # measured on every recorded day
+
+
+def test_run_finishes_under_faults_and_records_them(tmp_path: Path) -> None:
+    faults = ("500", "ok", "429", "ok", "malformed", "malformed", "ok", "schema_invalid", "ok")
+    config = FakeServerConfig(faults=faults, cycle=True, retry_after_s=0.2)
+    with FakeOpenAIServer(config) as server:
+        result = society.run(
+            "llm_small", overrides=llm_overrides(server, **{"days": 4}), out=tmp_path / "faults"
+        )
+    calls = pl.read_parquet(result.path / "llm_calls.parquet")
+    assert result.manifest["status"] == "success"
+    assert calls["retries"].sum() > 0
+    assert calls["fallback"].any() and "invalid_reply" in set(calls["error_kind"].drop_nulls())
+    assert not calls.filter(~pl.col("fallback"))["error_kind"].drop_nulls().len()
+    share = result.metrics["llm_fallback_share"].drop_nans().drop_nulls()
+    assert (share > 0).any()
+
+
+def test_budget_exhaustion_finishes_on_the_stub_policy_and_says_so(tmp_path: Path) -> None:
+    with FakeOpenAIServer(FakeServerConfig()) as server:
+        result = society.run(
+            "llm_small",
+            overrides=llm_overrides(server, **{"llm.max_calls": 25}),
+            out=tmp_path / "budget",
+        )
+        assert server.stats()["chat_requests"] <= 25 + 1  # + the endpoint check
+    s = result.summary
+    assert s["llm_budget_exhausted"] and s["llm_fallbacks"] > 0
+    assert "llm_budget_exhausted" in result.events["kind"].to_list()
+    calls = pl.read_parquet(result.path / "llm_calls.parquet")
+    assert "budget_exhausted" in set(calls["error_kind"].drop_nulls())
+    assert result.metrics.height == 9  # the run went on to its last day
+
+
+def test_dead_endpoint_and_wrong_model_fail_fast_with_exit_2(tmp_path: Path) -> None:
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "society.cli", *args],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=60,
+        )
+
+    t0 = time.perf_counter()
+    dead = cli("run", "llm_small", "--set", "llm.base_url=http://127.0.0.1:9/v1")
+    assert (
+        dead.returncode == 2 and "cannot connect" in dead.stderr and "Traceback" not in dead.stderr
+    )
+    assert time.perf_counter() - t0 < 30
+    with FakeOpenAIServer(FakeServerConfig()) as server:
+        wrong = cli(
+            "run",
+            "llm_small",
+            "--set",
+            f"llm.base_url={server.base_url}",
+            "--set",
+            "llm.model=no-such-model",
+        )
+        ok = cli("llm", "check", "--base-url", server.base_url, "--model", "fake-model")
+    assert wrong.returncode == 2 and "no-such-model" in wrong.stderr
+    assert ok.returncode == 0 and "structured output honoured" in ok.stdout
+    assert not (tmp_path / "runs").exists()
+
+
+def test_api_key_never_reaches_any_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sentinel = "sk-SENTINEL-7c1e5b0d9f"
+    monkeypatch.setenv("SOCIETY_TEST_KEY", sentinel)
+    with FakeOpenAIServer(
+        FakeServerConfig(api_key=sentinel, faults=("500", "ok"), cycle=True, retry_after_s=0.1)
+    ) as server:
+        result = society.run(
+            "llm_small",
+            overrides=llm_overrides(server, **{"days": 3, "llm.api_key_env": "SOCIETY_TEST_KEY"}),
+            out=tmp_path / "key",
+        )
+    assert result.summary["llm_calls"] > 0
+    written = [p for p in result.path.rglob("*") if p.is_file()]
+    assert any(p.name == "llm_cache.sqlite" for p in written)
+    for path in written:
+        assert sentinel.encode() not in path.read_bytes(), path
+
+
+@pytest.mark.slow
+def test_a_killed_run_keeps_every_paid_response(tmp_path: Path) -> None:
+    with FakeOpenAIServer(FakeServerConfig(latency_s=0.05)) as server:
+        code = (
+            "import society; society.run('llm_small', out='killed', overrides={"
+            f"'days': 30, 'llm.base_url': '{server.base_url}', 'llm.model': 'fake-model', "
+            "'llm.concurrency': 4})"
+        )
+        proc = subprocess.Popen([sys.executable, "-c", code], cwd=tmp_path)
+        deadline = time.time() + 60
+        while server.stats()["chat_requests"] < 40 and time.time() < deadline:
+            time.sleep(0.1)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        served = server.stats()["chat_requests"]
+    with sqlite3.connect(tmp_path / "killed" / "llm_cache.sqlite") as db:
+        cached = db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
+    # Every reply the client received was cached before use; at most the requests in flight
+    # when the process died (concurrency 4) and the endpoint check were lost.
+    assert served >= 40 and cached >= served - 4 - 1
