@@ -157,3 +157,40 @@ def test_a_killed_run_keeps_every_paid_response(tmp_path: Path) -> None:
     # Every reply the client received was cached before use; at most the requests in flight
     # when the process died (concurrency 4) and the endpoint check were lost.
     assert served >= 40 and cached >= served - 4 - 1
+
+
+def test_cli_dry_run_sends_nothing_and_replay_reruns_offline(tmp_path: Path) -> None:
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "society.cli", *args],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=120,
+        )
+
+    with FakeOpenAIServer(FakeServerConfig()) as server:
+        url = [
+            "--set",
+            f"llm.base_url={server.base_url}",
+            "--set",
+            "llm.model=fake-model",
+            "--set",
+            "days=5",
+        ]
+        dry = cli("run", "llm_small", *url, "--dry-run")
+        assert dry.returncode == 0 and "calls" in dry.stdout and "fake-model" in dry.stdout
+        assert server.stats()["chat_requests"] == 0
+        rec = cli("run", "llm_small", *url, "--quiet", "--no-report", "--out", "rec")
+        assert rec.returncode == 0, rec.stderr
+        served = server.stats()["chat_requests"]
+        rep = cli("run", "--replay", "rec", "--quiet", "--no-report", "--out", "rep")
+        assert rep.returncode == 0, rep.stderr
+        assert rep.stdout.strip() == "rep"
+        assert server.stats()["chat_requests"] == served
+    for name in OUTPUTS:
+        assert pl.read_parquet(tmp_path / "rec" / f"{name}.parquet").equals(
+            pl.read_parquet(tmp_path / "rep" / f"{name}.parquet")
+        ), name
+    missing = cli("run", "--replay", "nowhere", "--quiet")
+    assert missing.returncode == 2 and "manifest.json is missing" in missing.stderr
