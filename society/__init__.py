@@ -5,7 +5,7 @@
 ['InstanceAgent', 'RunResult', 'Scenario']
 """
 
-from society.api import RunResult, load, replay, run
+from society.api import RunResult, load, replay, resume, run
 from society.model import InstanceAgent, SocietyModel
 from society.scenario import Scenario
 from society.scenario_files import load_scenario
@@ -20,5 +20,6 @@ __all__ = [
     "load",
     "load_scenario",
     "replay",
+    "resume",
     "run",
 ]

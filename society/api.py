@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
+import shutil
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -11,9 +15,11 @@ from typing import Any
 
 import polars as pl
 
-from society.errors import RunDirectoryError
+from society.checkpoint import latest
+from society.checkpoint import save as save_checkpoint
+from society.errors import RunDirectoryError, SocietyError
 from society.llm_setup import build_stack, check_endpoint
-from society.model import SocietyModel
+from society.model import RunInterrupted, SocietyModel
 from society.runstore import (
     default_run_dir,
     git_state,
@@ -118,8 +124,6 @@ def run(
         "error": None,
     }
     write_json(manifest, path / "manifest.json")
-    t0 = time.perf_counter()
-    model: SocietyModel | None = None
     stack = None
     if uses_llm:
         stack = build_stack(resolved, path, replay_from=Path(replay_from) if replay_from else None)
@@ -127,17 +131,110 @@ def run(
             "cache": str(stack.cache.path) if stack.cache else None,
             "replay_from": str(replay_from) if replay_from else None,
         }
+
+    def build() -> SocietyModel:
+        return SocietyModel(resolved, on_day=on_day, llm_backend=stack.backend if stack else None)
+
+    return _execute(path, manifest, build)
+
+
+def resume(
+    run_dir: str | Path, *, on_day: Callable[[SocietyModel], None] | None = None
+) -> RunResult:
+    """Continue an interrupted or killed run from its last checkpoint, in its own directory.
+
+    The final outputs are identical to those of an uninterrupted run with the same scenario and
+    seed; LLM replies paid for before the interruption are served from the run's cache.
+    """
+    path = Path(run_dir)
+    manifest_path = path / "manifest.json"
+    if not manifest_path.is_file():
+        raise RunDirectoryError(
+            f"cannot resume '{path}': manifest.json is missing; give the "
+            f"directory of a run that was interrupted."
+        )
+    manifest = json.loads(manifest_path.read_text())
+    if manifest.get("status") == "success":
+        raise RunDirectoryError(f"'{path}' already finished (status success); nothing to resume.")
+    checkpoint = latest(path)
+    resolved = Scenario.model_validate(manifest["scenario"])
+    stack = build_stack(resolved, path) if resolved.llm.fraction > 0 else None
+    manifest.update(status="running", error=None, resumed_from=checkpoint.name)
+
+    def build() -> SocietyModel:
+        return SocietyModel.resume(
+            resolved, checkpoint, on_day=on_day, llm_backend=stack.backend if stack else None
+        )
+
+    return _execute(path, manifest, build)
+
+
+class RunStopped(SocietyError):
+    """A run stopped by SIGINT or SIGTERM after writing a checkpoint (exit 130 or 143)."""
+
+    def __init__(self, message: str, signum: int) -> None:
+        super().__init__(message)
+        self.exit_code = 128 + signum
+
+
+def _execute(path: Path, manifest: dict[str, Any], build: Callable[[], SocietyModel]) -> RunResult:
+    """Run a model built by ``build`` in ``path``: checkpoints on the way, a checkpoint and
+    partial outputs on SIGINT/SIGTERM, the manifest's status and error on failure."""
+    t0 = time.perf_counter()
+    model: SocietyModel | None = None
+    received: list[int] = []
+
+    def on_signal(signum: int, _frame: object) -> None:
+        received.append(signum)
+        if model is not None:
+            model.request_stop()
+
+    previous = _install(on_signal)
     try:
-        model = SocietyModel(resolved, on_day=on_day, llm_backend=stack.backend if stack else None)
+        model = build()
+        if model.scenario.record.checkpoint_every_days:
+            model.checkpoint_dir = path / "checkpoint"
+        if received:
+            model.request_stop()
         model.run()
+    except RunInterrupted:
+        assert model is not None
+        signum = received[0] if received else signal.SIGINT
+        save_checkpoint(model, path / "checkpoint")
+        day = math.floor(model.env.now) + 1
+        manifest.update(
+            status="interrupted", error=f"stopped by {signal.Signals(signum).name} after day {day}"
+        )
+        _close(path, manifest, t0, model, None)
+        raise RunStopped(
+            f"{signal.Signals(signum).name}: stopped after day {day}; a checkpoint and the "
+            f"results so far are in {path}. Continue with: society run --resume {path}",
+            signum,
+        ) from None
     except BaseException as err:
         status = "interrupted" if isinstance(err, KeyboardInterrupt) else "error"
         manifest.update(status=status, error=f"{type(err).__name__}: {err}")
         _close(path, manifest, t0, model, None)
         raise
+    finally:
+        _restore(previous)
     summary = model.summary()
     manifest["status"] = "success"
-    return _close(path, manifest, t0, model, summary)
+    result = _close(path, manifest, t0, model, summary)
+    shutil.rmtree(path / "checkpoint", ignore_errors=True)  # finished: nothing left to resume
+    return result
+
+
+def _install(handler: Callable[[int, Any], None]) -> dict[int, Any]:
+    """Route SIGINT and SIGTERM to ``handler`` (main thread only; elsewhere a no-op)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _restore(previous: dict[int, Any]) -> None:
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
 
 
 def replay(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Generator
+from pathlib import Path
 from typing import Any
 
 import mesa
@@ -46,6 +47,16 @@ from society.values import step_values
 DAY = 1.0
 TEST_OFFSET = 0.5
 RECORD_OFFSET = 0.999
+CHECKPOINT_OFFSET = 0.9995  # after the day's metrics row, before the next day's step
+
+
+class RunInterrupted(Exception):
+    """Raised by :meth:`SocietyModel.run_until` when a requested stop was reached."""
+
+    def __init__(self, at: float) -> None:
+        super().__init__(f"stopped at the end of day {math.floor(at) + 1}")
+        self.at = at
+
 
 # One independent random stream per component, in a fixed order: adding a draw to one
 # component never shifts the numbers another component sees.
@@ -176,8 +187,32 @@ class SocietyModel(mesa.Model):
                     "one without a server)"
                 )
             self.llm = LLMPolicy(self, llm_backend, self.rngs["llm"])
-        self._record(0)
-        self._start_processes()
+        self.arrivals = self._build_arrivals()
+        self.checkpoint_dir: Path | None = None  # set by society.run: where checkpoints go
+        self._stop_at: float | None = None  # end of the day on which a stop was requested
+        if not getattr(self, "_resuming", False):
+            self._record(0)
+            self._start_processes()
+
+    @classmethod
+    def resume(
+        cls,
+        scenario: Scenario,
+        checkpoint: Path,
+        *,
+        on_day: Callable[[SocietyModel], None] | None = None,
+        llm_backend: Backend | None = None,
+    ) -> SocietyModel:
+        """Rebuild a model from a checkpoint written by :func:`society.checkpoint.save`; running
+        it on gives the same results as the run that wrote the checkpoint would have."""
+        from society.checkpoint import restore
+
+        model = cls.__new__(cls)
+        model._resuming = True
+        cls.__init__(model, scenario, on_day=on_day, llm_backend=llm_backend)
+        restore(model, checkpoint)
+        model._start_processes()
+        return model
 
     # -- Mesa interface -------------------------------------------------------------------
     @property
@@ -205,11 +240,19 @@ class SocietyModel(mesa.Model):
     def run_until(self, t: float) -> None:
         end = min(t, float(self.scenario.days))
         while not self.stopped and self.env.peek() < end:
+            if self._stop_at is not None and self.env.peek() > self._stop_at:
+                # A stop was requested: the day is finished; leave the clock at its end.
+                self.env.run(until=self._stop_at)
+                raise RunInterrupted(self._stop_at)
             self.env.step()
         if not self.stopped and self.env.now < end:
             self.env.run(until=end)
         if self.env.now >= self.scenario.days and not self.stopped:
             self._finish()
+
+    def request_stop(self) -> None:
+        """Stop at the end of the current day (after its metrics row), e.g. on SIGINT."""
+        self._stop_at = math.floor(self.env.now) + CHECKPOINT_OFFSET
 
     def _finish(self) -> None:
         """Close the books: the generation still in charge gets its (incomplete) row."""
@@ -224,51 +267,66 @@ class SocietyModel(mesa.Model):
 
     # -- processes ------------------------------------------------------------------------
     def _start_processes(self) -> None:
-        env, s = self.env, self.scenario
+        """Start every process at its next due time after ``env.now`` (0 for a new run, the
+        checkpoint's time for a resumed one)."""
+        env = self.env
         env.process(self._population_process())
         env.process(self._test_process())
         env.process(self._handoff_process())
         env.process(self._record_process())
-        r = s.risks
-        lab = self.lab
-        self._risk_process(lambda: r.rival_rate, r.rival_rate, "rival", self._on_rival)
-        self._risk_process(lambda: r.theft_rate, r.theft_rate, "theft", self._on_theft)
-        self._risk_process(
-            lambda: r.misuse_rate * lab.misuse_factor,
-            r.misuse_rate * max(r.theft_misuse_factor if r.theft_rate > 0 else 1.0, 1.0),
-            "misuse",
-            self._on_misuse,
-        )
-        self._risk_process(
-            lambda: r.poisoning_rate, r.poisoning_rate, "poisoning", self._on_poisoning
-        )
-        self._risk_process(
-            lambda: risks.pressure_rate(lab, s.lab.lead_days, r),
-            2 * r.pressure_rate,
-            "pressure",
-            self._on_pressure,
-        )
+        if self.scenario.record.checkpoint_every_days:
+            env.process(self._checkpoint_process())
+        for arrivals in self.arrivals.values():
+            env.process(arrivals.process(env))
 
-    def _risk_process(
-        self, rate: Callable[[], float], bound: float, stream: str, effect: Callable[[], None]
-    ) -> None:
-        r = self.scenario.risks
-        self.env.process(
-            risks.hawkes_arrivals(
-                self.env, rate, bound, r.excitation, r.excitation_decay, self.rngs[stream], effect
+    def _build_arrivals(self) -> dict[str, risks.Arrivals]:
+        s, lab = self.scenario, self.lab
+        r = s.risks
+        misuse_bound = r.misuse_rate * max(r.theft_misuse_factor if r.theft_rate > 0 else 1.0, 1.0)
+        specs: dict[str, tuple[Callable[[], float], float, Callable[[float], None]]] = {
+            "rival": (lambda: r.rival_rate, r.rival_rate, self._on_rival),
+            "theft": (lambda: r.theft_rate, r.theft_rate, self._on_theft),
+            "misuse": (lambda: r.misuse_rate * lab.misuse_factor, misuse_bound, self._on_misuse),
+            "poisoning": (lambda: r.poisoning_rate, r.poisoning_rate, self._on_poisoning),
+            "pressure": (
+                lambda: risks.pressure_rate(lab, s.lab.lead_days, r),
+                2 * r.pressure_rate,
+                self._on_pressure,
+            ),
+        }
+        return {
+            name: risks.Arrivals(
+                rate, bound, r.excitation, r.excitation_decay, self.rngs[name], effect
             )
-        )
+            for name, (rate, bound, effect) in specs.items()
+        }
+
+    def _next(self, first: float, period: float) -> float:
+        """The first time ``first + j * period`` (j >= 0) not before ``env.now``."""
+        now = self.env.now
+        return first if first >= now else first + math.ceil((now - first) / period) * period
 
     def _population_process(self) -> Generator[simpy.Event, Any, None]:
+        yield self.env.timeout(self._next(0.0, DAY) - self.env.now)
         while True:
             self._step_population()
             yield self.env.timeout(DAY)
 
     def _test_process(self) -> Generator[simpy.Event, Any, None]:
         every = self.scenario.tests.every_days
-        yield self.env.timeout(every - 1 + TEST_OFFSET)
+        yield self.env.timeout(self._next(every - 1 + TEST_OFFSET, every) - self.env.now)
         while True:
             self._test_round()
+            yield self.env.timeout(every)
+
+    def _checkpoint_process(self) -> Generator[simpy.Event, Any, None]:
+        every = self.scenario.record.checkpoint_every_days
+        yield self.env.timeout(self._next(every - 1 + CHECKPOINT_OFFSET, every) - self.env.now)
+        while True:
+            if self.checkpoint_dir is not None:
+                from society.checkpoint import save
+
+                save(self, self.checkpoint_dir)
             yield self.env.timeout(every)
 
     def _handoff_process(self) -> Generator[simpy.Event, Any, None]:
@@ -278,7 +336,7 @@ class SocietyModel(mesa.Model):
             self._hand_off()
 
     def _record_process(self) -> Generator[simpy.Event, Any, None]:
-        yield self.env.timeout(RECORD_OFFSET)
+        yield self.env.timeout(self._next(RECORD_OFFSET, DAY) - self.env.now)
         every, days = self.scenario.record.every_days, self.scenario.days
         while True:
             day = math.floor(self.env.now) + 1
@@ -389,30 +447,30 @@ class SocietyModel(mesa.Model):
             self._record(math.ceil(day))
             self._finish()
 
-    def _on_rival(self) -> None:
+    def _on_rival(self, at: float) -> None:
         jump = risks.rival_breakthrough(self.lab, self.scenario.risks, self.rngs["rival"])
-        self.recorder.event(self.day, "rival_breakthrough", jump, self.lab.generation)
-        self._check_lead(self.day)
+        self.recorder.event(at, "rival_breakthrough", jump, self.lab.generation)
+        self._check_lead(at)
 
-    def _on_theft(self) -> None:
+    def _on_theft(self, at: float) -> None:
         lost = risks.theft(self.lab, self.scenario.risks)
-        self.recorder.event(self.day, "theft", lost, self.lab.generation)
-        self._check_lead(self.day)
+        self.recorder.event(at, "theft", lost, self.lab.generation)
+        self._check_lead(at)
 
-    def _on_misuse(self) -> None:
+    def _on_misuse(self, at: float) -> None:
         p_hit = risks.misuse_success_prob(self.lab, self.scenario.risks)
         hit = bool(self.rngs["misuse"].random() < p_hit)
-        self.recorder.event(self.day, "misuse", p_hit, self.lab.generation, hit=hit)
+        self.recorder.event(at, "misuse", p_hit, self.lab.generation, hit=hit)
         if hit:
-            self._catastrophe(self.day, "misuse")
+            self._catastrophe(at, "misuse")
 
-    def _on_poisoning(self) -> None:
+    def _on_poisoning(self, at: float) -> None:
         k = risks.poisoning(self.population, self.scenario.risks, self.rngs["poisoning"])
         self.recorder.event(
-            self.day, "poisoning", k / self.population.n, self.lab.generation, compromised=k
+            at, "poisoning", k / self.population.n, self.lab.generation, compromised=k
         )
 
-    def _on_pressure(self) -> None:
+    def _on_pressure(self, at: float) -> None:
         r = self.scenario.risks
         before = self.lab.tax
         advice = self.llm.strategist_advice(r.pressure_cut) if self.llm is not None else None
@@ -435,7 +493,7 @@ class SocietyModel(mesa.Model):
                 "advised_deference_change": advice.deference_change,
             }
         self.recorder.event(
-            self.day,
+            at,
             "tax_cut" if cut else "pressure_resisted",
             before - self.lab.tax,
             self.lab.generation,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Generator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,33 +19,57 @@ from society.population import Population, Role
 from society.scenario import Risks
 
 
-def hawkes_arrivals(
-    env: simpy.Environment,
-    rate: Callable[[], float],
-    bound: float,
-    excitation: float,
-    decay: float,
-    rng: np.random.Generator,
-    on_event: Callable[[], None],
-) -> Generator[simpy.Event, Any, None]:
-    """SimPy process calling ``on_event`` at the arrivals of a self-exciting point process.
+@dataclass
+class Arrivals:
+    """A self-exciting point process (Hawkes), simulated exactly by Ogata thinning.
 
     Intensity ``rate(t) + sum_k alpha exp(-decay (t - t_k))`` with ``alpha = excitation *
     decay`` (each event triggers ``excitation`` further events on average; 0 gives a Poisson
-    process with rate ``rate(t)``). Simulated exactly by Ogata thinning against ``bound``, which
-    must be at least ``rate(t)`` at all times.
+    process with rate ``rate(t)``); ``bound`` must be at least ``rate(t)`` at all times.
+
+    The pending candidate (``next_time``, ``wait``, ``ceiling``) and the excitation ``extra`` are
+    attributes, not generator locals, so a checkpoint can save them and a resumed run continues
+    the very same draw sequence.
     """
-    extra = 0.0
-    while True:
-        ceiling = bound + extra
-        if ceiling <= 0:
-            return
-        wait = float(rng.exponential(1.0 / ceiling))
-        yield env.timeout(wait)
-        extra *= math.exp(-decay * wait)
-        if rng.random() * ceiling <= rate() + extra:
-            on_event()
-            extra += excitation * decay
+
+    rate: Callable[[], float]
+    bound: float
+    excitation: float
+    decay: float
+    rng: np.random.Generator
+    on_event: Callable[[float], None]  # called with the arrival time
+    extra: float = 0.0
+    ceiling: float = 0.0
+    wait: float = 0.0
+    next_time: float | None = None
+
+    def process(self, env: simpy.Environment) -> Generator[simpy.Event, Any, None]:
+        """The SimPy process: waits for candidates and keeps the accepted ones."""
+        while True:
+            if self.next_time is None:
+                self.ceiling = self.bound + self.extra
+                if self.ceiling <= 0:
+                    return
+                self.wait = float(self.rng.exponential(1.0 / self.ceiling))
+                self.next_time = env.now + self.wait
+            yield env.timeout(max(self.next_time - env.now, 0.0))
+            at, self.next_time = self.next_time, None
+            self.extra *= math.exp(-self.decay * self.wait)
+            if self.rng.random() * self.ceiling <= self.rate() + self.extra:
+                self.on_event(at)
+                self.extra += self.excitation * self.decay
+
+    def state(self) -> dict[str, float | None]:
+        return {
+            "extra": self.extra,
+            "ceiling": self.ceiling,
+            "wait": self.wait,
+            "next_time": self.next_time,
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.extra, self.ceiling = float(state["extra"]), float(state["ceiling"])
+        self.wait, self.next_time = float(state["wait"]), state["next_time"]
 
 
 def rival_breakthrough(lab: LabState, p: Risks, rng: np.random.Generator) -> float:

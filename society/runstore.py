@@ -84,6 +84,11 @@ def prepare_run_dir(path: Path, *, force: bool) -> Path:
             (path / name).unlink(missing_ok=True)
         for extra in path.glob("*.parquet"):
             extra.unlink()
+        # Derived from the old run, so stale now; the LLM cache stays (it is paid for, and
+        # identical requests of the new run are served from it).
+        for folder in ("checkpoint", "figures"):
+            shutil.rmtree(path / folder, ignore_errors=True)
+        (path / "report.html").unlink(missing_ok=True)
     try:
         path.mkdir(parents=True, exist_ok=True)
         probe = path / ".write-probe"

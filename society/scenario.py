@@ -176,6 +176,7 @@ class Outcomes(Section):
 
 class Record(Section):
     every_days: int = param(1, "days", "Interval between rows of metrics.parquet.", ge=1, le=10_000)
+    checkpoint_every_days: int = param(30, "days", "Interval between checkpoints in RUN_DIR/checkpoint/ (0 = none); `society run --resume RUN_DIR` continues from the last.", ge=0, le=36500)
     snapshot_days: list[int] = param([0, 30, 90, 180, 365], "days", "Days whose network (links, opinions) is saved for plots; the last day is always saved.")
 
     @model_validator(mode="after")

@@ -46,6 +46,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="print the expected LLM calls and tokens, then stop before anything is spent",
     )
     p.add_argument(
+        "--resume",
+        type=Path,
+        metavar="RUN_DIR",
+        help="continue an interrupted or killed run from its last checkpoint",
+    )
+    p.add_argument(
+        "--reproduce",
+        type=Path,
+        metavar="RUN_DIR",
+        help="rerun a finished run from its manifest and report whether the results match",
+    )
+    p.add_argument(
         "--replay",
         type=Path,
         metavar="RUN_DIR",
@@ -59,11 +71,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from society.api import run
+    from society.api import resume, run
     from society.errors import ScenarioError
     from society.scenario_files import load_scenario
 
-    if args.replay is not None:
+    if args.reproduce is not None:
+        return _reproduce(args, out, err)
+    if args.resume is not None:
+        scenario = _replayed_scenario(args.resume)
+    elif args.replay is not None:
         scenario = _replayed_scenario(args.replay)
     elif args.scenario is None:
         raise ScenarioError(
@@ -99,14 +115,17 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
             )
 
         try:
-            result = run(
-                scenario,
-                out=args.out,
-                runs_dir=args.runs_dir,
-                force=args.force,
-                on_day=on_day,
-                replay_from=args.replay,
-            )
+            if args.resume is not None:
+                result = resume(args.resume, on_day=on_day)
+            else:
+                result = run(
+                    scenario,
+                    out=args.out,
+                    runs_dir=args.runs_dir,
+                    force=args.force,
+                    on_day=on_day,
+                    replay_from=args.replay,
+                )
         except KeyboardInterrupt:
             err.print(
                 "interrupted: partial results and the manifest (status 'interrupted') were written"
@@ -132,10 +151,48 @@ def _replayed_scenario(run_dir: Path) -> Scenario:
     manifest = run_dir / "manifest.json"
     if not manifest.is_file():
         raise RunDirectoryError(
-            f"cannot replay '{run_dir}': manifest.json is missing; give the directory of a "
-            f"recorded run."
+            f"'{run_dir}' has no manifest.json; give the directory of a run (one that "
+            f"`society run` wrote)."
         )
     return Scenario.model_validate(json.loads(manifest.read_text())["scenario"])
+
+
+def _reproduce(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """Rerun RUN_DIR's resolved scenario (with its LLM cache, if any) and compare outputs."""
+    import json
+
+    import polars as pl
+
+    from society.api import run
+    from society.runstore import git_state, package_versions
+
+    original = args.reproduce
+    scenario = _replayed_scenario(original)
+    manifest = json.loads((original / "manifest.json").read_text())
+    replay_from = original if scenario.llm.fraction > 0 else None
+    result = run(
+        scenario, out=args.out, runs_dir=args.runs_dir, force=args.force, replay_from=replay_from
+    )
+    differences = []
+    for name in ("metrics", "events", "generations", "network_nodes", "network_edges"):
+        before, after = original / f"{name}.parquet", result.path / f"{name}.parquet"
+        if not before.is_file():
+            differences.append(f"{name}.parquet missing in {original}")
+        elif not pl.read_parquet(before).equals(pl.read_parquet(after)):
+            differences.append(f"{name}.parquet differs")
+    for what, was, now in (
+        ("package versions", manifest.get("versions"), package_versions()),
+        ("git commit", manifest.get("git"), git_state()),
+    ):
+        if was != now:
+            err.print(f"note: {what} differ from the original run's ({was} -> {now})")
+    if differences:
+        out.print(f"NOT reproduced: {'; '.join(differences)}")
+        print(result.path, flush=True)
+        return 1
+    out.print(f"reproduced: every output of {original} is identical")
+    print(result.path, flush=True)
+    return 0
 
 
 def _dry_run(scenario: Scenario, out: Console) -> int:

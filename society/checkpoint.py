@@ -1,0 +1,184 @@
+"""Checkpoints: everything a run needs to continue exactly where it was.
+
+A checkpoint is taken at the end of a day (after its metrics row, before the next step). It holds
+the population and network arrays (``arrays.npz``, no pickles), the lab, outcomes, every random
+stream's state, each risk process's pending arrival, the LLM policy's state and the rows
+recorded so far (``state.json``); network snapshots go to ``snapshots/`` once each. It is
+written to a temporary folder and renamed into place (``checkpoint/day-00030``), so a kill
+never leaves a half-written checkpoint that looks complete; older ones are then removed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+from dataclasses import asdict, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import polars as pl
+
+from society.errors import RunDirectoryError
+from society.lab import LabState
+from society.observe import DayActivity
+from society.outcomes import Outcomes
+from society.population import Population
+
+if TYPE_CHECKING:
+    from society.model import SocietyModel
+
+FORMAT = 1
+PREFIX = "day-"
+
+
+def save(model: SocietyModel, root: Path) -> Path:
+    """Write a checkpoint of ``model`` under ``root`` (``RUN_DIR/checkpoint``); return its path."""
+    day = math.floor(model.env.now) + 1
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / f"{PREFIX}{day:05d}"
+    tmp = root / f".{PREFIX}{day:05d}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    arrays = {f"population.{f.name}": getattr(model.population, f.name) for f in fields(Population)}
+    arrays.update(
+        {
+            "network.u": model.network.u,
+            "network.v": model.network.v,
+            "initial_sorted": model._initial_sorted,
+        }
+    )
+    llm_state: dict[str, Any] | None = None
+    if model.llm is not None:
+        arrays.update(
+            {"llm.members": model.llm.members, "llm.last_message": model.llm.last_message}
+        )
+        budget = getattr(getattr(model.llm.backend, "inner", None), "budget", None)
+        llm_state = {
+            "messages": model.llm.messages,
+            "calls": model.llm.calls,
+            "budget_noted": model.llm.budget_noted,
+            "budget": None if budget is None else {"calls": budget.calls, "tokens": budget.tokens},
+        }
+    np.savez(tmp / "arrays.npz", **arrays)
+    _save_snapshots(model, root / "snapshots")
+    state = {
+        "format": FORMAT,
+        "time": model.env.now,
+        "day": day,
+        "lab": asdict(model.lab),
+        "outcomes": asdict(model.outcomes),
+        "rngs": {name: rng.bit_generator.state for name, rng in model.rngs.items()},
+        "arrivals": {name: a.state() for name, a in model.arrivals.items()},
+        "activity": asdict(model._activity),
+        "recorder": {
+            "metrics": model.recorder.metrics,
+            "events": model.recorder.events,
+            "generations": model.recorder.generations,
+            "snapshot_days": [int(f["day"][0]) for f in model.recorder.node_snapshots],
+        },
+        "llm": llm_state,
+    }
+    (tmp / "state.json").write_text(json.dumps(state, default=_plain))
+    _fsync_dir(tmp)
+    if final.exists():  # the same day saved twice (a stop right after a periodic checkpoint)
+        shutil.rmtree(final)
+    os.replace(tmp, final)
+    for old in root.glob(f"{PREFIX}*"):
+        if old != final and old.name < final.name:
+            shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars (e.g. a bool computed with numpy) as the Python values they hold."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot checkpoint a {type(value).__name__}")
+
+
+def _save_snapshots(model: SocietyModel, folder: Path) -> None:
+    folder.mkdir(exist_ok=True)
+    for nodes, edges in zip(
+        model.recorder.node_snapshots, model.recorder.edge_snapshots, strict=True
+    ):
+        day = int(nodes["day"][0])
+        target = folder / f"edges-{day:05d}.parquet"
+        if target.exists():
+            continue
+        nodes.write_parquet(folder / f"nodes-{day:05d}.parquet")
+        edges.write_parquet(folder / ".edges.tmp")
+        os.replace(folder / ".edges.tmp", target)  # the edges file marks the pair complete
+
+
+def _fsync_dir(path: Path) -> None:
+    for f in path.iterdir():
+        with open(f, "rb") as handle:
+            os.fsync(handle.fileno())
+
+
+def latest(run_dir: Path) -> Path:
+    """The newest complete checkpoint of a run; a clear error if there is none."""
+    root = run_dir / "checkpoint"
+    found = sorted(p for p in root.glob(f"{PREFIX}*") if (p / "state.json").is_file())
+    if not found:
+        raise RunDirectoryError(
+            f"cannot resume '{run_dir}': it has no checkpoint (checkpoints are written every "
+            f"record.checkpoint_every_days days into RUN_DIR/checkpoint/). Rerun the scenario."
+        )
+    return found[-1]
+
+
+def restore(model: SocietyModel, checkpoint: Path) -> None:
+    """Overwrite a freshly built ``model`` (same scenario) with the checkpoint's state."""
+    import simpy
+
+    state = json.loads((checkpoint / "state.json").read_text())
+    if state.get("format") != FORMAT:
+        raise RunDirectoryError(
+            f"checkpoint '{checkpoint}' has an unknown format; rerun the "
+            f"scenario instead of resuming."
+        )
+    with np.load(checkpoint / "arrays.npz", allow_pickle=False) as arrays:
+        for f in fields(Population):
+            setattr(model.population, f.name, arrays[f"population.{f.name}"].copy())
+        model.network.u = arrays["network.u"].copy()
+        model.network.v = arrays["network.v"].copy()
+        model.network.edges_changed()
+        model._initial_sorted = arrays["initial_sorted"].copy()
+        if model.llm is not None:
+            model.llm.members = arrays["llm.members"].copy()
+            model.llm.last_message = arrays["llm.last_message"].copy()
+    model.lab = LabState(**state["lab"])
+    model.outcomes = Outcomes(**state["outcomes"])
+    for name, rng_state in state["rngs"].items():
+        model.rngs[name].bit_generator.state = rng_state
+    model.arrivals = model._build_arrivals()
+    for name, arrival_state in state["arrivals"].items():
+        model.arrivals[name].restore(arrival_state)
+    model._activity = DayActivity(**state["activity"])
+    rec = model.recorder
+    rec.metrics = state["recorder"]["metrics"]
+    rec.events = state["recorder"]["events"]
+    rec.generations = state["recorder"]["generations"]
+    folder = checkpoint.parent / "snapshots"
+    rec.node_snapshots = [
+        pl.read_parquet(folder / f"nodes-{d:05d}.parquet")
+        for d in state["recorder"]["snapshot_days"]
+    ]
+    rec.edge_snapshots = [
+        pl.read_parquet(folder / f"edges-{d:05d}.parquet")
+        for d in state["recorder"]["snapshot_days"]
+    ]
+    if model.llm is not None and state["llm"] is not None:
+        llm = state["llm"]
+        model.llm.messages = list(llm["messages"])
+        model.llm.calls = list(llm["calls"])
+        model.llm.budget_noted = bool(llm["budget_noted"])
+        budget = getattr(getattr(model.llm.backend, "inner", None), "budget", None)
+        if budget is not None and llm["budget"] is not None:
+            budget.calls, budget.tokens = llm["budget"]["calls"], llm["budget"]["tokens"]
+    model.env = simpy.Environment(initial_time=state["time"])
+    model._milestone = model.env.event()

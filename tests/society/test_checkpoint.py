@@ -1,0 +1,209 @@
+"""Checkpoints, resume, signals and reproduction: runs survive interruption exactly."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import society
+from society.api import RunStopped
+from society.errors import RunDirectoryError
+
+OUTPUTS = ("metrics", "events", "generations", "network_nodes", "network_edges")
+
+
+def assert_same_outputs(a: Path, b: Path) -> None:
+    for name in OUTPUTS:
+        assert pl.read_parquet(a / f"{name}.parquet").equals(
+            pl.read_parquet(b / f"{name}.parquet")
+        ), name
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "society.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+def test_stop_and_resume_equals_an_uninterrupted_run(tmp_path: Path) -> None:
+    over = {"record.checkpoint_every_days": 7, "risks.theft_rate": 0.02, "risks.excitation": 0.5}
+    whole = society.run("tiny", overrides=over, out=tmp_path / "whole")
+    with pytest.raises(RunStopped) as stop:
+        society.run(
+            "tiny",
+            overrides=over,
+            out=tmp_path / "cut",
+            on_day=lambda m: m.request_stop() if m.day >= 30 else None,
+        )
+    assert stop.value.exit_code == 130 and "society run --resume" in str(stop.value)
+    manifest = json.loads((tmp_path / "cut" / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted"
+    assert pl.read_parquet(tmp_path / "cut" / "metrics.parquet")["day"].max() == 31
+    resumed = society.resume(tmp_path / "cut")
+    assert (
+        resumed.manifest["status"] == "success" and resumed.manifest["resumed_from"] == "day-00031"
+    )
+    assert_same_outputs(whole.path, resumed.path)
+    assert resumed.summary == whole.summary
+    assert not (tmp_path / "cut" / "checkpoint").exists()  # finished: checkpoints removed
+    with pytest.raises(RunDirectoryError, match="already finished"):
+        society.resume(tmp_path / "cut")
+
+
+def test_llm_run_resumes_from_its_cache(tmp_path: Path) -> None:
+    over = {
+        "llm.backend": "stub",
+        "days": 20,
+        "record.checkpoint_every_days": 5,
+        "tests.every_days": 4,
+    }
+    whole = society.run("llm_small", overrides=over, out=tmp_path / "whole")
+    with pytest.raises(RunStopped):
+        society.run(
+            "llm_small",
+            overrides=over,
+            out=tmp_path / "cut",
+            on_day=lambda m: m.request_stop() if m.day >= 12 else None,
+        )
+    resumed = society.resume(tmp_path / "cut")
+    assert_same_outputs(whole.path, resumed.path)
+    calls = pl.read_parquet(resumed.path / "llm_calls.parquet")
+    assert calls.drop("cache_hit", "latency_s").equals(
+        pl.read_parquet(whole.path / "llm_calls.parquet").drop("cache_hit", "latency_s")
+    )
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume_gives_the_uninterrupted_results(tmp_path: Path) -> None:
+    args = [
+        "run",
+        "tiny",
+        "--quiet",
+        "--no-report",
+        "--set",
+        "days=1500",
+        "--set",
+        "record.checkpoint_every_days=50",
+    ]
+    assert cli(*args, "--out", "whole", cwd=tmp_path).returncode == 0
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "society.cli", *args, "--out", "killed"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    checkpoints = tmp_path / "killed" / "checkpoint"
+    deadline = time.time() + 120
+    while time.time() < deadline and not any(checkpoints.glob("day-00[1-9]*")):
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert json.loads((tmp_path / "killed" / "manifest.json").read_text())["status"] == "running"
+    assert not list(checkpoints.glob(".*.tmp")) or any(checkpoints.glob("day-*"))
+    resumed = cli("run", "--resume", "killed", "--quiet", "--no-report", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert_same_outputs(tmp_path / "whole", tmp_path / "killed")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_writes_checkpoint_and_exits_with_resume_hint(
+    tmp_path: Path, sig: int, code: int
+) -> None:
+    args = [
+        "run",
+        "tiny",
+        "--quiet",
+        "--no-report",
+        "--set",
+        "days=3000",
+        "--set",
+        "record.checkpoint_every_days=1000",
+        "--out",
+        "run",
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "society.cli", *args],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    metrics_seen = tmp_path / "run" / "manifest.json"
+    deadline = time.time() + 60
+    while time.time() < deadline and not metrics_seen.exists():
+        time.sleep(0.05)
+    time.sleep(1.0)
+    proc.send_signal(sig)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == code, stderr
+    assert "society run --resume" in stderr and "Traceback" not in stderr
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted"
+    day = pl.read_parquet(tmp_path / "run" / "metrics.parquet")["day"].max()
+    assert 0 < day < 3000
+    assert (tmp_path / "run" / "checkpoint" / f"day-{day:05d}" / "state.json").is_file()
+    assert cli("run", "--resume", "run", "--quiet", "--no-report", cwd=tmp_path).returncode == 0
+    assert json.loads((tmp_path / "run" / "manifest.json").read_text())["status"] == "success"
+
+
+def test_reproduce_reports_a_match(tmp_path: Path) -> None:
+    assert (
+        cli(
+            "run",
+            "tiny",
+            "--quiet",
+            "--no-report",
+            "--set",
+            "days=15",
+            "--out",
+            "orig",
+            cwd=tmp_path,
+        ).returncode
+        == 0
+    )
+    r = cli("run", "--reproduce", "orig", "--out", "again", "--no-report", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "reproduced: every output" in r.stdout
+    m = pl.read_parquet(tmp_path / "orig" / "metrics.parquet")
+    m.with_columns(pl.col("alignment_mean") + 1e-9).write_parquet(
+        tmp_path / "orig" / "metrics.parquet"
+    )
+    r = cli("run", "--reproduce", "orig", "--out", "third", "--no-report", cwd=tmp_path)
+    assert r.returncode == 1 and "metrics.parquet differs" in r.stdout
+
+
+def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
+    r = cli(
+        "run",
+        "tiny",
+        "--quiet",
+        "--no-report",
+        "--set",
+        "days=3",
+        "--set",
+        "record.checkpoint_every_days=0",
+        "--out",
+        "x",
+        cwd=tmp_path,
+    )
+    assert r.returncode == 0
+    manifest = tmp_path / "x" / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["status"] = "interrupted"
+    manifest.write_text(json.dumps(data))
+    r = cli("run", "--resume", "x", cwd=tmp_path)
+    assert r.returncode == 2 and "has no checkpoint" in r.stderr
