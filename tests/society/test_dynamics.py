@@ -150,17 +150,10 @@ def test_poisson_and_hawkes_arrivals_match_their_rates() -> None:
     def count(excitation: float) -> int:
         env = simpy.Environment()
         hits: list[float] = []
-        env.process(
-            risks.hawkes_arrivals(
-                env,
-                lambda: 0.5,
-                0.5,
-                excitation,
-                1.0,
-                np.random.default_rng(3),
-                lambda: hits.append(env.now),
-            )
+        arrivals = risks.Arrivals(
+            lambda: 0.5, 0.5, excitation, 1.0, np.random.default_rng(3), hits.append
         )
+        env.process(arrivals.process(env))
         env.run(until=4000)
         return len(hits)
 
