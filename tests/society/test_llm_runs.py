@@ -193,4 +193,4 @@ def test_cli_dry_run_sends_nothing_and_replay_reruns_offline(tmp_path: Path) -> 
             pl.read_parquet(tmp_path / "rep" / f"{name}.parquet")
         ), name
     missing = cli("run", "--replay", "nowhere", "--quiet")
-    assert missing.returncode == 2 and "manifest.json is missing" in missing.stderr
+    assert missing.returncode == 2 and "has no manifest.json" in missing.stderr
