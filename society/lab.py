@@ -26,11 +26,14 @@ class LabState:
     gen_days: int = 0
     gen_taxed_quality: float = 0.0  # sum over days of tau * research quality
     gen_hack_share: float = 0.0  # sum over days of the reward-hacking share
+    prev_effective_tax: float | None = None  # the last generation's, until this one has a day
     history: dict[str, float] = field(default_factory=dict)
 
     def effective_tax(self) -> float:
         """Mean over this generation's days of tax x research quality (the tax that counted)."""
-        return self.gen_taxed_quality / self.gen_days if self.gen_days else self.tax
+        if self.gen_days:
+            return self.gen_taxed_quality / self.gen_days
+        return self.tax if self.prev_effective_tax is None else self.prev_effective_tax
 
     def mean_hack_share(self) -> float:
         return self.gen_hack_share / self.gen_days if self.gen_days else 0.0

@@ -69,6 +69,7 @@ def hand_off(
     lab.generation += 1
     lab.generation_start_day = day
     lab.deference *= scenario.deference.handoff_retained
+    lab.prev_effective_tax = row["effective_tax"]
     lab.gen_days = 0
     lab.gen_taxed_quality = 0.0
     lab.gen_hack_share = 0.0
