@@ -10,12 +10,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from society.checkpoint import latest
+from society.checkpoint import latest, resume_model
 from society.checkpoint import save as save_checkpoint
 from society.errors import RunDirectoryError, SocietyError
 from society.llm_setup import build_stack, check_endpoint
@@ -162,7 +163,7 @@ def resume(
     manifest.update(status="running", error=None, resumed_from=checkpoint.name)
 
     def build() -> SocietyModel:
-        return SocietyModel.resume(
+        return resume_model(
             resolved, checkpoint, on_day=on_day, llm_backend=stack.backend if stack else None
         )
 
@@ -193,7 +194,7 @@ def _execute(path: Path, manifest: dict[str, Any], build: Callable[[], SocietyMo
     try:
         model = build()
         if model.scenario.record.checkpoint_every_days:
-            model.checkpoint_dir = path / "checkpoint"
+            model.on_checkpoint = partial(_checkpoint, root=path / "checkpoint")
         if received:
             model.request_stop()
         model.run()
@@ -223,6 +224,10 @@ def _execute(path: Path, manifest: dict[str, Any], build: Callable[[], SocietyMo
     result = _close(path, manifest, t0, model, summary)
     shutil.rmtree(path / "checkpoint", ignore_errors=True)  # finished: nothing left to resume
     return result
+
+
+def _checkpoint(model: SocietyModel, root: Path) -> None:
+    save_checkpoint(model, root)
 
 
 def _install(handler: Callable[[int, Any], None]) -> dict[int, Any]:

@@ -30,7 +30,11 @@ from society.outcomes import Outcomes
 from society.population import Population
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from llm_backends import Backend
     from society.model import SocietyModel
+    from society.scenario import Scenario
 
 FORMAT = 1
 PREFIX = "day-"
@@ -124,6 +128,23 @@ def latest(run_dir: Path) -> Path:
             f"record.checkpoint_every_days days into RUN_DIR/checkpoint/). Rerun the scenario."
         )
     return found[-1]
+
+
+def resume_model(
+    scenario: Scenario,
+    checkpoint: Path,
+    *,
+    on_day: Callable[[SocietyModel], None] | None = None,
+    llm_backend: Backend | None = None,
+) -> SocietyModel:
+    """A model rebuilt from ``checkpoint``; running it on gives the same results as the run that
+    wrote the checkpoint would have."""
+    from society.model import SocietyModel
+
+    model = SocietyModel(scenario, on_day=on_day, llm_backend=llm_backend, _resuming=True)
+    restore(model, checkpoint)
+    model._start_processes()
+    return model
 
 
 def restore(model: SocietyModel, checkpoint: Path) -> None:

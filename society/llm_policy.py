@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import polars as pl
@@ -24,7 +24,24 @@ from society import decisions
 from society.population import Role
 
 if TYPE_CHECKING:
-    from society.model import SocietyModel
+    from society.lab import LabState
+    from society.network import Network
+    from society.population import Population
+    from society.recorder import Recorder
+    from society.scenario import Scenario
+
+
+class Society(Protocol):
+    """What the policy reads and writes of a model (a :class:`~society.model.SocietyModel`)."""
+
+    scenario: Scenario
+    population: Population
+    network: Network
+    lab: LabState
+    recorder: Recorder
+
+    @property
+    def day(self) -> float: ...
 
 CALL_SCHEMA = {
     "day": pl.Float64,
@@ -58,9 +75,9 @@ class Asked:
 
 
 class LLMPolicy:
-    """Makes the LLM-backed instances' decisions for a :class:`~society.model.SocietyModel`."""
+    """Makes the LLM-backed instances' decisions for a society (a model)."""
 
-    def __init__(self, model: SocietyModel, backend: Backend, rng: np.random.Generator) -> None:
+    def __init__(self, model: Society, backend: Backend, rng: np.random.Generator) -> None:
         self.model = model
         self.backend = backend
         self.rng = rng

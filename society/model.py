@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Generator
-from pathlib import Path
 from typing import Any
 
 import mesa
@@ -158,6 +157,7 @@ class SocietyModel(mesa.Model):
         *,
         on_day: Callable[[SocietyModel], None] | None = None,
         llm_backend: Backend | None = None,
+        _resuming: bool = False,
     ):
         super().__init__(seed=scenario.seed)
         self.scenario = scenario
@@ -188,31 +188,12 @@ class SocietyModel(mesa.Model):
                 )
             self.llm = LLMPolicy(self, llm_backend, self.rngs["llm"])
         self.arrivals = self._build_arrivals()
-        self.checkpoint_dir: Path | None = None  # set by society.run: where checkpoints go
+        # Called every record.checkpoint_every_days; society.run points it at RUN_DIR/checkpoint.
+        self.on_checkpoint: Callable[[SocietyModel], None] | None = None
         self._stop_at: float | None = None  # end of the day on which a stop was requested
-        if not getattr(self, "_resuming", False):
+        if not _resuming:
             self._record(0)
             self._start_processes()
-
-    @classmethod
-    def resume(
-        cls,
-        scenario: Scenario,
-        checkpoint: Path,
-        *,
-        on_day: Callable[[SocietyModel], None] | None = None,
-        llm_backend: Backend | None = None,
-    ) -> SocietyModel:
-        """Rebuild a model from a checkpoint written by :func:`society.checkpoint.save`; running
-        it on gives the same results as the run that wrote the checkpoint would have."""
-        from society.checkpoint import restore
-
-        model = cls.__new__(cls)
-        model._resuming = True
-        cls.__init__(model, scenario, on_day=on_day, llm_backend=llm_backend)
-        restore(model, checkpoint)
-        model._start_processes()
-        return model
 
     # -- Mesa interface -------------------------------------------------------------------
     @property
@@ -323,10 +304,8 @@ class SocietyModel(mesa.Model):
         every = self.scenario.record.checkpoint_every_days
         yield self.env.timeout(self._next(every - 1 + CHECKPOINT_OFFSET, every) - self.env.now)
         while True:
-            if self.checkpoint_dir is not None:
-                from society.checkpoint import save
-
-                save(self, self.checkpoint_dir)
+            if self.on_checkpoint is not None:
+                self.on_checkpoint(self)
             yield self.env.timeout(every)
 
     def _handoff_process(self) -> Generator[simpy.Event, Any, None]:

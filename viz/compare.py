@@ -13,18 +13,18 @@ from matplotlib.figure import Figure
 from society.api import RunResult
 from society.errors import SocietyError
 from viz._common import column, day_axis
-from viz.load import load_run
-from viz.report import (
+from viz.html import (
     Section,
     esc,
     figures_section,
     flatten,
     page,
     provenance_html,
-    summary_rows,
     table,
     write_html,
 )
+from viz.load import load_run
+from viz.report import summary_rows
 from viz.runviews import save_figure
 from viz.style import CYCLE, new_figure, styled
 

@@ -20,8 +20,8 @@ from society.generations import required_tax
 from society.scenario import Scenario
 from viz._common import DAY_LABEL, column, note
 from viz.drift import replicate_bands
+from viz.html import Section, esc, figures_section, page, provenance_html, scenario_html, table
 from viz.load import SWEEP_OUTCOMES, Sweep, load_sweep
-from viz.report import Section, esc, figures_section, page, provenance_html, scenario_html, table
 from viz.runviews import FORMATS, check_views, save_figure
 from viz.style import CYCLE, OKABE_ITO, SEQUENTIAL_CMAP, new_figure, styled
 
