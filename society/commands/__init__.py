@@ -8,6 +8,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from society.commands import check, fields, run, scenarios
+from society.commands import check, fields, run, scenarios, sweep, sweep_summary
 
-COMMANDS: list[ModuleType] = [run, check, scenarios, fields]
+COMMANDS: list[ModuleType] = [run, check, scenarios, fields, sweep, sweep_summary]
