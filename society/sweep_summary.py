@@ -42,7 +42,8 @@ def wilson(successes: int, n: int, confidence: float = 0.95) -> tuple[float, flo
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z / denom * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # The interval always holds p (rounding can push a bound past it when k is 0 or n).
+    return max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half))
 
 
 def paired_difference(diffs: list[float], confidence: float = 0.95) -> tuple[float, float, float]:

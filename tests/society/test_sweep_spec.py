@@ -148,6 +148,7 @@ def test_bad_sweep_exit_code_from_a_subprocess(tmp_path: Path) -> None:
         text=True,
         env={"PYTHONPATH": str(WORKTREE), "PATH": "/usr/bin:/bin"},
         timeout=60,
+        check=False,
     )
     assert proc.returncode == 2, proc.stderr
     assert "Did you mean 'lab.tax'?" in " ".join(proc.stderr.split())
