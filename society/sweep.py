@@ -154,13 +154,18 @@ def execute(
     if on_start is not None:
         on_start(len(points), len(done))
     t0 = time.perf_counter()
-    run_seconds = 0.0
+    run_seconds = write_seconds = 0.0
+    first_result: float | None = None
     if todo:
         runner = make_engine(engine, workers, address)
         manifest["engine"] = {**runner.describe(), "address": address}
         try:
             for result in runner.map(sweep.task(p) for p in todo):
+                if first_result is None:
+                    first_result = time.perf_counter() - t0
+                t_write = time.perf_counter()
                 record = store.write_result(sweep, result)
+                write_seconds += time.perf_counter() - t_write
                 run_seconds += result["run_seconds"]
                 del result
                 if on_point is not None:
@@ -174,6 +179,8 @@ def execute(
         finished_utc=utc_now().isoformat(),
         wall_seconds=round(wall, 4),
         run_seconds=round(run_seconds, 4),
+        write_seconds=round(write_seconds, 4),
+        first_result_seconds=None if first_result is None else round(first_result, 4),
         runs=len(todo),
     )
     manifest.update(
