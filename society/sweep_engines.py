@@ -13,6 +13,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from society.sweep_spec import SweepError
@@ -28,15 +29,7 @@ def run_point(task: Task) -> Result:
     from society.scenario import Scenario
 
     t0 = time.perf_counter()
-    result: Result = {
-        "point_id": task["point_id"],
-        "arm": task["arm"],
-        "replicate": task["replicate"],
-        "status": "success",
-        "error": None,
-        "summary": None,
-        "metrics": None,
-    }
+    result = error_result(task, None)
     try:
         model = SocietyModel(Scenario.model_validate(task["scenario"]))
         model.run()
@@ -46,6 +39,20 @@ def run_point(task: Task) -> Result:
         result.update(status="error", error=f"{type(err).__name__}: {err}")
     result["run_seconds"] = time.perf_counter() - t0
     return result
+
+
+def error_result(task: Task, error: str | None) -> Result:
+    """A result for ``task``: failed with ``error``, or (``None``) an empty success to fill."""
+    return {
+        "point_id": task["point_id"],
+        "arm": task["arm"],
+        "replicate": task["replicate"],
+        "status": "success" if error is None else "error",
+        "error": error,
+        "summary": None,
+        "metrics": None,
+        "run_seconds": 0.0,
+    }
 
 
 def default_workers() -> int:
@@ -83,31 +90,73 @@ def bounded_map(
 
 
 class LocalEngine:
-    """A pool of ``workers`` processes on this machine (started with 'spawn')."""
+    """A pool of ``workers`` processes on this machine (started with 'spawn').
+
+    If a worker process dies (killed, out of memory, a crash in native code), the pool is
+    restarted and each run that was in flight is run again on its own: one that kills its
+    worker again is recorded as failed, the others complete normally.
+    """
 
     name = "local"
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, workers: int | None = None, fn: Callable[[Task], Result] = run_point):
+        self.workers = workers or default_workers()
+        self._fn = fn
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
         import multiprocessing
 
-        self.workers = workers or default_workers()
-        self._pool = ProcessPoolExecutor(
+        return ProcessPoolExecutor(
             max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
         )
 
     def map(self, tasks: Iterable[Task], window: int | None = None) -> Iterator[Result]:
+        owner: dict[Future[Result], Task] = {}
+
+        def submit(task: Task) -> Future[Result]:
+            future = self._pool.submit(self._fn, task)
+            owner[future] = task
+            return future
+
         def next_done(pending: list[Future[Result]]) -> tuple[Result, list[Future[Result]]]:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             first = next(iter(done))
-            # Keep the other finished futures for the next call; drop the one we return.
-            return first.result(), [f for f in pending if f is not first]
+            task = owner.pop(first)
+            rest = [f for f in pending if f is not first]
+            try:
+                return first.result(), rest
+            except BrokenProcessPool:
+                # Every run in flight is lost; restart and retry them one at a time.
+                lost = [task, *(owner.pop(f) for f in rest)]
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = self._new_pool()
+                retried = [self._isolated(t) for t in lost]
+                first_result, *others = retried
+                self._retried.extend(others)
+                return first_result, []
 
-        return bounded_map(
-            lambda task: self._pool.submit(run_point, task),
-            next_done,
-            tasks,
-            window or 2 * self.workers,
-        )
+        self._retried: list[Result] = []
+
+        def results() -> Iterator[Result]:
+            for result in bounded_map(submit, next_done, tasks, window or 2 * self.workers):
+                yield result
+                while self._retried:
+                    yield self._retried.pop()
+
+        return results()
+
+    def _isolated(self, task: Task) -> Result:
+        try:
+            return self._pool.submit(self._fn, task).result()
+        except BrokenProcessPool:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._new_pool()
+            return error_result(
+                task,
+                "WorkerDied: the worker process running this point died (killed, out of "
+                "memory, or a crash in native code)",
+            )
 
     def describe(self) -> dict[str, Any]:
         return {"engine": self.name, "workers": self.workers}
@@ -158,14 +207,23 @@ class RayEngine:
     def map(self, tasks: Iterable[Task], window: int | None = None) -> Iterator[Result]:
         ray = self._ray
 
+        owner: dict[Any, Task] = {}
+
+        def submit(task: Task) -> Any:
+            ref = self._remote.remote(task)
+            owner[ref] = task
+            return ref
+
         def next_done(pending: list[Any]) -> tuple[Result, list[Any]]:
             done, rest = ray.wait(pending, num_returns=1)
-            result: Result = ray.get(done[0])
+            task = owner.pop(done[0])
+            try:
+                result: Result = ray.get(done[0])
+            except ray.exceptions.RayError as err:  # e.g. the worker process died
+                result = error_result(task, f"{type(err).__name__}: {err}".split("\n")[0])
             return result, rest
 
-        return bounded_map(
-            self._remote.remote, next_done, tasks, window or 2 * self.workers
-        )
+        return bounded_map(submit, next_done, tasks, window or 2 * self.workers)
 
     def describe(self) -> dict[str, Any]:
         return {"engine": self.name, "workers": self.workers}

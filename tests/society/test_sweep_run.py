@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from polars.testing import assert_frame_equal
 
 from society.cli import main as cli_main
 from society.sweep import run_sweep
-from society.sweep_engines import bounded_map, run_point
+from society.sweep_engines import LocalEngine, bounded_map, run_point
 from society.sweep_spec import Sweep, load_sweep
 from society.sweep_store import SUMMARY_SCHEMA, SweepStore
 
@@ -175,3 +176,28 @@ def test_resume_refuses_a_different_sweep(
     assert load_sweep(other).fingerprint() != json.loads(
         (one_worker / "manifest.json").read_text()
     )["sweep"]["fingerprint"]
+
+
+def crash_on_arm_1_replicate_0(task: dict[str, Any]) -> dict[str, Any]:
+    """A run that kills its worker process (as an out-of-memory kill or a segfault would)."""
+    if (task["arm"], task["replicate"]) == (1, 0):
+        os._exit(3)
+    return run_point(task)
+
+
+def test_a_dying_worker_fails_only_its_point(sweep_file: Path, one_worker: Path) -> None:
+    sweep = load_sweep(sweep_file)
+    engine = LocalEngine(workers=2, fn=crash_on_arm_1_replicate_0)
+    try:
+        results = {r["point_id"]: r for r in engine.map(sweep.task(p) for p in sweep.points)}
+    finally:
+        engine.close()
+    assert sorted(results) == [p.point_id for p in sweep.points]
+    failed = {k for k, r in results.items() if r["status"] != "success"}
+    assert failed == {"a000001-r00000"}
+    assert results["a000001-r00000"]["error"].startswith("WorkerDied")
+    good = pl.read_parquet(one_worker / "points.parquet")
+    for point_id, result in results.items():
+        if point_id not in failed:
+            row = good.filter(pl.col("point_id") == point_id).row(0, named=True)
+            assert result["summary"]["final_alignment"] == row["final_alignment"]
