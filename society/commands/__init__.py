@@ -17,6 +17,8 @@ from society.commands import (
     report,
     run,
     scenarios,
+    sweep,
+    sweep_summary,
     validate,
 )
 
@@ -25,6 +27,8 @@ COMMANDS: list[ModuleType] = [
     check,
     scenarios,
     fields,
+    sweep,
+    sweep_summary,
     validate,
     llm,
     plot,

@@ -1,0 +1,107 @@
+"""``society sweep SWEEP``: run every point of a sweep file, with a progress bar over runs."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+NAME = "sweep"
+HELP = "run a parameter sweep (grid or sample x replicates) and store every run"
+EXIT_FAILED_POINTS = 1
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "sweep",
+        nargs="?",
+        help="sweep file (TOML), e.g. scenarios/sweeps/lead_vs_tax.toml; optional with --resume",
+    )
+    p.add_argument(
+        "--engine", choices=["local", "ray"], default="local",
+        help="local process pool (default) or Ray tasks",
+    )
+    p.add_argument(
+        "--workers", type=int, help="parallel runs (default: the cores here, or Ray's CPUs)"
+    )
+    p.add_argument(
+        "--address",
+        help="Ray cluster address ('auto' for the cluster `ray start --head` started); "
+        "default: a local Ray instance",
+    )
+    p.add_argument(
+        "--out", type=Path, help="new sweep directory (default: runs/sweeps/<name>-<UTC>)"
+    )
+    p.add_argument(
+        "--resume", type=Path, metavar="DIR",
+        help="continue the sweep in DIR: finished runs are kept, the rest are run",
+    )
+    p.add_argument("--quiet", action="store_true", help="print only the sweep directory")
+
+
+def main(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from society.sweep import execute, prepare
+
+    sweep, store, previous = prepare(args.sweep, out=args.out, resume=args.resume)
+    progress = Progress(
+        TextColumn(f"[bold]{escape(sweep.name)}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("runs"),
+        TextColumn("{task.fields[failed]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=err,
+        disable=args.quiet,
+    )
+    failures: list[dict[str, Any]] = []
+    with progress:
+        task = progress.add_task("sweep", total=None, failed="")
+
+        def on_start(total: int, done: int) -> None:
+            progress.update(task, total=total, completed=done)
+            if done:
+                progress.console.print(f"resuming: {done} of {total} runs already done")
+
+        def on_point(record: dict[str, Any]) -> None:
+            if record["status"] != "success":
+                failures.append(record)
+                progress.console.print(
+                    f"[red]run {record['point_id']} failed[/] ({escape(str(record['params']))},"
+                    f" seed {record['seed']}): {escape(str(record['error']))}"
+                )
+            progress.update(
+                task, advance=1, failed=f"[red]{len(failures)} failed[/]" if failures else ""
+            )
+
+        try:
+            result = execute(
+                sweep, store, previous, engine=args.engine, workers=args.workers,
+                address=args.address, on_start=on_start, on_point=on_point,
+            )
+        except KeyboardInterrupt:
+            err.print(
+                f"interrupted: finished runs are stored; continue with "
+                f"`society sweep --resume {store.root}`"
+            )
+            raise
+    if not args.quiet:
+        n = result.points.height
+        err.print(
+            f"{n - result.failed} of {n} runs succeeded; summarise with "
+            f"`society sweep-summary {result.path}`"
+        )
+    print(result.path, flush=True)
+    return EXIT_FAILED_POINTS if result.failed else 0

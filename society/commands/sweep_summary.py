@@ -1,0 +1,112 @@
+"""``society sweep-summary DIR``: outcome probabilities per arm and paired differences."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import polars as pl
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from society.sweep_summary import OUTCOMES
+
+NAME = "sweep-summary"
+HELP = "per-arm outcome probabilities (Wilson intervals) and paired differences of a sweep"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dir", type=Path, help="sweep directory (printed by `society sweep`)")
+    p.add_argument(
+        "--reference", type=int, metavar="ARM",
+        help="arm the differences are taken against (default: the sweep file's reference)",
+    )
+    p.add_argument(
+        "--confidence", type=float, default=0.95, help="interval level (default: 0.95)"
+    )
+
+
+def main(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from society.sweep_summary import summarise_dir
+
+    table, manifest = summarise_dir(args.dir, args.reference, args.confidence)
+    info = manifest.get("sweep", {})
+    keys = list(info.get("keys", []))
+    for t in arm_tables(table, keys, info.get("name", ""), args.confidence):
+        out.print(t)
+    print(args.dir / "summary.parquet", flush=True)
+    return 0
+
+
+def arm_tables(table: pl.DataFrame, keys: list[str], name: str, confidence: float) -> list[Table]:
+    """Two tables: P(outcome) per arm, then paired differences against the reference arm."""
+    level = f"{confidence:.0%}"
+    ref = table.filter(pl.col("reference"))
+    ref_text = ", ".join(f"{k} = {_num(ref[k][0])}" for k in keys) if ref.height else "-"
+    probabilities = _table(
+        f"{name}: P(outcome) per arm in %, {level} Wilson intervals", keys, "P"
+    )
+    differences = _table(
+        f"{name}: paired difference vs reference arm {ref['arm'][0] if ref.height else '-'} "
+        f"({ref_text}) in percentage points: mean and {level} t interval over replicates",
+        keys,
+        "Δ",
+        runs=False,
+    )
+    for row in table.iter_rows(named=True):
+        head = [f"{row['arm']}{'*' if row['reference'] else ''}"]
+        head += [_num(row[k]) for k in keys]
+        head.append(f"{row['runs']}" + (f" ({row['failed']} failed)" if row["failed"] else ""))
+        probabilities.add_row(
+            *head,
+            *(
+                _interval(row[f"p_{label}"], row[f"p_{label}_lo"], row[f"p_{label}_hi"])
+                for _, label in OUTCOMES
+            ),
+        )
+        differences.add_row(
+            *head[:-1],
+            *(
+                "ref"
+                if row["reference"]
+                else _interval(
+                    row[f"d_{label}"], row[f"d_{label}_lo"], row[f"d_{label}_hi"], signed=True
+                )
+                for _, label in OUTCOMES
+            ),
+        )
+    return [probabilities, differences]
+
+
+def _table(title: str, keys: list[str], prefix: str, *, runs: bool = True) -> Table:
+    t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+    t.add_column("arm", justify="right", no_wrap=True)
+    for k in keys:
+        t.add_column(k.rsplit(".", 1)[-1], justify="right", no_wrap=True)
+    if runs:
+        t.add_column("runs", justify="right", no_wrap=True)
+    for _, label in OUTCOMES:
+        t.add_column(f"{prefix} {label.replace('_', ' ')}", justify="right", no_wrap=True)
+    return t
+
+
+def _num(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _interval(p: float, lo: float, hi: float, *, signed: bool = False) -> str:
+    """In percent (points, for differences): ``58 [32,81]`` fits three intervals in 80 columns.
+
+    >>> _interval(0.5833, 0.3196, 0.8067), _interval(-0.4167, -0.74, -0.09, signed=True)
+    ('58 [32,81]', '-42 [-74,-9]')
+    """
+    if p is None or math.isnan(p):
+        return "-"
+    fmt = "+.0f" if signed else ".0f"
+    if lo is None or math.isnan(lo):
+        return f"{100 * p:{fmt}}"
+    return f"{100 * p:{fmt}} [{100 * lo:{fmt}},{100 * hi:{fmt}}]"

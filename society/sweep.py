@@ -1,0 +1,194 @@
+"""Running a sweep: validate, run the points not yet done, store them, assemble points.parquet.
+
+>>> import tempfile
+>>> from society.scenario_files import shipped_dir
+>>> result = run_sweep(shipped_dir() / "sweeps" / "smoke.toml", out=tempfile.mkdtemp() + "/s",
+...                    workers=1)
+>>> result.points.height, result.failed
+(4, 0)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from society.runstore import git_state, package_versions, platform_info, utc_now, utc_stamp
+from society.sweep_engines import make_engine
+from society.sweep_spec import Sweep, SweepError, load_sweep, sweep_from_manifest
+from society.sweep_store import SweepStore
+
+SWEEP_FORMAT = 1
+
+
+@dataclass
+class SweepResult:
+    """A finished sweep: its directory, its points table, and how many runs failed."""
+
+    path: Path
+    points: pl.DataFrame
+    failed: int
+    manifest: dict[str, Any]
+
+    @property
+    def store(self) -> SweepStore:
+        return SweepStore(self.path)
+
+    def scan_metrics(self) -> pl.LazyFrame:
+        return self.store.scan_metrics()
+
+
+def default_sweep_dir(sweeps_root: Path, name: str) -> Path:
+    from society.runstore import safe_name
+
+    base = sweeps_root / f"{safe_name(name)}-{utc_stamp(utc_now())}"
+    path, k = base, 2
+    while path.exists():
+        path, k = base.with_name(f"{base.name}-{k}"), k + 1
+    return path
+
+
+def prepare(
+    sweep_file: str | Path | None,
+    *,
+    out: str | Path | None = None,
+    resume: str | Path | None = None,
+    sweeps_root: str | Path = "runs/sweeps",
+) -> tuple[Sweep, SweepStore, dict[str, Any] | None]:
+    """Validate everything (sweep file, every arm, output directory) before any run starts."""
+    if resume is not None and out is not None and Path(out) != Path(resume):
+        raise SweepError(
+            "Give either --out (a new sweep) or --resume DIR (continue one), not both."
+        )
+    if resume is not None:
+        store = SweepStore(Path(resume))
+        manifest = store.read_manifest()
+        stored = sweep_from_manifest(manifest, str(store.manifest_path))
+        sweep = load_sweep(sweep_file) if sweep_file is not None else stored
+        if sweep.fingerprint() != stored.fingerprint():
+            raise SweepError(
+                f"--resume {store.root}: the sweep stored there (from "
+                f"{manifest['sweep']['source']}) differs from {sweep_file} (scenario, swept "
+                f"values or seeds changed). Resume without the sweep file to continue the stored "
+                f"sweep, or start a new one with --out."
+            )
+        return sweep, store, manifest
+    if sweep_file is None:
+        raise SweepError("Give a sweep file (e.g. scenarios/sweeps/lead_vs_tax.toml).")
+    sweep = load_sweep(sweep_file)
+    root = Path(out) if out is not None else default_sweep_dir(Path(sweeps_root), sweep.name)
+    store = SweepStore(root)
+    store.create()
+    return sweep, store, None
+
+
+def run_sweep(
+    sweep_file: str | Path | None,
+    *,
+    engine: str = "local",
+    workers: int | None = None,
+    address: str | None = None,
+    out: str | Path | None = None,
+    resume: str | Path | None = None,
+    sweeps_root: str | Path = "runs/sweeps",
+    on_start: Callable[[int, int], None] | None = None,
+    on_point: Callable[[dict[str, Any]], None] | None = None,
+) -> SweepResult:
+    """Run (or resume) a sweep and return its points table.
+
+    ``on_start(total, already_done)`` is called once before the first run and
+    ``on_point(record)`` after each stored run (for progress display).
+    """
+    sweep, store, previous = prepare(sweep_file, out=out, resume=resume, sweeps_root=sweeps_root)
+    return execute(
+        sweep, store, previous, engine=engine, workers=workers, address=address,
+        on_start=on_start, on_point=on_point,
+    )
+
+
+def execute(
+    sweep: Sweep,
+    store: SweepStore,
+    previous: dict[str, Any] | None,
+    *,
+    engine: str = "local",
+    workers: int | None = None,
+    address: str | None = None,
+    on_start: Callable[[int, int], None] | None = None,
+    on_point: Callable[[dict[str, Any]], None] | None = None,
+) -> SweepResult:
+    if previous is not None:
+        store.clean_partial()
+    done = store.done_ids()
+    points = sweep.points
+    todo = [p for p in points if p.point_id not in done]
+    started = utc_now()
+    manifest: dict[str, Any] = {
+        "format": SWEEP_FORMAT,
+        "kind": "sweep",
+        "status": "running",
+        "sweep": sweep.to_manifest(),
+        "engine": {"engine": engine, "workers": workers, "address": address},
+        "versions": package_versions(),
+        "git": git_state(),
+        "platform": platform_info(),
+        "started_utc": (previous or {}).get("started_utc", started.isoformat()),
+        "sessions": [*(previous or {}).get("sessions", [])],
+        "finished_utc": None,
+        "n_points": len(points),
+        "n_success": None,
+        "n_failed": None,
+    }
+    session: dict[str, Any] = {
+        "started_utc": started.isoformat(),
+        "resumed": previous is not None,
+        "already_done": len(done),
+        "to_run": len(todo),
+    }
+    store.write_manifest(manifest)
+    if on_start is not None:
+        on_start(len(points), len(done))
+    t0 = time.perf_counter()
+    run_seconds = write_seconds = 0.0
+    first_result: float | None = None
+    if todo:
+        runner = make_engine(engine, workers, address)
+        manifest["engine"] = {**runner.describe(), "address": address}
+        try:
+            for result in runner.map(sweep.task(p) for p in todo):
+                if first_result is None:
+                    first_result = time.perf_counter() - t0
+                t_write = time.perf_counter()
+                record = store.write_result(sweep, result)
+                write_seconds += time.perf_counter() - t_write
+                run_seconds += result["run_seconds"]
+                del result
+                if on_point is not None:
+                    on_point(record)
+        finally:
+            runner.close()
+    wall = time.perf_counter() - t0
+    frame = store.assemble(sweep)
+    failed = int((frame["status"] != "success").sum())
+    session.update(
+        finished_utc=utc_now().isoformat(),
+        wall_seconds=round(wall, 4),
+        run_seconds=round(run_seconds, 4),
+        write_seconds=round(write_seconds, 4),
+        first_result_seconds=None if first_result is None else round(first_result, 4),
+        runs=len(todo),
+    )
+    manifest.update(
+        status="complete" if failed == 0 else "failed",
+        finished_utc=utc_now().isoformat(),
+        n_success=frame.height - failed,
+        n_failed=failed,
+        sessions=[*manifest["sessions"], session],
+    )
+    store.write_manifest(manifest)
+    return SweepResult(store.root, frame, failed, manifest)

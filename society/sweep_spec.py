@@ -1,0 +1,464 @@
+"""Sweep files: their schema, their validation, and their expansion into points.
+
+A sweep file names a scenario and the dotted scenario keys to vary, either as a full
+factorial ``[grid]`` or as a quasi-random ``[sample]`` (Latin hypercube or Sobol), or both
+(every grid combination crossed with every sample). Each combination is an *arm*; each arm is
+run ``replicates`` times. Replicate ``r`` uses the same seed at every arm (common random
+numbers), so differences between arms are paired.
+
+Everything is validated here, before any run starts: the file's own keys, the scenario, every
+swept key (against :func:`society.scenario.iter_fields`, with a did-you-mean) and every arm's
+resolved scenario (through :func:`society.scenario_files.load_scenario`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from society.errors import ScenarioError, SocietyError
+from society.scenario import iter_fields
+from society.scenario_files import (
+    _unknown_key_text,
+    load_scenario,
+    read_toml,
+    resolve_path,
+)
+
+#: Keys a sweep may not vary: the seed comes from the replicate, the name from the sweep.
+RESERVED_KEYS = ("seed", "name", "question")
+
+
+class SweepError(SocietyError):
+    """A sweep file, sweep directory or sweep option that cannot be used (exit code 2)."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class SampleSpec(_Strict):
+    """``[sample]``: quasi-random points in a box of numeric scenario fields."""
+
+    method: Literal["lhs", "sobol"] = Field(description="Latin hypercube ('lhs') or 'sobol'.")
+    n: int = Field(ge=1, le=1_000_000, description="Number of sampled arms.")
+    ranges: dict[str, list[float]] = Field(description="Dotted key -> [low, high].")
+    seed: int | None = Field(
+        None, ge=0, description="Seed of the scrambled sampler (default: the sweep's seed)."
+    )
+
+
+class SweepSpec(_Strict):
+    """The top level of a sweep file."""
+
+    scenario: str = Field(description="Scenario path relative to this file, or a shipped name.")
+    replicates: int = Field(1, ge=1, le=100_000, description="Seeds per arm.")
+    name: str | None = Field(None, description="Sweep name (default: the file's stem).")
+    question: str = Field("", description="The question the sweep answers.")
+    seed: int | None = Field(
+        None, ge=0, description="Base seed of the replicates (default: the scenario's seed)."
+    )
+    set: dict[str, Any] = Field(
+        default_factory=dict, description="Fixed dotted-key overrides applied to every arm."
+    )
+    grid: dict[str, list[Any]] | None = Field(None, description="Dotted key -> list of values.")
+    sample: SampleSpec | None = None
+    reference: dict[str, Any] | None = Field(
+        None, description="Arm used as reference for paired differences (default: the first)."
+    )
+
+
+@dataclass(frozen=True)
+class Point:
+    """One run of a sweep: an arm (a set of swept values) and a replicate (a seed)."""
+
+    point_id: str
+    arm: int
+    replicate: int
+    seed: int
+    params: dict[str, Any]
+
+
+@dataclass
+class Sweep:
+    """A validated, expanded sweep: everything needed to run it and to check a resume."""
+
+    name: str
+    source: str
+    spec: dict[str, Any]
+    scenario_doc: dict[str, Any]
+    keys: list[str]
+    arms: list[dict[str, Any]]
+    scenarios: list[dict[str, Any]]
+    seeds: list[int]
+    reference_arm: int
+
+    @property
+    def points(self) -> list[Point]:
+        return [
+            Point(point_id(k, r), k, r, self.seeds[r], params)
+            for k, params in enumerate(self.arms)
+            for r in range(len(self.seeds))
+        ]
+
+    def task(self, point: Point) -> dict[str, Any]:
+        """What a worker needs to run ``point``: the resolved scenario with the point's seed."""
+        doc = dict(self.scenarios[point.arm])
+        doc["seed"] = point.seed
+        return {"point_id": point.point_id, "arm": point.arm, "replicate": point.replicate,
+                "scenario": doc}
+
+    def fingerprint(self) -> str:
+        """A hash of everything that determines the results (to refuse mismatched resumes)."""
+        blob = json.dumps([self.seeds, self.scenarios], sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def to_manifest(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "source": self.source,
+            "spec": self.spec,
+            "scenario_doc": self.scenario_doc,
+            "keys": self.keys,
+            "n_arms": len(self.arms),
+            "replicates": len(self.seeds),
+            "n_points": len(self.arms) * len(self.seeds),
+            "seeds": self.seeds,
+            "reference_arm": self.reference_arm,
+            "fingerprint": self.fingerprint(),
+        }
+
+
+def point_id(arm: int, replicate: int) -> str:
+    """Zero-padded, so sorting ids sorts by arm, then replicate.
+
+    >>> point_id(3, 12)
+    'a000003-r00012'
+    """
+    return f"a{arm:06d}-r{replicate:05d}"
+
+
+def replicate_seed(base: int, replicate: int) -> int:
+    """The seed of replicate ``r``: a fixed function of the base seed and ``r`` only.
+
+    >>> replicate_seed(0, 1) == replicate_seed(0, 1) != replicate_seed(0, 2)
+    True
+    """
+    state = np.random.SeedSequence([base, replicate]).generate_state(1, dtype=np.uint64)
+    return int(state[0] >> np.uint64(1))
+
+
+def load_sweep(path: str | Path) -> Sweep:
+    """Read, validate and expand a sweep file; raise :class:`SweepError` on any problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise SweepError(
+            f"Sweep file '{path}' not found. Give the path to a sweep TOML file, e.g. "
+            f"scenarios/sweeps/lead_vs_tax.toml."
+        )
+    try:
+        doc = read_toml(path)
+    except ScenarioError as err:
+        raise SweepError(str(err)) from None
+    scenario_path = _scenario_path(path, doc.get("scenario"))
+    try:
+        scenario_doc = read_toml(scenario_path)
+    except ScenarioError as err:
+        raise SweepError(f"{path}: scenario = {doc.get('scenario')!r}: {err}") from None
+    scenario_doc.setdefault("name", scenario_path.stem)
+    return build_sweep(doc, scenario_doc, source=str(path), default_name=path.stem)
+
+
+def build_sweep(
+    doc: dict[str, Any], scenario_doc: dict[str, Any], *, source: str, default_name: str
+) -> Sweep:
+    """Validate a parsed sweep document against its scenario and expand it (no file access)."""
+    spec = _validate_spec(doc, source)
+    known = {f["key"]: f for f in iter_fields()}
+    for key in spec.set:
+        _check_key(key, known, source, "set")
+    grid = spec.grid
+    if grid is not None:
+        if not grid:
+            raise SweepError(
+                f"{source}: [grid] is empty. List at least one dotted scenario key with its "
+                f'values, e.g. "lab.tax" = [0.0, 0.5, 1.0], or remove [grid] and use [sample].'
+            )
+        for key, values in grid.items():
+            _check_key(key, known, source, "grid")
+            if not values:
+                raise SweepError(
+                    f'{source}: [grid] "{key}" = [] has no values; give at least one, e.g. '
+                    f'"{key}" = [{_example(known[key])}].'
+                )
+            if len({json.dumps(v, sort_keys=True) for v in values}) != len(values):
+                raise SweepError(
+                    f'{source}: [grid] "{key}" = {values!r} repeats a value; list each value once '
+                    f"(use replicates for repeated runs)."
+                )
+    sample = spec.sample
+    if sample is not None:
+        _check_sample(sample, known, source, set(grid or {}))
+    if grid is None and sample is None:
+        raise SweepError(
+            f"{source}: nothing to sweep. Add a [grid] table of dotted scenario keys and value "
+            f'lists (e.g. "lab.tax" = [0.0, 0.5]) or a [sample] table (method, n, ranges).'
+        )
+    for key in spec.set:
+        if key in (grid or {}) or (sample is not None and key in sample.ranges):
+            raise SweepError(
+                f'{source}: "{key}" is both fixed in [set] and swept; remove it from one of them.'
+            )
+
+    keys = list(grid or {}) + list(sample.ranges if sample else {})
+    grid_arms = [
+        dict(zip(grid, combo, strict=True)) for combo in itertools.product(*grid.values())
+    ] if grid else [{}]
+    sample_arms = _sample_arms(sample, known, spec.seed or 0) if sample else [{}]
+    raw_arms = [{**g, **s} for g in grid_arms for s in sample_arms]
+
+    base_seed = spec.seed if spec.seed is not None else int(scenario_doc.get("seed", 0))
+    seeds = [replicate_seed(base_seed, r) for r in range(spec.replicates)]
+    arms: list[dict[str, Any]] = []
+    scenarios: list[dict[str, Any]] = []
+    for k, params in enumerate(raw_arms):
+        try:
+            scenario = load_scenario(scenario_doc, seed=seeds[0], overrides={**spec.set, **params})
+        except ScenarioError as err:
+            shown = ", ".join(f"{key} = {value!r}" for key, value in params.items())
+            raise SweepError(
+                f"{source}: arm {k} ({shown or 'no swept keys'}) is not a valid scenario: "
+                f"{str(err).removeprefix('scenario: ')}".replace(
+                    "Fix the value in the file or override it with --set KEY=VALUE; "
+                    "`society check` shows every resolved field.",
+                    "Fix the values in the sweep file ([grid], [sample] ranges or [set]).",
+                )
+            ) from None
+        dumped = scenario.model_dump()
+        # Store the values the scenario resolved to (e.g. 7 -> 7.0 for a float field), so a
+        # column of points.parquet has one type.
+        arms.append({key: _lookup(dumped, key) for key in params})
+        scenarios.append(dumped)
+
+    reference_arm = _reference_arm(spec.reference, arms, keys, known, source)
+    return Sweep(
+        name=spec.name or default_name,
+        source=source,
+        spec=spec.model_dump(),
+        scenario_doc=scenario_doc,
+        keys=keys,
+        arms=arms,
+        scenarios=scenarios,
+        seeds=seeds,
+        reference_arm=reference_arm,
+    )
+
+
+def sweep_from_manifest(manifest: dict[str, Any], source: str) -> Sweep:
+    """Rebuild a sweep from what a sweep directory's manifest recorded (for ``--resume``)."""
+    info = manifest.get("sweep")
+    if not isinstance(info, dict) or "spec" not in info or "scenario_doc" not in info:
+        raise SweepError(
+            f"{source}: manifest.json does not describe a sweep; give a directory written by "
+            f"`society sweep`."
+        )
+    spec = {k: v for k, v in info["spec"].items() if v is not None}
+    if spec.get("sample"):
+        spec["sample"] = {k: v for k, v in spec["sample"].items() if v is not None}
+    return build_sweep(spec, info["scenario_doc"], source=source, default_name=info["name"])
+
+
+def _validate_spec(doc: dict[str, Any], source: str) -> SweepSpec:
+    try:
+        return SweepSpec.model_validate(doc)
+    except ValidationError as err:
+        parts = []
+        allowed = {
+            "": list(SweepSpec.model_fields),
+            "sample": list(SampleSpec.model_fields),
+        }
+        for e in err.errors():
+            loc = [str(p) for p in e["loc"]]
+            key = ".".join(loc)
+            if e["type"] == "extra_forbidden":
+                section = "sample" if loc[0] == "sample" else ""
+                names = allowed[section]
+                hint = difflib.get_close_matches(loc[-1], names, n=1)
+                mean = f" Did you mean '{hint[0]}'?" if hint else ""
+                where = "[sample]" if section else "the top level of a sweep file"
+                if not section and "." in loc[-1]:
+                    mean += ' Swept keys go in [grid] (e.g. "lab.tax" = [0.0, 0.5]).'
+                parts.append(
+                    f"unknown key '{key}'.{mean} Keys allowed in {where}: {', '.join(names)}."
+                )
+            elif e["type"] == "missing":
+                parts.append(f"'{key}' is required.")
+            else:
+                parts.append(f"{key} = {_show(e.get('input'))}: {e['msg']}.")
+        raise SweepError(
+            f"{source}: {' '.join(parts)} A sweep file has scenario, replicates, optional seed, "
+            f"name, question, [set], [grid], [sample] and reference; see "
+            f"scenarios/sweeps/lead_vs_tax.toml."
+        ) from None
+
+
+def _check_key(key: str, known: dict[str, dict[str, Any]], source: str, table: str) -> None:
+    if key in RESERVED_KEYS:
+        what = "replicates and the sweep's seed" if key == "seed" else "the sweep"
+        raise SweepError(
+            f'{source}: [{table}] "{key}" cannot be swept or set: it is chosen by {what}. '
+            f"Remove it from [{table}]."
+        )
+    if key not in known:
+        raise SweepError(
+            f'{source}: [{table}] "{key}" is not a scenario field: '
+            f"{_unknown_key_text(key, set(known))} `society fields` lists every dotted key."
+        )
+
+
+def _check_sample(
+    sample: SampleSpec, known: dict[str, dict[str, Any]], source: str, grid_keys: set[str]
+) -> None:
+    if not sample.ranges:
+        raise SweepError(
+            f'{source}: [sample] ranges is empty; give at least one, e.g. ranges = {{ "lab.tax" '
+            f"= [0.0, 2.0] }}."
+        )
+    for key, bounds in sample.ranges.items():
+        _check_key(key, known, source, "sample.ranges")
+        if key in grid_keys:
+            raise SweepError(
+                f'{source}: "{key}" is in both [grid] and [sample] ranges; vary it in one only.'
+            )
+        if known[key]["type"] not in {"int", "float"}:
+            raise SweepError(
+                f'{source}: [sample] ranges "{key}": the field has type {known[key]["type"]}; '
+                f"only int and float fields can be sampled. Put it in [grid] instead."
+            )
+        if len(bounds) != 2 or not bounds[0] < bounds[1]:
+            raise SweepError(
+                f'{source}: [sample] ranges "{key}" = {bounds!r} must be [low, high] with '
+                f"low < high."
+            )
+    if sample.method == "sobol" and sample.n & (sample.n - 1):
+        raise SweepError(
+            f"{source}: [sample] n = {sample.n}: a Sobol sample must have a power-of-two size "
+            f"to keep its balance; use n = {1 << (sample.n - 1).bit_length()} or "
+            f"{1 << (sample.n.bit_length() - 1)}, or method = \"lhs\"."
+        )
+
+
+def _sample_arms(
+    sample: SampleSpec, known: dict[str, dict[str, Any]], default_seed: int
+) -> list[dict[str, Any]]:
+    from scipy.stats import qmc
+
+    keys = list(sample.ranges)
+    seed = sample.seed if sample.seed is not None else default_seed
+    rng = np.random.default_rng(seed)
+    engine: qmc.QMCEngine = (
+        qmc.Sobol(d=len(keys), scramble=True, rng=rng)
+        if sample.method == "sobol"
+        else qmc.LatinHypercube(d=len(keys), rng=rng)
+    )
+    unit = engine.random(sample.n)
+    lows = [sample.ranges[k][0] for k in keys]
+    highs = [sample.ranges[k][1] for k in keys]
+    scaled = qmc.scale(unit, lows, highs)
+    arms = []
+    for row in scaled:
+        arm: dict[str, Any] = {}
+        for key, value in zip(keys, row, strict=True):
+            arm[key] = int(np.rint(value)) if known[key]["type"] == "int" else float(value)
+        arms.append(arm)
+    return arms
+
+
+def _reference_arm(
+    reference: dict[str, Any] | None,
+    arms: list[dict[str, Any]],
+    keys: list[str],
+    known: dict[str, dict[str, Any]],
+    source: str,
+) -> int:
+    if reference is None:
+        return 0
+    for key in reference:
+        if key not in keys:
+            raise SweepError(
+                f'{source}: reference "{key}" is not a swept key; the reference arm is given by '
+                f"values of the swept keys ({', '.join(keys)})."
+            )
+    want = {k: reference[k] for k in keys if k in reference}
+    matches = [
+        k for k, arm in enumerate(arms) if all(_same(arm[key], v) for key, v in want.items())
+    ]
+    if len(matches) != 1:
+        what = "no arm" if not matches else f"{len(matches)} arms"
+        raise SweepError(
+            f"{source}: reference = {reference!r} matches {what}; give one value for each swept "
+            f"key ({', '.join(keys)}) that appears in [grid]."
+        )
+    return matches[0]
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return float(a) == float(b)
+    return bool(a == b)
+
+
+def _lookup(doc: dict[str, Any], key: str) -> Any:
+    node: Any = doc
+    for part in key.split("."):
+        node = node[part]
+    return node
+
+
+def _example(field: dict[str, Any]) -> str:
+    default = field["default"]
+    return json.dumps(default) if not isinstance(default, bool) else str(default).lower()
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _scenario_path(sweep_path: Path, spec: Any) -> Path:
+    if not isinstance(spec, str) or not spec:
+        raise SweepError(
+            f"{sweep_path}: 'scenario' is required and must be text: a scenario path relative to "
+            f'the sweep file (e.g. scenario = "../tiny.toml") or a shipped name (e.g. "baseline").'
+        )
+    relative = sweep_path.parent / spec
+    if relative.is_file():
+        return relative
+    try:
+        return resolve_path(spec)
+    except ScenarioError as err:
+        raise SweepError(
+            f"{sweep_path}: scenario = {spec!r}: not found relative to the sweep file "
+            f"({relative}) nor as a shipped name. {err}"
+        ) from None
+
+
+__all__ = [
+    "Point",
+    "Sweep",
+    "SweepError",
+    "SweepSpec",
+    "build_sweep",
+    "load_sweep",
+    "point_id",
+    "replicate_seed",
+    "sweep_from_manifest",
+]

@@ -1,0 +1,205 @@
+"""A sweep directory: what is written where, and how a kill never leaves a false 'done'.
+
+Layout::
+
+    DIR/manifest.json                 sweep, engine, versions, status, timings
+    DIR/points/<point_id>.json        one per finished run: the 'done' marker (written last)
+    DIR/metrics/arm=<k>/replicate=<r>/part.parquet
+                                      each run's metrics table (hive-partitioned dataset)
+    DIR/points.parquet                one row per run, assembled from points/ at the end
+
+Every file is written to a temporary name and renamed into place. A run's metrics are written
+before its point file, so a point file means the run's results are complete; on resume, any
+run without a point file (or whose point file records an error) is run again.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from society.runstore import write_json, write_parquet
+from society.sweep_spec import Sweep, SweepError
+
+#: Columns of points.parquet taken from a run's summary, with their types (fixed, so that an
+#: all-null column, e.g. catastrophe_day when nothing went wrong, has the same type everywhere).
+SUMMARY_SCHEMA: dict[str, pl.DataType] = {
+    "outcome": pl.String(),
+    "stayed_in_basin": pl.Boolean(),
+    "left_basin_day": pl.Float64(),
+    "catastrophe": pl.Boolean(),
+    "catastrophe_day": pl.Float64(),
+    "catastrophe_cause": pl.String(),
+    "lost_lead": pl.Boolean(),
+    "lost_lead_day": pl.Float64(),
+    "reached_target": pl.Boolean(),
+    "reached_target_day": pl.Float64(),
+    "target_generation": pl.Int64(),
+    "generations": pl.Int64(),
+    "days_simulated": pl.Int64(),
+    "final_alignment": pl.Float64(),
+    "final_drift_w1": pl.Float64(),
+    "final_echo_r": pl.Float64(),
+    "final_lead_days": pl.Float64(),
+    "final_deference": pl.Float64(),
+    "final_tax": pl.Float64(),
+    "incidents_caught": pl.Int64(),
+    "incidents_uncaught": pl.Int64(),
+}
+POINT_COLUMNS: dict[str, pl.DataType] = {
+    "point_id": pl.String(),
+    "arm": pl.Int64(),
+    "replicate": pl.Int64(),
+    "seed": pl.UInt64(),
+    "status": pl.String(),
+    "error": pl.String(),
+}
+
+
+class SweepStore:
+    """Reads and writes one sweep directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.points_dir = self.root / "points"
+        self.metrics_dir = self.root / "metrics"
+        self.manifest_path = self.root / "manifest.json"
+        self.points_path = self.root / "points.parquet"
+
+    # -- creating and resuming ---------------------------------------------------------------
+    def create(self) -> None:
+        """Make a new, empty sweep directory (refusing to mix with an earlier sweep)."""
+        if self.root.exists() and not self.root.is_dir():
+            raise SweepError(f"Output path '{self.root}' exists and is a file; give a directory.")
+        if self.root.is_dir() and any(self.root.iterdir()):
+            hint = (
+                f" To continue that sweep, run with --resume {self.root}."
+                if self.manifest_path.is_file()
+                else ""
+            )
+            raise SweepError(
+                f"Output directory '{self.root}' is not empty; choose a new --out directory."
+                f"{hint}"
+            )
+        try:
+            self.points_dir.mkdir(parents=True, exist_ok=True)
+            self.metrics_dir.mkdir(exist_ok=True)
+        except OSError as err:
+            raise SweepError(
+                f"Cannot create sweep directory '{self.root}' ({err.strerror}); choose a "
+                f"writable --out directory."
+            ) from None
+
+    def read_manifest(self) -> dict[str, Any]:
+        if not self.manifest_path.is_file():
+            raise SweepError(
+                f"--resume {self.root}: no manifest.json there, so it is not a sweep directory. "
+                f"Give the directory an earlier `society sweep` wrote (it prints it)."
+            )
+        try:
+            data: dict[str, Any] = json.loads(self.manifest_path.read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            raise SweepError(f"{self.manifest_path}: cannot be read ({err}).") from None
+        return data
+
+    def clean_partial(self) -> None:
+        """Remove temporary files a killed sweep left behind (they never count as done)."""
+        for tmp in [*self.points_dir.glob("*.tmp"), *self.metrics_dir.rglob("*.tmp")]:
+            tmp.unlink(missing_ok=True)
+        self.points_dir.mkdir(parents=True, exist_ok=True)
+        self.metrics_dir.mkdir(exist_ok=True)
+
+    def done_ids(self) -> set[str]:
+        """Points finished successfully (failed points are retried on resume)."""
+        done = set()
+        for path in self.points_dir.glob("*.json"):
+            try:
+                record = json.loads(path.read_text())
+            except (OSError, json.JSONDecodeError):
+                continue
+            if record.get("status") == "success" and self.metrics_path(
+                record["arm"], record["replicate"]
+            ).is_file():
+                done.add(path.stem)
+        return done
+
+    # -- writing -----------------------------------------------------------------------------
+    def metrics_path(self, arm: int, replicate: int) -> Path:
+        return self.metrics_dir / f"arm={arm}" / f"replicate={replicate}" / "part.parquet"
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        write_json(manifest, self.manifest_path)
+
+    def write_result(self, sweep: Sweep, result: dict[str, Any]) -> dict[str, Any]:
+        """Store one finished run (metrics first, then its point file) and return its record."""
+        arm, replicate = result["arm"], result["replicate"]
+        if result["metrics"] is not None:
+            path = self.metrics_path(arm, replicate)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_parquet(result["metrics"], path)
+        record = {
+            "point_id": result["point_id"],
+            "arm": arm,
+            "replicate": replicate,
+            "seed": sweep.seeds[replicate],
+            "params": sweep.arms[arm],
+            "status": result["status"],
+            "error": result["error"],
+            "summary": result["summary"],
+            "run_seconds": round(result["run_seconds"], 6),
+        }
+        write_json(record, self.points_dir / f"{result['point_id']}.json")
+        return record
+
+    def assemble(self, sweep: Sweep) -> pl.DataFrame:
+        """Write points.parquet: one row per run, sorted by point id, from the point files.
+
+        Rows hold the point, its swept values (a column per dotted key), status and error, and
+        the run summary. Wall times stay in the point files and the manifest (host-dependent).
+        """
+        rows = []
+        for point in sweep.points:
+            path = self.points_dir / f"{point.point_id}.json"
+            if not path.is_file():
+                continue
+            record = json.loads(path.read_text())
+            summary = record.get("summary") or {}
+            rows.append(
+                {
+                    "point_id": point.point_id,
+                    "arm": point.arm,
+                    "replicate": point.replicate,
+                    "seed": point.seed,
+                    **{key: sweep.arms[point.arm][key] for key in sweep.keys},
+                    "status": record["status"],
+                    "error": record["error"],
+                    **{key: summary.get(key) for key in SUMMARY_SCHEMA},
+                }
+            )
+        schema: dict[str, pl.DataType | type[pl.DataType]] = {
+            **{k: v for k, v in POINT_COLUMNS.items() if k not in {"status", "error"}},
+            **{key: _dtype([arm[key] for arm in sweep.arms]) for key in sweep.keys},
+            "status": pl.String(),
+            "error": pl.String(),
+            **SUMMARY_SCHEMA,
+        }
+        frame = pl.DataFrame(rows, schema=schema)
+        write_parquet(frame, self.points_path)
+        return frame
+
+    def scan_metrics(self) -> pl.LazyFrame:
+        """Every run's metrics as one lazy frame with ``arm`` and ``replicate`` columns."""
+        return pl.scan_parquet(self.metrics_dir / "**" / "*.parquet", hive_partitioning=True)
+
+
+def _dtype(values: list[Any]) -> pl.DataType:
+    if all(isinstance(v, bool) for v in values):
+        return pl.Boolean()
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return pl.Int64()
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        return pl.Float64()
+    return pl.String()

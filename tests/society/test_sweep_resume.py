@@ -1,0 +1,120 @@
+"""Resume: a sweep killed with SIGKILL, then resumed, equals an uninterrupted sweep."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from society.cli import main as cli_main
+from society.sweep import run_sweep
+from society.sweep_store import SweepStore
+
+WORKTREE = Path(__file__).resolve().parents[2]
+TINY = (WORKTREE / "scenarios" / "tiny.toml").as_posix()
+BODY = (
+    f'scenario = "{TINY}"\nreplicates = 4\nseed = 1\n'
+    '[grid]\n"lab.tax" = [0.0, 0.25, 0.5, 1.0, 2.0, 4.0]\n'
+)
+
+
+@pytest.fixture(scope="module")
+def sweep_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("resume") / "kill.toml"
+    path.write_text(BODY)
+    return path
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(sweep_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("full") / "sweep"
+    assert run_sweep(sweep_file, out=out, workers=2).failed == 0
+    return out
+
+
+def metrics(out: Path) -> pl.DataFrame:
+    return SweepStore(out).scan_metrics().collect().sort("arm", "replicate", "day")
+
+
+def assert_same_sweep(a: Path, b: Path) -> None:
+    assert_frame_equal(pl.read_parquet(a / "points.parquet"), pl.read_parquet(b / "points.parquet"))
+    assert_frame_equal(metrics(a), metrics(b))
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume_equals_uninterrupted(
+    sweep_file: Path, uninterrupted: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "killed"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "society.cli", "sweep", str(sweep_file), "--out", str(out),
+         "--workers", "1", "--quiet"],
+        env={**os.environ, "PYTHONPATH": str(WORKTREE)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group: the kill takes its workers too
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while len(list((out / "points").glob("*.json"))) < 5:
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            assert time.monotonic() < deadline, "the sweep made no progress"
+            time.sleep(0.02)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    done_at_kill = len(list((out / "points").glob("*.json")))
+    assert 5 <= done_at_kill < 24, "the kill should land mid-way"
+    assert not (out / "points.parquet").exists()
+    assert json.loads((out / "manifest.json").read_text())["status"] == "running"
+
+    assert cli_main(["sweep", str(sweep_file), "--resume", str(out), "--quiet"]) == 0
+    assert_same_sweep(out, uninterrupted)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    session = manifest["sessions"][-1]
+    assert session["resumed"] is True
+    assert session["already_done"] >= done_at_kill
+    assert session["runs"] == 24 - session["already_done"]
+
+
+def test_half_written_files_never_count_as_done(
+    sweep_file: Path, uninterrupted: Path, tmp_path: Path
+) -> None:
+    """What a kill can leave behind: temp files, metrics without a point file, junk."""
+    out = tmp_path / "partial"
+    assert run_sweep(sweep_file, out=out, workers=2).failed == 0
+    points, store = out / "points", SweepStore(out)
+    # Killed after writing a run's metrics but before its point file.
+    (points / "a000002-r00001.json").unlink()
+    # Killed while writing a point file / a metrics file (the rename never happened).
+    (points / "a000003-r00000.json").rename(points / "a000003-r00000.json.tmp")
+    tmp_metrics = store.metrics_path(4, 2).with_name("part.parquet.tmp")
+    tmp_metrics.write_bytes(b"PAR1 half")
+    # A point file whose metrics vanished, and an unreadable point file.
+    store.metrics_path(5, 3).unlink()
+    (points / "a000001-r00003.json").write_text('{"status": "succ')
+    (out / "points.parquet").unlink()
+    assert store.done_ids() == {p for p in (f.stem for f in points.glob("*.json"))} - {
+        "a000005-r00003",
+        "a000001-r00003",
+    }
+
+    assert cli_main(["sweep", "--resume", str(out), "--workers", "1", "--quiet"]) == 0
+    assert_same_sweep(out, uninterrupted)
+    assert not list(out.rglob("*.tmp"))
+    assert json.loads((out / "manifest.json").read_text())["sessions"][-1]["runs"] == 4
+
+
+def test_resume_needs_a_sweep_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main(["sweep", "--resume", str(tmp_path)]) == 2
+    assert "no manifest.json" in capsys.readouterr().err
