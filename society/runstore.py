@@ -16,6 +16,7 @@ from typing import Any
 import polars as pl
 
 from society.errors import RunDirectoryError
+from society.scenario_files import printable
 
 RUN_FILES = (
     "manifest.json",
@@ -72,13 +73,16 @@ def prepare_run_dir(path: Path, *, force: bool) -> Path:
     With ``force``, the files of an earlier run are removed (nothing else in the folder is).
     The directory is checked to be writable before any simulation starts.
     """
+    shown = printable(path)
     try:
         if path.exists() and not path.is_dir():
-            raise RunDirectoryError(f"Output path '{path}' exists and is a file; give a directory.")
+            raise RunDirectoryError(
+                f"Output path '{shown}' exists and is a file; give a directory."
+            )
         if path.is_dir() and any(path.iterdir()):
             if not force:
                 raise RunDirectoryError(
-                    f"Output directory '{path}' is not empty; choose a new --out directory or "
+                    f"Output directory '{shown}' is not empty; choose a new --out directory or "
                     f"add --force to replace the run stored there."
                 )
             for name in RUN_FILES:
@@ -90,7 +94,6 @@ def prepare_run_dir(path: Path, *, force: bool) -> Path:
         probe.write_text("ok")
         probe.unlink()
     except OSError as err:  # unwritable, not a directory, name too long, ...
-        shown = str(path) if len(str(path)) <= 120 else str(path)[:117] + "..."
         raise RunDirectoryError(
             f"Cannot write to output directory '{shown}' ({err.strerror or err}); choose a "
             f"writable --out directory."

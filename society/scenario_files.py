@@ -18,6 +18,17 @@ _PACKAGED_SCENARIOS = Path(__file__).resolve().parent / "_shipped_scenarios"
 MAX_SCENARIO_BYTES = 16 * 2**20  # a scenario is a few kB; anything this large is a mistake
 
 
+def printable(text: object, limit: int = 120) -> str:
+    """``text`` with control and other invisible characters escaped, shortened to ``limit``,
+    so that user input echoed in a message keeps it one readable paragraph.
+
+    >>> printable("a\\nb\\u202e")
+    'a\\\\nb\\\\u202e'
+    """
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
+
+
 def shipped_dir() -> Path:
     """The folder holding the scenarios that ship with society (the repo's ``scenarios/``)."""
     return _REPO_SCENARIOS if _REPO_SCENARIOS.is_dir() else _PACKAGED_SCENARIOS
@@ -53,34 +64,35 @@ def resolve_path(spec: str | Path) -> Path:
     hint = difflib.get_close_matches(path.stem, names, n=1)
     did_you_mean = f" Did you mean '{hint[0]}'?" if hint else ""
     raise ScenarioError(
-        f"Scenario file '{spec}' not found.{did_you_mean} Give a path to a TOML file or one of "
-        f"the shipped names ({', '.join(names)}); `society scenarios` lists them."
+        f"Scenario file '{printable(spec)}' not found.{did_you_mean} Give a path to a TOML "
+        f"file or one of the shipped names ({', '.join(names)}); `society scenarios` lists them."
     )
 
 
 def read_toml(path: Path) -> dict[str, Any]:
     """Parse ``path`` as TOML, turning syntax errors into a message naming file and line."""
+    where = printable(path)
     try:
         if path.stat().st_size > MAX_SCENARIO_BYTES:
             raise ScenarioError(
-                f"{path}: {path.stat().st_size:,} bytes is too large for a scenario file "
+                f"{where}: {path.stat().st_size:,} bytes is too large for a scenario file "
                 f"(at most {MAX_SCENARIO_BYTES:,}); a scenario is a short TOML file."
             )
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except RecursionError:
         raise ScenarioError(
-            f"{path}: arrays or tables are nested too deeply to read; a scenario needs at most "
+            f"{where}: arrays or tables are nested too deeply to read; a scenario needs at most "
             f"one level of [table] and flat lists."
         ) from None
     except tomllib.TOMLDecodeError as err:
         raise ScenarioError(
-            f"{path}: TOML syntax error: {err}. Fix the file (a value needs quotes if it is "
+            f"{where}: TOML syntax error: {err}. Fix the file (a value needs quotes if it is "
             f"text; keys are written key = value)."
         ) from None
     except UnicodeDecodeError:
-        raise ScenarioError(f"{path}: not a UTF-8 text file; a scenario is a TOML file.") from None
+        raise ScenarioError(f"{where}: not a UTF-8 text file; a scenario is a TOML file.") from None
     except OSError as err:
-        raise ScenarioError(f"{path}: cannot be read ({err.strerror}).") from None
+        raise ScenarioError(f"{where}: cannot be read ({err.strerror}).") from None
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -100,8 +112,8 @@ def parse_override(text: str) -> tuple[str, Any]:
     key = key.strip()
     if not sep or not key:
         raise ScenarioError(
-            f"--set '{text}' is not KEY=VALUE; write e.g. --set lab.tax=0.25 (dotted key, "
-            f"value as in the TOML file)."
+            f"--set '{printable(text)}' is not KEY=VALUE; write e.g. --set lab.tax=0.25 (dotted "
+            f"key, value as in the TOML file)."
         )
     try:
         value = tomllib.loads(f"v = {raw.strip()}")["v"]
@@ -109,8 +121,8 @@ def parse_override(text: str) -> tuple[str, Any]:
         value = raw.strip()
     except RecursionError:
         raise ScenarioError(
-            f"--set {key}: the value is nested too deeply; give a number, text, true/false or "
-            f"a flat list."
+            f"--set {printable(key)}: the value is nested too deeply; give a number, text, "
+            f"true/false or a flat list."
         ) from None
     return key, value
 
@@ -125,13 +137,15 @@ def apply_overrides(doc: dict[str, Any], overrides: Mapping[str, Any] | Iterable
                 f"override key {_show(key)} is not text; use a dotted key such as 'lab.tax'."
             )
         if key not in known:
-            raise ScenarioError(f"--set {key}: {_unknown_key_text(key, known)}")
+            raise ScenarioError(f"--set {printable(key)}: {_unknown_key_text(key, known)}")
         node = doc
         *parents, leaf = key.split(".")
         for part in parents:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
-                raise ScenarioError(f"--set {key}: '{part}' is not a table in the scenario.")
+                raise ScenarioError(
+                    f"--set {printable(key)}: '{printable(part)}' is not a table in the scenario."
+                )
         node[leaf] = value
 
 
@@ -159,7 +173,7 @@ def load_scenario(
         )
     else:
         path = resolve_path(source)
-        origin = str(path)
+        origin = printable(path)
         doc = read_toml(path)
         doc.setdefault("name", path.stem)
     if overrides:
@@ -257,16 +271,17 @@ def _unknown_key_text(key: str, known: set[str], loc: tuple[Any, ...] | None = N
         # A quoted key such as "population.size" = 3 is one key with a dot in it, not a path.
         inside = f"[{'.'.join(parts[:-1])}]" if len(parts) > 1 else "the top level"
         return (
-            f"unknown key {parts[-1]!r} in {inside}: a quoted key with a dot in it is a single "
-            f"name; write the table and key instead, e.g. [population] then size = 100."
+            f"unknown key '{printable(parts[-1])}' in {printable(inside)}: a quoted key with a "
+            f"dot in it is a single name; write the table and key instead, e.g. [population] "
+            f"then size = 100."
         )
     section = ".".join(parts[:-1])
     siblings = sorted(k for k in known if (k.rsplit(".", 1)[0] if "." in k else "") == section)
     candidates = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
     hint = f" Did you mean '{candidates[0]}'?" if candidates else ""
-    where = f"[{section}]" if section else "the top level"
+    where = f"[{printable(section)}]" if section else "the top level"
     listing = ", ".join(s.rsplit(".", 1)[-1] for s in siblings) or "(none: it is not a section)"
-    return f"unknown key '{key}'.{hint} Keys allowed in {where}: {listing}."
+    return f"unknown key '{printable(key)}'.{hint} Keys allowed in {where}: {listing}."
 
 
 def scenario_to_toml(scenario: BaseModel) -> str:
