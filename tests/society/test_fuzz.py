@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
 import subprocess
 import sys
 import tempfile
@@ -76,7 +77,53 @@ keys = st.one_of(
     st.builds(lambda s, t: f"{s}.{t}", st.sampled_from(SECTIONS), texts),
     texts,
 )
-edits = st.lists(st.tuples(st.sampled_from(["set", "set", "set", "del"]), keys, values), max_size=5)
+
+
+def _bounds(field: dict[str, Any]) -> tuple[float, float, bool, bool] | None:
+    m = re.fullmatch(r"([\[(])(.+), (.+)([\])])", field["range"])
+    if m is None:
+        return None
+    return float(m[2]), float(m[3]), m[1] == "(", m[4] == ")"
+
+
+def _edge_values(field: dict[str, Any]) -> st.SearchStrategy[Any]:  # noqa: PLR0911
+    """Values of the right type at and near the field's bounds (mostly valid, so they run)."""
+    kind, bounds = field["type"], _bounds(field)
+    if kind == "bool":
+        return st.booleans()
+    if kind == "list":
+        return st.lists(st.integers(-1, 400), max_size=6)
+    if "|" in kind:  # a Literal: the allowed words, and one that is not
+        return st.sampled_from([*(w.strip().strip("'") for w in kind.split("|")), "other"])
+    if kind == "str":
+        return texts
+    if bounds is None:
+        return st.integers(-1, 10) if kind == "int" else st.floats(-1, 10)
+    lo, hi, lo_open, hi_open = bounds
+    if kind == "int":
+        top = int(min(hi, 2**63))
+        return st.sampled_from([int(lo), int(lo) + 1, top, top - 1, top + 1, int(lo) - 1]) | (
+            st.integers(int(lo), min(top, int(lo) + 1000))
+        )
+    near_lo = math.nextafter(lo, math.inf) if lo_open else lo
+    near_hi = math.nextafter(hi, -math.inf) if hi_open else hi
+    return st.sampled_from([near_lo, near_hi, lo, hi, (lo + hi) / 2, 0.0]) | st.floats(
+        near_lo, near_hi
+    )
+
+
+FIELD_INFO = iter_fields()
+edge_edits = st.lists(
+    st.sampled_from(FIELD_INFO).flatmap(
+        lambda f: st.tuples(st.just("set"), st.just(f["key"]), _edge_values(f))
+    ),
+    max_size=6,
+)
+edits = st.one_of(
+    st.lists(st.tuples(st.sampled_from(["set", "set", "set", "del"]), keys, values), max_size=5),
+    edge_edits,
+    st.builds(lambda a, b: a + b, edge_edits, edge_edits),
+)
 
 
 def edited(doc: dict[str, Any], ops: list[tuple[str, str, Any]]) -> dict[str, Any]:
@@ -244,6 +291,9 @@ def test_fuzzed_toml_files_are_accepted_or_rejected_cleanly(
         st.one_of(
             st.builds(lambda k, v: f"{k}={v}", st.sampled_from(FIELDS), texts),
             st.builds(lambda k, v: f"{k}={_val(v)}", st.sampled_from(FIELDS), values),
+            st.sampled_from(FIELD_INFO).flatmap(
+                lambda f: _edge_values(f).map(lambda v: f"{f['key']}={_val(v)}")
+            ),
             texts,
         ),
         max_size=4,
