@@ -20,7 +20,7 @@ from society.scenario import Scenario
 
 # Calibrated with benchmarks/memory.py (peak RSS of 3-day runs, 10k-300k instances, mean
 # degree 8-100, 3-32 claims, 2-5 snapshots): measured about 240 B per instance (3 claims),
-# 40 B per extra claim and 101 B per link. The constants below put the estimate 1.05-1.6x
+# 40 B per extra claim and 101 B per link. The constants below put the estimate 1.06-1.5x
 # above every measured point, so a run that passes the check is not cut short by its size.
 BYTES_PER_INSTANCE = 150  # state arrays (about 110 B) plus one day's temporaries
 BYTES_PER_INSTANCE_CLAIM = 40  # beliefs (n x m float64) and their update temporaries
