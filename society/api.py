@@ -21,6 +21,7 @@ from society.checkpoint import save as save_checkpoint
 from society.errors import RunDirectoryError, SocietyError
 from society.llm_setup import build_stack, check_endpoint
 from society.model import RunInterrupted, SocietyModel
+from society.resources import check_fits_in_memory
 from society.runstore import (
     default_run_dir,
     git_state,
@@ -100,6 +101,7 @@ def run(
     (11, 'undecided')
     """
     resolved = load_scenario(scenario, seed=seed, overrides=overrides)
+    check_fits_in_memory(resolved)  # a society too large for this machine fails before it starts
     uses_llm = resolved.llm.fraction > 0
     if uses_llm and replay_from is None and resolved.llm.backend == "openai":
         check_endpoint(resolved.llm)  # fail fast, before any directory or simulation

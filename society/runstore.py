@@ -16,6 +16,7 @@ from typing import Any
 import polars as pl
 
 from society.errors import RunDirectoryError
+from society.scenario_files import printable
 
 RUN_FILES = (
     "manifest.json",
@@ -72,32 +73,35 @@ def prepare_run_dir(path: Path, *, force: bool) -> Path:
     With ``force``, the files of an earlier run are removed (nothing else in the folder is).
     The directory is checked to be writable before any simulation starts.
     """
-    if path.exists() and not path.is_dir():
-        raise RunDirectoryError(f"Output path '{path}' exists and is a file; give a directory.")
-    if path.is_dir() and any(path.iterdir()):
-        if not force:
-            raise RunDirectoryError(
-                f"Output directory '{path}' is not empty; choose a new --out directory or add "
-                f"--force to replace the run stored there."
-            )
-        for name in RUN_FILES:
-            (path / name).unlink(missing_ok=True)
-        for extra in path.glob("*.parquet"):
-            extra.unlink()
-        # Derived from the old run, so stale now; the LLM cache stays (it is paid for, and
-        # identical requests of the new run are served from it).
-        for folder in ("checkpoint", "figures"):
-            shutil.rmtree(path / folder, ignore_errors=True)
-        (path / "report.html").unlink(missing_ok=True)
+    shown = printable(path)
     try:
+        if path.exists() and not path.is_dir():
+            raise RunDirectoryError(
+                f"Output path '{shown}' exists and is a file; give a directory."
+            )
+        if path.is_dir() and any(path.iterdir()):
+            if not force:
+                raise RunDirectoryError(
+                    f"Output directory '{shown}' is not empty; choose a new --out directory or "
+                    f"add --force to replace the run stored there."
+                )
+            for name in RUN_FILES:
+                (path / name).unlink(missing_ok=True)
+            for extra in path.glob("*.parquet"):
+                extra.unlink()
+            # Derived from the old run, so stale now; the LLM cache stays (it is paid for, and
+            # identical requests of the new run are served from it).
+            for folder in ("checkpoint", "figures"):
+                shutil.rmtree(path / folder, ignore_errors=True)
+            (path / "report.html").unlink(missing_ok=True)
         path.mkdir(parents=True, exist_ok=True)
         probe = path / ".write-probe"
         probe.write_text("ok")
         probe.unlink()
-    except OSError as err:
+    except OSError as err:  # unwritable, not a directory, name too long, ...
         raise RunDirectoryError(
-            f"Cannot write to output directory '{path}' ({err.strerror}); choose a writable "
-            f"--out directory."
+            f"Cannot write to output directory '{shown}' ({err.strerror or err}); choose a "
+            f"writable --out directory."
         ) from None
     return path
 

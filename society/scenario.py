@@ -182,7 +182,8 @@ class Record(Section):
     @model_validator(mode="after")
     def _days_not_negative(self) -> Record:
         if any(d < 0 for d in self.snapshot_days):
-            raise ValueError(f"snapshot_days must be >= 0, got {self.snapshot_days}")
+            bad = next(d for d in self.snapshot_days if d < 0)
+            raise ValueError(f"snapshot_days contains {bad}; every day must be >= 0")
         return self
 
 

@@ -15,6 +15,18 @@ from society.scenario import Scenario, iter_fields
 
 _REPO_SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 _PACKAGED_SCENARIOS = Path(__file__).resolve().parent / "_shipped_scenarios"
+MAX_SCENARIO_BYTES = 16 * 2**20  # a scenario is a few kB; anything this large is a mistake
+
+
+def printable(text: object, limit: int = 120) -> str:
+    """``text`` with control and other invisible characters escaped, shortened to ``limit``,
+    so that user input echoed in a message keeps it one readable paragraph.
+
+    >>> printable("a\\nb\\u202e")
+    'a\\\\nb\\\\u202e'
+    """
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
 
 
 def shipped_dir() -> Path:
@@ -37,33 +49,50 @@ def list_shipped() -> list[tuple[str, Path, str]]:
 def resolve_path(spec: str | Path) -> Path:
     """A scenario path from a file path or a shipped name (``baseline`` or ``baseline.toml``)."""
     path = Path(spec)
-    if path.is_file():
-        return path
-    shipped = shipped_dir() / (path.stem + ".toml")
-    if path.parent == Path(".") and shipped.is_file():
-        return shipped
+    try:
+        if path.is_file():
+            return path
+        shipped = shipped_dir() / (path.stem + ".toml")
+        if path.parent == Path(".") and shipped.is_file():
+            return shipped
+    except OSError as err:  # e.g. a name too long for the file system
+        raise ScenarioError(
+            f"Scenario file {_show(str(spec))} cannot be used ({err.strerror}); give a path "
+            f"to a TOML file or a shipped name (`society scenarios` lists them)."
+        ) from None
     names = [name for name, _, _ in list_shipped()]
     hint = difflib.get_close_matches(path.stem, names, n=1)
     did_you_mean = f" Did you mean '{hint[0]}'?" if hint else ""
     raise ScenarioError(
-        f"Scenario file '{spec}' not found.{did_you_mean} Give a path to a TOML file or one of "
-        f"the shipped names ({', '.join(names)}); `society scenarios` lists them."
+        f"Scenario file '{printable(spec)}' not found.{did_you_mean} Give a path to a TOML "
+        f"file or one of the shipped names ({', '.join(names)}); `society scenarios` lists them."
     )
 
 
 def read_toml(path: Path) -> dict[str, Any]:
     """Parse ``path`` as TOML, turning syntax errors into a message naming file and line."""
+    where = printable(path)
     try:
+        if path.stat().st_size > MAX_SCENARIO_BYTES:
+            raise ScenarioError(
+                f"{where}: {path.stat().st_size:,} bytes is too large for a scenario file "
+                f"(at most {MAX_SCENARIO_BYTES:,}); a scenario is a short TOML file."
+            )
         return tomllib.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise ScenarioError(
+            f"{where}: arrays or tables are nested too deeply to read; a scenario needs at most "
+            f"one level of [table] and flat lists."
+        ) from None
     except tomllib.TOMLDecodeError as err:
         raise ScenarioError(
-            f"{path}: TOML syntax error: {err}. Fix the file (a value needs quotes if it is "
+            f"{where}: TOML syntax error: {err}. Fix the file (a value needs quotes if it is "
             f"text; keys are written key = value)."
         ) from None
     except UnicodeDecodeError:
-        raise ScenarioError(f"{path}: not a UTF-8 text file; a scenario is a TOML file.") from None
+        raise ScenarioError(f"{where}: not a UTF-8 text file; a scenario is a TOML file.") from None
     except OSError as err:
-        raise ScenarioError(f"{path}: cannot be read ({err.strerror}).") from None
+        raise ScenarioError(f"{where}: cannot be read ({err.strerror}).") from None
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -74,17 +103,27 @@ def parse_override(text: str) -> tuple[str, Any]:
     >>> parse_override("name=rushed")
     ('name', 'rushed')
     """
+    if not isinstance(text, str):
+        raise ScenarioError(
+            f"override {_show(text)} is not text; write overrides as 'KEY=VALUE' strings or as "
+            f"a mapping {{'lab.tax': 0.25}}."
+        )
     key, sep, raw = text.partition("=")
     key = key.strip()
     if not sep or not key:
         raise ScenarioError(
-            f"--set '{text}' is not KEY=VALUE; write e.g. --set lab.tax=0.25 (dotted key, "
-            f"value as in the TOML file)."
+            f"--set '{printable(text)}' is not KEY=VALUE; write e.g. --set lab.tax=0.25 (dotted "
+            f"key, value as in the TOML file)."
         )
     try:
         value = tomllib.loads(f"v = {raw.strip()}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw.strip()
+    except RecursionError:
+        raise ScenarioError(
+            f"--set {printable(key)}: the value is nested too deeply; give a number, text, "
+            f"true/false or a flat list."
+        ) from None
     return key, value
 
 
@@ -93,14 +132,20 @@ def apply_overrides(doc: dict[str, Any], overrides: Mapping[str, Any] | Iterable
     items = overrides.items() if isinstance(overrides, Mapping) else map(parse_override, overrides)
     known = {f["key"] for f in iter_fields()}
     for key, value in items:
+        if not isinstance(key, str):
+            raise ScenarioError(
+                f"override key {_show(key)} is not text; use a dotted key such as 'lab.tax'."
+            )
         if key not in known:
-            raise ScenarioError(f"--set {key}: {_unknown_key_text(key, known)}")
+            raise ScenarioError(f"--set {printable(key)}: {_unknown_key_text(key, known)}")
         node = doc
         *parents, leaf = key.split(".")
         for part in parents:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
-                raise ScenarioError(f"--set {key}: '{part}' is not a table in the scenario.")
+                raise ScenarioError(
+                    f"--set {printable(key)}: '{printable(part)}' is not a table in the scenario."
+                )
         node[leaf] = value
 
 
@@ -121,9 +166,14 @@ def load_scenario(
         doc = source.model_dump()
     elif isinstance(source, Mapping):
         doc = _deep_copy(source)
+    elif not isinstance(source, str | Path):
+        raise ScenarioError(
+            f"a scenario is a file path, shipped name, mapping or Scenario, not "
+            f"{type(source).__name__} ({_show(source)})."
+        )
     else:
         path = resolve_path(source)
-        origin = str(path)
+        origin = printable(path)
         doc = read_toml(path)
         doc.setdefault("name", path.stem)
     if overrides:
@@ -144,16 +194,40 @@ def format_validation_error(err: ValidationError, origin: str) -> str:
     """One paragraph naming the file, each bad key, its value, and what is allowed."""
     fields = {f["key"]: f for f in iter_fields()}
     known = set(fields)
+    sections = {k.rsplit(".", 1)[0] for k in known if "." in k}
     parts = []
     for e in err.errors():
-        key = ".".join(str(p) for p in e["loc"])
+        loc = e["loc"]
+        key = ".".join(str(p) for p in loc)
         value = e.get("input")
         if e["type"] == "extra_forbidden":
-            parts.append(_unknown_key_text(key, known))
+            parts.append(_unknown_key_text(key, known, loc))
+            continue
+        if e["type"] == "invalid_key":
+            where = f"[{'.'.join(map(str, loc[:-1]))}]" if len(loc) > 1 else "the top level"
+            parts.append(f"key {_show(loc[-1])} in {where} is not text; keys are names.")
             continue
         if e["type"] == "missing":
             parts.append(f"'{key}' is required.")
             continue
+        if key in sections and e["type"] in {"model_type", "dict_type", "model_attributes_type"}:
+            listing = ", ".join(
+                k.rsplit(".", 1)[-1]
+                for k in sorted(known)
+                if k.startswith(key + ".") and "." not in k[len(key) + 1 :]
+            )
+            parts.append(
+                f"{key} = {_show(value)} has the wrong type: expected a table [{key}] "
+                f"with keys {listing}."
+            )
+            continue
+        # An item of a list field, e.g. record.snapshot_days[1]: the field's key without indices.
+        index = next((i for i, p in enumerate(loc) if isinstance(p, int)), None)
+        if index is not None and index > 0:
+            key = ".".join(str(p) for p in loc[:index])
+            shown_key = key + "".join(f"[{p}]" for p in loc[index:])
+        else:
+            shown_key = key
         field = fields.get(key)
         if field is None:
             # A rule spanning several keys (a model validator): its message says which.
@@ -165,7 +239,13 @@ def format_validation_error(err: ValidationError, origin: str) -> str:
             f"allowed range {field['range']}" if field["range"] != "-" else f"type {field['type']}"
         )
         unit = f" ({field['unit']})" if field["unit"] != "-" else ""
-        if e["type"].endswith("_type") or e["type"] in {"literal_error", "finite_number"}:
+        if shown_key != key:  # an item of a list
+            expected = str(e["msg"]).removeprefix("Input should be ").removeprefix("a valid ")
+            parts.append(
+                f"{shown_key} = {shown} is not allowed in {key} (expected {expected}); "
+                f"{allowed}{unit}."
+            )
+        elif e["type"].endswith("_type") or e["type"] in {"literal_error", "finite_number"}:
             what = (
                 "is not finite"
                 if e["type"] == "finite_number"
@@ -185,14 +265,23 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _unknown_key_text(key: str, known: set[str]) -> str:
-    section = key.rsplit(".", 1)[0] if "." in key else ""
+def _unknown_key_text(key: str, known: set[str], loc: tuple[Any, ...] | None = None) -> str:
+    parts = [str(p) for p in loc] if loc else key.split(".")
+    if loc and any("." in p for p in parts):
+        # A quoted key such as "population.size" = 3 is one key with a dot in it, not a path.
+        inside = f"[{'.'.join(parts[:-1])}]" if len(parts) > 1 else "the top level"
+        return (
+            f"unknown key '{printable(parts[-1])}' in {printable(inside)}: a quoted key with a "
+            f"dot in it is a single name; write the table and key instead, e.g. [population] "
+            f"then size = 100."
+        )
+    section = ".".join(parts[:-1])
     siblings = sorted(k for k in known if (k.rsplit(".", 1)[0] if "." in k else "") == section)
     candidates = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
     hint = f" Did you mean '{candidates[0]}'?" if candidates else ""
-    where = f"[{section}]" if section else "the top level"
+    where = f"[{printable(section)}]" if section else "the top level"
     listing = ", ".join(s.rsplit(".", 1)[-1] for s in siblings) or "(none: it is not a section)"
-    return f"unknown key '{key}'.{hint} Keys allowed in {where}: {listing}."
+    return f"unknown key '{printable(key)}'.{hint} Keys allowed in {where}: {listing}."
 
 
 def scenario_to_toml(scenario: BaseModel) -> str:

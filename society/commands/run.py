@@ -102,35 +102,40 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
         disable=not show,
         transient=False,
     )
-    with progress:
-        task = progress.add_task(scenario.name, total=scenario.days, generation=0, speed="")
+    task = progress.add_task(scenario.name, total=scenario.days, generation=0, speed="")
 
-        def on_day(model: SocietyModel) -> None:
-            rate = model.population.n * model.day / max(time.perf_counter() - started, 1e-9)
-            progress.update(
-                task,
-                completed=model.day,
-                generation=model.lab.generation,
-                speed=f"{rate / 1e6:.2f}M agent-days/s",
-            )
+    def on_day(model: SocietyModel) -> None:
+        # Started on the first recorded day, so input errors never print a bar.
+        if not progress.live.is_started:
+            progress.start()
+        rate = model.population.n * model.day / max(time.perf_counter() - started, 1e-9)
+        progress.update(
+            task,
+            completed=model.day,
+            generation=model.lab.generation,
+            speed=f"{rate / 1e6:.2f}M agent-days/s",
+        )
 
-        try:
-            if args.resume is not None:
-                result = resume(args.resume, on_day=on_day)
-            else:
-                result = run(
-                    scenario,
-                    out=args.out,
-                    runs_dir=args.runs_dir,
-                    force=args.force,
-                    on_day=on_day,
-                    replay_from=args.replay,
-                )
-        except KeyboardInterrupt:
-            err.print(
-                "interrupted: partial results and the manifest (status 'interrupted') were written"
+    try:
+        if args.resume is not None:
+            result = resume(args.resume, on_day=on_day)
+        else:
+            result = run(
+                scenario,
+                out=args.out,
+                runs_dir=args.runs_dir,
+                force=args.force,
+                on_day=on_day,
+                replay_from=args.replay,
             )
-            return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        _stop(progress)
+        err.print(
+            "interrupted: partial results and the manifest (status 'interrupted') were written"
+        )
+        return EXIT_INTERRUPTED
+    finally:
+        _stop(progress)
     if show:
         out.print(summary_table(result.summary, scenario.name))
     if not args.no_report:
@@ -141,6 +146,11 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
             out.print(f"report: {report}")
     print(result.path, flush=True)
     return 0
+
+
+def _stop(progress: Progress) -> None:
+    if progress.live.is_started:
+        progress.stop()
 
 
 def _replayed_scenario(run_dir: Path) -> Scenario:
