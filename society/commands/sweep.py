@@ -48,6 +48,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="continue the sweep in DIR: finished runs are kept, the rest are run",
     )
     p.add_argument("--quiet", action="store_true", help="print only the sweep directory")
+    p.add_argument(
+        "--no-report",
+        action="store_true",
+        help="skip the figures and report.html written at the end",
+    )
 
 
 def main(args: argparse.Namespace, out: Console, err: Console) -> int:
@@ -103,5 +108,11 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
             f"{n - result.failed} of {n} runs succeeded; summarise with "
             f"`society sweep-summary {result.path}`"
         )
+    if not args.no_report:
+        from viz import write_report
+
+        report = write_report(result.path, figures_dir=result.path / "figures")
+        if not args.quiet:
+            out.print(f"report: {report}")
     print(result.path, flush=True)
     return EXIT_FAILED_POINTS if result.failed else 0
