@@ -126,16 +126,45 @@ def load_sweep(path: str | Path) -> Sweep:
         raise RunDirectoryError(
             f"'{p / 'points.parquet'}' lacks the outcome column(s) {', '.join(missing)}."
         )
+    manifest = _flatten_sweep_manifest(manifest)
     metrics = None
     mdir = p / "metrics"
     if mdir.is_dir() and any(mdir.rglob("*.parquet")):
-        metrics = pl.read_parquet(mdir / "**" / "*.parquet", hive_partitioning=True)
+        # Only the columns the sweep views draw, scanned lazily: a 10,000-point sweep's whole
+        # metrics dataset need never be in memory. The arm index is mapped to parameter values.
+        wanted = ["arm", "replicate", "day", "alignment_mean", "drift_w1_initial"]
+        scanned = pl.scan_parquet(mdir / "**" / "*.parquet", hive_partitioning=True)
+        present = [c for c in wanted if c in scanned.collect_schema().names()]
+        metrics = scanned.select(present).collect()
+        params = sweep_parameters(points)
+        if "arm" in points.columns and "arm" in metrics.columns and params:
+            arms = points.select("arm", *params).unique("arm")
+            metrics = metrics.with_columns(pl.col("arm").cast(arms["arm"].dtype)).join(
+                arms, on="arm", how="left")
     summary: dict[str, Any] = {}
     for name in ("sweep-summary.json", "summary.json"):
         if (p / name).is_file():
             summary = json.loads((p / name).read_text())
             break
     return Sweep(p, manifest, points, sweep_parameters(points), metrics, summary)
+
+
+def _flatten_sweep_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
+    """Lift the names the views use (name, question, base scenario, reference arm) from the
+    ``sweep`` block that ``society sweep`` writes to the manifest's top level."""
+    sweep = manifest.get("sweep")
+    if not isinstance(sweep, dict):
+        return manifest
+    raw_spec = sweep.get("spec")
+    spec: dict[str, Any] = raw_spec if isinstance(raw_spec, dict) else {}
+    lifted = {
+        "name": sweep.get("name") or spec.get("name"),
+        "question": spec.get("question"),
+        "scenario": sweep.get("scenario_doc"),
+        "reference": spec.get("reference"),
+        "arms": sweep.get("keys"),
+    }
+    return {**{k: v for k, v in lifted.items() if v is not None}, **manifest}
 
 
 def sweep_parameters(points: pl.DataFrame) -> list[str]:

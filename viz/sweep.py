@@ -248,6 +248,12 @@ def forest_figure(diffs: pl.DataFrame, title: str = "sweep") -> Figure:
     return fig
 
 
+def reference_value(sweep: Sweep, arm: str) -> Any:
+    """The arm value the sweep file names as its reference (None: the lowest value)."""
+    reference = sweep.manifest.get("reference")
+    return reference.get(arm) if isinstance(reference, Mapping) else None
+
+
 def arm_parameter(sweep: Sweep) -> str | None:
     """The parameter whose values are the arms: ``manifest['arms']`` if named, else the tax when
     swept, else the first swept parameter."""
@@ -317,7 +323,9 @@ def render_sweep_views(
             if arm is None:
                 notes.append("forest: skipped, no swept parameter to form arms.")
                 continue
-            figures[name] = forest_figure(paired_differences(sweep.points, arm), title=title)
+            figures[name] = forest_figure(
+                paired_differences(sweep.points, arm, reference=reference_value(sweep, arm)),
+                title=title)
         elif name == "drift":
             if sweep.metrics is None or arm is None or arm not in sweep.metrics.columns:
                 notes.append("drift: skipped, the sweep has no metrics dataset with the arm "
@@ -365,7 +373,7 @@ def sweep_report_html(sweep_dir: str | Path, figures_dir: str | Path | None = No
     arm = arm_parameter(sweep)
     diffs_html = ""
     if arm is not None:
-        d = paired_differences(sweep.points, arm)
+        d = paired_differences(sweep.points, arm, reference=reference_value(sweep, arm))
         diffs_html = "<h3>Paired differences</h3>" + table(d.rows(), d.columns)
     note_html = "".join(f'<p class="note">{esc(n)}</p>' for n in notes)
     sections = [
