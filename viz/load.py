@@ -21,8 +21,13 @@ from society.api import RunResult
 from society.api import load as load_run_result
 from society.errors import RunDirectoryError
 
-RUN_FILES = ("manifest.json", "metrics.parquet", "events.parquet", "generations.parquet",
-             "summary.json")
+RUN_FILES = (
+    "manifest.json",
+    "metrics.parquet",
+    "events.parquet",
+    "generations.parquet",
+    "summary.json",
+)
 SWEEP_FILES = ("manifest.json", "points.parquet")
 NODE_FILE = "network_nodes.parquet"
 EDGE_FILE = "network_edges.parquet"
@@ -132,15 +137,21 @@ def load_sweep(path: str | Path) -> Sweep:
     if mdir.is_dir() and any(mdir.rglob("*.parquet")):
         # Only the columns the sweep views draw, scanned lazily: a 10,000-point sweep's whole
         # metrics dataset need never be in memory. The arm index is mapped to parameter values.
-        wanted = ["arm", "replicate", "day", "alignment_mean", "drift_w1_initial"]
+        params = sweep_parameters(points)
+        wanted = ["arm", "replicate", "day", "alignment_mean", "drift_w1_initial", *params]
         scanned = pl.scan_parquet(mdir / "**" / "*.parquet", hive_partitioning=True)
         present = [c for c in wanted if c in scanned.collect_schema().names()]
         metrics = scanned.select(present).collect()
-        params = sweep_parameters(points)
-        if "arm" in points.columns and "arm" in metrics.columns and params:
+        if (
+            "arm" in points.columns
+            and "arm" in metrics.columns
+            and params
+            and not all(c in metrics.columns for c in params)
+        ):
             arms = points.select("arm", *params).unique("arm")
             metrics = metrics.with_columns(pl.col("arm").cast(arms["arm"].dtype)).join(
-                arms, on="arm", how="left")
+                arms, on="arm", how="left"
+            )
     summary: dict[str, Any] = {}
     for name in ("sweep-summary.json", "summary.json"):
         if (p / name).is_file():
