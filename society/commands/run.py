@@ -143,7 +143,7 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
 
         report = write_report(result.path, figures_dir=result.path / "figures")
         if show:
-            out.print(f"report: {report}")
+            out.print(f"report: {report}", soft_wrap=True)
     print(result.path, flush=True)
     return 0
 

@@ -113,6 +113,6 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
 
         report = write_report(result.path, figures_dir=result.path / "figures")
         if not args.quiet:
-            out.print(f"report: {report}")
+            err.print(f"report: {report}", soft_wrap=True, highlight=False)
     print(result.path, flush=True)
     return EXIT_FAILED_POINTS if result.failed else 0
