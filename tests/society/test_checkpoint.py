@@ -12,6 +12,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from society_helpers import run_cli as cli
 
 import society
 from society.api import RunStopped
@@ -25,16 +26,6 @@ def assert_same_outputs(a: Path, b: Path) -> None:
         assert pl.read_parquet(a / f"{name}.parquet").equals(
             pl.read_parquet(b / f"{name}.parquet")
         ), name
-
-
-def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "society.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-    )
 
 
 def test_stop_and_resume_equals_an_uninterrupted_run(tmp_path: Path) -> None:

@@ -14,7 +14,6 @@ import inspect
 import math
 import re
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from society_helpers import run_cli as cli
 
 import society
 import society.api
@@ -443,14 +443,6 @@ def test_run_refuses_a_society_that_does_not_fit(tmp_path: Path, monkeypatch) ->
 
 
 # -- the command line ---------------------------------------------------------------------------
-def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "society.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-    )
 
 
 FILES = {

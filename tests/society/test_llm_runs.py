@@ -9,10 +9,12 @@ import sqlite3
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import polars as pl
 import pytest
+from society_helpers import run_cli
 
 import society
 from llm_backends.fake_server import FakeOpenAIServer, FakeServerConfig
@@ -89,15 +91,7 @@ def test_budget_exhaustion_finishes_on_the_stub_policy_and_says_so(tmp_path: Pat
 
 
 def test_dead_endpoint_and_wrong_model_fail_fast_with_exit_2(tmp_path: Path) -> None:
-    def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "society.cli", *args],
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            timeout=60,
-        )
-
+    cli = partial(run_cli, cwd=tmp_path)
     t0 = time.perf_counter()
     dead = cli("run", "llm_small", "--set", "llm.base_url=http://127.0.0.1:9/v1")
     assert (
@@ -160,15 +154,7 @@ def test_a_killed_run_keeps_every_paid_response(tmp_path: Path) -> None:
 
 
 def test_cli_dry_run_sends_nothing_and_replay_reruns_offline(tmp_path: Path) -> None:
-    def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "society.cli", *args],
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            timeout=120,
-        )
-
+    cli = partial(run_cli, cwd=tmp_path)
     with FakeOpenAIServer(FakeServerConfig()) as server:
         url = [
             "--set",

@@ -6,14 +6,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from society_helpers import run_cli as society_cli
 
 import society
 from society.errors import RunDirectoryError
@@ -39,16 +38,6 @@ EVIL_NAMES = [
     "\u202eexe.txt",
     "x" * 500,
 ]
-
-
-def society_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "society.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-    )
 
 
 def listing(root: Path) -> set[str]:

@@ -55,8 +55,18 @@ def test_sigkill_then_resume_equals_uninterrupted(
 ) -> None:
     out = tmp_path / "killed"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "society.cli", "sweep", str(sweep_file), "--out", str(out),
-         "--workers", "1", "--quiet"],
+        [
+            sys.executable,
+            "-m",
+            "society.cli",
+            "sweep",
+            str(sweep_file),
+            "--out",
+            str(out),
+            "--workers",
+            "1",
+            "--quiet",
+        ],
         env={**os.environ, "PYTHONPATH": str(WORKTREE)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -93,7 +93,10 @@ def test_ray_engine_gives_identical_results(
 
 
 def test_a_failing_point_is_recorded_and_the_sweep_goes_on(
-    sweep_file: Path, one_worker: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    sweep_file: Path,
+    one_worker: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     original = Sweep.task
@@ -173,9 +176,10 @@ def test_resume_refuses_a_different_sweep(
     other.write_text(BODY.replace("[0.0, 1.0]", "[0.0, 2.0]"))
     assert cli_main(["sweep", str(other), "--resume", str(one_worker)]) == 2
     assert "differs from" in capsys.readouterr().err
-    assert load_sweep(other).fingerprint() != json.loads(
-        (one_worker / "manifest.json").read_text()
-    )["sweep"]["fingerprint"]
+    assert (
+        load_sweep(other).fingerprint()
+        != json.loads((one_worker / "manifest.json").read_text())["sweep"]["fingerprint"]
+    )
 
 
 def crash_on_arm_1_replicate_0(task: dict[str, Any]) -> dict[str, Any]:
