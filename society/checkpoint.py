@@ -80,7 +80,7 @@ def save(model: SocietyModel, root: Path) -> Path:
         "arrivals": {name: a.state() for name, a in model.arrivals.items()},
         "activity": asdict(model._activity),
         "recorder": {
-            "metrics": model.recorder.metrics,
+            "metric_rows": _save_metric_rows(model, root / "rows"),
             "events": model.recorder.events,
             "generations": model.recorder.generations,
             "snapshot_days": [int(f["day"][0]) for f in model.recorder.node_snapshots],
@@ -97,6 +97,35 @@ def save(model: SocietyModel, root: Path) -> Path:
     return final
 
 
+def _save_metric_rows(model: SocietyModel, folder: Path) -> int:
+    """Append the metrics rows not yet saved as an immutable part ``metrics-START-END.arrow``;
+    return how many rows this checkpoint covers. Re-serialising every row at every checkpoint
+    would make checkpoints cost more the longer a run gets."""
+    folder.mkdir(exist_ok=True)
+    rows = model.recorder.metrics
+    saved = max((int(p.stem.split("-")[2]) for p in folder.glob("metrics-*.arrow")), default=0)
+    if len(rows) > saved:
+        part = model.recorder.metrics_frame().slice(saved)
+        tmp = folder / ".metrics.tmp"
+        part.write_ipc(tmp, compression="uncompressed")
+        os.replace(tmp, folder / f"metrics-{saved:06d}-{len(rows):06d}.arrow")
+    return len(rows)
+
+
+def _load_metric_rows(folder: Path, count: int) -> list[dict[str, Any]]:
+    """The first ``count`` metrics rows; parts written after this checkpoint are dropped (a run
+    killed between writing a part and its checkpoint leaves one behind)."""
+    parts = sorted(folder.glob("metrics-*.arrow"))
+    rows: list[dict[str, Any]] = []
+    for part in parts:
+        start = int(part.stem.split("-")[1])
+        if start >= count:
+            part.unlink()
+            continue
+        rows.extend(pl.read_ipc(part).to_dicts())
+    return rows[:count]
+
+
 def _plain(value: Any) -> Any:
     """numpy scalars (e.g. a bool computed with numpy) as the Python values they hold."""
     if isinstance(value, np.generic):
@@ -110,11 +139,12 @@ def _save_snapshots(model: SocietyModel, folder: Path) -> None:
         model.recorder.node_snapshots, model.recorder.edge_snapshots, strict=True
     ):
         day = int(nodes["day"][0])
-        target = folder / f"edges-{day:05d}.parquet"
+        target = folder / f"edges-{day:05d}.arrow"
         if target.exists():
             continue
-        nodes.write_parquet(folder / f"nodes-{day:05d}.parquet")
-        edges.write_parquet(folder / ".edges.tmp")
+        # Uncompressed Arrow IPC: a checkpoint is scratch data, written often, read once.
+        nodes.write_ipc(folder / f"nodes-{day:05d}.arrow", compression="uncompressed")
+        edges.write_ipc(folder / ".edges.tmp", compression="uncompressed")
         os.replace(folder / ".edges.tmp", target)  # the edges file marks the pair complete
 
 
@@ -176,16 +206,16 @@ def restore(model: SocietyModel, checkpoint: Path) -> None:
         model.arrivals[name].restore(arrival_state)
     model._activity = DayActivity(**state["activity"])
     rec = model.recorder
-    rec.metrics = state["recorder"]["metrics"]
+    rec.metrics = _load_metric_rows(checkpoint.parent / "rows", state["recorder"]["metric_rows"])
     rec.events = state["recorder"]["events"]
     rec.generations = state["recorder"]["generations"]
     folder = checkpoint.parent / "snapshots"
     rec.node_snapshots = [
-        pl.read_parquet(folder / f"nodes-{d:05d}.parquet")
+        pl.read_ipc(folder / f"nodes-{d:05d}.arrow")
         for d in state["recorder"]["snapshot_days"]
     ]
     rec.edge_snapshots = [
-        pl.read_parquet(folder / f"edges-{d:05d}.parquet")
+        pl.read_ipc(folder / f"edges-{d:05d}.arrow")
         for d in state["recorder"]["snapshot_days"]
     ]
     if model.llm is not None and state["llm"] is not None:
