@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 
+def printable(text: object, limit: int | None = 120) -> str:
+    """``text`` with control and other invisible characters escaped (and shortened to
+    ``limit``), so that user input echoed in a message keeps it one readable paragraph.
+
+    >>> printable("a\\nb\\u202e")
+    'a\\\\nb\\\\u202e'
+    """
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+    return shown if limit is None or len(shown) <= limit else shown[: limit - 3] + "..."
+
+
 class SocietyError(Exception):
     """A problem with the user's input or environment, with a message that says how to fix it.
 
-    Anything else that escapes is a bug in society and is shown with its traceback.
+    The message is kept to one paragraph: any control character it quotes from user input is
+    escaped. Anything else that escapes is a bug in society and is shown with its traceback.
+
+    >>> str(SocietyError("bad key 'a\\nb'"))
+    "bad key 'a\\\\nb'"
     """
 
     exit_code = 2
+
+    def __init__(self, message: str = "", *args: object) -> None:
+        super().__init__(printable(message, limit=None), *args)
 
 
 class ScenarioError(SocietyError):

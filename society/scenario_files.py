@@ -10,23 +10,12 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from society.errors import ScenarioError
+from society.errors import ScenarioError, printable
 from society.scenario import Scenario, iter_fields
 
 _REPO_SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 _PACKAGED_SCENARIOS = Path(__file__).resolve().parent / "_shipped_scenarios"
 MAX_SCENARIO_BYTES = 16 * 2**20  # a scenario is a few kB; anything this large is a mistake
-
-
-def printable(text: object, limit: int = 120) -> str:
-    """``text`` with control and other invisible characters escaped, shortened to ``limit``,
-    so that user input echoed in a message keeps it one readable paragraph.
-
-    >>> printable("a\\nb\\u202e")
-    'a\\\\nb\\\\u202e'
-    """
-    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
-    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
 
 
 def shipped_dir() -> Path:

@@ -29,6 +29,7 @@ from society.scenario import iter_fields
 from society.scenario_files import (
     _unknown_key_text,
     load_scenario,
+    printable,
     read_toml,
     resolve_path,
 )
@@ -287,7 +288,7 @@ def _validate_spec(doc: dict[str, Any], source: str) -> SweepSpec:
         }
         for e in err.errors():
             loc = [str(p) for p in e["loc"]]
-            key = ".".join(loc)
+            key = printable(".".join(loc))  # keys are user input: keep the message one line
             if e["type"] == "extra_forbidden":
                 section = "sample" if loc[0] == "sample" else ""
                 names = allowed[section]
@@ -429,8 +430,7 @@ def _example(field: dict[str, Any]) -> str:
 
 
 def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return printable(repr(value), limit=60)
 
 
 def _scenario_path(sweep_path: Path, spec: Any) -> Path:

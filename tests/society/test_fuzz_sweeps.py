@@ -9,7 +9,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import society
@@ -83,6 +83,7 @@ OUTCOMES: dict[str, int] = {"accepted": 0, "rejected": 0}
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(documents)
+@example({"grid": {"\n": 0}})  # found in CI: a key echoed raw split the message over two lines
 def test_a_sweep_document_is_accepted_and_runs_or_rejected_clearly(doc: dict[str, Any]) -> None:
     doc = {"scenario": "tiny", **doc}
     try:
