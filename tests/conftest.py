@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 import society
+
+# CI explores the same examples on every run (a red CI then always means the change, not a
+# new draw); locally, Hypothesis keeps drawing fresh ones and remembers the failures it finds.
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 REPO = Path(__file__).resolve().parent.parent
 
