@@ -170,6 +170,11 @@ def execute(
                 del result
                 if on_point is not None:
                     on_point(record)
+        except KeyboardInterrupt:
+            # Every finished point is already stored; say so before the interrupt goes on.
+            manifest.update(status="interrupted", finished_utc=utc_now().isoformat())
+            store.write_manifest(manifest)
+            raise
         finally:
             runner.close()
     wall = time.perf_counter() - t0
