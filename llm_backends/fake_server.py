@@ -128,15 +128,25 @@ def _error(status: int, message: str, code: str, headers: dict[str, str] | None 
     return web.json_response(body, status=status, headers=headers)
 
 
+def _refuse_key(state: _State, request: web.Request) -> Any:
+    """A 401 response when a key is required and the request presents another, else None.
+    The body echoes the presented key, as real servers do, so redaction can be tested."""
+    expected = state.config.api_key
+    if expected is None:
+        return None
+    presented = request.headers.get("Authorization", "").removeprefix("Bearer ")
+    if presented == expected:
+        return None
+    state.statuses[401] += 1
+    return _error(401, f"Incorrect API key provided: {presented}", "invalid_api_key")
+
+
 def _make_app(state: _State) -> web.Application:
     async def chat(request: web.Request) -> web.StreamResponse:  # noqa: PLR0911 (one per fault)
         state.requests += 1
         cfg = state.config
-        if cfg.api_key is not None:
-            presented = request.headers.get("Authorization", "").removeprefix("Bearer ")
-            if presented != cfg.api_key:
-                state.statuses[401] += 1
-                return _error(401, f"Incorrect API key provided: {presented}", "invalid_api_key")
+        if (refused := _refuse_key(state, request)) is not None:
+            return refused
         raw = await request.read()
         try:
             body = json.loads(raw)
@@ -208,11 +218,8 @@ def _make_app(state: _State) -> web.Application:
     async def models(request: web.Request) -> web.StreamResponse:
         state.requests += 1
         cfg = state.config
-        if cfg.api_key is not None:
-            presented = request.headers.get("Authorization", "").removeprefix("Bearer ")
-            if presented != cfg.api_key:
-                state.statuses[401] += 1
-                return _error(401, f"Incorrect API key provided: {presented}", "invalid_api_key")
+        if (refused := _refuse_key(state, request)) is not None:
+            return refused
         state.statuses[200] += 1
         data = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in cfg.models]
         return web.json_response({"object": "list", "data": data})
