@@ -12,7 +12,7 @@ from .errors import AUTH, CONNECTION, NOT_FOUND, TIMEOUT, BackendError, ConfigEr
 from .types import Completion, CompletionRequest
 from .validation import parse_json_object, validate
 
-__all__ = ["CheckResult", "EndpointCheckError", "check_endpoint", "resolve_api_key"]
+__all__ = ["CheckResult", "Endpoint", "EndpointCheckError", "check_endpoint", "resolve_api_key"]
 
 LOCAL_PLACEHOLDER_KEY = "sk-local-no-key"
 """Sent to loopback endpoints when no key is configured (local servers ignore it)."""
@@ -151,3 +151,36 @@ async def check_endpoint(backend: _Probeable) -> CheckResult:
         prompt_tokens=completion.prompt_tokens,
         completion_tokens=completion.completion_tokens,
     )
+
+
+class Endpoint:
+    """What both OpenAI-compatible backends are: a base URL, a model, and a key read once from
+    the environment variable ``api_key_env``. The key lives only in ``_key``; ``repr`` names
+    the variable, never the value."""
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        *,
+        api_key_env: str = "OPENAI_API_KEY",
+        timeout_s: float = 60.0,
+    ) -> None:
+        from ._wire import is_local_url
+
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.api_key_env = api_key_env
+        self.timeout_s = timeout_s
+        self._key = resolve_api_key(api_key_env, local=is_local_url(self.base_url))
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(base_url={self.base_url!r}, model={self.model!r}, "
+            f"api_key_env={self.api_key_env!r})"
+        )
+
+    async def check(self) -> CheckResult:
+        """Probe the endpoint (see :func:`check_endpoint`)."""
+        # Every concrete subclass adds the complete() and list_models() the probe calls.
+        return await check_endpoint(self)  # type: ignore[arg-type]

@@ -16,8 +16,8 @@ from typing import Any
 
 import aiohttp
 
-from ._wire import build_payload, completion_from_body, is_local_url
-from .endpoint import CheckResult, check_endpoint, resolve_api_key, server_message
+from ._wire import build_payload, completion_from_body
+from .endpoint import Endpoint, server_message
 from .errors import BAD_RESPONSE, CONNECTION, TIMEOUT, BackendError, kind_for_status
 from .errors import parse_retry_after as _retry_after
 from .types import Completion, CompletionRequest
@@ -25,7 +25,7 @@ from .types import Completion, CompletionRequest
 __all__ = ["FastOpenAICompatibleBackend"]
 
 
-class FastOpenAICompatibleBackend:
+class FastOpenAICompatibleBackend(Endpoint):
     """OpenAI-compatible chat completions over a pooled ``aiohttp`` session.
 
     Parameters
@@ -51,12 +51,8 @@ class FastOpenAICompatibleBackend:
         timeout_s: float = 60.0,
         max_connections: int = 512,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.model = model
-        self.api_key_env = api_key_env
-        self.timeout_s = timeout_s
+        super().__init__(base_url, model, api_key_env=api_key_env, timeout_s=timeout_s)
         self.max_connections = max_connections
-        self._key = resolve_api_key(api_key_env, local=is_local_url(self.base_url))
         self._headers = {
             "Authorization": f"Bearer {self._key}",
             "Content-Type": "application/json",
@@ -64,12 +60,6 @@ class FastOpenAICompatibleBackend:
         }
         self._chat_url = f"{self.base_url}/chat/completions"
         self._session: aiohttp.ClientSession | None = None
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(base_url={self.base_url!r}, model={self.model!r}, "
-            f"api_key_env={self.api_key_env!r})"
-        )
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -142,10 +132,6 @@ class FastOpenAICompatibleBackend:
             raise BackendError(
                 BAD_RESPONSE, f"unexpected /models reply from {self.base_url}"
             ) from None
-
-    async def check(self) -> CheckResult:
-        """Probe the endpoint (see :func:`~llm_backends.endpoint.check_endpoint`)."""
-        return await check_endpoint(self)
 
     async def aclose(self) -> None:
         if self._session is not None and not self._session.closed:

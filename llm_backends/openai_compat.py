@@ -11,8 +11,8 @@ from typing import Any
 
 import openai
 
-from ._wire import build_payload, completion_from_body, is_local_url
-from .endpoint import CheckResult, check_endpoint, resolve_api_key, server_message
+from ._wire import build_payload, completion_from_body
+from .endpoint import Endpoint, server_message
 from .errors import (
     BAD_RESPONSE,
     CONNECTION,
@@ -26,7 +26,7 @@ from .types import Completion, CompletionRequest
 __all__ = ["OpenAICompatibleBackend"]
 
 
-class OpenAICompatibleBackend:
+class OpenAICompatibleBackend(Endpoint):
     """Any OpenAI-compatible chat-completions endpoint, through ``AsyncOpenAI``.
 
     Parameters
@@ -61,19 +61,9 @@ class OpenAICompatibleBackend:
         api_key_env: str = "OPENAI_API_KEY",
         timeout_s: float = 60.0,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.model = model
-        self.api_key_env = api_key_env
-        self.timeout_s = timeout_s
-        self._key = resolve_api_key(api_key_env, local=is_local_url(self.base_url))
+        super().__init__(base_url, model, api_key_env=api_key_env, timeout_s=timeout_s)
         self._client = openai.AsyncOpenAI(
             api_key=self._key, base_url=self.base_url, timeout=timeout_s, max_retries=0
-        )
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(base_url={self.base_url!r}, model={self.model!r}, "
-            f"api_key_env={self.api_key_env!r})"
         )
 
     def _error(self, exc: Exception, request: CompletionRequest | None) -> BackendError:
@@ -121,10 +111,6 @@ class OpenAICompatibleBackend:
         else:
             return [m.id for m in page.data]
         raise error  # outside `except`: see complete()
-
-    async def check(self) -> CheckResult:
-        """Probe the endpoint (see :func:`~llm_backends.endpoint.check_endpoint`)."""
-        return await check_endpoint(self)
 
     async def aclose(self) -> None:
         await self._client.close()
