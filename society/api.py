@@ -28,6 +28,7 @@ from society.runstore import (
     package_versions,
     platform_info,
     prepare_run_dir,
+    stored_run,
     utc_now,
     write_json,
     write_parquet,
@@ -150,17 +151,10 @@ def resume(
     seed; LLM replies paid for before the interruption are served from the run's cache.
     """
     path = Path(run_dir)
-    manifest_path = path / "manifest.json"
-    if not manifest_path.is_file():
-        raise RunDirectoryError(
-            f"cannot resume '{path}': manifest.json is missing; give the "
-            f"directory of a run that was interrupted."
-        )
-    manifest = json.loads(manifest_path.read_text())
+    manifest, resolved = stored_run(path, "resume")
     if manifest.get("status") == "success":
         raise RunDirectoryError(f"'{path}' already finished (status success); nothing to resume.")
     checkpoint = latest(path)
-    resolved = Scenario.model_validate(manifest["scenario"])
     stack = build_stack(resolved, path) if resolved.llm.fraction > 0 else None
     manifest.update(status="running", error=None, resumed_from=checkpoint.name)
 
@@ -255,13 +249,7 @@ def replay(
     network calls. The outputs equal the original's (``llm_calls.parquet`` differs only in
     ``cache_hit`` and ``latency_s``)."""
     original = Path(run_dir)
-    manifest_path = original / "manifest.json"
-    if not manifest_path.is_file():
-        raise RunDirectoryError(
-            f"cannot replay '{original}': manifest.json is missing; give the "
-            f"directory of a finished run."
-        )
-    scenario = json.loads(manifest_path.read_text())["scenario"]
+    _, scenario = stored_run(original, "replay")
     return run(scenario, out=out, runs_dir=runs_dir, force=force, replay_from=original)
 
 

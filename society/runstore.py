@@ -16,6 +16,7 @@ from typing import Any
 import polars as pl
 
 from society.errors import RunDirectoryError
+from society.scenario import Scenario
 from society.scenario_files import printable
 
 RUN_FILES = (
@@ -104,6 +105,26 @@ def prepare_run_dir(path: Path, *, force: bool) -> Path:
             f"writable --out directory."
         ) from None
     return path
+
+
+def stored_run(run_dir: str | Path, purpose: str) -> tuple[dict[str, Any], Scenario]:
+    """The manifest and resolved scenario of a stored run, for ``purpose`` (resume, replay,
+    reproduce); a clear error naming the directory when they cannot be read."""
+    path = Path(run_dir) / "manifest.json"
+    where = f"cannot {purpose} '{printable(run_dir)}'"
+    if not path.is_file():
+        raise RunDirectoryError(
+            f"{where}: it has no manifest.json; give the directory of a run that `society run` "
+            f"wrote."
+        )
+    try:
+        manifest = json.loads(path.read_text())
+        return manifest, Scenario.model_validate(manifest["scenario"])
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise RunDirectoryError(
+            f"{where}: its manifest.json is unreadable or lacks a valid scenario ({err}); "
+            f"rerun the scenario instead."
+        ) from None
 
 
 def write_parquet(frame: pl.DataFrame, path: Path) -> None:

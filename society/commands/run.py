@@ -12,6 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from society.commands.options import add_scenario_options
+from society.runstore import stored_run
 from society.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -78,9 +79,9 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
     if args.reproduce is not None:
         return _reproduce(args, out, err)
     if args.resume is not None:
-        scenario = _replayed_scenario(args.resume)
+        _, scenario = stored_run(args.resume, "resume")
     elif args.replay is not None:
-        scenario = _replayed_scenario(args.replay)
+        _, scenario = stored_run(args.replay, "replay")
     elif args.scenario is None:
         raise ScenarioError(
             "society run needs a SCENARIO (file or shipped name) or --replay RUN_DIR."
@@ -153,23 +154,8 @@ def _stop(progress: Progress) -> None:
         progress.stop()
 
 
-def _replayed_scenario(run_dir: Path) -> Scenario:
-    import json
-
-    from society.errors import RunDirectoryError
-
-    manifest = run_dir / "manifest.json"
-    if not manifest.is_file():
-        raise RunDirectoryError(
-            f"'{run_dir}' has no manifest.json; give the directory of a run (one that "
-            f"`society run` wrote)."
-        )
-    return Scenario.model_validate(json.loads(manifest.read_text())["scenario"])
-
-
 def _reproduce(args: argparse.Namespace, out: Console, err: Console) -> int:
     """Rerun RUN_DIR's resolved scenario (with its LLM cache, if any) and compare outputs."""
-    import json
 
     import polars as pl
 
@@ -177,8 +163,7 @@ def _reproduce(args: argparse.Namespace, out: Console, err: Console) -> int:
     from society.runstore import git_state, package_versions
 
     original = args.reproduce
-    scenario = _replayed_scenario(original)
-    manifest = json.loads((original / "manifest.json").read_text())
+    manifest, scenario = stored_run(original, "reproduce")
     replay_from = original if scenario.llm.fraction > 0 else None
     result = run(
         scenario, out=args.out, runs_dir=args.runs_dir, force=args.force, replay_from=replay_from
