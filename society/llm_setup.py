@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from llm_backends import (
     Backend,
@@ -25,6 +26,9 @@ from llm_backends import (
 )
 from society.errors import SocietyError
 from society.scenario import LLM, Scenario
+
+if TYPE_CHECKING:
+    from llm_backends.endpoint import CheckResult
 
 CACHE_NAME = "llm_cache.sqlite"
 TRANSIENT_KINDS = frozenset({"server_error", "rate_limited", "timeout", "bad_response"})
@@ -57,18 +61,18 @@ def transport(p: LLM, *, timeout_s: float | None = None) -> Backend:
     return backend
 
 
-def check_endpoint(p: LLM, *, timeout_s: float = 15.0) -> float:
-    """Send one structured request; return its latency. A dead endpoint, wrong model or bad key
-    raises :class:`LLMSetupError` with the server's reason and the fix."""
+def check_endpoint(p: LLM, *, timeout_s: float = 15.0) -> CheckResult:
+    """Send one structured request and return what came back (latency, schema honoured,
+    tokens). A dead endpoint, wrong model or bad key raises :class:`LLMSetupError` with the
+    server's reason and the fix; a passing 500 or 429 is retried."""
     from llm_backends.endpoint import check_endpoint as probe
 
-    async def go() -> float:
+    async def go() -> CheckResult:
         backend = transport(p, timeout_s=timeout_s)
         try:
             for attempt in range(TRANSIENT_CHECK_ATTEMPTS):
                 try:
-                    result = await probe(backend)  # type: ignore[arg-type]
-                    return result.latency_s
+                    return await probe(backend)  # type: ignore[arg-type]
                 except BackendError as err:
                     # A 500 or 429 says the server is there; only misconfiguration (no server,
                     # bad key, unknown model) should stop the run before it starts.

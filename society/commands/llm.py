@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 
 from rich.console import Console
 
@@ -31,26 +30,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from llm_backends.endpoint import CheckResult, check_endpoint
-    from society.llm_setup import LLMSetupError, transport
+    from society.llm_setup import check_endpoint
 
     p = LLM(
         base_url=args.base_url, model=args.model, api_key_env=args.api_key_env, client=args.client
     )
-
-    async def go() -> CheckResult:
-        backend = transport(p, timeout_s=args.timeout)
-        try:
-            return await check_endpoint(backend)  # type: ignore[arg-type]
-        finally:
-            await backend.aclose()
-
-    from llm_backends import BackendError, ConfigError
-
-    try:
-        result = asyncio.run(go())
-    except (BackendError, ConfigError) as e:
-        raise LLMSetupError(f"{args.base_url} (model {args.model!r}): {e}") from None
+    result = check_endpoint(p, timeout_s=args.timeout)
     honoured = (
         "honoured"
         if result.schema_honoured
