@@ -61,7 +61,7 @@ def save(model: SocietyModel, root: Path) -> Path:
         arrays.update(
             {"llm.members": model.llm.members, "llm.last_message": model.llm.last_message}
         )
-        budget = getattr(getattr(model.llm.backend, "inner", None), "budget", None)
+        budget = _budget(model)
         llm_state = {
             "messages": model.llm.messages,
             "calls": model.llm.calls,
@@ -124,6 +124,13 @@ def _load_metric_rows(folder: Path, count: int) -> list[dict[str, Any]]:
             continue
         rows.extend(pl.read_ipc(part).to_dicts())
     return rows[:count]
+
+
+def _budget(model: SocietyModel) -> Any:
+    """The run's LLM budget: society.run wraps ``CachedBackend(ResilientBackend(...))`` and the
+    budget sits on the resilient layer (None for replay or a bare backend)."""
+    backend = model.llm.backend if model.llm is not None else None
+    return getattr(getattr(backend, "inner", None), "budget", None)
 
 
 def _plain(value: Any) -> Any:
@@ -223,7 +230,7 @@ def restore(model: SocietyModel, checkpoint: Path) -> None:
         model.llm.messages = list(llm["messages"])
         model.llm.calls = list(llm["calls"])
         model.llm.budget_noted = bool(llm["budget_noted"])
-        budget = getattr(getattr(model.llm.backend, "inner", None), "budget", None)
+        budget = _budget(model)
         if budget is not None and llm["budget"] is not None:
             budget.calls, budget.tokens = llm["budget"]["calls"], llm["budget"]["tokens"]
     model.env = simpy.Environment(initial_time=state["time"])
