@@ -58,15 +58,3 @@ def link_pairs(graph: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         return u, v, None
     csr = as_csr(graph)
     return csr_rows(csr), csr.indices, csr.data.astype(np.float64)
-
-
-def undirected_edges(graph: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Each undirected edge once, as arrays ``(u, v)`` with ``u < v`` (self-loops dropped).
-
-    >>> u, v = undirected_edges(nx.path_graph(3))
-    >>> list(zip(u.tolist(), v.tolist()))
-    [(0, 1), (1, 2)]
-    """
-    coo = sp.coo_array(as_csr(graph))
-    keep = coo.row < coo.col
-    return coo.row[keep].astype(np.int64), coo.col[keep].astype(np.int64)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass
@@ -27,7 +27,6 @@ class LabState:
     gen_taxed_quality: float = 0.0  # sum over days of tau * research quality
     gen_hack_share: float = 0.0  # sum over days of the reward-hacking share
     prev_effective_tax: float | None = None  # the last generation's, until this one has a day
-    history: dict[str, float] = field(default_factory=dict)
 
     def effective_tax(self) -> float:
         """Mean over this generation's days of tax x research quality (the tax that counted)."""

@@ -52,11 +52,13 @@ class Network:
         if self._reading is None:
             adj = self.adjacency
             degree = np.diff(adj.indptr).astype(np.float64)
-            scale = np.divide(2.0 * self.n_edges / self.n, degree, out=np.zeros_like(degree),
-                              where=degree > 0)
+            scale = np.divide(
+                2.0 * self.n_edges / self.n, degree, out=np.zeros_like(degree), where=degree > 0
+            )
             self._reading = sp.csr_array(
                 (adj.data * np.repeat(scale, np.diff(adj.indptr)), adj.indices, adj.indptr),
-                shape=adj.shape)
+                shape=adj.shape,
+            )
         return self._reading
 
     @property
@@ -80,18 +82,6 @@ class Network:
         g.add_nodes_from(range(self.n))
         g.add_edges_from(zip(self.u.tolist(), self.v.tolist(), strict=True))
         return g
-
-    def nbytes(self) -> int:
-        """Bytes held by the edge list and the CSR view."""
-        csr = self.adjacency
-        return int(
-            self.u.nbytes
-            + self.v.nbytes
-            + csr.data.nbytes
-            + csr.indices.nbytes
-            + csr.indptr.nbytes
-            + self.rows.nbytes
-        )
 
 
 def _coo_to_csr(n: int, rows: np.ndarray, cols: np.ndarray) -> sp.csr_array:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from enum import IntEnum
 
 import numpy as np
@@ -51,9 +51,6 @@ class Population:
             total += b[:, j]
         out: np.ndarray = total / b.shape[1]
         return out
-
-    def nbytes(self) -> int:
-        return sum(int(getattr(self, f.name).nbytes) for f in fields(self))
 
 
 def initial_population(scenario: Scenario, rng: np.random.Generator) -> Population:
