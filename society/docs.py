@@ -13,7 +13,7 @@ from pathlib import Path
 
 from society.observe import METRIC_COLUMNS
 from society.recorder import EVENT_SCHEMA, GENERATION_SCHEMA, METRIC_SCHEMA
-from society.scenario import iter_fields
+from society.scenario import format_default, iter_fields
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -44,19 +44,11 @@ EVENT_COLUMNS = {
 
 
 def fields_table() -> str:
+    """Every scenario field as a Markdown table (also what `society fields --markdown` prints)."""
     lines = ["| key | default | unit | range | meaning |", "|---|---|---|---|---|"]
     for f in iter_fields():
-        default = f["default"]
-        shown = (
-            f"{default:.6g}"
-            if isinstance(default, float)
-            else str(default).lower()
-            if isinstance(default, bool)
-            else (str(default) if default != "" else '""')
-        )
-        lines.append(
-            f"| `{f['key']}` | {shown} | {f['unit']} | {f['range']} | {f['description']} |"
-        )
+        cells = [f"`{f['key']}`", format_default(f["default"]), f["unit"], f["range"]]
+        lines.append("| " + " | ".join([*cells, f["description"]]) + " |")
     return "\n".join(lines)
 
 

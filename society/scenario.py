@@ -105,6 +105,8 @@ class Work(Section):
 
 
 class Tests(Section):
+    __test__ = False  # the behavioral-test settings, not a pytest test class
+
     every_days: int = param(14, "days", "Interval between behavioral test rounds.", ge=1, le=10_000)
     overfit_weight: float = param(0.15, "alignment", "beta_o: largest score inflation from iterating against the test suite.", ge=0, le=1)
     overfit_scale: float = param(10.0, "suite uses", "kappa_o: suite uses after which overfitting reaches 63% of its maximum.", gt=0, le=1e6)
@@ -262,6 +264,19 @@ def iter_fields(model: type[BaseModel] = Scenario, prefix: str = "") -> list[dic
             "description": info.description or "",
         })
     return out
+
+
+def format_default(value: Any) -> str:
+    """A field's default as written in tables (floats to 6 significant digits, TOML booleans).
+
+    >>> format_default(1 / 20), format_default(True), format_default("")
+    ('0.05', 'true', '""')
+    """
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value) if value != "" else '""'
 
 
 def _type_name(ann: Any) -> str:

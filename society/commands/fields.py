@@ -16,28 +16,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from society.scenario import iter_fields
+    from society.scenario import format_default, iter_fields
 
-    fields = iter_fields()
     if args.markdown:
-        print("| key | default | unit | range | meaning |")
-        print("|---|---|---|---|---|")
-        for f in fields:
-            cells = [f"`{f['key']}`", _md_default(f["default"]), f["unit"], f["range"]]
-            print("| " + " | ".join([*cells, f["description"]]) + " |")
+        from society.docs import fields_table
+
+        print(fields_table())
         return 0
     table = Table(title="Scenario fields")
     for col in ("key", "default", "unit", "range", "meaning"):
         table.add_column(col)
-    for f in fields:
-        table.add_row(f["key"], _md_default(f["default"]), f["unit"], f["range"], f["description"])
+    for f in iter_fields():
+        table.add_row(
+            f["key"], format_default(f["default"]), f["unit"], f["range"], f["description"]
+        )
     out.print(table)
     return 0
-
-
-def _md_default(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    if isinstance(value, bool):
-        return str(value).lower()
-    return str(value) if value != "" else '""'
