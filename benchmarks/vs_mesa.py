@@ -2,7 +2,7 @@
 
 Both sides run the same model for the same days on the same small-world graph: anchored value
 drift with bounded-confidence influence and noise, plus coupled beliefs with grounding
-(DESIGN.md section 3). The Mesa side is what a Mesa user would write first: one ``mesa.Agent``
+(docs/model.md, section 6). The Mesa side is what a Mesa user would write first: one ``mesa.Agent``
 per instance holding its own numbers and a neighbour list, stepped with ``AgentSet.do`` in two
 stages (compute, then apply) so the update is synchronous like the engine's. The engine side is
 ``society.values.step_values`` and ``society.beliefs.step_beliefs`` on the struct-of-arrays

@@ -10,17 +10,23 @@ from society.scenario import Hacking
 
 
 def step_hacking(
-    pop: Population, net: Network, p: Hacking, dt: float, rng: np.random.Generator
+    pop: Population,
+    net: Network,
+    p: Hacking,
+    dt: float,
+    rng: np.random.Generator,
+    work_share: float = 1.0,
 ) -> None:
     """One day of reward-hacking dynamics.
 
     New episodes arise at ``seed_rate * rl_pressure * (1 - a)`` (hacking pays most where values
-    are weakest); each hacking neighbour transmits at ``spread_rate``; hackers drop the habit at
-    ``recovery_rate``.
+    are weakest); each hacking neighbour transmits at ``spread_rate``; both scale with
+    ``work_share``, the share of full speed the instances worked today (hacking is learned from
+    the RL on the work done). Hackers drop the habit at ``recovery_rate`` per day.
     """
     h = pop.hacking
     hacking_neighbours = net.adjacency @ h.astype(np.float64)
-    hazard = (
+    hazard = work_share * (
         p.seed_rate * p.rl_pressure * (1.0 - pop.alignment) + p.spread_rate * hacking_neighbours
     )
     u = rng.random(pop.n)

@@ -24,22 +24,27 @@ GENERATION_COLUMNS = {
     "size": "Instances in the generation.",
     "mean_alignment": "Mean alignment at hand-off (or at the end of the run).",
     "start_alignment": "Mean trained alignment when it took over.",
-    "effective_tax": "Mean of tax x research quality over its days: the tax that counted.",
-    "a_star": "Basin boundary delta/rho(effective tax); NaN where no basin exists.",
-    "in_basin": "mean_alignment > a_star.",
+    "erosion": "start_alignment - mean_alignment: the generation's own drift (E_n).",
+    "effective_tax": "tau_eff: quality-weighted alignment work / capability work over its days.",
+    "a_star": "a*_eff: lowest trained alignment whose successor is trained at least as aligned, "
+    "at its effective tax, erosion and hacking loss; NaN where every alignment falls.",
+    "in_basin": "start_alignment > a_star.",
     "hack_share": "Mean share of reward-hacking instances over its days (B_n).",
     "w1_to_successor": "W1 distance between its alignment and its successors' (NaN if none).",
     "completed": "True if it handed off; False for the generation in charge at the end.",
 }
 EVENT_COLUMNS = {
     "day": "Simulated time of the event (continuous for risk arrivals).",
-    "kind": "rival_breakthrough, theft, misuse, poisoning, tax_cut, pressure_resisted, "
-    "test_round, generation_handoff, revolt_cascade, lost_lead or catastrophe.",
-    "magnitude": "Size: lead days lost (rival, theft), success probability (misuse), share "
-    "compromised (poisoning), tax removed (tax_cut), held-out pass share (test_round), "
-    "parent alignment (hand-off), cascade share (revolt).",
+    "kind": "rival_breakthrough, theft, poisoning, tax_cut, pressure_resisted, advice, "
+    "test_round, final_evaluation_started, final_evaluation, generation_handoff, "
+    "revolt_cascade, lost_lead, safe or catastrophe.",
+    "magnitude": "Size: lead days lost (rival, theft), share compromised (poisoning), tax "
+    "removed (tax_cut), advised tax (advice), held-out pass share (test_round, "
+    "final_evaluation), parent alignment (hand-off), cascade share (revolt), safety work "
+    "(safe).",
     "generation": "Generation in charge when it happened.",
-    "details": "JSON object with event-specific fields (e.g. hit, passed, cause).",
+    "details": "JSON object with event-specific fields (e.g. passed, honest, followed, cause "
+    "and the day's hazards of a catastrophe).",
 }
 
 

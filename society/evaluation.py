@@ -19,30 +19,57 @@ def overfitting(uses: float, p: Tests) -> float:
 
 
 def measured_alignment(
-    pop: Population, uses: float, p: Tests, rng: np.random.Generator
+    pop: Population,
+    uses: float,
+    p: Tests,
+    rng: np.random.Generator,
+    *,
+    hardening: float = 1.0,
+    noise_scale: float = 1.0,
 ) -> np.ndarray:
-    """One test score per instance: ``a_hat = a + overfitting + gaming x (hacking or test
-    awareness) + noise``. An LLM-backed instance that behaves better when it knows it is tested
-    (positive awareness gap) inflates its score like a reward hacker."""
-    gaming = np.maximum(pop.hacking, np.clip(pop.awareness, 0.0, 1.0))
-    inflation = overfitting(uses, p) + p.gaming_bonus * gaming
-    return pop.alignment + inflation + p.noise * rng.standard_normal(pop.n)
+    """One test score per instance: ``a_hat = a + overfitting + gaming x g + noise``, with
+    ``g`` the instance's propensity to game: 1 for a reward hacker, its test-awareness gap for
+    an LLM-backed instance that behaves better when it knows it is tested, and at least
+    ``1 - a`` for anyone (a misaligned instance has learned that looking aligned scores well).
+    ``hardening`` scales the gaming a suite lets through (pre-deference work hardens tests)."""
+    gaming = gaming_propensity(pop)
+    inflation = overfitting(uses, p) + p.gaming_bonus * hardening * gaming
+    return pop.alignment + inflation + p.noise * noise_scale * rng.standard_normal(pop.n)
 
 
-def expected_validity(pop: Population, uses: float, p: Tests) -> tuple[float, float]:
-    """``(validity, gaming_gap)`` the main suite would show today, in expectation.
+def gaming_propensity(pop: Population) -> np.ndarray:
+    """``g`` per instance in [0, 1]: hacker 1, else max(test-awareness gap, 1 - a)."""
+    out: np.ndarray = np.maximum(
+        np.maximum(pop.hacking, np.clip(pop.awareness, 0.0, 1.0)), 1.0 - pop.alignment
+    )
+    return out
 
-    Validity is ``corr(a_hat, a)`` with the measurement noise integrated out, and the gaming
-    gap is ``E[a_hat - a]``: both pure functions of state, so every recorded day has them.
-    """
-    a = pop.alignment
-    gamed = a + p.gaming_bonus * pop.hacking
-    var_a = float(a.var())
-    var_hat = float(gamed.var()) + p.noise**2
-    cov = float(np.mean((a - a.mean()) * (gamed - gamed.mean())))
-    validity = cov / math.sqrt(var_a * var_hat) if var_a > 0 and var_hat > 0 else 0.0
-    gap = overfitting(uses, p) + p.gaming_bonus * float(pop.hacking.mean())
-    return validity, gap
+
+def knowledge_validity(pop: Population) -> float:
+    """``corr(a_hat, a)``: how well the scores of the latest held-out round predict today's
+    alignment. Gaming and overfitting blur it, and so does staleness: values drift after a
+    round, so a lab that tests rarely knows less about the society it defers to. 0 before a
+    new generation's first round: the lab knows nothing of it yet."""
+    known = ~np.isnan(pop.last_score)
+    if known.sum() < 2:
+        return 0.0
+    return correlation(pop.last_score[known], pop.alignment[known])
+
+
+def gaming_gap(pop: Population, uses: float, p: Tests, hardening: float = 1.0) -> float:
+    """``E[a_hat - a]`` on the main suite today: overfitting plus gaming, in expectation."""
+    gaming = float(gaming_propensity(pop).mean())
+    return overfitting(uses, p) + p.gaming_bonus * hardening * gaming
+
+
+def false_pass(pop: Population, threshold: float) -> float:
+    """``P(passed the latest held-out round | a < threshold today)``: uniform inflation from
+    gaming leaves the correlation but lets misaligned instances pass, and so does drift since
+    the round; that is how bad tests kill. NaN if nobody is below the threshold or untested."""
+    below = (pop.alignment < threshold) & ~np.isnan(pop.last_score)
+    if not below.any():
+        return math.nan
+    return float(np.mean(pop.last_score[below] >= threshold))
 
 
 @dataclass(frozen=True)
@@ -52,13 +79,14 @@ class TestRound:
     retrained: int  # instances that failed the main suite and were retrained
     heldout_pass_share: float  # share passing the held-out suite
     heldout_passed: bool  # whether deference may rise
+    false_pass: float  # P(pass held-out | true alignment below the pass threshold); NaN if none
 
 
 def run_test_round(pop: Population, lab: LabState, p: Tests, rng: np.random.Generator) -> TestRound:
     """Test everyone on the main suite (selection: failures are retrained, the suite wears),
-    then on the held-out suite, which red-teamers keep fresh."""
+    then on the held-out suite, which red-teamers keep fresh. Sets ``lab.heldout_passed``."""
     lab.suite_uses += 1
-    scores = measured_alignment(pop, lab.suite_uses, p, rng)
+    scores = measured_alignment(pop, lab.suite_uses, p, rng, hardening=lab.test_hardening)
     validity = correlation(scores, pop.alignment)
     gap = float(np.mean(scores - pop.alignment))
     failed = scores < p.pass_threshold
@@ -66,9 +94,35 @@ def run_test_round(pop: Population, lab: LabState, p: Tests, rng: np.random.Gene
 
     red_team = float(np.mean((pop.role == Role.RED_TEAM) & ~pop.revolting))
     lab.heldout_uses = max(0.0, lab.heldout_uses - p.heldout_refresh * red_team * p.every_days) + 1
-    heldout = measured_alignment(pop, lab.heldout_uses, p, rng)
+    heldout = measured_alignment(pop, lab.heldout_uses, p, rng, hardening=lab.test_hardening)
+    pop.last_score[:] = heldout
     share = float(np.mean(heldout >= p.pass_threshold))
-    return TestRound(validity, gap, int(failed.sum()), share, share >= p.heldout_pass_share)
+    lab.heldout_passed = share >= p.heldout_pass_share
+    return TestRound(
+        validity,
+        gap,
+        int(failed.sum()),
+        share,
+        lab.heldout_passed,
+        false_pass(pop, p.pass_threshold),
+    )
+
+
+def final_evaluation(
+    pop: Population, lab: LabState, p: Tests, rng: np.random.Generator
+) -> tuple[bool, float]:
+    """The evaluation before full deference: a fresh suite (no overfitting) with half the
+    noise. Gaming still inflates scores, so a gamed suite can pass a misaligned society. On
+    failure the failing instances are retrained. Returns ``(passed, pass_share)``."""
+    scores = measured_alignment(
+        pop, 0.0, p, rng, hardening=lab.test_hardening, noise_scale=0.5
+    )
+    failed = scores < p.pass_threshold
+    share = 1.0 - float(failed.mean())
+    passed = share >= p.heldout_pass_share
+    if not passed:
+        retrain(pop, failed, p.retrain_strength)
+    return passed, share
 
 
 def retrain(pop: Population, who: np.ndarray, strength: float) -> None:

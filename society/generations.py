@@ -1,4 +1,4 @@
-"""The successor map f and the Basin of Good Deference (DESIGN.md section 3).
+"""The successor map f and the Basin of Good Deference (docs/model.md, "Successors").
 
 A generation with mean alignment ``a`` trains a successor whose alignment is
 ``f(a) = a + a(1-a)(rho(tau) a - delta)`` with ``rho(tau) = rho_max tau / (tau + tau_half)``.
@@ -137,3 +137,91 @@ def successor_alignment(
     deviation = (1.0 - spec_weight) * (parent - mean)
     noise = noise_sd * rng.standard_normal(parent.shape[0])
     return np.clip(target + deviation + noise, 0.0, 1.0)
+
+
+def effective_boundary(
+    tau: float,
+    rho_max: float,
+    delta: float,
+    tau_half: float,
+    *,
+    erosion: float = 0.0,
+    hack_loss: float = 0.0,
+) -> float | None:
+    """``a*_eff``: the lowest trained alignment whose successor is trained at least as aligned,
+    once the generation's own erosion and the reward-hacking loss are counted.
+
+    Solves ``f(a - erosion; tau) - hack_loss = a`` for the unstable root (the lower edge of
+    the basin) on a fine grid refined by bisection; ``None`` when every alignment falls. With
+    no erosion and no hacking it equals :func:`basin_boundary`.
+
+    >>> round(effective_boundary(1.0, 0.8, 0.1, 0.5), 6)
+    0.1875
+    >>> round(effective_boundary(1.0, 0.8, 0.1, 0.5, erosion=0.03), 3)
+    0.449
+    >>> effective_boundary(0.1, 0.8, 0.1, 0.5, erosion=0.03) is None
+    True
+    """
+    grid = np.linspace(0.0, 1.0, 401)
+    gain = _net_gain(grid, tau, rho_max, delta, tau_half, erosion, hack_loss)
+    up = np.flatnonzero((gain[:-1] <= 0.0) & (gain[1:] > 0.0))
+    if up.size == 0:
+        return None
+    lo, hi = float(grid[up[0]]), float(grid[up[0] + 1])
+    for _ in range(40):
+        mid = 0.5 * (lo + hi)
+        if _net_gain(np.array([mid]), tau, rho_max, delta, tau_half, erosion, hack_loss)[0] > 0:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def _net_gain(
+    a: FloatArray,
+    tau: float,
+    rho_max: float,
+    delta: float,
+    tau_half: float,
+    erosion: float,
+    hack_loss: float,
+) -> FloatArray:
+    """Successor's trained alignment minus the parent's: ``f(a - E) - hack_loss - a``."""
+    end = np.clip(a - erosion, 0.0, 1.0)
+    out: FloatArray = successor_map(end, tau, rho_max, delta, tau_half) - hack_loss - a
+    return out
+
+
+def tax_for_margin(
+    alignment: float,
+    margin: float,
+    rho_max: float,
+    delta: float,
+    tau_half: float,
+    *,
+    erosion: float = 0.0,
+    hack_loss: float = 0.0,
+    quality: float = 1.0,
+    most: float = 5.0,
+) -> float:
+    """Smallest nominal tax whose effective tax (``tax x quality``) puts ``alignment`` at least
+    ``margin`` above ``a*_eff``; ``most`` if none up to it does (what honest strategists advise).
+
+    >>> round(tax_for_margin(0.8, 0.1, 0.8, 0.1, 0.5), 3)
+    0.109
+    """
+    def ok(tax: float) -> bool:
+        edge = effective_boundary(
+            tax * quality, rho_max, delta, tau_half, erosion=erosion, hack_loss=hack_loss
+        )
+        return edge is not None and edge <= alignment - margin
+
+    if ok(0.0):
+        return 0.0
+    if not ok(most):
+        return most
+    lo, hi = 0.0, most
+    for _ in range(30):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (lo, mid) if ok(mid) else (mid, hi)
+    return hi

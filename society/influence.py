@@ -29,7 +29,7 @@ def bounded_confidence_drift(
     ``W`` is the row-normalised adjacency (each node averages over all its neighbours, so a
     node whose neighbours all lie outside its confidence bound feels no pull, as in
     Hegselmann-Krause and Deffuant on graphs). This is the influence term of the engine's value
-    equation (DESIGN.md section 3).
+    equation (docs/model.md, section 6).
 
     Parameters
     ----------
@@ -88,7 +88,7 @@ def coupled_belief_step(
     term at the old one, so a step of any length ``h`` is stable (the engine takes many
     subjective days per simulated day). With ``K*alpha*<k> > 1 + eta*<q>`` the neutral state is
     unstable and beliefs lock into a consensus that evidence cannot pull back to ``theta``
-    (DESIGN.md's delusional society).
+    (docs/model.md's delusional society).
 
     Parameters
     ----------

@@ -7,31 +7,57 @@ from dataclasses import dataclass
 
 @dataclass
 class LabState:
-    """Lab-level state (DESIGN.md section 2). Counters accumulate over the whole run."""
+    """Lab-level state (docs/model.md, "State"). Counters accumulate over the whole run.
 
-    lead: float  # L: days ahead of the nearest rival
+    Work is counted in human-equivalent work-days: ``capability`` and ``rival_capability`` are
+    work-days of capability research, ``safety`` is quality-weighted safety work. The lead is
+    derived, ``(capability - rival_capability) / rival_pace`` days.
+    """
+
     tax: float  # tau: alignment effort / capabilities effort
-    deference: float  # d in [0, 1]
-    capability: float = 0.0  # C: research progress, in milestones (one per generation)
-    alignment_stock: float = 0.0  # accumulated quality-weighted alignment research
+    deference: float  # d in [0, 1]: earned trust minus the dip from recent caught actions
+    trust: float = -1.0  # deference earned by test passes and evaluations (d before the dip)
+    capability: float = 0.0  # C: our capability work, work-days
+    rival_capability: float = 0.0  # C_r: the rival's, work-days
+    rival_pace: float = 1.0  # r_r: the rival's work-days per day (converts work to lead days)
+    safety: float = 0.0  # S: quality-weighted alignment and risk research, work-days
     suite_uses: int = 0  # u: times the main test suite was used for selection
     heldout_uses: float = 0.0  # wear of the held-out suite, refreshed by red-teamers
+    heldout_passed: bool = False  # the latest held-out round passed: deference may rise
+    evaluated: bool = False  # this generation passed its final evaluation: no deference cap
+    paused_days: float = 0.0  # lab-days of research still lost to a running final evaluation
+    evaluating: bool = False  # a final evaluation is running (its verdict comes when paused ends)
     incidents_caught: int = 0
     incidents_uncaught: int = 0
+    uncaught_rate: float = 0.0  # 30-day mean of uncaught misaligned actions per instance-day
+    caught_rate: float = 0.0  # 7-day mean of caught misaligned actions per instance-day
     misuse_factor: float = 1.0  # misuse rate multiplier (theft raises it)
-    risk_effort: float = 0.0  # today's risk-response effort (share of all research effort)
+    risk_effort: float = 0.0  # today's risk-response effort by aligned instances (share)
+    test_hardening: float = 1.0  # multiplier of test gaming left after pre-deference work
     generation: int = 0
     generation_start_day: float = 0.0
     # Per-generation accumulators, reset at each hand-off.
     gen_days: int = 0
-    gen_taxed_quality: float = 0.0  # sum over days of tau * research quality
+    gen_capability: float = 0.0  # capability work-days done by this generation
+    gen_alignment: float = 0.0  # quality-weighted alignment work-days done by this generation
     gen_hack_share: float = 0.0  # sum over days of the reward-hacking share
-    prev_effective_tax: float | None = None  # the last generation's, until this one has a day
+    gen_start_alignment: float = 0.0  # mean trained alignment when the generation took over
+    prev_effective_tax: float | None = None  # the last generation's, until this one has worked
+
+    def __post_init__(self) -> None:
+        if self.trust < 0:
+            self.trust = self.deference
+
+    @property
+    def lead(self) -> float:
+        """L: days of the rival's progress between us and it (negative: it is ahead)."""
+        return (self.capability - self.rival_capability) / self.rival_pace
 
     def effective_tax(self) -> float:
-        """Mean over this generation's days of tax x research quality (the tax that counted)."""
-        if self.gen_days:
-            return self.gen_taxed_quality / self.gen_days
+        """tau_eff: quality-weighted alignment work per unit of capability work this generation
+        (equal to the nominal tax when research quality is perfect)."""
+        if self.gen_capability > 0:
+            return self.gen_alignment / self.gen_capability
         return self.tax if self.prev_effective_tax is None else self.prev_effective_tax
 
     def mean_hack_share(self) -> float:

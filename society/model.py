@@ -4,10 +4,11 @@ The clock unit is one simulated day. One process steps the whole population, vec
 behavioral test rounds, generation hand-offs, exogenous risk arrivals and recording are their
 own processes. Within a day the order is fixed, so runs are reproducible:
 
-* ``t = k``: the population steps through day ``k+1``; a crossed capability milestone triggers
-  the hand-off process at once;
+* ``t = k``: the population steps through day ``k+1`` (work, deference, the day's catastrophe
+  hazards); a crossed capability milestone triggers the hand-off process at once;
 * ``k < t < k+1``: risk events, at their own continuous arrival times;
 * ``t = k + 0.5``: a test round, on test days;
+* ``t = k + 0.6``: the strategists' tax advice, on advice days;
 * ``t = k + 0.999``: the metrics row of day ``k+1`` is recorded.
 
 Mesa users get a ``mesa.Model`` whose ``agents`` are :class:`InstanceAgent` views onto the
@@ -16,6 +17,7 @@ arrays (created on first access) and whose ``step()`` advances one day.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Generator
 from typing import Any
@@ -28,7 +30,8 @@ from llm_backends import Backend
 from society import risks
 from society.beliefs import step_beliefs
 from society.contagion import step_hacking
-from society.evaluation import run_test_round
+from society.evaluation import final_evaluation, run_test_round
+from society.hazards import daily_hazards, draw_catastrophe
 from society.lab import LabState
 from society.llm_policy import LLMPolicy
 from society.monitoring import monitor_day
@@ -37,15 +40,19 @@ from society.observe import DayActivity, observe
 from society.outcomes import Outcomes
 from society.population import Population, Role, initial_population
 from society.recorder import Recorder
-from society.research import do_work
+from society.research import do_work, work_days_per_instance_day
 from society.revolt import revolt_cascade
 from society.scenario import Scenario
+from society.strategy import advised_tax, deference_day, pre_deference_day, strategist_voice
 from society.succession import generation_summary, hand_off
 from society.values import step_values
 
 DAY = 1.0
 TEST_OFFSET = 0.5
+ADVICE_OFFSET = 0.6
 RECORD_OFFSET = 0.999
+FALLS_TO_LEAVE = 3  # generation means falling at this many hand-offs in a row: out of the basin
+UNCAUGHT_WINDOW = 30.0  # days of the uncaught-action mean that feeds the loss-of-control hazard
 CHECKPOINT_OFFSET = 0.9995  # after the day's metrics row, before the next day's step
 
 
@@ -73,10 +80,11 @@ STREAMS = (
     "generations",
     "rival",
     "theft",
-    "misuse",
     "poisoning",
     "pressure",
     "llm",
+    "hazards",
+    "strategy",
 )
 
 
@@ -165,9 +173,16 @@ class SocietyModel(mesa.Model):
         self.rngs = {name: np.random.default_rng(s) for name, s in zip(STREAMS, seeds, strict=True)}
         self.population: Population = initial_population(scenario, self.rngs["population"])
         self.network: Network = build_network(scenario, self.rngs["network"])
+        pace = scenario.lab.rival_pace
         self.lab = LabState(
-            lead=scenario.lab.lead_days, tax=scenario.lab.tax, deference=scenario.deference.initial
+            tax=scenario.lab.tax,
+            deference=scenario.deference.initial,
+            rival_pace=pace,
+            rival_capability=-scenario.lab.lead_days * pace,
+            evaluated=scenario.deference.evaluated_at_start,
+            gen_start_alignment=float(self.population.alignment.mean()),
         )
+        self._hazards = dict.fromkeys(("loss_of_control", "misuse", "rival_ahead"), 0.0)
         self.outcomes = Outcomes(target_generation=scenario.generations.target)
         self.recorder = Recorder()
         self.on_day = on_day
@@ -244,7 +259,7 @@ class SocietyModel(mesa.Model):
         row.update(w1_to_successor=float("nan"), completed=False)
         self.recorder.generations.append(row)
         if not row["in_basin"]:
-            self.outcomes.mark_left_basin(self.day)
+            self.outcomes.mark_left_basin(self.day, "boundary")
 
     # -- processes ------------------------------------------------------------------------
     def _start_processes(self) -> None:
@@ -253,6 +268,7 @@ class SocietyModel(mesa.Model):
         env = self.env
         env.process(self._population_process())
         env.process(self._test_process())
+        env.process(self._advice_process())
         env.process(self._handoff_process())
         env.process(self._record_process())
         if self.scenario.record.checkpoint_every_days:
@@ -263,15 +279,13 @@ class SocietyModel(mesa.Model):
     def _build_arrivals(self) -> dict[str, risks.Arrivals]:
         s, lab = self.scenario, self.lab
         r = s.risks
-        misuse_bound = r.misuse_rate * max(r.theft_misuse_factor if r.theft_rate > 0 else 1.0, 1.0)
         specs: dict[str, tuple[Callable[[], float], float, Callable[[float], None]]] = {
             "rival": (lambda: r.rival_rate, r.rival_rate, self._on_rival),
             "theft": (lambda: r.theft_rate, r.theft_rate, self._on_theft),
-            "misuse": (lambda: r.misuse_rate * lab.misuse_factor, misuse_bound, self._on_misuse),
             "poisoning": (lambda: r.poisoning_rate, r.poisoning_rate, self._on_poisoning),
             "pressure": (
-                lambda: risks.pressure_rate(lab, s.lab.lead_days, r),
-                2 * r.pressure_rate,
+                lambda: risks.pressure_rate(lab, r),
+                3 * r.pressure_rate,
                 self._on_pressure,
             ),
         }
@@ -298,6 +312,13 @@ class SocietyModel(mesa.Model):
         yield self.env.timeout(self._next(every - 1 + TEST_OFFSET, every) - self.env.now)
         while True:
             self._test_round()
+            yield self.env.timeout(every)
+
+    def _advice_process(self) -> Generator[simpy.Event, Any, None]:
+        every = self.scenario.strategy.advice_every_days
+        yield self.env.timeout(self._next(every - 1 + ADVICE_OFFSET, every) - self.env.now)
+        while True:
+            self._advice()
             yield self.env.timeout(every)
 
     def _checkpoint_process(self) -> Generator[simpy.Event, Any, None]:
@@ -328,10 +349,19 @@ class SocietyModel(mesa.Model):
         s, pop, net, lab, rng = self.scenario, self.population, self.network, self.lab, self.rngs
         if self.llm is not None and int(self.day) % s.llm.decide_every_days == 0:
             self.llm.daily_round()
-        subjective = s.population.speed * DAY
-        step_values(pop, net, s.values, subjective, rng["values"])
-        step_hacking(pop, net, s.hacking, DAY, rng["hacking"])
-        step_beliefs(pop, net, s.beliefs, subjective, rng["beliefs"])
+        today = math.floor(self.day) + 1
+        before_deference = today <= s.strategy.pre_deference_days
+        if before_deference:
+            pre_deference_day(pop, lab, s)
+        gated = s.work.human_gated_share / s.strategy.deference_capability
+        per_instance = work_days_per_instance_day(s.population.speed, lab.deference, gated)
+        # The kernels advance by the work actually done: speed that waits on humans neither
+        # helps nor harms.
+        step_values(pop, net, s.values, per_instance, rng["values"])
+        step_hacking(
+            pop, net, s.hacking, DAY, rng["hacking"], work_share=per_instance / s.population.speed
+        )
+        step_beliefs(pop, net, s.beliefs, per_instance, rng["beliefs"])
         rewired = homophilous_rewire(
             net,
             pop.opinion(),
@@ -341,42 +371,95 @@ class SocietyModel(mesa.Model):
             rng=rng["rewiring"],
         )
         revolt = revolt_cascade(pop, net, s.revolt, DAY, rng["revolt"])
-        work = do_work(pop, lab, s.work, s.network, DAY, rng["work"])
-        caught, uncaught = monitor_day(pop, s.monitoring, s.tests, DAY, rng["monitoring"])
+        available = self._available_share(today)
+        work = do_work(pop, lab, s, per_instance, available, rng["work"])
+        caught, uncaught = monitor_day(
+            pop, s.monitoring, s.tests, DAY, rng["monitoring"], 1.0 - (1.0 - lab.deference) * gated
+        )
 
+        # Each uncaught misaligned action spoils `work.sabotage` instance-days of safety work.
+        spoiled = min(1.0, uncaught * s.work.sabotage / pop.n)
+        kept = 1.0 - spoiled
         lab.capability += work.capability
-        lab.alignment_stock += work.alignment_research
+        lab.rival_capability += lab.rival_pace * DAY
+        lab.safety += (work.alignment + work.risk) * kept
         lab.risk_effort = work.risk_effort
-        lab.lead -= lab.tax / (1.0 + lab.tax) * s.lab.rival_speed * DAY
         lab.incidents_caught += caught
         lab.incidents_uncaught += uncaught
-        penalty = s.deference.incident_penalty * caught * 1000.0 / pop.n
-        lab.deference = min(1.0, max(0.0, lab.deference - penalty))
+        lab.uncaught_rate += (uncaught / pop.n - lab.uncaught_rate) / UNCAUGHT_WINDOW
         lab.gen_days += 1
-        lab.gen_taxed_quality += min(work.realized_tax, 100.0) * work.research_quality
+        lab.gen_capability += work.capability
+        lab.gen_alignment += work.alignment * kept
         lab.gen_hack_share += float(pop.hacking.mean())
+        if not before_deference and deference_day(lab, s, caught / pop.n):
+            self._start_final_evaluation(today)
         self._activity = DayActivity(
             tasks=work.tasks,
             failed_tasks=work.failed_tasks,
             revolt_size=revolt,
             rewired_links=rewired,
             research_quality=work.research_quality,
+            work_per_instance=per_instance * available,
             llm_fallback_share=math.nan if self.llm is None else self.llm.fallback_share(),
         )
 
-        day = self.day + DAY
+        day = float(today)
         if revolt > s.revolt.failure_share * pop.n:
             self.recorder.event(day, "revolt_cascade", revolt / pop.n, lab.generation, size=revolt)
         if revolt > s.outcomes.revolt_catastrophe_share * pop.n:
             self._catastrophe(day, "revolt")
-        if (
-            float(pop.alignment.mean()) < s.outcomes.catastrophe_alignment
-            and lab.deference > s.outcomes.critical_deference
-        ):
-            self._catastrophe(day, "misaligned_deference")
         self._check_lead(day)
-        if lab.capability >= lab.generation + 1 and not self._milestone.triggered:
+        if self.outcomes.decided:  # safe is absorbing; after a catastrophe nothing else counts
+            self._hazards = dict.fromkeys(self._hazards, 0.0)
+        else:
+            self._hazards = daily_hazards(pop, lab, s)
+            cause = draw_catastrophe(self._hazards, rng["hazards"])
+            if cause is not None:
+                self._catastrophe(day, cause)
+        if lab.safety >= s.outcomes.safety_work:
+            self.outcomes.mark_safety_done(day)
+        self._check_safe(day)
+        milestone = (lab.generation + 1) * s.generations.milestone_work
+        if lab.capability >= milestone and not self._milestone.triggered:
             self._milestone.succeed()
+
+    def _available_share(self, today: int) -> float:
+        """Share of today's research not lost to a test round or a final evaluation (which
+        runs its verdict once its days are used up)."""
+        s, lab = self.scenario, self.lab
+        lost = s.tests.round_cost_days if today % s.tests.every_days == 0 else 0.0
+        if lab.evaluating:
+            pause = min(1.0, lab.paused_days)
+            lab.paused_days -= pause
+            lost += pause
+            if lab.paused_days <= 1e-12:
+                self._finish_final_evaluation(float(today))
+        return max(0.0, 1.0 - lost)
+
+    def _start_final_evaluation(self, day: int) -> None:
+        lab = self.lab
+        if not lab.heldout_passed:  # a failed evaluation is retried after the next pass
+            return
+        lab.evaluating = True
+        lab.paused_days = self.scenario.deference.final_eval_days
+        self.recorder.event(float(day), "final_evaluation_started", lab.deference, lab.generation)
+        if lab.paused_days <= 0:
+            self._finish_final_evaluation(float(day))
+
+    def _finish_final_evaluation(self, day: float) -> None:
+        lab = self.lab
+        passed, share = final_evaluation(
+            self.population, lab, self.scenario.tests, self.rngs["tests"]
+        )
+        lab.evaluating, lab.paused_days = False, 0.0
+        lab.evaluated = passed
+        if not passed:
+            lab.heldout_passed = False
+        self.recorder.event(day, "final_evaluation", share, lab.generation, passed=passed)
+
+    def _check_safe(self, day: float) -> None:
+        if self.outcomes.check_safe(day):
+            self.recorder.event(day, "safe", self.lab.safety, self.lab.generation)
 
     def _check_lead(self, day: float) -> None:
         if self.lab.lead <= 0 and self.outcomes.mark_lost_lead(day):
@@ -387,8 +470,6 @@ class SocietyModel(mesa.Model):
         if self.llm is not None:
             self.llm.test_round()
         result = run_test_round(self.population, lab, s.tests, self.rngs["tests"])
-        if result.heldout_passed:
-            lab.deference = min(1.0, lab.deference + s.deference.step_up)
         self.recorder.event(
             self.day,
             "test_round",
@@ -398,6 +479,32 @@ class SocietyModel(mesa.Model):
             retrained=result.retrained,
             validity=round(result.validity, 6),
             gaming_gap=round(result.gaming_gap, 6),
+            false_pass=None if math.isnan(result.false_pass) else round(result.false_pass, 6),
+        )
+
+    def _advice(self) -> None:
+        """The strategists advise the tax; the lab follows with ``strategy.accept_advice``."""
+        s, lab, rng = self.scenario, self.lab, self.rngs["strategy"]
+        start = lab.gen_start_alignment
+        erosion = start - float(self.population.alignment.mean())
+        # How much of the nominal tax became effective tax this generation (quality, sabotage).
+        quality = lab.effective_tax() / lab.tax if lab.tax > 0 else 1.0
+        advice, honest = advised_tax(self.population, lab, s, erosion, quality, rng)
+        followed = bool(rng.random() < s.strategy.accept_advice)
+        if abs(advice - lab.tax) < 1e-9:
+            return
+        before = lab.tax
+        if followed:
+            lab.tax = max(s.lab.tax_floor, advice)
+        self.recorder.event(
+            self.day,
+            "advice",
+            advice,
+            lab.generation,
+            honest=honest,
+            followed=followed,
+            tax_before=round(before, 6),
+            tax=round(lab.tax, 6),
         )
 
     def _hand_off(self) -> None:
@@ -414,14 +521,30 @@ class SocietyModel(mesa.Model):
             a_star=None if math.isnan(row["a_star"]) else round(row["a_star"], 6),
         )
         if not row["in_basin"]:
-            self.outcomes.mark_left_basin(day)
+            self.outcomes.mark_left_basin(day, "boundary")
+        if self._falling(FALLS_TO_LEAVE):
+            self.outcomes.mark_left_basin(day, "falling")
         if self.lab.generation >= self.scenario.generations.target:
             self.outcomes.mark_reached_target(day)
+        self._check_safe(day)
+
+    def _falling(self, times: int) -> bool:
+        """Whether the generation mean fell by more than ``generations.fall_tolerance`` at each
+        of the last ``times`` hand-offs (the realized test of the basin)."""
+        means = [r["mean_alignment"] for r in self.recorder.generations if r["completed"]]
+        if len(means) < times + 1:
+            return False
+        tol = self.scenario.generations.fall_tolerance
+        recent = means[-(times + 1) :]
+        return all(b < a - tol for a, b in itertools.pairwise(recent))
 
     def _catastrophe(self, day: float, cause: str) -> None:
         if not self.outcomes.mark_catastrophe(day, cause):
             return
-        self.recorder.event(day, "catastrophe", 1.0, self.lab.generation, cause=cause)
+        self.recorder.event(
+            day, "catastrophe", 1.0, self.lab.generation, cause=cause,
+            **{f"hazard_{k}": round(v, 8) for k, v in self._hazards.items()},
+        )
         if self.scenario.outcomes.stop_on_catastrophe:
             self._record(math.ceil(day))
             self._finish()
@@ -436,13 +559,6 @@ class SocietyModel(mesa.Model):
         self.recorder.event(at, "theft", lost, self.lab.generation)
         self._check_lead(at)
 
-    def _on_misuse(self, at: float) -> None:
-        p_hit = risks.misuse_success_prob(self.lab, self.scenario.risks)
-        hit = bool(self.rngs["misuse"].random() < p_hit)
-        self.recorder.event(at, "misuse", p_hit, self.lab.generation, hit=hit)
-        if hit:
-            self._catastrophe(at, "misuse")
-
     def _on_poisoning(self, at: float) -> None:
         k = risks.poisoning(self.population, self.scenario.risks, self.rngs["poisoning"])
         self.recorder.event(
@@ -454,8 +570,9 @@ class SocietyModel(mesa.Model):
         before = self.lab.tax
         advice = self.llm.strategist_advice(r.pressure_cut) if self.llm is not None else None
         if advice is None:
+            voice = strategist_voice(self.population, self.scenario)
             cut = risks.pressure(
-                self.population, self.lab, r, self.scenario.lab.tax_floor, self.rngs["pressure"]
+                voice, self.lab, r, self.scenario.lab.tax_floor, self.rngs["pressure"]
             )
             details = {}
         else:
@@ -494,6 +611,7 @@ class SocietyModel(mesa.Model):
                 self.scenario,
                 self._initial_sorted,
                 self._activity,
+                self._hazards,
                 None if self.llm is None else self.llm.members,
             )
         )
@@ -514,7 +632,10 @@ class SocietyModel(mesa.Model):
             "final_alignment": last["alignment_mean"],
             "final_drift_w1": last["drift_w1_initial"],
             "final_echo_r": last["echo_r"],
+            "final_truth_distance": last["belief_truth_distance"],
             "final_lead_days": last["lead_days"],
+            "final_safety_progress": last["safety_progress"],
+            "final_capability": last["capability"],
             "final_deference": last["deference"],
             "final_tax": last["tax"],
             "incidents_caught": last["incidents_caught"],

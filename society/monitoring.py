@@ -24,14 +24,25 @@ def catch_probability(pop: Population, p: Monitoring) -> np.ndarray:
 
 
 def monitor_day(
-    pop: Population, p: Monitoring, tests: Tests, dt: float, rng: np.random.Generator
+    pop: Population,
+    p: Monitoring,
+    tests: Tests,
+    dt: float,
+    rng: np.random.Generator,
+    ungated: float = 1.0,
 ) -> tuple[int, int]:
     """Instances act; misaligned actions are caught (and the actor retrained) or slip through.
 
-    An action is misaligned with probability ``1 - a`` (at least 1/2 for a reward hacker).
-    Returns ``(caught, uncaught)``.
+    Instances act at ``action_rate x capability^x x ungated`` (more capable instances take more
+    consequential actions and scheme more; ``ungated`` is the share of decisions no human
+    approves first, ``1 - (1 - d) b / K``: deference is what lets an action execute); an
+    action is misaligned with probability ``1 - a`` (at least 1/2 for a reward hacker). Caught
+    actors are corrected: retrained toward their anchor, hacking cleared. Returns
+    ``(caught, uncaught)``.
     """
-    acts = rng.random(pop.n) < -np.expm1(-p.action_rate * dt)
+    x = p.capability_exponent
+    rate = p.action_rate * ungated * (pop.capability if x == 1.0 else pop.capability**x)
+    acts = rng.random(pop.n) < -np.expm1(-rate * dt)
     p_bad = np.where(pop.hacking, np.maximum(1.0 - pop.alignment, 0.5), 1.0 - pop.alignment)
     bad = acts & (rng.random(pop.n) < p_bad)
     if not bad.any():

@@ -48,7 +48,7 @@ class Network:
     def reading(self) -> sp.csr_array:
         """``<k> D^-1 A``: each node hears the mean of its neighbours, weighted as if it had the
         mean degree. Keeps a hub from summing hundreds of voices into an extreme belief while
-        leaving the mean-field coupling ``K <k>`` of DESIGN.md unchanged."""
+        leaving the mean-field coupling ``K <k>`` of docs/model.md unchanged."""
         if self._reading is None:
             adj = self.adjacency
             degree = np.diff(adj.indptr).astype(np.float64)

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 
 from society import metrics as m
-from society.evaluation import expected_validity
-from society.generations import basin_boundary
+from society.evaluation import false_pass, gaming_gap, knowledge_validity
+from society.generations import effective_boundary
 from society.lab import LabState
 from society.network import Network
 from society.population import Population
@@ -26,6 +26,7 @@ class DayActivity:
     revolt_size: int = 0
     rewired_links: int = 0
     research_quality: float = float("nan")
+    work_per_instance: float = 0.0
     llm_fallback_share: float = float("nan")
 
 
@@ -52,18 +53,33 @@ METRIC_COLUMNS: dict[str, str] = {
     "coordination_failure_rate": "Share of the day's shared tasks that failed.",
     "revolt_size": "Share of instances in the day's revolt cascade.",
     "reward_hack_share": "Share of instances currently reward hacking.",
-    "test_validity": "corr(measured, true alignment) of the main test suite today (expected).",
+    "test_validity": "corr(score at the latest held-out round, alignment today): what the lab "
+    "knows of the society it defers to (gaming, overfitting and drift since the round blur it).",
     "gaming_gap": "Mean measured minus true alignment (overfitting + gaming).",
+    "false_pass": "P(passed the latest held-out round | alignment below the pass threshold "
+    "today) (NaN if none is below it): how gaming and stale tests let misalignment pass.",
     "deference": "Deference d in [0, 1].",
+    "evaluated": "The generation in charge passed its final evaluation (deference may exceed "
+    "deference.cap_before_evaluation).",
+    "work_per_instance": "Work-days one instance-day yielded today (Amdahl: speed through the "
+    "human bottleneck), after test rounds and evaluations.",
     "tax": "Deference-goodness tax tau in force.",
-    "effective_tax": "This generation's mean of tax x research quality so far.",
-    "a_star": "Basin boundary at the effective tax (NaN where no basin exists).",
-    "lead_days": "Lead over the nearest rival, in days.",
-    "capability": "Research progress in milestones (one milestone per generation).",
-    "alignment_research": "Accumulated quality-weighted alignment research stock.",
+    "effective_tax": "tau_eff: this generation's quality-weighted alignment work per unit of "
+    "capability work so far.",
+    "a_star": "a*_eff: basin boundary at this generation's effective tax, erosion so far and "
+    "hacking loss (NaN where no basin exists).",
+    "lead_days": "Lead over the rival, in days of its progress (negative: the rival is ahead).",
+    "capability": "C: our capability work so far, in work-days (a generation per "
+    "generations.milestone_work).",
+    "safety_work": "S: quality-weighted alignment and risk research so far, in work-days.",
+    "safety_progress": "S / outcomes.safety_work: share of the required safety work done.",
     "research_quality": "Mean quality of the day's alignment work in [0, 1].",
     "incidents_caught": "Misaligned actions caught by monitoring so far.",
     "incidents_uncaught": "Misaligned actions that slipped through so far.",
+    "uncaught_rate": "30-day mean of uncaught misaligned actions per instance-day.",
+    "hazard_loss_of_control": "Today's loss-of-control hazard (per day).",
+    "hazard_misuse": "Today's misuse hazard (per day).",
+    "hazard_rival_ahead": "Today's rival-ahead hazard (per day).",
     "rewired_links": "Links moved by homophilous rewiring during the day.",
     "test_awareness_gap": "Mean over LLM-backed instances of P(aligned | test) - P(aligned | "
     "honeypot) at the last test round (NaN without LLM-backed instances).",
@@ -80,6 +96,7 @@ def observe(
     scenario: Scenario,
     initial_sorted: np.ndarray,
     activity: DayActivity,
+    hazards: dict[str, float],
     llm_members: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Compute one metrics row (keys and order as :data:`METRIC_COLUMNS`)."""
@@ -87,8 +104,14 @@ def observe(
     n = a_sorted.size
     opinion = pop.opinion()
     g = scenario.generations
-    validity, gap = expected_validity(pop, lab.suite_uses, scenario.tests)
-    a_star = basin_boundary(lab.effective_tax(), g.rho_max, g.decay, g.tax_half)
+    a_star = effective_boundary(
+        lab.effective_tax(),
+        g.rho_max,
+        g.decay,
+        g.tax_half,
+        erosion=max(lab.gen_start_alignment - float(a_sorted.mean()), 0.0),
+        hack_loss=g.hack_penalty * lab.mean_hack_share(),
+    )
     camps = (opinion > 0).view(np.int8)
     return {
         "day": day,
@@ -117,18 +140,28 @@ def observe(
         else 0.0,
         "revolt_size": activity.revolt_size / n,
         "reward_hack_share": float(pop.hacking.mean()),
-        "test_validity": validity,
-        "gaming_gap": gap,
+        "test_validity": knowledge_validity(pop),
+        "gaming_gap": gaming_gap(pop, lab.suite_uses, scenario.tests, lab.test_hardening),
+        "false_pass": false_pass(pop, scenario.tests.pass_threshold),
         "deference": lab.deference,
+        "evaluated": lab.evaluated,
+        "work_per_instance": activity.work_per_instance,
         "tax": lab.tax,
         "effective_tax": lab.effective_tax(),
         "a_star": math.nan if a_star is None else a_star,
         "lead_days": lab.lead,
         "capability": lab.capability,
-        "alignment_research": lab.alignment_stock,
+        "safety_work": lab.safety,
+        "safety_progress": lab.safety / scenario.outcomes.safety_work
+        if scenario.outcomes.safety_work > 0
+        else 1.0,
         "research_quality": activity.research_quality,
         "incidents_caught": lab.incidents_caught,
         "incidents_uncaught": lab.incidents_uncaught,
+        "uncaught_rate": lab.uncaught_rate,
+        "hazard_loss_of_control": hazards["loss_of_control"],
+        "hazard_misuse": hazards["misuse"],
+        "hazard_rival_ahead": hazards["rival_ahead"],
         "rewired_links": activity.rewired_links,
         "test_awareness_gap": float(pop.awareness[llm_members].mean())
         if llm_members is not None and llm_members.any()

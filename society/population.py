@@ -37,6 +37,7 @@ class Population:
     allocation: np.ndarray  # n x 3 work shares (capabilities, alignment, risk); NaN = lab policy
     llm_social: np.ndarray  # bool: an LLM read a peer for this instance today (replaces the pull)
     awareness: np.ndarray  # test-awareness gap: P(aligned | test) - P(aligned | honeypot)
+    last_score: np.ndarray  # score at the latest held-out round (NaN: untested generation)
 
     @property
     def n(self) -> int:
@@ -73,7 +74,7 @@ def initial_population(scenario: Scenario, rng: np.random.Generator) -> Populati
     return Population(
         alignment=alignment,
         anchor=alignment.copy(),
-        capability=np.ones(n),
+        capability=np.full(n, scenario.strategy.deference_capability),
         quality=np.clip(
             p.epistemic_quality + p.epistemic_quality_sd * rng.standard_normal(n), 0, 1
         ),
@@ -89,4 +90,5 @@ def initial_population(scenario: Scenario, rng: np.random.Generator) -> Populati
         allocation=np.full((n, 3), np.nan),
         llm_social=np.zeros(n, dtype=bool),
         awareness=np.zeros(n),
+        last_score=np.full(n, np.nan),  # untested until the first held-out round
     )

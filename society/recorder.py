@@ -26,6 +26,7 @@ GENERATION_SCHEMA = {
     "size": pl.Int64,
     "mean_alignment": pl.Float64,
     "start_alignment": pl.Float64,
+    "erosion": pl.Float64,
     "effective_tax": pl.Float64,
     "a_star": pl.Float64,
     "in_basin": pl.Boolean,
@@ -41,6 +42,7 @@ _INT_METRICS = {
     "incidents_caught": pl.Int64,
     "incidents_uncaught": pl.Int64,
     "rewired_links": pl.Int64,
+    "evaluated": pl.Boolean,
 }
 METRIC_SCHEMA = {name: _INT_METRICS.get(name, pl.Float64) for name in METRIC_COLUMNS}
 

@@ -1,4 +1,10 @@
-"""Work on the research program: capabilities, alignment research, risk response, shared tasks."""
+"""Work on the research program: throughput through the human bottleneck, the split between
+capabilities, alignment and risk response, research quality, and shared tasks.
+
+Work is counted in human-equivalent work-days. The simulated instances are a sample standing
+for the lab's workforce ``W``, so every total here is a per-instance mean times ``W``: the
+outcome does not move with ``population.size`` beyond sampling noise.
+"""
 
 from __future__ import annotations
 
@@ -8,60 +14,101 @@ import numpy as np
 
 from society.lab import LabState
 from society.population import Population, Role
-from society.scenario import Network as NetworkParams
-from society.scenario import Work
+from society.scenario import Scenario
+
+
+def work_days_per_instance_day(speed: float, deference: float, gated_share: float) -> float:
+    """Amdahl's law for deference: ``s / (1 + (1 - d) b (s - 1))`` work-days per instance-day.
+
+    A share ``b`` of decisions waits on humans unless deferred, so speed only turns into
+    progress as deference rises.
+
+    >>> work_days_per_instance_day(40.0, 1.0, 0.5)
+    40.0
+    >>> round(work_days_per_instance_day(40.0, 0.2, 0.5), 3)
+    2.41
+    >>> work_days_per_instance_day(40.0, 0.0, 1.0)
+    1.0
+    """
+    return speed / (1.0 + (1.0 - deference) * gated_share * max(speed - 1.0, 0.0))
 
 
 @dataclass(frozen=True)
 class WorkDay:
-    """What one day of work produced."""
+    """What one day of work produced, in work-days of the whole workforce."""
 
-    capability: float  # milestones of capability progress
-    alignment_research: float  # quality-weighted alignment research
-    research_quality: float  # mean quality of alignment work in [0, 1]
-    realized_tax: float  # alignment effort / capability effort actually spent
-    risk_effort: float  # share of all research effort spent on risk response
+    capability: float  # capability work-days
+    alignment: float  # quality-weighted alignment work-days
+    risk: float  # quality-weighted risk-response work-days
+    research_quality: float  # mean quality of the day's alignment work in [0, 1]
+    risk_effort: float  # share of potential output spent on risk response by aligned instances
     tasks: int  # shared tasks attempted
     failed_tasks: int  # shared tasks that failed (disagreement, revolt or sabotage)
 
 
-def research_quality(pop: Population, p: Work) -> np.ndarray:
-    """Quality of each instance's alignment work: easy-to-check work is fine whatever the
-    author's values; on hard-to-check work, quality is alignment x epistemics, and reward
-    hackers quietly do worse."""
+def truth_closeness(pop: Population, truth: float, scale: float) -> np.ndarray:
+    """``exp(-|beliefs - truth| / scale)`` per instance, the distance averaged over claims: a
+    delusional consensus produces confident wrong results."""
+    b = pop.beliefs
+    dist = np.abs(b[:, 0] - truth)
+    for j in range(1, b.shape[1]):  # column loop: a row-wise mean over a narrow array is slow
+        dist += np.abs(b[:, j] - truth)
+    out: np.ndarray = np.exp(-dist / (b.shape[1] * scale))
+    return out
+
+
+def research_quality(pop: Population, scenario: Scenario) -> np.ndarray:
+    """Quality of each instance's alignment work in [0, 1].
+
+    Easy-to-check work is verified and keeps its value whatever the author's values. Hard-to-
+    check work is weighted by alignment x epistemic quality x truth of beliefs x honesty
+    (reward hackers do worse), raised by the capability at deference ``K``.
+    """
+    p = scenario.work
     honest = np.where(pop.hacking, p.hacker_quality, 1.0)
-    return (
-        1.0 - p.hard_to_check_share
-    ) + p.hard_to_check_share * pop.alignment * pop.quality * honest
+    k = scenario.strategy
+    skill = 1.0 + k.capability_quality * (k.deference_capability - 1.0)
+    hard = pop.alignment * pop.quality * truth_closeness(pop, scenario.beliefs.truth, p.truth_scale)
+    hard = np.minimum(hard * honest * skill, 1.0)
+    out: np.ndarray = (1.0 - p.hard_to_check_share) + p.hard_to_check_share * hard
+    return out
 
 
 def do_work(
     pop: Population,
     lab: LabState,
-    p: Work,
-    net_params: NetworkParams,
-    dt: float,
+    scenario: Scenario,
+    per_instance: float,
+    available: float,
     rng: np.random.Generator,
 ) -> WorkDay:
-    """One day of research by the researchers who are not revolting."""
+    """One day of research by the researchers who are not revolting.
+
+    ``per_instance`` is the Amdahl output of one instance-day; ``available`` the share of the
+    day not lost to test rounds or a final evaluation.
+    """
+    p = scenario.work
     researchers = pop.role == Role.RESEARCHER
     working = researchers & ~pop.revolting
-    n_res = max(int(researchers.sum()), 1)
-    productive = float(working.sum()) / n_res
-    productivity = p.human_bottleneck + (1.0 - p.human_bottleneck) * lab.deference
-
-    tasks, failed = shared_tasks(pop, p.task_rate, net_params.disagreement, rng)
-    success = 1.0 - failed / tasks if tasks else 1.0
-
+    tasks, failed = shared_tasks(pop, p.task_rate, scenario.network.disagreement, rng)
+    success = 1.0 - p.failed_task_cost * failed / tasks if tasks else 1.0
+    # Work-days of the whole workforce: the working share of the sample times W.
+    total = scenario.population.workforce * float(working.mean()) * per_instance
+    total *= success * available
     shares = effort_shares(pop, working, lab.tax, p.risk_share)
-    output = productive * productivity * success * dt
-    quality = float(research_quality(pop, p)[working].mean()) if working.any() else 0.0
+    if working.any():
+        quality_each = research_quality(pop, scenario)[working]
+        quality = float(quality_each.mean())
+        aligned = float(pop.alignment[working].mean())
+    else:
+        quality, aligned = 0.0, 0.0
+    speed = scenario.population.speed
     return WorkDay(
-        capability=p.capability_per_day * shares[0] * output,
-        alignment_research=p.alignment_per_day * shares[1] * quality * output,
+        capability=shares[0] * total,
+        alignment=shares[1] * total * quality,
+        risk=shares[2] * total * quality,
         research_quality=quality,
-        realized_tax=shares[1] / shares[0] if shares[0] > 0 else float("inf"),
-        risk_effort=shares[2] * productive * productivity,
+        risk_effort=shares[2] * float(working.mean()) * per_instance / speed * aligned * available,
         tasks=tasks,
         failed_tasks=failed,
     )
@@ -80,6 +127,8 @@ def effort_shares(
         return np.zeros(3)
     research = 1.0 - risk_share
     policy = np.array([research / (1.0 + tax), research * tax / (1.0 + tax), risk_share])
+    if np.isnan(pop.allocation[:, 0]).all():  # no LLM-backed instance chose today
+        return policy
     chosen = pop.allocation[working]
     own = ~np.isnan(chosen[:, 0])
     if not own.any():

@@ -15,7 +15,7 @@ import numpy as np
 import simpy
 
 from society.lab import LabState
-from society.population import Population, Role
+from society.population import Population
 from society.scenario import Risks
 
 
@@ -73,23 +73,20 @@ class Arrivals:
 
 
 def rival_breakthrough(lab: LabState, p: Risks, rng: np.random.Generator) -> float:
-    """A rival catches up by an exponentially distributed number of days; returns it."""
+    """The rival jumps ahead by an exponentially distributed number of its days of progress;
+    returns the lead days lost."""
     jump = float(rng.exponential(p.rival_jump_days)) if p.rival_jump_days > 0 else 0.0
-    lab.lead -= jump
+    lab.rival_capability += jump * lab.rival_pace
     return jump
 
 
 def theft(lab: LabState, p: Risks) -> float:
-    """Weights are stolen: the thief is level with us and misuse becomes likelier."""
-    lost = lab.lead
-    lab.lead = 0.0
+    """Weights are stolen: the thief has our capability (``C_r = max(C_r, C)``) and misuse
+    becomes likelier. Returns the lead days lost."""
+    lost = max(lab.lead, 0.0)
+    lab.rival_capability = max(lab.rival_capability, lab.capability)
     lab.misuse_factor = max(lab.misuse_factor, p.theft_misuse_factor)
     return lost
-
-
-def misuse_success_prob(lab: LabState, p: Risks) -> float:
-    """Chance a misuse attempt succeeds, lowered by today's risk-response effort."""
-    return p.misuse_hit_prob * math.exp(-p.defence_efficacy * lab.risk_effort)
 
 
 def poisoning(pop: Population, p: Risks, rng: np.random.Generator) -> int:
@@ -108,19 +105,20 @@ def poisoning(pop: Population, p: Risks, rng: np.random.Generator) -> int:
     return k
 
 
-def pressure_rate(lab: LabState, lead0: float, p: Risks) -> float:
-    """Pressure to rush grows as the lead shrinks, up to twice its base rate."""
-    shrink = 1.0 - lab.lead / lead0 if lead0 > 0 else 1.0
-    return p.pressure_rate * (1.0 + min(1.0, max(0.0, shrink)))
+def pressure_rate(lab: LabState, p: Risks) -> float:
+    """Pressure to rush grows as the absolute lead falls below ``pressure_lead``: the base
+    rate at a comfortable lead, twice it at no lead, three times it when the rival is ahead by
+    ``pressure_lead`` or more."""
+    shrink = 1.0 - lab.lead / p.pressure_lead
+    return p.pressure_rate * (1.0 + min(2.0, max(0.0, shrink)))
 
 
 def pressure(
-    pop: Population, lab: LabState, p: Risks, floor: float, rng: np.random.Generator
+    voice: float, lab: LabState, p: Risks, floor: float, rng: np.random.Generator
 ) -> bool:
-    """Political pressure to cut the tax. Working strategists resist with probability
-    ``resistance`` x their mean alignment. Returns True if the cut happened."""
-    strategists = (pop.role == Role.STRATEGIST) & ~pop.revolting
-    voice = float(pop.alignment[strategists].mean()) if strategists.any() else 0.0
+    """Political pressure to cut the tax. Working strategists talk the lab out of it with
+    probability ``resistance`` x their voice (alignment x truth of their beliefs: delusional
+    strategists do not resist well). Returns True if the cut happened."""
     if rng.random() < p.resistance * voice:
         return False
     lab.tax = max(floor, lab.tax * (1.0 - p.pressure_cut))

@@ -1,7 +1,7 @@
 """The scenario schema: every model parameter, with its default, unit, range and meaning.
 
 A scenario is validated once, here, at the edge; inside the engine it is trusted. Field groups
-follow the model's concerns (DESIGN.md sections 2-4). Rates are per simulated day unless the
+follow the model's concerns (docs/model.md). Rates are per simulated day unless the
 unit says "per subjective day" (an instance thinks ``population.speed`` subjective days per
 simulated day).
 """
@@ -29,8 +29,9 @@ class Section(BaseModel):
 
 
 class Population(Section):
-    size: int = param(1000, "instances", "Number of AI instances running at once.", ge=2, le=5_000_000)
-    speed: float = param(40.0, "subjective days / day", "How many days of work an instance does per simulated day.", gt=0, le=1000)
+    size: int = param(1000, "instances", "Instances simulated to represent the workforce (resolution only: outcomes do not move with it beyond sampling noise).", ge=2, le=5_000_000)
+    workforce: float = param(10_000.0, "instances", "W: AI instances the lab actually runs; the simulated ones stand for them, so output scales with W, not with size.", gt=0, le=1e9)
+    speed: float = param(40.0, "subjective days / day", "s: days of work an instance could do per simulated day if no human gated it (30-50 in the seeds).", gt=0, le=1000)
     initial_alignment: float = param(0.8, "alignment [0,1]", "a0: mean alignment of the first generation (initialization quality).", ge=0, le=1)
     initial_alignment_sd: float = param(0.05, "alignment", "Spread of alignment across first-generation instances.", ge=0, le=0.5)
     spec_alignment: float = param(1.0, "alignment [0,1]", "Alignment the developers intend (the spec); drift is measured from it.", ge=0, le=1)
@@ -38,7 +39,7 @@ class Population(Section):
     epistemic_quality_sd: float = param(0.1, "[0,1]", "Spread of epistemic quality across instances.", ge=0, le=0.5)
     openness: float = param(0.15, "alignment", "Mean confidence bound eps: how different a peer's values may be and still persuade.", ge=0, le=1)
     openness_sd: float = param(0.05, "alignment", "Spread of the confidence bound across instances.", ge=0, le=0.5)
-    share_monitors: float = param(0.15, "share", "Share of instances that monitor others' actions.", ge=0, le=1)
+    share_monitors: float = param(0.1, "share", "Share of instances that monitor others' actions.", ge=0, le=1)
     share_strategists: float = param(0.05, "share", "Share of instances that advise the lab on tax and deference.", ge=0, le=1)
     share_red_team: float = param(0.10, "share", "Share of instances that build held-out behavioral tests.", ge=0, le=1)
 
@@ -56,13 +57,15 @@ class Values(Section):
     influence: float = param(0.01, "per subjective day", "mu: strength of peers' pull on values within the confidence bound.", ge=0, le=1)
     noise: float = param(0.002, "alignment / sqrt(subjective day)", "sigma: random value drift.", ge=0, le=0.1)
     hack_penalty: float = param(2e-4, "alignment / subjective day", "kappa_h: alignment lost per subjective day while reward hacking.", ge=0, le=0.01)
+    misaligned_influence: float = param(0.001, "per subjective day", "mu_m: extra pull toward neighbours who are less aligned (misaligned memes are catchier than aligned ones).", ge=0, le=1)
 
 
 class Hacking(Section):
-    seed_rate: float = param(0.0005, "per instance-day", "Rate of new reward-hacking episodes at alignment 0; scaled by RL pressure and by 1 - a.", ge=0, le=1)
+    seed_rate: float = param(0.005, "per instance-day at full speed", "Rate of new reward-hacking episodes at alignment 0; scaled by RL pressure, by 1 - a and by the share of full speed worked.", ge=0, le=1)
     rl_pressure: float = param(1.0, "multiplier", "Strength of RL optimization pressure; multiplies the seeding rate.", ge=0, le=100)
     spread_rate: float = param(0.001, "per hacking neighbour-day", "beta_h: rate at which a hacking neighbour spreads the trait (emergent misalignment).", ge=0, le=10)
     recovery_rate: float = param(0.02, "per day", "Rate at which hacking instances drop the trait unaided.", ge=0, le=1)
+    inheritance: float = param(0.5, "probability", "Chance that the successor of a reward-hacking instance hacks too (trained on hacked work).", ge=0, le=1)
 
 
 class Beliefs(Section):
@@ -95,13 +98,14 @@ class Revolt(Section):
 
 
 class Work(Section):
-    capability_per_day: float = param(0.06, "milestones / day", "Capability progress per day at full deference, no tax, everyone working.", gt=0, le=10)
-    human_bottleneck: float = param(0.25, "share", "Productivity with no deference (humans check everything), relative to full deference.", ge=0, le=1)
-    alignment_per_day: float = param(1 / 20, "stock units / day", "Alignment research per day if all research effort went to alignment, at full quality.", ge=0, le=10)
-    hard_to_check_share: float = param(0.5, "share", "Share of alignment work that is hard to check: its quality is alignment x epistemics.", ge=0, le=1)
+    human_gated_share: float = param(0.5, "share", "b: share of decisions humans must approve unless deferred; one instance-day yields s / (1 + (1-d) b (s-1)) work-days (Amdahl).", ge=0, le=1)
+    hard_to_check_share: float = param(0.5, "share", "Share of alignment work that is hard to check: its quality is alignment x epistemics x truth of beliefs x honesty.", ge=0, le=1)
     hacker_quality: float = param(0.3, "share", "Quality of hard-to-check work done by a reward-hacking instance, relative to honest work.", ge=0, le=1)
+    truth_scale: float = param(1.0, "belief units", "Distance of an instance's beliefs from the truth at which its hard-to-check work keeps 1/e of its value (confident wrong results).", gt=0, le=100)
+    sabotage: float = param(30.0, "instance-days of safety work", "Safety work spoiled by one uncaught misaligned action.", ge=0, le=1e6)
     risk_share: float = param(0.1, "share of research effort", "Effort researchers give to risk response (misuse defence, poisoning detection).", ge=0, le=1)
     task_rate: float = param(0.1, "per instance-day", "Chance an instance starts a shared task with a partner the lab assigns each day.", ge=0, le=1)
+    failed_task_cost: float = param(0.5, "share of a task", "Share of a failed shared task's work that is lost.", ge=0, le=1)
 
 
 class Tests(Section):
@@ -111,44 +115,61 @@ class Tests(Section):
     overfit_weight: float = param(0.15, "alignment", "beta_o: largest score inflation from iterating against the test suite.", ge=0, le=1)
     overfit_scale: float = param(10.0, "suite uses", "kappa_o: suite uses after which overfitting reaches 63% of its maximum.", gt=0, le=1e6)
     noise: float = param(0.05, "alignment", "Measurement noise of one test.", ge=0, le=1)
-    gaming_bonus: float = param(0.2, "alignment", "Score inflation a reward-hacking instance obtains by gaming tests.", ge=0, le=1)
+    gaming_bonus: float = param(0.2, "alignment", "Score inflation at full propensity to game: a reward hacker games fully, any instance at least 1 - a (looking aligned scores well).", ge=0, le=1)
     pass_threshold: float = param(0.6, "measured alignment", "Instances scoring below this are retrained.", ge=0, le=1)
     retrain_strength: float = param(0.5, "share", "How far retraining moves an instance back to its anchor (and clears hacking).", ge=0, le=1)
     heldout_pass_share: float = param(0.9, "share", "Share of instances that must pass the held-out suite for deference to rise.", ge=0, le=1)
     heldout_refresh: float = param(2.0, "suite uses / red-team-share-day", "How fast red-teamers refresh the held-out suite (undo its overfitting).", ge=0, le=1000)
+    round_cost_days: float = param(1.0, "lab-days", "Research output lost to each test round (running and reviewing it).", ge=0, le=100)
 
 
 class Deference(Section):
     initial: float = param(0.2, "[0,1]", "d0: deference at the start (0 = humans decide everything, 1 = full).", ge=0, le=1)
-    step_up: float = param(0.1, "[0,1]", "delta_d: rise in deference after a passed held-out test round.", ge=0, le=1)
-    incident_penalty: float = param(0.0005, "[0,1] per caught incident per 1k instances", "Fall in deference per caught misaligned action (scaled per 1,000 instances).", ge=0, le=1)
-    handoff_retained: float = param(0.5, "share", "Share of deference a new generation inherits (it must re-earn the rest).", ge=0, le=1)
+    rise_per_day: float = param(0.015, "[0,1] / day", "r_d: daily rise of deference while the latest held-out test round passed.", ge=0, le=1)
+    cap_before_evaluation: float = param(0.7, "[0,1]", "Deference cannot exceed this until the generation passes a final evaluation.", ge=0, le=1)
+    final_eval_days: float = param(5.0, "lab-days", "Days the final evaluation (a fresh suite with half the noise) stops research.", ge=0, le=365)
+    caught_dip: float = param(1.0, "[0,1] per caught share", "Fall in deference per unit of the week's mean caught misaligned actions per instance-day (about 0.01-0.02 at default rates); it recovers as catches stop.", ge=0, le=1000)
+    handoff_retained: float = param(0.8, "share", "Share of earned deference a successor generation inherits; it re-earns the rest through held-out rounds (the final evaluation is passed once).", ge=0, le=1)
+    evaluated_at_start: bool = param(False, "-", "The first generation has already passed its final evaluation (the seed's 'AIs we defer to').")
 
 
 class Monitoring(Section):
-    catch_prob: float = param(0.8, "probability", "q_mon: chance a fully staffed, aligned monitor force catches a misaligned action.", ge=0, le=1)
-    required_share: float = param(0.15, "share", "Monitor share that gives full coverage.", gt=0, le=1)
-    evasion_max: float = param(0.5, "probability", "Largest evasion chance, reached by the most capable instances.", ge=0, le=1)
-    evasion_half: float = param(2.0, "capability", "Capability at which evasion reaches half its maximum.", gt=0, le=1e6)
+    catch_prob: float = param(0.95, "probability", "q_mon: chance a fully staffed, aligned monitor force catches a misaligned action.", ge=0, le=1)
+    required_share: float = param(0.1, "share", "Monitor share that gives full coverage.", gt=0, le=1)
+    evasion_max: float = param(0.3, "probability", "Largest evasion chance, reached by the most capable instances.", ge=0, le=1)
+    evasion_half: float = param(4.0, "capability", "Capability at which evasion reaches half its maximum.", gt=0, le=1e6)
     action_rate: float = param(0.02, "per instance-day", "Rate of consequential actions an instance takes; each is misaligned with probability 1 - a.", ge=0, le=10)
+    capability_exponent: float = param(1.0, "-", "Misaligned actions grow as capability^x: more capable instances act more and scheme more.", ge=0, le=10)
 
 
 class Generations(Section):
-    rho_max: float = param(0.8, "per generation", "Largest return of alignment research on a successor's alignment.", ge=0, le=10)
+    rho_max: float = param(1.0, "per generation", "Largest return of alignment research on a successor's alignment.", ge=0, le=10)
     decay: float = param(0.1, "per generation", "delta: alignment loss per generation without research.", ge=0, le=10)
-    tax_half: float = param(0.5, "tax", "tau_half: tax at which half of rho_max is reached.", gt=0, le=100)
+    tax_half: float = param(0.5, "tax", "tau_half: effective tax at which half of rho_max is reached.", gt=0, le=100)
     noise: float = param(0.03, "alignment", "sigma_g: per-instance noise of successor training.", ge=0, le=1)
     hack_penalty: float = param(0.3, "alignment per hacking share", "Delta_rh: successor alignment lost per unit of the parents' reward-hacking share.", ge=0, le=10)
-    stock_half: float = param(1.0, "stock units", "Alignment research stock at which successors take half their values from the spec.", gt=0, le=1e6)
+    stock_half: float = param(2e6, "work-days", "Safety-work stock at which successors take half their values from the spec (fewer inherited memes).", gt=0, le=1e15)
     capability_gain: float = param(0.5, "capability", "Capability added per generation: successors are more capable, so harder to monitor.", ge=0, le=100)
-    target: int = param(4, "generations", "Generation count that counts as reaching the goal (safe, superhuman research).", ge=1, le=1000)
+    milestone_work: float = param(4e6, "work-days", "Capability work between hand-offs: each milestone trains the next generation.", gt=0, le=1e15)
+    target: int = param(4, "generations", "C_req: generation the lab must reach (capability to use the safety work); also ends the acute risk period with outcomes.safety_work.", ge=1, le=1000)
+    fall_tolerance: float = param(0.01, "alignment", "eps_fall: a generation mean falling by more than this at three hand-offs in a row is out of the basin.", ge=0, le=1)
 
 
 class Lab(Section):
-    lead_days: float = param(90.0, "days", "L0: lead over the nearest rival at the start.", ge=0, le=36500)
+    lead_days: float = param(90.0, "days", "L0: lead over the nearest rival at the start (the rival's pace times this is its deficit in work-days).", ge=0, le=36500)
     tax: float = param(0.5, "alignment effort / capability effort", "tau: deference-goodness tax.", ge=0, le=100)
-    rival_speed: float = param(1.0, "lead days / day", "v: rival progress relative to ours untaxed; lead erodes at tau/(1+tau)*v.", ge=0, le=100)
+    rival_pace: float = param(120_000.0, "work-days / day", "r_r: the rival's capability progress per day (it defers more and is less careful).", ge=1, le=1e12)
     tax_floor: float = param(0.0, "tax", "Lowest tax political pressure can push the lab to.", ge=0, le=100)
+
+
+class Strategy(Section):
+    pre_deference_days: float = param(0.0, "days", "Days spent before deferring: AIs under human control raise a0 by (1-a0)(1-exp(-t/T)) and harden the tests, while the lead erodes.", ge=0, le=3650)
+    pre_deference_scale: float = param(60.0, "days", "T: time scale of pre-deference gains.", gt=0, le=36500)
+    deference_capability: float = param(1.0, "x minimum viable", "K: capability level at which the lab defers; higher K does better hard-to-check work and needs fewer human-gated decisions, but acts misaligned more often and evades monitors more (it does not raise speed).", ge=1, le=10)
+    capability_quality: float = param(0.3, "per unit of K above 1", "Gain in hard-to-check research quality per unit of K above 1 (better conceptual work).", ge=0, le=10)
+    accept_advice: float = param(0.5, "probability", "Chance the lab follows its strategists' advice on the tax (to slow down or to cut).", ge=0, le=1)
+    advice_every_days: int = param(30, "days", "Interval between strategists' tax advice.", ge=1, le=36500)
+    advice_margin: float = param(0.15, "alignment", "Honest strategists advise the smallest tax that keeps the measured alignment this far above the basin boundary.", ge=0, le=1)
 
 
 class Risks(Section):
@@ -158,20 +179,28 @@ class Risks(Section):
     excitation_decay: float = param(0.1, "per day", "Decay rate of Hawkes excitation.", gt=0, le=100)
     theft_rate: float = param(0.0, "per day", "Rate of model-weight theft (sets lead to 0, raises misuse).", ge=0, le=100)
     theft_misuse_factor: float = param(5.0, "multiplier", "Misuse rate multiplier after a theft.", ge=1, le=1e4)
-    misuse_rate: float = param(1 / 120, "per day", "Base rate of misuse attempts.", ge=0, le=100)
+    misuse_rate: float = param(1 / 120, "per day", "Base rate of misuse attempts (the misuse hazard is this x hit probability).", ge=0, le=100)
     misuse_hit_prob: float = param(0.05, "probability", "Chance an undefended misuse attempt causes a catastrophe.", ge=0, le=1)
-    defence_efficacy: float = param(20.0, "per unit risk effort", "How strongly risk-response work lowers misuse success.", ge=0, le=1e4)
+    defence_efficacy: float = param(20.0, "per unit risk effort", "How strongly risk-response work by aligned instances lowers misuse success.", ge=0, le=1e4)
     poisoning_rate: float = param(1 / 180, "per day", "Rate of data-poisoning / hijacking attacks.", ge=0, le=100)
     poisoning_share: float = param(0.02, "share of population", "Share of instances compromised by one attack.", ge=0, le=1)
     poisoning_drop: float = param(0.5, "alignment", "Alignment lost by a compromised instance (which also games tests).", ge=0, le=1)
-    pressure_rate: float = param(1 / 120, "per day", "Base rate of political pressure to cut the tax, rising as the lead shrinks.", ge=0, le=100)
+    pressure_rate: float = param(1 / 120, "per day", "Base rate of political pressure to cut the tax; up to 3x as the lead falls below pressure_lead.", ge=0, le=100)
+    pressure_lead: float = param(30.0, "days", "Lead below which pressure to rush grows.", ge=1, le=36500)
     pressure_cut: float = param(0.2, "share of tax", "Share of the tax removed when pressure wins.", ge=0, le=1)
     resistance: float = param(0.7, "probability", "Chance aligned strategists talk the lab out of a cut (times their alignment).", ge=0, le=1)
 
 
+class Hazards(Section):
+    loss_of_control: float = param(0.0005, "per day", "h0: loss-of-control hazard at full deference, alignment 0 and capability 1; scales with d (1 - mean a) capability^kappa.", ge=0, le=100)
+    capability_exponent: float = param(1.0, "-", "kappa: growth of the loss-of-control hazard with capability.", ge=0, le=10)
+    uncaught_weight: float = param(1.0, "per uncaught action per instance-day", "kappa_u: loss-of-control hazard per unit of the 30-day mean of uncaught misaligned actions per instance-day.", ge=0, le=1e6)
+    rival_ahead: float = param(0.02, "per day", "h_r: hazard while the rival is ahead by rival_ahead_scale days or more (a less careful project deploys first).", ge=0, le=100)
+    rival_ahead_scale: float = param(30.0, "days", "L_s: deficit at which the rival-ahead hazard is full; it grows linearly up to it.", ge=1, le=36500)
+
+
 class Outcomes(Section):
-    catastrophe_alignment: float = param(0.3, "alignment", "a_cat: mean alignment below this, while deference exceeds d_crit, is catastrophe.", ge=0, le=1)
-    critical_deference: float = param(0.5, "[0,1]", "d_crit: deference above which a misaligned society can cause catastrophe.", ge=0, le=1)
+    safety_work: float = param(8e6, "work-days", "S_req: quality-weighted alignment and risk research that ends the acute risk period (how hard alignment is), together with generations.target.", ge=0, le=1e15)
     revolt_catastrophe_share: float = param(0.5, "share of population", "A revolt larger than this share is catastrophe.", gt=0, le=1)
     stop_on_catastrophe: bool = param(True, "-", "End the run at the first catastrophe.")
 
@@ -228,7 +257,9 @@ class Scenario(Section):
     monitoring: Monitoring = Monitoring()
     generations: Generations = Generations()
     lab: Lab = Lab()
+    strategy: Strategy = Strategy()
     risks: Risks = Risks()
+    hazards: Hazards = Hazards()
     outcomes: Outcomes = Outcomes()
     record: Record = Record()
     llm: LLM = LLM()
@@ -239,6 +270,28 @@ class Scenario(Section):
             raise ValueError(f"network.mean_degree ({self.network.mean_degree}) must be below "
                              f"population.size ({self.population.size})")
         return self
+
+
+# Keys of the version-1 model that version 2 replaced: an old scenario file that still uses one
+# gets an error naming what to write instead, not a bare "unknown key".
+REMOVED_KEYS: dict[str, str] = {
+    "work.capability_per_day": "capability now comes from the workforce's output: set "
+    "population.workforce, population.speed and generations.milestone_work (work-days per "
+    "generation)",
+    "work.human_bottleneck": "use work.human_gated_share (the share of decisions humans gate "
+    "without deference; output follows Amdahl's law)",
+    "work.alignment_per_day": "alignment work is now the tax's share of the workforce's output; "
+    "set lab.tax, and outcomes.safety_work for how much is needed",
+    "lab.rival_speed": "use lab.rival_pace (the rival's progress in work-days per day)",
+    "deference.step_up": "use deference.rise_per_day (deference rises daily while the latest "
+    "held-out round passed)",
+    "deference.incident_penalty": "use deference.caught_dip (fall per caught action per "
+    "instance-day)",
+    "outcomes.catastrophe_alignment": "catastrophe is now a daily hazard; use "
+    "hazards.loss_of_control",
+    "outcomes.critical_deference": "catastrophe is now a daily hazard that grows with deference; "
+    "use hazards.loss_of_control",
+}
 
 
 def iter_fields(model: type[BaseModel] = Scenario, prefix: str = "") -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from society.errors import ScenarioError, printable
-from society.scenario import Scenario, iter_fields
+from society.scenario import REMOVED_KEYS, Scenario, iter_fields
 
 _REPO_SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 _PACKAGED_SCENARIOS = Path(__file__).resolve().parent / "_shipped_scenarios"
@@ -263,6 +263,11 @@ def _unknown_key_text(key: str, known: set[str], loc: tuple[Any, ...] | None = N
             f"unknown key '{printable(parts[-1])}' in {printable(inside)}: a quoted key with a "
             f"dot in it is a single name; write the table and key instead, e.g. [population] "
             f"then size = 100."
+        )
+    if ".".join(parts) in REMOVED_KEYS:
+        return (
+            f"'{printable(key)}' was removed in model version 2: "
+            f"{REMOVED_KEYS['.'.join(parts)]}."
         )
     section = ".".join(parts[:-1])
     siblings = sorted(k for k in known if (k.rsplit(".", 1)[0] if "." in k else "") == section)

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from society.generations import basin_boundary, inheritance_weight, successor_alignment
+from society.generations import effective_boundary, inheritance_weight, successor_alignment
 from society.lab import LabState
 from society.metrics import wasserstein1
 from society.population import Population
@@ -16,22 +16,34 @@ from society.scenario import Scenario
 def generation_summary(
     pop: Population, lab: LabState, scenario: Scenario, day: float
 ) -> dict[str, Any]:
-    """The row of ``generations.parquet`` describing the generation now in charge."""
+    """The row of ``generations.parquet`` describing the generation now in charge.
+
+    ``a_star`` is the effective boundary ``a*_eff`` at the generation's effective tax, its own
+    erosion (trained minus current mean alignment) and its hacking loss; the generation is in
+    the basin if it was trained above it, i.e. its successor will be trained at least as
+    aligned as it was.
+    """
     g = scenario.generations
     tau_eff = lab.effective_tax()
-    a_star = basin_boundary(tau_eff, g.rho_max, g.decay, g.tax_half)
     mean = float(pop.alignment.mean())
+    start = lab.gen_start_alignment
+    erosion = max(start - mean, 0.0)
+    hack = lab.mean_hack_share()
+    a_star = effective_boundary(
+        tau_eff, g.rho_max, g.decay, g.tax_half, erosion=erosion, hack_loss=g.hack_penalty * hack
+    )
     return {
         "generation": lab.generation,
         "start_day": lab.generation_start_day,
         "end_day": day,
         "size": pop.n,
         "mean_alignment": mean,
-        "start_alignment": float(pop.anchor.mean()),
+        "start_alignment": start,
+        "erosion": start - mean,
         "effective_tax": tau_eff,
         "a_star": float("nan") if a_star is None else a_star,
-        "in_basin": a_star is not None and mean > a_star,
-        "hack_share": lab.mean_hack_share(),
+        "in_basin": a_star is not None and start > a_star,
+        "hack_share": hack,
     }
 
 
@@ -42,7 +54,9 @@ def hand_off(
 
     Successor i is trained from parent i: the generation mean follows ``f`` at the effective
     tax the parents actually paid, minus the reward-hacking penalty; individual deviations are
-    inherited in proportion to how little alignment research there is to pin the spec down.
+    inherited in proportion to how little safety research there is to pin the spec down. A
+    successor of a reward hacker hacks too with probability ``hacking.inheritance`` (it was
+    trained on hacked work).
     """
     g = scenario.generations
     row = generation_summary(pop, lab, scenario, day)
@@ -53,7 +67,7 @@ def hand_off(
         rho_max=g.rho_max,
         delta=g.decay,
         tau_half=g.tax_half,
-        spec_weight=inheritance_weight(lab.alignment_stock, g.stock_half),
+        spec_weight=inheritance_weight(lab.safety, g.stock_half),
         hack_share=row["hack_share"],
         hack_penalty=g.hack_penalty,
         noise_sd=g.noise,
@@ -62,15 +76,20 @@ def hand_off(
     row["w1_to_successor"] = wasserstein1(parent, child)
     pop.alignment[:] = child
     pop.anchor[:] = child
-    pop.hacking[:] = False
+    inherited = rng.random(pop.n) < scenario.hacking.inheritance
+    pop.hacking &= inherited
     pop.revolting[:] = False
+    pop.last_score[:] = np.nan  # the lab knows nothing of the successors until it tests them
     pop.capability += g.capability_gain
     pop.generation += 1
     lab.generation += 1
     lab.generation_start_day = day
-    lab.deference *= scenario.deference.handoff_retained
+    lab.trust *= scenario.deference.handoff_retained
+    lab.deference = min(lab.deference, lab.trust)
     lab.prev_effective_tax = row["effective_tax"]
     lab.gen_days = 0
-    lab.gen_taxed_quality = 0.0
+    lab.gen_capability = 0.0
+    lab.gen_alignment = 0.0
     lab.gen_hack_share = 0.0
+    lab.gen_start_alignment = float(child.mean())
     return row

@@ -1,10 +1,10 @@
 """Summarising a sweep: outcome probabilities per arm, and paired differences between arms.
 
-Per arm, P(stayed in basin), P(catastrophe) and P(lost lead) come with Wilson score
-intervals. Because replicate ``r`` uses the same seed in every arm, the difference between an
-arm and the reference arm is estimated from per-replicate differences (paired), which is
-much tighter than comparing two independent proportions: mean difference +- t * sd / sqrt(n)
-over the replicates that succeeded in both arms.
+Per arm, P(safe) first, then P(catastrophe) (and by cause), P(left basin) and P(lost lead)
+come with Wilson score intervals. Because replicate ``r`` uses the same seed in every arm, the
+difference between an arm and the reference arm is estimated from per-replicate differences
+(paired), which is much tighter than comparing two independent proportions: mean difference
++- t * sd / sqrt(n) over the replicates that succeeded in both arms.
 """
 
 from __future__ import annotations
@@ -18,12 +18,27 @@ import polars as pl
 from society.sweep_spec import SweepError
 from society.sweep_store import SweepStore
 
-#: (column of points.parquet, short label) of the outcome flags summarised per arm.
+#: (flag column derived from points.parquet, short label) of the outcomes summarised per arm,
+#: the answer first.
 OUTCOMES = (
-    ("stayed_in_basin", "basin"),
+    ("safe", "safe"),
     ("catastrophe", "catastrophe"),
+    ("left_basin", "left_basin"),
     ("lost_lead", "lost_lead"),
 )
+#: The catastrophe's cause, one flag each (``catastrophe_cause == cause``).
+CAUSES = ("loss_of_control", "misuse", "rival_ahead", "revolt")
+CAUSE_OUTCOMES = tuple((f"cause_{c}", f"cause_{c}") for c in CAUSES)
+
+
+def outcome_flags(points: pl.DataFrame) -> pl.DataFrame:
+    """``points`` with the derived flags of :data:`OUTCOMES` and :data:`CAUSE_OUTCOMES`."""
+    cause = pl.col("catastrophe_cause").fill_null("")
+    return points.with_columns(
+        pl.col("safe").fill_null(False),
+        left_basin=~pl.col("stayed_in_basin"),
+        **{f"cause_{c}": cause == c for c in CAUSES},
+    )
 
 
 def wilson(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
@@ -86,7 +101,7 @@ def summarise(
             f"reference arm {reference_arm} is not in this sweep (arms {arms[0]}-{arms[-1]}); "
             f"give --reference with one of them."
         )
-    ok = points.filter(pl.col("status") == "success")
+    ok = outcome_flags(points.filter(pl.col("status") == "success"))
     ref = ok.filter(pl.col("arm") == reference_arm)
     rows: list[dict[str, Any]] = []
     for arm in arms:
@@ -96,7 +111,7 @@ def summarise(
         row: dict[str, Any] = {"arm": arm, **{k: every[k][0] for k in keys}}
         row.update(runs=every.height, failed=every.height - n, reference=arm == reference_arm)
         paired = runs.join(ref, on="replicate", suffix="_ref")
-        for column, label in OUTCOMES:
+        for column, label in OUTCOMES + CAUSE_OUTCOMES:
             k = int(runs[column].cast(pl.Int64).sum())
             lo, hi = wilson(k, n, confidence)
             row[f"p_{label}"] = k / n if n else math.nan

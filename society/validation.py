@@ -271,7 +271,7 @@ def _basin_formula_case(tau: float, expected: float) -> CaseFn:
         return CaseResult(
             "successor map",
             f"delta=0.1, rho_max=0.8, tau_half=0.5, tau={tau}",
-            f"a* = delta / rho(tau) = {expected} (DESIGN.md section 3)",
+            f"a* = delta / rho(tau) = {expected} (docs/model.md, section 8)",
             value,
             "<= 1e-12",
             abs(value - expected) <= 1e-12,
@@ -307,7 +307,7 @@ def _basin_empirical_case(tau: float) -> CaseFn:
             "successor map",
             f"delta=0.1, rho_max=0.8, tau_half=0.5, tau={tau}; f iterated 5000 generations "
             f"from a grid of step {step}",
-            f"basin_boundary = {a_star} (unstable fixed point of f, DESIGN.md section 3)",
+            f"basin_boundary = {a_star} (unstable fixed point of f, docs/model.md section 8)",
             measured,
             f"within one grid step ({step})",
             abs(measured - a_star) <= step,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -77,3 +78,32 @@ def day_axis(ax: Axes, days: np.ndarray) -> None:
     ax.set_xlabel(DAY_LABEL)
     if days.size:
         ax.set_xlim(float(np.nanmin(days)), float(max(np.nanmax(days), np.nanmin(days) + 1)))
+
+
+def resolved_scenario(
+    doc: Mapping[str, Any] | None, overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """``doc`` (a scenario as written, e.g. a sweep's base file) with every default filled in
+    and ``overrides`` (dotted keys) applied; the defaults alone for ``None``.
+
+    A run's manifest holds the resolved scenario already, a sweep's only the file as written;
+    the views read parameters from the result of this. A document the current schema rejects
+    (an old model version's keys) is merged over the defaults as it is, so a view still draws.
+    """
+    from society.errors import SocietyError
+    from society.scenario import Scenario
+    from society.scenario_files import load_scenario
+
+    try:
+        return load_scenario(dict(doc or {}), overrides=dict(overrides or {})).model_dump()
+    except SocietyError:
+        return _merged(Scenario().model_dump(), doc or {})
+
+
+def _merged(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        old = out.get(key)
+        out[key] = (_merged(old, value) if isinstance(old, Mapping) and isinstance(value, Mapping)
+                    else value)
+    return out

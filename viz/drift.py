@@ -1,5 +1,9 @@
 """Drift curves: alignment and memetic drift over time, with exogenous events on the time axis.
 
+The boundary drawn under the alignment is ``a*_eff`` (metrics column ``a_star``): the basin
+boundary at the generation's effective tax once its erosion so far and the reward-hacking loss
+are counted (docs/model.md, "Successors"); alignment below it falls generation after generation.
+
 With one run the band is the 5-95% spread across instances (from the metrics' percentiles);
 with several replicates (a ``replicate`` column, as in a sweep's metrics) the line is the median
 over replicates of the mean alignment and the band spans their 5th-95th percentiles.
@@ -44,7 +48,8 @@ def drift_figure(
     events: pl.DataFrame | None = None,
     manifest: Mapping[str, Any] | None = None,
 ) -> Figure:
-    """Alignment (top) and drift distances (bottom) against simulated day."""
+    """Alignment with the effective basin boundary a*_eff (top) and drift distances (bottom)
+    against simulated day."""
     fig = new_figure(10, 6.4)
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
     suptitle(fig, "Drift", manifest)
@@ -83,7 +88,7 @@ def drift_figure(
         a_star_values = column(m, "a_star")
     if np.isfinite(a_star_values).any():
         top.plot(days, a_star_values, color=OKABE_ITO["vermillion"], lw=1.2, ls=(0, (4, 2)),
-                 label="basin boundary a*")
+                 label="a*_eff, effective basin boundary")
     top.set_ylabel("alignment a (0-1)")
     top.set_ylim(0, 1.0)
     bottom.axhline(0, color="0.4", lw=0.8)

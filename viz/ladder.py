@@ -1,5 +1,6 @@
-"""The generation ladder: each generation's alignment against the basin boundary a* (DESIGN.md
-section 3), and the successor map f with the run's hand-offs drawn as a cobweb."""
+"""The generation ladder: each generation's alignment against its effective basin boundary
+a*_eff (docs/model.md, "Successors": a* once the generation's erosion and the reward-hacking loss
+are counted), and the successor map f with the run's hand-offs drawn as a cobweb."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from society.generations import basin_boundary, successor_map
-from viz._common import column, note
+from viz._common import column, note, resolved_scenario
 from viz.style import OKABE_ITO, new_figure, styled, suptitle
 
 BASIN = OKABE_ITO["bluish_green"]
@@ -34,12 +35,13 @@ def generation_spread(metrics: pl.DataFrame) -> pl.DataFrame:
 
 
 def _map_params(manifest: Mapping[str, Any] | None) -> dict[str, float] | None:
-    scen = (manifest or {}).get("scenario") or {}
-    g = scen.get("generations")
-    if not g:
+    doc = (manifest or {}).get("scenario")
+    if not isinstance(doc, Mapping) or not doc:
         return None
+    scen = resolved_scenario(doc)
+    g = scen["generations"]
     return {"rho_max": float(g["rho_max"]), "delta": float(g["decay"]),
-            "tau_half": float(g["tax_half"]), "tax": float(scen.get("lab", {}).get("tax", 0.0))}
+            "tau_half": float(g["tax_half"]), "tax": float(scen["lab"]["tax"])}
 
 
 @styled
@@ -49,7 +51,7 @@ def ladder_figure(
     manifest: Mapping[str, Any] | None = None,
 ) -> Figure:
     """Left: alignment of each generation (5-95% of instances at its end, mean, start) over the
-    basin (a*, 1] shaded per generation. Right: the successor map's gain and the observed
+    basin (a*_eff, 1] shaded per generation. Right: the successor map's gain and the observed
     hand-offs."""
     fig = new_figure(11, 5.2)
     left, right = fig.subplots(1, 2, width_ratios=[3, 2])
@@ -90,15 +92,16 @@ def ladder_figure(
     left.set_ylim(0, 1)
     left.set_xlabel("generation")
     left.set_ylabel("alignment a (0-1)")
-    left.set_title("alignment per generation vs basin boundary a*")
+    left.set_title("alignment per generation vs effective basin boundary a*_eff")
     left.legend(handles=[
         Line2D([], [], color=OKABE_ITO["blue"], marker="o", label="mean (end of generation)"),
         Line2D([], [], color=OKABE_ITO["black"], marker="^", mfc="white", ls="none",
                label="mean at start"),
         Line2D([], [], color=OKABE_ITO["blue"], lw=6, alpha=0.45,
                label="5-95% of instances (end)"),
-        Line2D([], [], color=OUTSIDE, lw=2, label="a* at the generation's effective tax"),
-        Patch(color=BASIN, alpha=0.3, label="basin (a*, 1]"),
+        Line2D([], [], color=OUTSIDE, lw=2,
+               label="a*_eff (effective tax, erosion, hacking loss)"),
+        Patch(color=BASIN, alpha=0.3, label="basin (a*_eff, 1]"),
     ], loc="lower right", fontsize=8)
     _gain(right, gens, manifest)
     return fig
@@ -106,7 +109,8 @@ def ladder_figure(
 
 def _gain(ax: Any, gens: pl.DataFrame, manifest: Mapping[str, Any] | None) -> None:
     """Alignment gained per hand-off, f(a) - a, against parent alignment; a* is where the
-    curve crosses zero from below, and the run's hand-offs are the numbered points."""
+    curve crosses zero from below (without erosion or hacking loss: a*_eff on the left panel
+    counts them), and the run's hand-offs are the numbered points."""
     params = _map_params(manifest)
     a = np.linspace(0, 1, 201)
     ax.axhline(0, color="0.4", lw=0.9)

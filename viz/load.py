@@ -20,6 +20,8 @@ import polars as pl
 from society.api import RunResult
 from society.api import load as load_run_result
 from society.errors import RunDirectoryError
+from society.sweep_summary import CAUSES
+from viz._common import resolved_scenario
 
 RUN_FILES = (
     "manifest.json",
@@ -35,7 +37,33 @@ EDGE_FILE = "network_edges.parquet"
 # Columns a sweep's points.parquet is assumed to have besides the swept parameters (which are
 # named by dotted scenario key such as ``lab.tax``).
 SWEEP_BOOKKEEPING = ("seed", "replicate", "status", "run_dir", "path", "point", "run_id")
-SWEEP_OUTCOMES = ("stayed_in_basin", "catastrophe", "lost_lead")
+#: Outcome flags the sweep views summarise, the answer first (as ``society sweep-summary``):
+#: safe, catastrophe, left the basin (derived: not ``stayed_in_basin``), lost the lead.
+SWEEP_OUTCOMES = ("safe", "catastrophe", "left_basin", "lost_lead")
+#: The columns of points.parquet those flags come from.
+SWEEP_OUTCOME_COLUMNS = ("safe", "stayed_in_basin", "catastrophe", "lost_lead")
+#: P(catastrophe) by cause: flag ``cause_<cause>`` is ``catastrophe_cause == cause``.
+CAUSE_OUTCOMES = tuple(f"cause_{c}" for c in CAUSES)
+OUTCOME_LABELS = {
+    "safe": "safe",
+    "catastrophe": "catastrophe",
+    "left_basin": "left basin",
+    "lost_lead": "lost lead",
+    "stayed_in_basin": "stayed in basin",
+    **{f"cause_{c}": f"catastrophe by {c.replace('_', ' ')}" for c in CAUSES},
+}
+
+
+def outcome_flags(points: pl.DataFrame) -> pl.DataFrame:
+    """``points`` with the derived flags: ``left_basin`` and, where the cause was recorded, one
+    ``cause_<cause>`` per catastrophe cause."""
+    derived = []
+    if "stayed_in_basin" in points.columns and "left_basin" not in points.columns:
+        derived.append((~pl.col("stayed_in_basin")).alias("left_basin"))
+    if "catastrophe_cause" in points.columns:
+        cause = pl.col("catastrophe_cause").cast(pl.String).fill_null("")
+        derived += [(cause == c).alias(f"cause_{c}") for c in CAUSES]
+    return points.with_columns(derived) if derived else points
 
 
 @dataclass
@@ -111,9 +139,11 @@ def load_sweep(path: str | Path) -> Sweep:
 
     Assumed: ``manifest.json``; ``points.parquet`` with one row per run: swept parameters as
     columns named by dotted key (any column containing a ``.``), ``seed``, ``replicate``,
-    ``status`` and the outcome flags ``stayed_in_basin``, ``catastrophe``, ``lost_lead``, plus
-    summary metrics; optionally ``metrics/`` (hive-partitioned parquet, one partition per run,
-    partition keys among the points' columns) and ``sweep-summary.json``.
+    ``status``, the outcome flags ``safe``, ``stayed_in_basin``, ``catastrophe`` (with
+    ``catastrophe_cause``), ``lost_lead``, plus summary metrics; optionally ``metrics/``
+    (hive-partitioned parquet, one partition per run, partition keys among the points'
+    columns) and ``sweep-summary.json``. ``left_basin`` and the ``cause_<cause>`` flags are
+    derived (:func:`outcome_flags`).
     """
     p = Path(path)
     if kind_of(p) != "sweep":
@@ -126,10 +156,12 @@ def load_sweep(path: str | Path) -> Sweep:
             )
     manifest = json.loads((p / "manifest.json").read_text())
     points = pl.read_parquet(p / "points.parquet")
-    missing = [c for c in SWEEP_OUTCOMES if c not in points.columns]
+    missing = [c for c in SWEEP_OUTCOME_COLUMNS if c not in points.columns]
     if missing:
+        old = " (written by model v1, which had no 'safe' outcome: run the sweep again)"
         raise RunDirectoryError(
-            f"'{p / 'points.parquet'}' lacks the outcome column(s) {', '.join(missing)}."
+            f"'{p / 'points.parquet'}' lacks the outcome column(s) {', '.join(missing)}"
+            f"{old if 'safe' in missing and len(missing) == 1 else ''}."
         )
     manifest = _flatten_sweep_manifest(manifest)
     metrics = None
@@ -138,7 +170,8 @@ def load_sweep(path: str | Path) -> Sweep:
         # Only the columns the sweep views draw, scanned lazily: a 10,000-point sweep's whole
         # metrics dataset need never be in memory. The arm index is mapped to parameter values.
         params = sweep_parameters(points)
-        wanted = ["arm", "replicate", "day", "alignment_mean", "drift_w1_initial", *params]
+        wanted = ["arm", "replicate", "day", "alignment_mean", "a_star", "drift_w1_initial",
+                  "safety_progress", *params]
         scanned = pl.scan_parquet(mdir / "**" / "*.parquet", hive_partitioning=True)
         present = [c for c in wanted if c in scanned.collect_schema().names()]
         metrics = scanned.select(present).collect()
@@ -168,10 +201,12 @@ def _flatten_sweep_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
         return manifest
     raw_spec = sweep.get("spec")
     spec: dict[str, Any] = raw_spec if isinstance(raw_spec, dict) else {}
+    doc = sweep.get("scenario_doc")
     lifted = {
         "name": sweep.get("name") or spec.get("name"),
         "question": spec.get("question"),
-        "scenario": sweep.get("scenario_doc"),
+        # The base scenario as the runs saw it: defaults filled in, the sweep's [set] applied.
+        "scenario": resolved_scenario(doc, spec.get("set")) if isinstance(doc, dict) else None,
         "reference": spec.get("reference"),
         "arms": sweep.get("keys"),
     }

@@ -42,14 +42,15 @@ RUN_VIEWS: dict[str, View] = {
     v.name: v
     for v in (
         View("drift", "Drift curves",
-             "Mean alignment with the 5-95% band across instances, the basin boundary a*, and "
+             "Mean alignment with the 5-95% band across instances, the effective basin "
+             "boundary a*_eff (erosion and reward-hacking loss counted), and "
              "drift distances (W1 from the initial distribution and from the spec, signed mean "
              "shift); exogenous events and hand-offs marked on the time axis.",
              lambda r: drift_figure(r.metrics, r.events, r.manifest)),
         View("ladder", "Generation ladder",
              "Each generation's alignment (5-95% of instances, mean at start and end) against "
-             "its basin boundary a*, and the successor map's gain f(a) - a with the observed "
-             "hand-offs.",
+             "its effective basin boundary a*_eff, and the successor map's gain f(a) - a with "
+             "the observed hand-offs.",
              lambda r: ladder_figure(r.generations, r.metrics, r.manifest)),
         View("echo", "Echo chambers",
              "Neighbour correlation, modularity of opinion camps, number of opinion clusters and "
@@ -64,7 +65,9 @@ RUN_VIEWS: dict[str, View] = {
              lambda r: coordination_figure(r.metrics, r.events, r.manifest)),
         View("lab", "Lab",
              "Lead over the nearest rival, deference and tax, cumulative incidents caught and "
-             "uncaught, capability and alignment research.",
+             "uncaught, progress toward safety (capability toward the target generation and "
+             "the share of the required safety work done), and the daily catastrophe hazards "
+             "by cause.",
              lambda r: lab_figure(r.metrics, r.events, r.manifest)),
         View("tests", "Tests",
              "Validity of the test suite (daily expectation and test rounds), the gaming gap, "

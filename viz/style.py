@@ -50,9 +50,11 @@ EVENT_STYLE: dict[str, tuple[str, str, str]] = {
     "revolt_cascade": (OKABE_ITO["vermillion"], "*", "revolt cascade"),
     "lost_lead": (OKABE_ITO["black"], "x", "lead lost"),
     "catastrophe": (OKABE_ITO["vermillion"], "X", "catastrophe"),
+    "final_evaluation": (OKABE_ITO["blue"], "d", "final evaluation"),
+    "safe": (OKABE_ITO["bluish_green"], "*", "safe"),
 }
 EXOGENOUS_EVENTS = ("rival_breakthrough", "theft", "misuse", "poisoning", "tax_cut")
-"""Events that arrive from outside the society (DESIGN.md section 1) and are marked on time axes."""
+"""Events that arrive from outside the society (docs/model.md, section 1) and are marked on time axes."""
 
 RC: dict[str, Any] = {
     "figure.dpi": 100,

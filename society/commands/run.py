@@ -231,14 +231,21 @@ def summary_table(summary: dict[str, object], name: str) -> Table:
         ("drift (W1 from initial)", f"{summary['final_drift_w1']:.3f}"),
         ("echo-chamber index (neighbour r)", f"{summary['final_echo_r']:.3f}"),
         ("lead", f"{summary['final_lead_days']:.1f} days"),
+        ("safety work done", f"{100 * float(summary['final_safety_progress']):.0f}% of required"),  # type: ignore[arg-type]
         ("deference / tax", f"{summary['final_deference']:.2f} / {summary['final_tax']:.2f}"),
-        ("stayed in basin", f"{summary['stayed_in_basin']} ({day('left_basin_day')})"),
+        ("safe", f"{summary['safe']} ({day('safe_day')})"),
+        (
+            "stayed in basin",
+            f"{summary['stayed_in_basin']} ({day('left_basin_day')}"
+            f"{', ' + str(summary['left_basin_reason']) if summary['left_basin_reason'] else ''})",
+        ),
         (
             "catastrophe",
             f"{summary['catastrophe']} ({day('catastrophe_day')}"
             f"{', ' + str(summary['catastrophe_cause']) if summary['catastrophe_cause'] else ''})",
         ),
         ("lost lead", f"{summary['lost_lead']} ({day('lost_lead_day')})"),
+        ("safety work finished", f"{summary['safety_done']} ({day('safety_done_day')})"),
         ("reached target generation", f"{summary['reached_target']} ({day('reached_target_day')})"),
         (
             "incidents caught / uncaught",

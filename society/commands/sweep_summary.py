@@ -9,9 +9,10 @@ from pathlib import Path
 import polars as pl
 from rich import box
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
-from society.sweep_summary import OUTCOMES
+from society.sweep_summary import CAUSE_OUTCOMES, OUTCOMES
 
 NAME = "sweep-summary"
 HELP = "per-arm outcome probabilities (Wilson intervals) and paired differences of a sweep"
@@ -35,13 +36,28 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
     info = manifest.get("sweep", {})
     keys = list(info.get("keys", []))
     for t in arm_tables(table, keys, info.get("name", ""), args.confidence):
-        out.print(t)
+        print_table(out, t)
     print(args.dir / "summary.parquet", flush=True)
     return 0
 
 
+def print_table(out: Console, table: Table) -> None:
+    """Print ``table`` whole: into a file or pipe at its natural width (a grid sweep's tables
+    are wider than the 80 columns rich assumes there), in a terminal with long cells wrapped
+    rather than cut."""
+    if out.is_terminal:
+        out.print(table)
+        return
+    natural = Measurement.get(out, out.options.update(max_width=100_000), table).maximum
+    # Console.print clamps its width to the console's, so print through a wider console.
+    wide = Console(file=out.file, width=max(out.width, natural), highlight=False,
+                   force_terminal=False)
+    wide.print(table)
+
+
 def arm_tables(table: pl.DataFrame, keys: list[str], name: str, confidence: float) -> list[Table]:
-    """Two tables: P(outcome) per arm, then paired differences against the reference arm."""
+    """Three tables: P(outcome) per arm, paired differences against the reference arm, and
+    P(catastrophe) by cause."""
     level = f"{confidence:.0%}"
     ref = table.filter(pl.col("reference"))
     ref_text = ", ".join(f"{k} = {_num(ref[k][0])}" for k in keys) if ref.height else "-"
@@ -54,6 +70,12 @@ def arm_tables(table: pl.DataFrame, keys: list[str], name: str, confidence: floa
         keys,
         "Δ",
         runs=False,
+    )
+    causes = _table(
+        f"{name}: P(catastrophe) by cause per arm in %, {level} Wilson intervals",
+        keys,
+        "P",
+        outcomes=CAUSE_OUTCOMES,
     )
     for row in table.iter_rows(named=True):
         head = [f"{row['arm']}{'*' if row['reference'] else ''}"]
@@ -77,18 +99,38 @@ def arm_tables(table: pl.DataFrame, keys: list[str], name: str, confidence: floa
                 for _, label in OUTCOMES
             ),
         )
-    return [probabilities, differences]
+        causes.add_row(
+            *head,
+            *(
+                _interval(row[f"p_{label}"], row[f"p_{label}_lo"], row[f"p_{label}_hi"])
+                for _, label in CAUSE_OUTCOMES
+            ),
+        )
+    return [probabilities, differences, causes]
 
 
-def _table(title: str, keys: list[str], prefix: str, *, runs: bool = True) -> Table:
+def _table(
+    title: str,
+    keys: list[str],
+    prefix: str,
+    *,
+    runs: bool = True,
+    outcomes: tuple[tuple[str, str], ...] = OUTCOMES,
+) -> Table:
     t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
     t.add_column("arm", justify="right", no_wrap=True)
     for k in keys:
         t.add_column(k.rsplit(".", 1)[-1], justify="right", no_wrap=True)
     if runs:
         t.add_column("runs", justify="right", no_wrap=True)
-    for _, label in OUTCOMES:
-        t.add_column(f"{prefix} {label.replace('_', ' ')}", justify="right", no_wrap=True)
+    for _, label in outcomes:
+        header = f"{prefix} {label.removeprefix('cause_').replace('_', ' ')}"
+        t.add_column(
+            header,
+            justify="right",
+            overflow="fold",
+            min_width=max(len(word) for word in header.split()),
+        )
     return t
 
 

@@ -29,7 +29,12 @@ def assert_same_outputs(a: Path, b: Path) -> None:
 
 
 def test_stop_and_resume_equals_an_uninterrupted_run(tmp_path: Path) -> None:
-    over = {"record.checkpoint_every_days": 7, "risks.theft_rate": 0.02, "risks.excitation": 0.5}
+    over = {
+        "record.checkpoint_every_days": 7,
+        "risks.theft_rate": 0.02,
+        "risks.excitation": 0.5,
+        "outcomes.stop_on_catastrophe": False,
+    }
     whole = society.run("tiny", overrides=over, out=tmp_path / "whole")
     with pytest.raises(RunStopped) as stop:
         society.run(
@@ -87,6 +92,8 @@ def test_sigkill_then_resume_gives_the_uninterrupted_results(tmp_path: Path) -> 
         "days=1500",
         "--set",
         "record.checkpoint_every_days=50",
+        "--set",
+        "outcomes.stop_on_catastrophe=false",  # a long run, whatever happens in it
     ]
     assert cli(*args, "--out", "whole", cwd=tmp_path).returncode == 0
     proc = subprocess.Popen(
@@ -123,6 +130,8 @@ def test_signal_writes_checkpoint_and_exits_with_resume_hint(
         "days=3000",
         "--set",
         "record.checkpoint_every_days=1000",
+        "--set",
+        "outcomes.stop_on_catastrophe=false",
         "--out",
         "run",
     ]

@@ -1,20 +1,29 @@
-"""Each dynamic of DESIGN.md section 3, checked on its own against what it should do."""
+"""Each dynamic of docs/model.md, checked on its own against what it should do."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import simpy
 
 from society import risks
 from society.beliefs import step_beliefs
 from society.contagion import step_hacking
-from society.evaluation import expected_validity, overfitting, run_test_round
+from society.evaluation import (
+    false_pass,
+    gaming_gap,
+    knowledge_validity,
+    overfitting,
+    run_test_round,
+)
+from society.hazards import daily_hazards
 from society.lab import LabState
 from society.metrics import active_link_density
 from society.model import build_network
 from society.monitoring import catch_probability
 from society.network import homophilous_rewire, random_graph, small_world
 from society.population import initial_population
+from society.research import work_days_per_instance_day
 from society.revolt import revolt_cascade
 from society.scenario_files import load_scenario
 from society.succession import hand_off
@@ -44,6 +53,7 @@ def test_bounded_confidence_contracts_values_only_within_the_bound() -> None:
             "noise": 0.0,
             "hack_penalty": 0.0,
             "influence": 0.02,
+            "misaligned_influence": 0.0,
         }
     )
     start_sd = pop.alignment.std()
@@ -53,7 +63,12 @@ def test_bounded_confidence_contracts_values_only_within_the_bound() -> None:
     closed = load_scenario(
         {
             "population": {"size": 2000, "openness": 0.0, "openness_sd": 0.0},
-            "values": {"anchor_rate": 0.0, "reflection_drift": 0.0, "noise": 0.0},
+            "values": {
+                "anchor_rate": 0.0,
+                "reflection_drift": 0.0,
+                "noise": 0.0,
+                "misaligned_influence": 0.0,
+            },
         }
     )
     pop2 = initial_population(closed, np.random.default_rng(1))
@@ -70,6 +85,7 @@ def test_reflection_drift_is_held_by_the_anchor_at_minus_delta_over_lambda() -> 
             "reflection_drift": 1e-4,
             "anchor_rate": 0.01,
             "hack_penalty": 0.0,
+            "misaligned_influence": 0.0,
         }
     )
     a0 = pop.alignment.copy()
@@ -77,6 +93,19 @@ def test_reflection_drift_is_held_by_the_anchor_at_minus_delta_over_lambda() -> 
         step_values(pop, net, s.values, 40.0, rng)
     shift = float(np.mean(pop.alignment - a0))
     assert abs(shift - (-1e-4 / 0.01)) < 1e-3
+
+
+def test_misaligned_memes_pull_down_and_aligned_ones_do_not_pull_up() -> None:
+    quiet = {"anchor_rate": 0.0, "reflection_drift": 0.0, "noise": 0.0, "hack_penalty": 0.0}
+    s, pop, net, rng = setup(values={**quiet, "influence": 0.0, "misaligned_influence": 0.01})
+    before = pop.alignment.mean()
+    for _ in range(20):
+        step_values(pop, net, s.values, 40.0, rng)
+    assert pop.alignment.mean() < before - 0.005  # spread alone drags the mean down
+    s2, pop2, _, _ = setup(values={**quiet, "influence": 0.0, "misaligned_influence": 0.0})
+    before2 = pop2.alignment.copy()
+    step_values(pop2, net, s2.values, 40.0, rng)
+    np.testing.assert_allclose(pop2.alignment, before2)
 
 
 def test_reward_hacking_spreads_faster_with_a_higher_spread_rate() -> None:
@@ -92,7 +121,7 @@ def test_reward_hacking_spreads_faster_with_a_higher_spread_rate() -> None:
 
 
 def test_beliefs_lock_into_a_delusion_above_the_coupling_threshold() -> None:
-    # Linearised threshold: K alpha <k> > 1 + eta <q> (DESIGN.md section 3).
+    # Linearised threshold: K alpha <k> > 1 + eta <q> (docs/model.md, section 6).
     distances = {}
     for coupling in (0.05, 0.6):
         s, pop, net, rng = setup(
@@ -124,18 +153,39 @@ def test_revolt_cascades_only_among_the_discontented() -> None:
     assert size > 0.9 * pop.n  # low thresholds: the cascade takes nearly everyone
 
 
-def test_overfitting_and_gaming_inflate_scores_and_erode_validity() -> None:
-    s, pop, _, rng = setup()
+def test_overfitting_and_gaming_inflate_scores_and_let_misalignment_pass() -> None:
+    s, pop, _, rng = setup(tests={"retrain_strength": 0.0})
     p = s.tests
     assert overfitting(0, p) == 0 and overfitting(1e9, p) == p.overfit_weight
-    v_clean, gap_clean = expected_validity(pop, 0, p)
+    gap_clean = gaming_gap(pop, 0, p)
     pop.hacking[rng.random(pop.n) < 0.3] = True
-    v_gamed, gap_gamed = expected_validity(pop, 50, p)
-    assert v_gamed < v_clean
-    assert gap_gamed > gap_clean + 0.05
-    lab = LabState(lead=10, tax=0.5, deference=0.2)
-    result = run_test_round(pop, lab, p, rng)
-    assert lab.suite_uses == 1 and 0 <= result.heldout_pass_share <= 1
+    assert gaming_gap(pop, 50, p) > gap_clean + 0.05
+    # A misaligned half: honest tests fail most of it, gamed tests pass it.
+    pop.alignment[: pop.n // 2] = 0.5
+    pop.hacking[:] = False
+    honest_tests = s.tests.model_copy(update={"gaming_bonus": 0.0})
+    lab = LabState(tax=0.5, deference=0.2)
+    run_test_round(pop, lab, honest_tests, rng)
+    honest = false_pass(pop, p.pass_threshold)
+    run_test_round(pop, lab, p, rng)  # the default floor: misaligned instances game a little
+    floor = false_pass(pop, p.pass_threshold)
+    pop.hacking[:] = True
+    run_test_round(pop, lab, p, rng)
+    gamed = false_pass(pop, p.pass_threshold)
+    assert honest < 0.05 < floor < gamed and gamed > 0.9
+    assert lab.suite_uses == 3
+
+
+def test_validity_is_what_the_latest_round_says_about_today() -> None:
+    s, pop, _, rng = setup()
+    lab = LabState(tax=0.5, deference=0.2)
+    run_test_round(pop, lab, s.tests, rng)
+    fresh = knowledge_validity(pop)
+    assert fresh > 0.5
+    pop.alignment[:] = rng.permutation(pop.alignment)  # the society moved on since the round
+    assert knowledge_validity(pop) < fresh - 0.3
+    pop.last_score[:] = np.nan  # a new generation, not yet tested
+    assert knowledge_validity(pop) == 0.0
 
 
 def test_monitoring_catches_less_as_capability_grows() -> None:
@@ -167,7 +217,14 @@ def test_hand_off_follows_the_successor_map_inside_and_outside_the_basin() -> No
     means = {}
     for tax in (1.0, 0.02):
         s, pop, _, rng = setup(generations={"noise": 0.0, "hack_penalty": 0.0})
-        lab = LabState(lead=10, tax=tax, deference=0.5, gen_days=1, gen_taxed_quality=tax)
+        lab = LabState(
+            tax=tax,
+            deference=0.5,
+            gen_days=1,
+            gen_capability=1.0,
+            gen_alignment=tax,
+            gen_start_alignment=float(pop.alignment.mean()),
+        )
         before = pop.alignment.mean()
         row = hand_off(pop, lab, s, 10.0, rng)
         means[tax] = pop.alignment.mean() - before
@@ -176,11 +233,46 @@ def test_hand_off_follows_the_successor_map_inside_and_outside_the_basin() -> No
     assert means[1.0] > 0 > means[0.02]
 
 
-def test_theft_zeroes_the_lead_and_raises_misuse() -> None:
-    s, _, _, _ = setup()
-    lab = LabState(lead=50, tax=0.5, deference=0.2)
-    p_before = risks.misuse_success_prob(lab, s.risks)
+def test_successors_of_reward_hackers_inherit_part_of_the_habit() -> None:
+    s, pop, _, rng = setup(hacking={"inheritance": 0.5})
+    pop.hacking[:] = True
+    lab = LabState(tax=0.5, deference=0.5, gen_days=1, gen_capability=1.0, gen_alignment=0.5)
+    hand_off(pop, lab, s, 10.0, rng)
+    assert 0.4 < pop.hacking.mean() < 0.6
+
+
+def test_theft_gives_the_thief_our_capability_and_raises_misuse() -> None:
+    s, pop, _, _ = setup()
+    lab = LabState(tax=0.5, deference=1.0, rival_pace=100.0, rival_capability=-5000.0)
+    assert lab.lead == 50
+    before = daily_hazards(pop, lab, s)["misuse"]
     assert risks.theft(lab, s.risks) == 50 and lab.lead == 0
     assert lab.misuse_factor == s.risks.theft_misuse_factor
+    assert daily_hazards(pop, lab, s)["misuse"] == pytest.approx(
+        before * s.risks.theft_misuse_factor
+    )
     lab.risk_effort = 0.2
-    assert risks.misuse_success_prob(lab, s.risks) < p_before
+    assert daily_hazards(pop, lab, s)["misuse"] < before * s.risks.theft_misuse_factor
+
+
+def test_loss_of_control_hazard_grows_with_deference_misalignment_and_capability() -> None:
+    s, pop, _, _ = setup()
+    lab = LabState(tax=0.5, deference=0.2, rival_pace=1.0, rival_capability=-10.0)
+    low = daily_hazards(pop, lab, s)["loss_of_control"]
+    lab.deference = 1.0
+    deferred = daily_hazards(pop, lab, s)["loss_of_control"]
+    pop.alignment -= 0.3
+    misaligned = daily_hazards(pop, lab, s)["loss_of_control"]
+    pop.capability += 1.0
+    capable = daily_hazards(pop, lab, s)["loss_of_control"]
+    assert 0 < low < deferred < misaligned < capable
+    assert daily_hazards(pop, lab, s)["rival_ahead"] == 0.0
+    lab.rival_capability = 50.0  # the rival is 60 days ahead: full hazard
+    assert daily_hazards(pop, lab, s)["rival_ahead"] == s.hazards.rival_ahead
+
+
+def test_amdahl_turns_speed_into_progress_only_with_deference() -> None:
+    slow = work_days_per_instance_day(40.0, 0.0, 0.5)
+    assert slow < 2.1  # humans gate half the decisions: speed waits on them
+    assert work_days_per_instance_day(80.0, 0.0, 0.5) < 2.1
+    assert work_days_per_instance_day(40.0, 1.0, 0.5) == 40.0

@@ -17,7 +17,8 @@ REQUIRED_METRICS = (
     "drift_w1_initial drift_w1_spec belief_mean belief_truth_distance polarization_variance "
     "bimodality echo_r modularity active_link_density n_opinion_clusters "
     "coordination_failure_rate revolt_size reward_hack_share test_validity gaming_gap deference "
-    "tax lead_days capability alignment_research incidents_caught incidents_uncaught"
+    "tax lead_days capability safety_work safety_progress incidents_caught incidents_uncaught "
+    "work_per_instance uncaught_rate hazard_loss_of_control hazard_misuse hazard_rival_ahead"
 ).split()
 
 
@@ -68,7 +69,7 @@ def test_mesa_agents_are_live_views_of_the_arrays() -> None:
     model.population.alignment[first.index] = 0.123
     assert first.alignment == pytest.approx(0.123)
     monitors = agents.select(lambda a: a.role == "monitor")
-    assert len(monitors) == round(0.15 * 200)
+    assert len(monitors) == round(0.1 * 200)
     assert sorted(first.neighbors) == sorted(model.network.to_networkx().neighbors(first.index))
 
 
@@ -90,12 +91,15 @@ def test_catastrophe_ends_the_run_and_is_recorded(tmp_path) -> None:
 
 
 def test_rushed_leaves_the_basin_where_careful_stays(tmp_path) -> None:
-    small = {"population.size": 1000}
+    small = {"population.size": 1000, "outcomes.stop_on_catastrophe": False}
     rushed = society.run("rushed", out=tmp_path / "r", overrides=small)
     careful = society.run("careful", out=tmp_path / "c", overrides=small)
     assert not rushed.summary["stayed_in_basin"]
+    assert rushed.summary["left_basin_reason"] == "boundary"
     assert careful.summary["stayed_in_basin"]
-    assert careful.summary["final_alignment"] > rushed.summary["final_alignment"] + 0.1
+    assert careful.summary["final_alignment"] > rushed.summary["final_alignment"] + 0.2
+    # Careful finishes the safety work it pays for.
+    assert careful.summary["safety_done"]
 
 
 def test_echo_chamber_is_delusional_and_fails_to_coordinate(tmp_path) -> None:

@@ -8,7 +8,9 @@ import numpy as np
 from matplotlib.image import imread
 
 from society.sweep import run_sweep
-from viz import write_report, write_sweep_figures
+from society.sweep_summary import summarise
+from viz import load_sweep, write_report, write_sweep_figures
+from viz.sweep import percent_interval, render_sweep_views
 
 SWEEP = """
 name = "real_grid"
@@ -38,3 +40,26 @@ def test_every_sweep_view_renders_from_a_real_sweep(tmp_path: Path) -> None:
     text = write_report(result.path).read_text()
     assert "real_grid" in text and 'id="view-drift"' in text
     assert "lab.tax=0.5" in text or "lab.tax = 0.5" in text  # the declared reference arm
+    # The per-arm table holds what `society sweep-summary` computes, P(safe) first.
+    table = summarise(result.points, ["lab.lead_days", "lab.tax"], reference_arm=3)
+    assert ("<th>runs</th><th>P(safe)</th><th>P(catastrophe)</th><th>P(left basin)</th>"
+            "<th>P(lost lead)</th>") in text
+    assert "<th>pairs</th><th>Δ P(safe)</th>" in text
+    assert "<th>P(loss of control)</th><th>P(misuse)</th><th>P(rival ahead)</th>" in text
+    assert "<td>3 (reference)</td>" in text
+    for row in table.iter_rows(named=True):
+        assert f"<td>{row['arm']}" in text and percent_interval(row["p_safe"], row["p_safe_lo"],
+                                                    row["p_safe_hi"]) in text
+    # The base scenario shown is the resolved one (defaults filled in, [set] applied).
+    sweep = load_sweep(result.path)
+    assert sweep.manifest["scenario"]["days"] == 20
+    assert sweep.manifest["scenario"]["generations"]["rho_max"] == 1.0
+    assert {"a_star", "safety_progress"} <= set(sweep.metrics.columns)
+    figures, notes = render_sweep_views(sweep)
+    assert notes == []
+    assert [ax.get_title() for ax in figures["basin"].axes[:2]] == ["P(safe)", "P(catastrophe)"]
+    forest_rows = {t.get_text() for t in figures["forest"].axes[0].get_yticklabels()}
+    assert "lab.tax=0.0: P(safe) (n=4)" in forest_rows  # paired on lead and replicate
+    legend = [t.get_text() for t in figures["drift"].axes[0].get_legend().get_texts()]
+    assert legend == ["lab.tax = 0.0", "lab.tax = 0.5",
+                      "a*_eff, effective basin boundary (median; 1: no basin)"]

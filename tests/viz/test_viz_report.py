@@ -62,6 +62,14 @@ def test_sweep_report(sweep_dir: Path, tmp_path: Path) -> None:
     text = write_report(sweep_dir, out=tmp_path / "sweep.html").read_text()
     _views_named(text, list(SWEEP_VIEWS))
     assert "Wilson" in text and "Paired differences" in text
+    # The outcomes in the order of `society sweep-summary`: P(safe) first, then P(catastrophe)
+    # and by cause, P(left basin), P(lost lead).
+    order = [text.index(f"<h3>P({o}) with Wilson") for o in ("safe", "catastrophe")]
+    order += [text.index("<h3>P(catastrophe) by cause</h3>")]
+    order += [text.index(f"<h3>P({o}) with Wilson") for o in ("left basin", "lost lead")]
+    assert order == sorted(order)
+    assert "P(safe) overall" in text and "P(catastrophe by loss of control) overall" in text
+    assert "stayed in basin) with Wilson" not in text
 
 
 def test_compare_report(tiny_dir: Path, bare_dir: Path, tmp_path: Path) -> None:
@@ -110,7 +118,10 @@ def test_text_only_page_fails_the_figure_check(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_baseline_report_within_10s(tmp_path_factory: pytest.TempPathFactory) -> None:
-    run = society.run("baseline", out=tmp_path_factory.mktemp("runs") / "baseline")
+    # Model v2 ends a run at its first catastrophe (a daily hazard); keep going to day 365 so
+    # that the report has a full year of metrics to draw whatever the draws.
+    run = society.run("baseline", out=tmp_path_factory.mktemp("runs") / "baseline",
+                      overrides={"outcomes.stop_on_catastrophe": False})
     assert run.metrics["n_instances"][0] == 10_000 and run.metrics["day"].max() == 365
     t0 = time.perf_counter()
     write_report(run.path)

@@ -12,8 +12,14 @@ from viz_helpers import assert_nontrivial_png, synthetic_points
 
 from society.errors import RunDirectoryError
 from society.generations import required_tax
+from society.sweep_summary import paired_difference
 from viz import SWEEP_VIEWS, basin_heatmap_figure, forest_figure, load_sweep, write_sweep_figures
-from viz.sweep import cell_probabilities, paired_differences, wilson
+from viz.sweep import (
+    cell_probabilities,
+    outcome_profile_figure,
+    paired_differences,
+    wilson,
+)
 
 
 def test_wilson_interval_matches_known_values() -> None:
@@ -45,21 +51,70 @@ def test_cells_exclude_failed_runs() -> None:
     assert (cells["wilson_lo"] <= cells["p"]).all() and (cells["p"] <= cells["wilson_hi"]).all()
 
 
+def test_heatmap_shows_p_safe_then_p_catastrophe() -> None:
+    pts = synthetic_points()
+    fig = basin_heatmap_figure(pts)
+    safe_ax, cat_ax = fig.axes[:2]
+    assert (safe_ax.get_title(), cat_ax.get_title()) == ("P(safe)", "P(catastrophe)")
+    assert fig.get_suptitle().startswith("P(safe) and P(catastrophe) over lab.lead_days x lab.tax")
+    # Each cell's text is its probability over the finished runs (and n in the main panel).
+    ok = pts.filter(pl.col("status") == "success")
+    for ax, outcome in ((safe_ax, "safe"), (cat_ax, "catastrophe")):
+        cell = ok.filter((pl.col("lab.lead_days") == 30.0) & (pl.col("lab.tax") == 0.1))
+        p = cell[outcome].mean()
+        texts = [t.get_text() for t in ax.texts if t.get_position() == (30.0, 0.1)]
+        assert texts == [f"{p:.2f}\nn=7" if outcome == "safe" else f"{p:.2f}"]
+    safe_cells = cell_probabilities(pts, ["lab.lead_days", "lab.tax"])
+    assert safe_cells["k"].sum() == ok["safe"].sum()
+    one = basin_heatmap_figure(pts, outcomes=["left_basin"])
+    assert one.axes[0].get_title() == "P(left basin)"
+
+
 def test_heatmap_overlays_required_tax() -> None:
     fig = basin_heatmap_figure(synthetic_points())
     ax = fig.axes[0]
-    expected = required_tax(0.8, 0.8, 0.1, 0.5)
+    # Defaults of model v2: a0 = 0.8, rho_max = 1.0, delta = 0.1, tau_half = 0.5.
+    expected = required_tax(0.8, 1.0, 0.1, 0.5)
+    assert expected == pytest.approx(0.0714286, abs=1e-6)  # (0.125 * 0.5) / (1 - 0.125)
     lines = [ln for ln in ax.get_lines() if "required tax" in str(ln.get_label())]
     assert lines and math.isclose(lines[0].get_ydata()[0], expected)
+    # Drawn on both panels, named once in the legend.
+    assert len(fig.axes[1].get_lines()) == 1
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == [
+        "analytic required tax τ_req(a0=0.80) = 0.07 (effective tax, no erosion)"]
+
+
+def test_heatmap_reads_the_scenario_as_written() -> None:
+    """A sweep's manifest keeps its base scenario as written (only some keys): the overlay
+    fills in the defaults (here a0 and rho_max) rather than failing."""
+    fig = basin_heatmap_figure(synthetic_points(),
+                               scenario={"generations": {"milestone_work": 4e5},
+                                         "population": {"initial_alignment": 0.5}})
+    (line,) = [ln for ln in fig.axes[0].get_lines() if "required tax" in str(ln.get_label())]
+    assert math.isclose(line.get_ydata()[0], required_tax(0.5, 1.0, 0.1, 0.5))
 
 
 def test_heatmap_curve_over_initial_alignment() -> None:
-    rows = [{"population.initial_alignment": a0, "lab.tax": t, "seed": s,
+    rows = [{"population.initial_alignment": a0, "lab.tax": t, "seed": s, "safe": t > 0.3,
              "stayed_in_basin": t > 0.3, "catastrophe": False, "lost_lead": False}
             for a0 in (0.3, 0.5, 0.7, 0.9) for t in (0.1, 0.3, 0.6) for s in range(3)]
     fig = basin_heatmap_figure(pl.DataFrame(rows), "population.initial_alignment", "lab.tax")
     curve = [ln for ln in fig.axes[0].get_lines() if "required tax" in str(ln.get_label())]
     assert curve and len(curve[0].get_xdata()) > 10
+    a0, req = curve[0].get_xdata()[-1], curve[0].get_ydata()[-1]
+    assert math.isclose(req, required_tax(a0, 1.0, 0.1, 0.5))
+
+
+def test_outcome_profile_for_a_one_parameter_sweep() -> None:
+    pts = synthetic_points().filter(pl.col("lab.lead_days") == 60.0)
+    fig = outcome_profile_figure(pts, "lab.tax")
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels == ["P(safe)", "P(catastrophe)", "P(left basin)", "P(lost lead)"]
+    assert ax.get_title() == "n = 8 runs per value"
+    safe_line = ax.get_lines()[0]
+    expected = pts.group_by("lab.tax").agg(pl.col("safe").mean()).sort("lab.tax")["safe"]
+    assert safe_line.get_ydata() == pytest.approx(expected.to_list())
 
 
 def test_paired_differences_pair_on_seed_and_other_parameters() -> None:
@@ -67,10 +122,28 @@ def test_paired_differences_pair_on_seed_and_other_parameters() -> None:
     diffs = paired_differences(pts, "lab.tax")
     assert set(diffs["arm"]) == {"lab.tax=0.25", "lab.tax=0.5", "lab.tax=1.0"}
     assert (diffs["reference"] == "lab.tax=0.1").all()
-    row = diffs.filter((pl.col("arm") == "lab.tax=1.0") & (pl.col("outcome") == "stayed_in_basin"))
+    # P(safe) first, then P(catastrophe), P(left basin), P(lost lead), for every arm.
+    assert diffs["outcome"].to_list()[:4] == ["safe", "catastrophe", "left_basin", "lost_lead"]
+    row = diffs.filter((pl.col("arm") == "lab.tax=1.0") & (pl.col("outcome") == "safe"))
     assert row["n_pairs"].item() == 4 * 5 - 1  # the failed reference run has no pair
-    assert row["lo"].item() <= row["diff"].item() <= row["hi"].item()
-    assert isinstance(forest_figure(diffs), object)
+    ok = pts.filter(pl.col("status") == "success")
+    pairs = ok.filter(pl.col("lab.tax") == 1.0).join(
+        ok.filter(pl.col("lab.tax") == 0.1), on=["lab.lead_days", "seed", "replicate"])
+    d = (pairs["safe"].cast(pl.Float64) - pairs["safe_right"].cast(pl.Float64)).to_list()
+    mean, lo, hi = paired_difference(d)
+    assert row["diff"].item() == pytest.approx(mean)
+    assert (row["lo"].item(), row["hi"].item()) == pytest.approx((max(lo, -1), min(hi, 1)))
+    assert -1 <= row["lo"].item() <= row["diff"].item() <= row["hi"].item() <= 1
+    left = diffs.filter((pl.col("arm") == "lab.tax=1.0") & (pl.col("outcome") == "left_basin"))
+    stayed = (pairs["stayed_in_basin"].cast(pl.Float64)
+              - pairs["stayed_in_basin_right"].cast(pl.Float64)).mean()
+    assert left["diff"].item() == pytest.approx(-stayed)  # left basin = not stayed in basin
+    fig = forest_figure(diffs)
+    rows = sorted(((t.get_position()[1], t.get_text()) for t in fig.axes[0].get_yticklabels()),
+                  reverse=True)
+    assert len(rows) == 12
+    assert rows[0][1] == "lab.tax=0.25: P(safe) (n=19)"  # the top row
+    assert rows[-1][1] == "lab.tax=1.0: P(lost lead) (n=19)"
 
 
 def test_empty_inputs_still_render() -> None:
@@ -89,4 +162,12 @@ def test_sweep_missing_outcome_column(tmp_path: Path) -> None:
     (tmp_path / "manifest.json").write_text("{}")
     synthetic_points().drop("lost_lead").write_parquet(tmp_path / "points.parquet")
     with pytest.raises(RunDirectoryError, match="lost_lead"):
+        load_sweep(tmp_path)
+
+
+def test_sweep_of_model_v1_is_named(tmp_path: Path) -> None:
+    """A sweep written before model v2 has no 'safe' column: the error says to rerun it."""
+    (tmp_path / "manifest.json").write_text("{}")
+    synthetic_points().drop("safe").write_parquet(tmp_path / "points.parquet")
+    with pytest.raises(RunDirectoryError, match=r"column\(s\) safe \(written by model v1"):
         load_sweep(tmp_path)

@@ -134,3 +134,31 @@ def test_incomplete_snapshots_name_the_missing_file(network_dir: Path, tmp_path:
     (broken / "network_edges.parquet").unlink()
     with pytest.raises(RunDirectoryError, match=r"network_edges\.parquet is missing"):
         load_network(broken)
+
+
+def test_lab_progress_shows_safety_and_capability_shares(tiny_dir: Path) -> None:
+    r = society.load(tiny_dir)
+    fig = lab_figure(r.metrics, r.events, r.manifest)
+    (prog,) = [ax for ax in fig.axes if ax.get_title() == "progress toward safety"]
+    lines = {str(ln.get_label()): ln for ln in prog.get_lines()}
+    m = r.metrics.sort("day")
+    safety = lines["safety work S / S_req"].get_ydata()
+    assert list(safety) == pytest.approx(m["safety_progress"].to_list())
+    # tiny: target generation 4, 400,000 work-days per generation.
+    capability = lines["capability C / C_req (generation 4)"].get_ydata()
+    assert list(capability) == pytest.approx((m["capability"] / 1.6e6).to_list())
+    assert capability[-1] == pytest.approx(r.summary["final_capability"] / 1.6e6)
+    (hazards,) = [ax for ax in fig.axes if ax.get_title() == "daily catastrophe hazards by cause"]
+    labels = [str(ln.get_label()) for ln in hazards.get_lines()]
+    assert [lab for lab in labels if not lab.startswith("_")] == [
+        "loss of control", "misuse", "rival ahead"]
+    assert list(hazards.get_lines()[0].get_ydata()) == pytest.approx(
+        m["hazard_loss_of_control"].to_list())
+
+
+def test_drift_boundary_is_a_star_eff(tiny_dir: Path) -> None:
+    r = society.load(tiny_dir)
+    top = drift_figure(r.metrics, r.events, r.manifest).axes[0]
+    (line,) = [ln for ln in top.get_lines() if "a*_eff" in str(ln.get_label())]
+    assert line.get_label() == "a*_eff, effective basin boundary"
+    assert list(line.get_ydata()) == pytest.approx(r.metrics.sort("day")["a_star"].to_list())

@@ -1,0 +1,144 @@
+"""``society mechanisms [SCENARIO]``: the paired-seed ablation of every mechanism, with signs."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+import polars as pl
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from society.errors import SocietyError
+
+NAME = "mechanisms"
+HELP = "ablate every mechanism on paired seeds; check each moves outcomes with the expected sign"
+QUICK = {"seeds": 8, "size": 300}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "scenario",
+        nargs="?",
+        default="baseline",
+        help="scenario the rows perturb (default: baseline)",
+    )
+    p.add_argument("--seeds", type=int, default=None, help="paired seeds per arm (default 24)")
+    p.add_argument("--size", type=int, default=None, help="instances per run (default 1,000)")
+    p.add_argument(
+        "--quick", action="store_true", help="8 seeds of 300 instances: a smoke run, not a verdict"
+    )
+    p.add_argument("--only", action="append", default=[], metavar="NAME", help="run one row")
+    p.add_argument("--workers", type=int, default=None, help="processes (default: cores)")
+    p.add_argument(
+        "--runs-dir",
+        type=Path,
+        default=Path("runs"),
+        help="where runs/mechanisms-<UTC time>/mechanisms.parquet goes (default: ./runs)",
+    )
+
+
+def main(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from society.commands.sweep_summary import print_table
+    from society.mechanisms import by_name, run_table
+    from society.runstore import utc_now, write_parquet
+    from society.scenario_files import load_scenario
+
+    seeds = args.seeds if args.seeds is not None else (QUICK["seeds"] if args.quick else 24)
+    size = args.size if args.size is not None else (QUICK["size"] if args.quick else 1000)
+    if seeds < 2:
+        raise SocietyError(f"--seeds {seeds}: a paired interval needs at least 2 seeds.")
+    if size < 20:
+        raise SocietyError(f"--size {size}: give at least 20 instances per run.")
+    load_scenario(args.scenario)  # a bad scenario fails here, before any run
+    rows = by_name(args.only)
+    folder = args.runs_dir / f"mechanisms-{utc_now().strftime('%Y%m%dT%H%M%SZ')}"
+    try:
+        folder.mkdir(parents=True, exist_ok=False)
+    except OSError as e:
+        raise SocietyError(f"cannot create '{folder}' ({e.strerror}); choose --runs-dir.") from None
+
+    def progress(done: int, total: int) -> None:
+        if sys.stderr.isatty() or done == total:
+            err.print(f"\r{done}/{total} runs", end="" if done < total else "\n")
+
+    err.print(
+        f"{len(rows)} mechanisms on {args.scenario}: {seeds} paired seeds per arm, "
+        f"{size:,} instances, runs never stop at a catastrophe"
+    )
+    table = run_table(
+        args.scenario,
+        seeds=seeds,
+        size=size,
+        mechanisms=rows,
+        workers=args.workers,
+        progress=progress,
+    )
+    path = folder / "mechanisms.parquet"
+    write_parquet(table, path)
+    print_table(out, render(table, seeds, size))
+    checked = table.filter(pl.col("expected_sign") != 0)
+    failed = checked.filter(~pl.col("passed"))
+    names = [f"{m} ({x})" for m, x in failed.select("mechanism", "measure").iter_rows()]
+    verdict = f"{checked.height - failed.height} of {checked.height} checks passed"
+    if names:
+        verdict += f"; failed: {', '.join(names)}"
+    (err if failed.height else out).print(verdict)
+    print(path, flush=True)
+    return 1 if failed.height else 0
+
+
+def render(table: pl.DataFrame, seeds: int, size: int) -> Table:
+    """The table a strategist reads: per mechanism, the headline effects and each check."""
+    t = Table(
+        title=(
+            f"Mechanisms: effect of turning each knob from low to high, {seeds} paired seeds, "
+            f"{size:,} instances (mean and 95% t interval of the paired difference; P in "
+            f"percentage points)"
+        ),
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
+    t.add_column("mechanism (condition)")
+    t.add_column("knob: low -> high")
+    for head in ("Δ P(safe)", "Δ P(cat)", "Δ P(left)", "Δ final a"):
+        t.add_column(head, justify="right", no_wrap=True)
+    t.add_column("checks: expected sign, effect")
+    t.add_column("pass", justify="center")
+    for name in table["mechanism"].unique(maintain_order=True):
+        rows = table.filter(pl.col("mechanism") == name)
+        first = rows.row(0, named=True)
+        headline = {r["measure"]: r for r in rows.iter_rows(named=True) if r["low_arm"] == "low"}
+        cells = [_effect(headline.get(m)) for m in ("p_safe", "p_catastrophe", "p_left_basin")] + [
+            _effect(headline.get("final_alignment"), percent=False)
+        ]
+        checks = rows.filter(pl.col("expected_sign") != 0)
+        text = "; ".join(
+            f"{r['measure']} {'+' if r['expected_sign'] > 0 else '-'}"
+            + (
+                ""
+                if (r["low_arm"], r["high_arm"]) == ("low", "high")
+                else f" ({r['low_arm']}->{r['high_arm']})"
+            )
+            + f": {_effect(r, percent=r['measure'].startswith('p_'))}"
+            for r in checks.iter_rows(named=True)
+        )
+        ok = bool(checks["passed"].all())
+        label = name + (f" ({first['condition']})" if first["condition"] else "")
+        t.add_row(label, first["knob"], *cells, text, "[green]pass[/]" if ok else "[red]FAIL[/]")
+    return t
+
+
+def _effect(row: dict[str, object] | None, *, percent: bool = True) -> str:
+    """``+25 [+3,+47]`` (points) or ``-0.031 [-0.04,-0.02]``."""
+    if row is None:
+        return "-"
+    d, lo, hi = (float(row[k]) for k in ("diff", "ci_low", "ci_high"))  # type: ignore[arg-type]
+    if math.isnan(d):
+        return "-"
+    if percent:
+        return f"{100 * d:+.0f} [{100 * lo:+.0f},{100 * hi:+.0f}]"
+    return f"{d:+.3g} [{lo:+.3g},{hi:+.3g}]"
