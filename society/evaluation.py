@@ -51,8 +51,11 @@ def knowledge_validity(pop: Population) -> float:
     round, so a lab that tests rarely knows less about the society it defers to. 0 before a
     new generation's first round: the lab knows nothing of it yet."""
     known = ~np.isnan(pop.last_score)
-    if known.sum() < 2:
+    count = int(known.sum())
+    if count < 2:
         return 0.0
+    if count == pop.n:  # the usual case: no copies
+        return correlation(pop.last_score, pop.alignment)
     return correlation(pop.last_score[known], pop.alignment[known])
 
 

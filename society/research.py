@@ -97,9 +97,9 @@ def do_work(
     total *= success * available
     shares = effort_shares(pop, working, lab.tax, p.risk_share)
     if working.any():
-        quality_each = research_quality(pop, scenario)[working]
-        quality = float(quality_each.mean())
-        aligned = float(pop.alignment[working].mean())
+        # Means over the working researchers without copying them out (np.mean's where=).
+        quality = float(np.mean(research_quality(pop, scenario), where=working))
+        aligned = float(np.mean(pop.alignment, where=working))
     else:
         quality, aligned = 0.0, 0.0
     speed = scenario.population.speed
