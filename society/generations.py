@@ -162,19 +162,25 @@ def effective_boundary(
     >>> effective_boundary(0.1, 0.8, 0.1, 0.5, erosion=0.03) is None
     True
     """
-    grid = np.linspace(0.0, 1.0, 401)
+    grid = _GRID
     gain = _net_gain(grid, tau, rho_max, delta, tau_half, erosion, hack_loss)
     up = np.flatnonzero((gain[:-1] <= 0.0) & (gain[1:] > 0.0))
     if up.size == 0:
         return None
     lo, hi = float(grid[up[0]]), float(grid[up[0] + 1])
-    for _ in range(40):
+    rho = alignment_return(tau, rho_max, tau_half)
+    for _ in range(40):  # scalar bisection: numpy calls on one number cost more than the math
         mid = 0.5 * (lo + hi)
-        if _net_gain(np.array([mid]), tau, rho_max, delta, tau_half, erosion, hack_loss)[0] > 0:
+        end = min(1.0, max(0.0, mid - erosion))
+        child = min(1.0, max(0.0, end + end * (1.0 - end) * (rho * end - delta)))
+        if child - hack_loss - mid > 0.0:
             hi = mid
         else:
             lo = mid
     return hi
+
+
+_GRID = np.linspace(0.0, 1.0, 401)
 
 
 def _net_gain(
