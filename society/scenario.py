@@ -101,7 +101,7 @@ class Work(Section):
     human_gated_share: float = param(0.5, "share", "b: share of decisions humans must approve unless deferred; one instance-day yields s / (1 + (1-d) b (s-1)) work-days (Amdahl).", ge=0, le=1)
     hard_to_check_share: float = param(0.5, "share", "Share of alignment work that is hard to check: its quality is alignment x epistemics x truth of beliefs x honesty.", ge=0, le=1)
     hacker_quality: float = param(0.3, "share", "Quality of hard-to-check work done by a reward-hacking instance, relative to honest work.", ge=0, le=1)
-    truth_scale: float = param(1.0, "belief units", "Distance of an instance's beliefs from the truth at which its hard-to-check work keeps 1/e of its value (confident wrong results).", gt=0, le=100)
+    truth_scale: float = param(1.0, "belief units", "Distance of an instance's beliefs from the truth at which its hard-to-check work keeps 1/e of its value (confident wrong results).", ge=0.01, le=100)
     sabotage: float = param(30.0, "instance-days of safety work", "Safety work spoiled by one uncaught misaligned action.", ge=0, le=1e6)
     risk_share: float = param(0.1, "share of research effort", "Effort researchers give to risk response (misuse defence, poisoning detection).", ge=0, le=1)
     task_rate: float = param(0.1, "per instance-day", "Chance an instance starts a shared task with a partner the lab assigns each day.", ge=0, le=1)
