@@ -168,12 +168,10 @@ def effective_boundary(
     if up.size == 0:
         return None
     lo, hi = float(grid[up[0]]), float(grid[up[0] + 1])
-    rho = alignment_return(tau, rho_max, tau_half)
-    for _ in range(40):  # scalar bisection: numpy calls on one number cost more than the math
+    for _ in range(40):  # bisection on Python floats: numpy calls on one number cost more
         mid = 0.5 * (lo + hi)
         end = min(1.0, max(0.0, mid - erosion))
-        child = min(1.0, max(0.0, end + end * (1.0 - end) * (rho * end - delta)))
-        if child - hack_loss - mid > 0.0:
+        if successor_map(end, tau, rho_max, delta, tau_half) - hack_loss - mid > 0.0:
             hi = mid
         else:
             lo = mid

@@ -31,7 +31,7 @@ from society import risks
 from society.beliefs import step_beliefs
 from society.contagion import step_hacking
 from society.evaluation import final_evaluation, run_test_round
-from society.hazards import daily_hazards, draw_catastrophe
+from society.hazards import CAUSES, daily_hazards, draw_catastrophe
 from society.lab import LabState
 from society.llm_policy import LLMPolicy
 from society.monitoring import monitor_day
@@ -182,7 +182,7 @@ class SocietyModel(mesa.Model):
             evaluated=scenario.deference.evaluated_at_start,
             gen_start_alignment=float(self.population.alignment.mean()),
         )
-        self._hazards = dict.fromkeys(("loss_of_control", "misuse", "rival_ahead"), 0.0)
+        self._hazards = dict.fromkeys(CAUSES, 0.0)
         self.outcomes = Outcomes(target_generation=scenario.generations.target)
         self.recorder = Recorder()
         self.on_day = on_day
@@ -267,12 +267,15 @@ class SocietyModel(mesa.Model):
         checkpoint's time for a resumed one)."""
         env = self.env
         env.process(self._population_process())
-        env.process(self._test_process())
-        env.process(self._advice_process())
+        s = self.scenario
+        env.process(self._every(s.tests.every_days, TEST_OFFSET, self._test_round))
+        env.process(self._every(s.strategy.advice_every_days, ADVICE_OFFSET, self._advice))
         env.process(self._handoff_process())
         env.process(self._record_process())
-        if self.scenario.record.checkpoint_every_days:
-            env.process(self._checkpoint_process())
+        if s.record.checkpoint_every_days:
+            env.process(
+                self._every(s.record.checkpoint_every_days, CHECKPOINT_OFFSET, self._checkpoint)
+            )
         for arrivals in self.arrivals.values():
             env.process(arrivals.process(env))
 
@@ -307,27 +310,18 @@ class SocietyModel(mesa.Model):
             self._step_population()
             yield self.env.timeout(DAY)
 
-    def _test_process(self) -> Generator[simpy.Event, Any, None]:
-        every = self.scenario.tests.every_days
-        yield self.env.timeout(self._next(every - 1 + TEST_OFFSET, every) - self.env.now)
+    def _every(
+        self, every: int, offset: float, action: Callable[[], None]
+    ) -> Generator[simpy.Event, Any, None]:
+        """Run ``action`` at ``offset`` into the last day of every ``every``-day period."""
+        yield self.env.timeout(self._next(every - 1 + offset, every) - self.env.now)
         while True:
-            self._test_round()
+            action()
             yield self.env.timeout(every)
 
-    def _advice_process(self) -> Generator[simpy.Event, Any, None]:
-        every = self.scenario.strategy.advice_every_days
-        yield self.env.timeout(self._next(every - 1 + ADVICE_OFFSET, every) - self.env.now)
-        while True:
-            self._advice()
-            yield self.env.timeout(every)
-
-    def _checkpoint_process(self) -> Generator[simpy.Event, Any, None]:
-        every = self.scenario.record.checkpoint_every_days
-        yield self.env.timeout(self._next(every - 1 + CHECKPOINT_OFFSET, every) - self.env.now)
-        while True:
-            if self.on_checkpoint is not None:
-                self.on_checkpoint(self)
-            yield self.env.timeout(every)
+    def _checkpoint(self) -> None:
+        if self.on_checkpoint is not None:
+            self.on_checkpoint(self)
 
     def _handoff_process(self) -> Generator[simpy.Event, Any, None]:
         while True:

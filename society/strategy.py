@@ -44,9 +44,7 @@ def deference_day(lab: LabState, scenario: Scenario, caught_share: float) -> boo
     p = scenario.deference
     lab.caught_rate += (caught_share - lab.caught_rate) / CAUGHT_WINDOW
     cap = 1.0 if lab.evaluated else p.cap_before_evaluation
-    if lab.heldout_passed:
-        lab.trust = min(cap, lab.trust + p.rise_per_day)
-    lab.trust = min(lab.trust, cap)
+    lab.trust = min(cap, lab.trust + (p.rise_per_day if lab.heldout_passed else 0.0))
     lab.deference = max(0.0, lab.trust - p.caught_dip * lab.caught_rate)
     return not lab.evaluated and not lab.evaluating and lab.trust >= cap - 1e-12
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import polars as pl
 
+from society.hazards import CAUSES as HAZARD_CAUSES
 from society.sweep_spec import SweepError
 from society.sweep_store import SweepStore
 
@@ -27,7 +28,7 @@ OUTCOMES = (
     ("lost_lead", "lost_lead"),
 )
 #: The catastrophe's cause, one flag each (``catastrophe_cause == cause``).
-CAUSES = ("loss_of_control", "misuse", "rival_ahead", "revolt")
+CAUSES = (*HAZARD_CAUSES, "revolt")
 CAUSE_OUTCOMES = tuple((f"cause_{c}", f"cause_{c}") for c in CAUSES)
 
 
