@@ -152,9 +152,7 @@ def observe(
         "lead_days": lab.lead,
         "capability": lab.capability,
         "safety_work": lab.safety,
-        "safety_progress": lab.safety / scenario.outcomes.safety_work
-        if scenario.outcomes.safety_work > 0
-        else 1.0,
+        "safety_progress": lab.safety / scenario.outcomes.safety_work,
         "research_quality": activity.research_quality,
         "incidents_caught": lab.incidents_caught,
         "incidents_uncaught": lab.incidents_uncaught,

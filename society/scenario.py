@@ -200,7 +200,7 @@ class Hazards(Section):
 
 
 class Outcomes(Section):
-    safety_work: float = param(8e6, "work-days", "S_req: quality-weighted alignment and risk research that ends the acute risk period (how hard alignment is), together with generations.target.", ge=0, le=1e15)
+    safety_work: float = param(8e6, "work-days", "S_req: quality-weighted alignment and risk research that ends the acute risk period (how hard alignment is), together with generations.target.", ge=1, le=1e15)
     revolt_catastrophe_share: float = param(0.5, "share of population", "A revolt larger than this share is catastrophe.", gt=0, le=1)
     stop_on_catastrophe: bool = param(True, "-", "End the run at the first catastrophe.")
 
