@@ -1,4 +1,4 @@
-"""Timings of the classic opinion-dynamics kernels in society.influence.
+"""Timings of the classic opinion-dynamics kernels in society.mechanisms.influence.
 
 Run: ``python benchmarks/kernels.py`` (single-threaded numpy work; a few tens of seconds).
 """
@@ -12,7 +12,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from society.influence import deffuant, hegselmann_krause, holme_newman, voter
+from society.mechanisms.influence import deffuant, hegselmann_krause, holme_newman, voter
 from society.metrics import largest_community_share
 
 

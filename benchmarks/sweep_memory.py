@@ -21,7 +21,7 @@ from pathlib import Path
 
 CHILD = """
 import json, resource, sys, time
-from society.sweep import run_sweep
+from society.sweeps.runner import run_sweep
 t0 = time.perf_counter()
 result = run_sweep(sys.argv[1], out=sys.argv[2])
 wall = time.perf_counter() - t0

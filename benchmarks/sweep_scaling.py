@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from society.scenario_files import shipped_dir
-from society.sweep import run_sweep
+from society.sweeps.runner import run_sweep
 
 
 def sweep_text(runs: int, size: int, days: int) -> str:

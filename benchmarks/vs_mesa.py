@@ -5,8 +5,10 @@ drift with bounded-confidence influence and noise, plus coupled beliefs with gro
 (docs/model.md, section 6). The Mesa side is what a Mesa user would write first: one ``mesa.Agent``
 per instance holding its own numbers and a neighbour list, stepped with ``AgentSet.do`` in two
 stages (compute, then apply) so the update is synchronous like the engine's. The engine side is
-``society.values.step_values`` and ``society.beliefs.step_beliefs`` on the struct-of-arrays
-population. Prints agent-steps per second of each and the ratio (target: engine >= 20x).
+``society.mechanisms.values.step_values`` and
+``society.mechanisms.beliefs.step_beliefs`` on the struct-of-arrays population. Prints agent-
+steps per second of each and the ratio
+(target: engine >= 20x).
 
     python benchmarks/vs_mesa.py [--n 2000] [--days 30]
 """
@@ -20,11 +22,11 @@ import time
 import mesa
 import numpy as np
 
-from society.beliefs import step_beliefs
+from society.mechanisms.beliefs import step_beliefs
+from society.mechanisms.values import step_values
 from society.model import build_network
 from society.population import initial_population
 from society.scenario_files import load_scenario
-from society.values import step_values
 
 
 class NaiveInstance(mesa.Agent):

@@ -16,13 +16,15 @@ from typing import Any
 
 import polars as pl
 
-from society.checkpoint import latest, resume_model
-from society.checkpoint import save as save_checkpoint
 from society.errors import RunDirectoryError, SocietyError
-from society.llm_setup import build_stack, check_endpoint
+from society.llm.setup import build_stack, check_endpoint
 from society.model import RunInterrupted, SocietyModel
 from society.resources import check_fits_in_memory
-from society.runstore import (
+from society.scenario import Scenario
+from society.scenario_files import load_scenario
+from society.store.checkpoint import latest, resume_model
+from society.store.checkpoint import save as save_checkpoint
+from society.store.rundir import (
     default_run_dir,
     git_state,
     package_versions,
@@ -33,8 +35,6 @@ from society.runstore import (
     write_json,
     write_parquet,
 )
-from society.scenario import Scenario
-from society.scenario_files import load_scenario
 
 
 @dataclass

@@ -27,25 +27,30 @@ import numpy as np
 import simpy
 
 from llm_backends import Backend
-from society import risks
-from society.beliefs import step_beliefs
-from society.contagion import step_hacking
-from society.evaluation import final_evaluation, run_test_round
-from society.hazards import CAUSES, daily_hazards, draw_catastrophe
 from society.lab import LabState
-from society.llm_policy import LLMPolicy
-from society.monitoring import monitor_day
+from society.llm.policy import LLMPolicy
+from society.mechanisms import risks
+from society.mechanisms.beliefs import step_beliefs
+from society.mechanisms.contagion import step_hacking
+from society.mechanisms.evaluation import final_evaluation, run_test_round
+from society.mechanisms.hazards import CAUSES, daily_hazards, draw_catastrophe
+from society.mechanisms.monitoring import monitor_day
+from society.mechanisms.research import do_work, work_days_per_instance_day
+from society.mechanisms.revolt import revolt_cascade
+from society.mechanisms.strategy import (
+    advised_tax,
+    deference_day,
+    pre_deference_day,
+    strategist_voice,
+)
+from society.mechanisms.succession import generation_summary, hand_off
+from society.mechanisms.values import step_values
 from society.network import Network, homophilous_rewire, random_graph, small_world
 from society.observe import DayActivity, observe
 from society.outcomes import Outcomes
 from society.population import Population, Role, initial_population
 from society.recorder import Recorder
-from society.research import do_work, work_days_per_instance_day
-from society.revolt import revolt_cascade
 from society.scenario import Scenario
-from society.strategy import advised_tax, deference_day, pre_deference_day, strategist_voice
-from society.succession import generation_summary, hand_off
-from society.values import step_values
 
 DAY = 1.0
 TEST_OFFSET = 0.5
@@ -536,7 +541,11 @@ class SocietyModel(mesa.Model):
         if not self.outcomes.mark_catastrophe(day, cause):
             return
         self.recorder.event(
-            day, "catastrophe", 1.0, self.lab.generation, cause=cause,
+            day,
+            "catastrophe",
+            1.0,
+            self.lab.generation,
+            cause=cause,
             **{f"hazard_{k}": round(v, 8) for k, v in self._hazards.items()},
         )
         if self.scenario.outcomes.stop_on_catastrophe:

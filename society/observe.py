@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 
 from society import metrics as m
-from society.evaluation import false_pass, gaming_gap, knowledge_validity
-from society.generations import effective_boundary
 from society.lab import LabState
+from society.mechanisms.evaluation import false_pass, gaming_gap, knowledge_validity
+from society.mechanisms.generations import effective_boundary
 from society.network import Network
 from society.population import Population
 from society.scenario import Scenario

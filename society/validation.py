@@ -1,9 +1,10 @@
 """The reference suite: the kernels and metrics against published and analytic results.
 
-Each case runs one of the public kernels of :mod:`society.influence`, :mod:`society.metrics` or
-:mod:`society.generations` (the code the engine itself calls) and compares one number with a
-known value. ``society validate [--quick]`` calls :func:`run_suite`, :func:`print_table` and
-:func:`write_validation`; the sources of the reference values are in ``docs/validation.md``.
+Each case runs one of the public kernels of :mod:`society.mechanisms.influence`,
+:mod:`society.metrics` or :mod:`society.mechanisms.generations` (the code the engine itself
+calls) and compares one number with a known value. ``society validate [--quick]`` calls
+:func:`run_suite`, :func:`print_table` and :func:`write_validation`; the sources of the
+reference values are in ``docs/validation.md``.
 
 >>> from society.validation import CASES
 >>> len(CASES), "voter_consensus_time" in CASES
@@ -27,8 +28,8 @@ import polars as pl
 from rich.console import Console
 from rich.table import Table
 
-from society.generations import basin_boundary, successor_map
-from society.influence import (
+from society.mechanisms.generations import basin_boundary, successor_map
+from society.mechanisms.influence import (
     deffuant,
     degroot,
     friedkin_johnsen,

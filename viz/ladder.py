@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from society.generations import basin_boundary, successor_map
+from society.mechanisms.generations import basin_boundary, successor_map
 from viz._common import column, note, resolved_scenario
 from viz.style import OKABE_ITO, new_figure, styled, suptitle
 

@@ -20,7 +20,7 @@ import polars as pl
 from society.api import RunResult
 from society.api import load as load_run_result
 from society.errors import RunDirectoryError
-from society.sweep_summary import CAUSES
+from society.sweeps.summary import CAUSES
 from viz._common import resolved_scenario
 
 RUN_FILES = (

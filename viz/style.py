@@ -54,7 +54,7 @@ EVENT_STYLE: dict[str, tuple[str, str, str]] = {
     "safe": (OKABE_ITO["bluish_green"], "*", "safe"),
 }
 EXOGENOUS_EVENTS = ("rival_breakthrough", "theft", "misuse", "poisoning", "tax_cut")
-"""Events that arrive from outside the society (docs/model.md, section 1) and are marked on time axes."""
+"""Events from outside the society (docs/model.md, section 1), marked on time axes."""
 
 RC: dict[str, Any] = {
     "figure.dpi": 100,

@@ -19,8 +19,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from society.errors import SocietyError
-from society.generations import required_tax
-from society.sweep_summary import paired_difference
+from society.mechanisms.generations import required_tax
+from society.sweeps.summary import paired_difference
 from viz._common import DAY_LABEL, column, note, resolved_scenario
 from viz.drift import replicate_bands
 from viz.html import Section, esc, figures_section, page, provenance_html, scenario_html, table
@@ -542,9 +542,9 @@ def _arms_html(sweep: Sweep) -> str:
     Wilson 95% interval, the paired difference from the reference arm in percentage points, and
     P(catastrophe) by cause (only for a sweep written by ``society sweep``, whose points have
     ``arm`` and ``status``)."""
-    from society.sweep_spec import SweepError
-    from society.sweep_summary import CAUSE_OUTCOMES as SUMMARY_CAUSES
-    from society.sweep_summary import OUTCOMES, summarise
+    from society.sweeps.spec import SweepError
+    from society.sweeps.summary import CAUSE_OUTCOMES as SUMMARY_CAUSES
+    from society.sweeps.summary import OUTCOMES, summarise
 
     info = sweep.manifest.get("sweep")
     needed = {"arm", "replicate", "status", "catastrophe_cause", *SWEEP_OUTCOME_COLUMNS}

@@ -6,28 +6,28 @@ import numpy as np
 import pytest
 import simpy
 
-from society import risks
-from society.beliefs import step_beliefs
-from society.contagion import step_hacking
-from society.evaluation import (
+from society.lab import LabState
+from society.mechanisms import risks
+from society.mechanisms.beliefs import step_beliefs
+from society.mechanisms.contagion import step_hacking
+from society.mechanisms.evaluation import (
     false_pass,
     gaming_gap,
     knowledge_validity,
     overfitting,
     run_test_round,
 )
-from society.hazards import daily_hazards
-from society.lab import LabState
+from society.mechanisms.hazards import daily_hazards
+from society.mechanisms.monitoring import catch_probability
+from society.mechanisms.research import work_days_per_instance_day
+from society.mechanisms.revolt import revolt_cascade
+from society.mechanisms.succession import hand_off
+from society.mechanisms.values import step_values
 from society.metrics import active_link_density
 from society.model import build_network
-from society.monitoring import catch_probability
 from society.network import homophilous_rewire, random_graph, small_world
 from society.population import initial_population
-from society.research import work_days_per_instance_day
-from society.revolt import revolt_cascade
 from society.scenario_files import load_scenario
-from society.succession import hand_off
-from society.values import step_values
 
 
 def setup(n: int = 2000, **overrides):

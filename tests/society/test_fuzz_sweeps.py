@@ -16,7 +16,7 @@ import society
 from society.errors import SocietyError
 from society.scenario import iter_fields
 from society.scenario_files import shipped_dir
-from society.sweep_spec import build_sweep
+from society.sweeps.spec import build_sweep
 
 TINY = tomllib.loads((shipped_dir() / "tiny.toml").read_text())
 FIELDS = [f["key"] for f in iter_fields()]

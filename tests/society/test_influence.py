@@ -1,4 +1,4 @@
-"""Tests of the classic opinion-dynamics kernels in society.influence."""
+"""Tests of the classic opinion-dynamics kernels in society.mechanisms.influence."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from society.generations import successor_map
-from society.influence import (
+from society.mechanisms.generations import successor_map
+from society.mechanisms.influence import (
     _apply_meetings,
     bounded_confidence_drift,
     deffuant,

@@ -10,7 +10,7 @@ import pytest
 from society_helpers import run_cli
 
 from society.errors import SocietyError
-from society.mechanisms import (
+from society.sweeps.ablation import (
     MEASURES,
     MECHANISMS,
     Check,

@@ -16,7 +16,7 @@ from society_helpers import run_cli as society_cli
 
 import society
 from society.errors import RunDirectoryError
-from society.runstore import default_run_dir, prepare_run_dir, safe_name
+from society.store.rundir import default_run_dir, prepare_run_dir, safe_name
 
 SAFE = re.compile(r"[A-Za-z0-9_]+(-[A-Za-z0-9_]+)*")
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)

@@ -15,8 +15,8 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from society.cli import main as cli_main
-from society.sweep import run_sweep
-from society.sweep_store import SweepStore
+from society.sweeps.runner import run_sweep
+from society.sweeps.store import SweepStore
 
 WORKTREE = Path(__file__).resolve().parents[2]
 TINY = (WORKTREE / "scenarios" / "tiny.toml").as_posix()

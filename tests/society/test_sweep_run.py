@@ -12,10 +12,10 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from society.cli import main as cli_main
-from society.sweep import run_sweep
-from society.sweep_engines import LocalEngine, bounded_map, run_point
-from society.sweep_spec import Sweep, load_sweep
-from society.sweep_store import SUMMARY_SCHEMA, SweepStore
+from society.sweeps.engines import LocalEngine, bounded_map, run_point
+from society.sweeps.runner import run_sweep
+from society.sweeps.spec import Sweep, load_sweep
+from society.sweeps.store import SUMMARY_SCHEMA, SweepStore
 
 WORKTREE = Path(__file__).resolve().parents[2]
 TINY = (WORKTREE / "scenarios" / "tiny.toml").as_posix()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from society.cli import main as cli_main
-from society.sweep_spec import SweepError, load_sweep, replicate_seed
+from society.sweeps.spec import SweepError, load_sweep, replicate_seed
 
 WORKTREE = Path(__file__).resolve().parents[2]
 SWEEPS = WORKTREE / "scenarios" / "sweeps"

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from society.cli import main as cli_main
-from society.sweep import run_sweep
-from society.sweep_summary import paired_difference, summarise, wilson
+from society.sweeps.runner import run_sweep
+from society.sweeps.summary import paired_difference, summarise, wilson
 
 WORKTREE = Path(__file__).resolve().parents[2]
 
@@ -156,7 +156,7 @@ def test_wide_tables_are_printed_whole_into_a_pipe() -> None:
 
     from rich.console import Console
 
-    from society.commands.sweep_summary import arm_tables, print_table
+    from society.cli.sweep_summary import arm_tables, print_table
 
     rows = []
     for arm in range(3):  # lead 30, 90, 180 days

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib.image import imread
 
-from society.sweep import run_sweep
-from society.sweep_summary import summarise
+from society.sweeps.runner import run_sweep
+from society.sweeps.summary import summarise
 from viz import load_sweep, write_report, write_sweep_figures
 from viz.sweep import percent_interval, render_sweep_views
 

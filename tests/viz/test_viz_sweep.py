@@ -11,8 +11,8 @@ import pytest
 from viz_helpers import assert_nontrivial_png, synthetic_points
 
 from society.errors import RunDirectoryError
-from society.generations import required_tax
-from society.sweep_summary import paired_difference
+from society.mechanisms.generations import required_tax
+from society.sweeps.summary import paired_difference
 from viz import SWEEP_VIEWS, basin_heatmap_figure, forest_figure, load_sweep, write_sweep_figures
 from viz.sweep import (
     cell_probabilities,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from society.influence import coupled_belief_step
+from society.mechanisms.influence import coupled_belief_step
 from society.network import Network
 from society.population import Population
 from society.scenario import Beliefs

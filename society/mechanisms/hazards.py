@@ -1,7 +1,8 @@
 """Catastrophe as daily hazards: loss of control, misuse and a rival ahead, each with its cause.
 
 Each day ``P(catastrophe) = 1 - exp(-sum_k h_k)``; the cause is drawn in proportion to ``h_k``.
-A revolt over half the society is a separate, threshold trigger (see :mod:`society.revolt`).
+A revolt over half the society is a separate, threshold trigger (see
+:mod:`society.mechanisms.revolt`).
 """
 
 from __future__ import annotations

@@ -42,10 +42,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from society.commands.sweep_summary import print_table
-    from society.mechanisms import by_name, run_table
-    from society.runstore import utc_now, write_parquet
+    from society.cli.sweep_summary import print_table
     from society.scenario_files import load_scenario
+    from society.store.rundir import utc_now, write_parquet
+    from society.sweeps.ablation import by_name, run_table
 
     seeds = args.seeds if args.seeds is not None else (QUICK["seeds"] if args.quick else 24)
     size = args.size if args.size is not None else (QUICK["size"] if args.quick else 1000)

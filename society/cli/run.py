@@ -11,9 +11,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from society.commands.options import add_scenario_options
-from society.runstore import stored_run
+from society.cli.options import add_scenario_options
 from society.scenario import Scenario
+from society.store.rundir import stored_run
 
 if TYPE_CHECKING:
     from society.model import SocietyModel
@@ -160,7 +160,7 @@ def _reproduce(args: argparse.Namespace, out: Console, err: Console) -> int:
     import polars as pl
 
     from society.api import run
-    from society.runstore import git_state, package_versions
+    from society.store.rundir import git_state, package_versions
 
     original = args.reproduce
     manifest, scenario = stored_run(original, "reproduce")
@@ -191,7 +191,7 @@ def _reproduce(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 
 def _dry_run(scenario: Scenario, out: Console) -> int:
-    from society.llm_setup import expected_usage
+    from society.llm.setup import expected_usage
 
     usage = expected_usage(scenario)
     table = Table(title=f"{scenario.name}: expected LLM usage (nothing sent)", show_header=False)

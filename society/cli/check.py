@@ -6,7 +6,7 @@ import argparse
 
 from rich.console import Console
 
-from society.commands.options import add_scenario_options
+from society.cli.options import add_scenario_options
 
 NAME = "check"
 HELP = "validate a scenario and print the resolved configuration"

@@ -127,7 +127,7 @@ def expected_usage(scenario: Scenario) -> dict[str, float]:
     pressure events (one strategist call each, at the base rate). Prompt tokens are estimated
     from the templates (about 4 characters per token).
     """
-    from society import decisions
+    from society.llm import decisions
 
     p, s = scenario.llm, scenario
     members = round(p.fraction * s.population.size)

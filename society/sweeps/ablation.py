@@ -363,7 +363,7 @@ def run_table(
         # A fork server with the model preloaded: each worker starts in milliseconds, and no
         # worker inherits the driver's threads.
         server = multiprocessing.get_context("forkserver")
-        server.set_forkserver_preload(["society.mechanisms", "society.model"])
+        server.set_forkserver_preload(["society.sweeps.ablation", "society.model"])
         with ProcessPoolExecutor(workers, mp_context=server) as pool:
             for i, (name, arm, seed, measures) in enumerate(
                 pool.map(_run_task, tasks, chunksize=4), 1

@@ -1,4 +1,4 @@
-"""The ``society`` subcommands, one module each.
+"""The ``society`` subcommands, in the order ``--help`` lists them.
 
 A command module has ``NAME``, ``HELP``, ``add_arguments(parser)`` and
 ``main(args, out, err) -> exit code``; add it to :data:`COMMANDS` to make it available.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from society.commands import (
+from society.cli import (
     check,
     compare,
     fields,

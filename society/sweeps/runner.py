@@ -18,10 +18,10 @@ from typing import Any
 
 import polars as pl
 
-from society.runstore import git_state, package_versions, platform_info, utc_now, utc_stamp
-from society.sweep_engines import make_engine
-from society.sweep_spec import Sweep, SweepError, load_sweep, sweep_from_manifest
-from society.sweep_store import SweepStore
+from society.store.rundir import git_state, package_versions, platform_info, utc_now, utc_stamp
+from society.sweeps.engines import make_engine
+from society.sweeps.spec import Sweep, SweepError, load_sweep, sweep_from_manifest
+from society.sweeps.store import SweepStore
 
 SWEEP_FORMAT = 1
 
@@ -44,7 +44,7 @@ class SweepResult:
 
 
 def default_sweep_dir(sweeps_root: Path, name: str) -> Path:
-    from society.runstore import safe_name
+    from society.store.rundir import safe_name
 
     base = sweeps_root / f"{safe_name(name)}-{utc_stamp(utc_now())}"
     path, k = base, 2

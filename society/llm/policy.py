@@ -20,7 +20,7 @@ import polars as pl
 
 from llm_backends import Backend, Completion, CompletionRequest, ask_structured
 from llm_backends.archetypes import Archetypes, cluster
-from society import decisions
+from society.llm import decisions
 from society.population import Role
 
 if TYPE_CHECKING:

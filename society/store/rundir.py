@@ -160,7 +160,7 @@ def package_versions() -> dict[str, str]:
 
 def git_state() -> dict[str, Any]:
     """Commit and dirty flag of the checkout society runs from, if it is a git checkout."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     if not (root / ".git").exists() or shutil.which("git") is None:
         return {"commit": None, "dirty": None}
     try:

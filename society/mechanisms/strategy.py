@@ -15,10 +15,10 @@ import math
 
 import numpy as np
 
-from society.generations import tax_for_margin
 from society.lab import LabState
+from society.mechanisms.generations import tax_for_margin
+from society.mechanisms.research import truth_closeness
 from society.population import Population, Role
-from society.research import truth_closeness
 from society.scenario import Scenario
 
 CAUGHT_WINDOW = 7.0  # days over which a deference dip from caught actions recovers
@@ -71,11 +71,11 @@ def advised_tax(
     """``(advice, honest)``: the tax the strategists advise, and whether it was honest.
 
     With probability :func:`strategist_voice` the advice is honest:
-    :func:`~society.generations.tax_for_margin` at the mean alignment, the generation's
+    :func:`~society.mechanisms.generations.tax_for_margin` at the mean alignment, the generation's
     erosion so far and its hacking loss, never below the tax in force (an inconvenient truth
     is still told). Otherwise the strategists miss the danger (misaligned ones hide it,
     delusional ones do not see it) and advise keeping the tax in force; with a weak voice they
-    also resist pressure to cut it less (:func:`society.risks.pressure`).
+    also resist pressure to cut it less (:func:`society.mechanisms.risks.pressure`).
     """
     g, k = scenario.generations, scenario.strategy
     if rng.random() >= strategist_voice(pop, scenario):

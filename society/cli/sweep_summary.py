@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
-from society.sweep_summary import CAUSE_OUTCOMES, OUTCOMES
+from society.sweeps.summary import CAUSE_OUTCOMES, OUTCOMES
 
 NAME = "sweep-summary"
 HELP = "per-arm outcome probabilities (Wilson intervals) and paired differences of a sweep"
@@ -30,7 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from society.sweep_summary import summarise_dir
+    from society.sweeps.summary import summarise_dir
 
     table, manifest = summarise_dir(args.dir, args.reference, args.confidence)
     info = manifest.get("sweep", {})

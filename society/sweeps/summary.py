@@ -15,9 +15,9 @@ from typing import Any
 
 import polars as pl
 
-from society.hazards import CAUSES as HAZARD_CAUSES
-from society.sweep_spec import SweepError
-from society.sweep_store import SweepStore
+from society.mechanisms.hazards import CAUSES as HAZARD_CAUSES
+from society.sweeps.spec import SweepError
+from society.sweeps.store import SweepStore
 
 #: (flag column derived from points.parquet, short label) of the outcomes summarised per arm,
 #: the answer first.
@@ -149,7 +149,7 @@ def summarise_dir(
     keys = list(info.get("keys", []))
     ref = info.get("reference_arm", 0) if reference_arm is None else reference_arm
     table = summarise(points, keys, ref, confidence)
-    from society.runstore import write_parquet
+    from society.store.rundir import write_parquet
 
     write_parquet(table, store.root / "summary.parquet")
     return table, manifest

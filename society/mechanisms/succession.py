@@ -6,8 +6,12 @@ from typing import Any
 
 import numpy as np
 
-from society.generations import effective_boundary, inheritance_weight, successor_alignment
 from society.lab import LabState
+from society.mechanisms.generations import (
+    effective_boundary,
+    inheritance_weight,
+    successor_alignment,
+)
 from society.metrics import wasserstein1
 from society.population import Population
 from society.scenario import Scenario

@@ -30,7 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from society.llm_setup import check_endpoint
+    from society.llm.setup import check_endpoint
 
     p = LLM(
         base_url=args.base_url, model=args.model, api_key_env=args.api_key_env, client=args.client

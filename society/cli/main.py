@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.markup import escape
 
-from society.commands import COMMANDS
+from society.cli.commands import COMMANDS
 from society.errors import SocietyError
 
 EXIT_INTERRUPTED = 130

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from society.evaluation import retrain
+from society.mechanisms.evaluation import retrain
 from society.population import Population, Role
 from society.scenario import Monitoring, Tests
 

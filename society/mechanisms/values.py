@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from society.influence import bounded_confidence_drift
+from society.mechanisms.influence import bounded_confidence_drift
 from society.network import Network
 from society.population import Population
 from society.scenario import Values

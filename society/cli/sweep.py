@@ -56,7 +56,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from society.sweep import execute, prepare
+    from society.sweeps.runner import execute, prepare
 
     sweep, store, previous = prepare(args.sweep, out=args.out, resume=args.resume)
     progress = Progress(

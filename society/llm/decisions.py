@@ -1,7 +1,7 @@
 """The decisions an instance makes, as structured LLM requests: schema, prompt, and parse.
 
 Each decision has a pydantic model (the JSON schema sent as ``response_format`` and the
-validator the reply must pass) and a prompt template in ``society/prompts/``. Templates are
+validator the reply must pass) and a prompt template in ``society/llm/prompts/``. Templates are
 filled with ``str.format`` from the archetype's state; replies are parsed as data against the
 schema, never evaluated.
 """

@@ -1,6 +1,6 @@
 """Where a sweep's runs execute: a local process pool, or Ray tasks.
 
-Both engines run :func:`run_point` on task dicts (see :meth:`society.sweep_spec.Sweep.task`)
+Both engines run :func:`run_point` on task dicts (see :meth:`society.sweeps.spec.Sweep.task`)
 and yield its results in completion order. Workers only simulate: they return the run's
 summary and metrics table to the driver, which writes them (so a Ray cluster needs no shared
 filesystem). At most ``window`` results are in flight at once, so a sweep of any size never
@@ -16,7 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from society.sweep_spec import SweepError
+from society.sweeps.spec import SweepError
 
 Task = dict[str, Any]
 Result = dict[str, Any]
@@ -113,7 +113,7 @@ class LocalEngine:
         # or progress-bar threads (which 'fork' would risk deadlocking). 'spawn' elsewhere.
         if "forkserver" in multiprocessing.get_all_start_methods():
             server = multiprocessing.get_context("forkserver")
-            server.set_forkserver_preload(["society.sweep_engines"])
+            server.set_forkserver_preload(["society.sweeps.engines"])
             return ProcessPoolExecutor(max_workers=self.workers, mp_context=server)
         spawn = multiprocessing.get_context("spawn")
         return ProcessPoolExecutor(max_workers=self.workers, mp_context=spawn)

@@ -21,8 +21,8 @@ from typing import Any
 
 import polars as pl
 
-from society.runstore import write_json, write_parquet
-from society.sweep_spec import Sweep, SweepError
+from society.store.rundir import write_json, write_parquet
+from society.sweeps.spec import Sweep, SweepError
 
 #: Columns of points.parquet taken from a run's summary, with their types (fixed, so that an
 #: all-null column, e.g. catastrophe_day when nothing went wrong, has the same type everywhere).

@@ -1,0 +1,1 @@
+"""What a run leaves on disk: its directory and manifest, its output files, its checkpoints."""
