@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import itertools
 import math
+import zlib
 from collections.abc import Callable, Generator
+from dataclasses import asdict
+from functools import partial
 from typing import Any
 
 import mesa
@@ -29,32 +32,24 @@ import simpy
 from llm_backends import Backend
 from society.lab import LabState
 from society.llm.policy import LLMPolicy
-from society.mechanisms import risks
-from society.mechanisms.beliefs import step_beliefs
-from society.mechanisms.contagion import step_hacking
-from society.mechanisms.evaluation import final_evaluation, run_test_round
+from society.mechanisms.base import Clocked, Mechanism, registry
+from society.mechanisms.evaluation import final_evaluation
 from society.mechanisms.hazards import CAUSES, daily_hazards, draw_catastrophe
-from society.mechanisms.monitoring import monitor_day
-from society.mechanisms.research import do_work, work_days_per_instance_day
-from society.mechanisms.revolt import revolt_cascade
-from society.mechanisms.strategy import (
-    advised_tax,
-    deference_day,
-    pre_deference_day,
-    strategist_voice,
-)
+from society.mechanisms.research import work_days_per_instance_day
+from society.mechanisms.risks import RiskProcess
+from society.mechanisms.strategy import deference_day, pre_deference_day
 from society.mechanisms.succession import generation_summary, hand_off
-from society.mechanisms.values import step_values
-from society.network import Network, homophilous_rewire, random_graph, small_world
+from society.mechanisms.today import NO_WORK, Today
+from society.network import Network, random_graph, small_world
 from society.observe import DayActivity, observe
 from society.outcomes import Outcomes
 from society.population import Population, Role, initial_population
 from society.recorder import Recorder
 from society.scenario import Scenario
+from society.state import Saved, Stateful, Streams
+from society.verdict import verdict
 
 DAY = 1.0
-TEST_OFFSET = 0.5
-ADVICE_OFFSET = 0.6
 RECORD_OFFSET = 0.999
 FALLS_TO_LEAVE = 3  # generation means falling at this many hand-offs in a row: out of the basin
 UNCAUGHT_WINDOW = 30.0  # days of the uncaught-action mean that feeds the loss-of-control hazard
@@ -170,12 +165,14 @@ class SocietyModel(mesa.Model):
         *,
         on_day: Callable[[SocietyModel], None] | None = None,
         llm_backend: Backend | None = None,
-        _resuming: bool = False,
+        fresh: bool = True,
     ):
         super().__init__(seed=scenario.seed)
         self.scenario = scenario
         seeds = np.random.SeedSequence(scenario.seed).spawn(len(STREAMS))
-        self.rngs = {name: np.random.default_rng(s) for name, s in zip(STREAMS, seeds, strict=True)}
+        self.rngs = Streams(
+            {name: np.random.default_rng(s) for name, s in zip(STREAMS, seeds, strict=True)}
+        )
         self.population: Population = initial_population(scenario, self.rngs["population"])
         self.network: Network = build_network(scenario, self.rngs["network"])
         pace = scenario.lab.rival_pace
@@ -207,13 +204,52 @@ class SocietyModel(mesa.Model):
                     "one without a server)"
                 )
             self.llm = LLMPolicy(self, llm_backend, self.rngs["llm"])
-        self.arrivals = self._build_arrivals()
+        off = set(scenario.mechanisms.off)
+        self.mechanisms: dict[str, Mechanism] = {
+            m.name: m(scenario, self._stream(m.stream_name()))
+            for m in registry()
+            if m.name not in off
+        }
+        self._today: Today | None = None
         # Called every record.checkpoint_every_days; society.run points it at RUN_DIR/checkpoint.
         self.on_checkpoint: Callable[[SocietyModel], None] | None = None
         self._stop_at: float | None = None  # end of the day on which a stop was requested
-        if not _resuming:
+        if fresh:
             self._record(0)
-            self._start_processes()
+            self.start()
+
+    def _stream(self, name: str) -> np.random.Generator:
+        """The random stream ``name``; a mechanism added after :data:`STREAMS` was fixed gets
+        its own, seeded from the scenario's seed and its name, so nothing else shifts."""
+        if name not in self.rngs:
+            key = len(STREAMS) + zlib.crc32(name.encode())
+            seq = np.random.SeedSequence(self.scenario.seed, spawn_key=(key,))
+            self.rngs[name] = np.random.default_rng(seq)
+        return self.rngs[name]
+
+    # -- checkpoint state -------------------------------------------------------------------
+    def parts(self) -> dict[str, Stateful]:
+        """Every part of the run that changes as it runs, by name: what a checkpoint saves and a
+        resume restores (the recorder's rows aside, which the checkpoint stores as files)."""
+        parts: dict[str, Stateful] = {
+            "clock": _Clock(self),
+            "population": self.population,
+            "network": self.network,
+            "lab": self.lab,
+            "outcomes": self.outcomes,
+            "streams": self.rngs,
+        }
+        parts.update({f"mechanism.{name}": m for name, m in self.mechanisms.items()})
+        if self.llm is not None:
+            parts["llm"] = self.llm
+        return parts
+
+    @property
+    def today(self) -> Today:
+        """The day being stepped (what daily mechanisms read and write); only while it is."""
+        if self._today is None:
+            raise RuntimeError("model.today exists only while the population steps a day")
+        return self._today
 
     # -- Mesa interface -------------------------------------------------------------------
     @property
@@ -267,42 +303,28 @@ class SocietyModel(mesa.Model):
             self.outcomes.mark_left_basin(self.day, "boundary")
 
     # -- processes ------------------------------------------------------------------------
-    def _start_processes(self) -> None:
+    def start(self) -> None:
         """Start every process at its next due time after ``env.now`` (0 for a new run, the
         checkpoint's time for a resumed one)."""
         env = self.env
         env.process(self._population_process())
         s = self.scenario
-        env.process(self._every(s.tests.every_days, TEST_OFFSET, self._test_round))
-        env.process(self._every(s.strategy.advice_every_days, ADVICE_OFFSET, self._advice))
+        for clocked in self._phase("clocked"):
+            assert isinstance(clocked, Clocked)
+            step = partial(clocked.step, self)
+            env.process(self._every(clocked.period(), clocked.offset, step))
         env.process(self._handoff_process())
         env.process(self._record_process())
         if s.record.checkpoint_every_days:
             env.process(
                 self._every(s.record.checkpoint_every_days, CHECKPOINT_OFFSET, self._checkpoint)
             )
-        for arrivals in self.arrivals.values():
-            env.process(arrivals.process(env))
+        for risk in self._phase("arrivals"):
+            assert isinstance(risk, RiskProcess)
+            env.process(risk.process(self))
 
-    def _build_arrivals(self) -> dict[str, risks.Arrivals]:
-        s, lab = self.scenario, self.lab
-        r = s.risks
-        specs: dict[str, tuple[Callable[[], float], float, Callable[[float], None]]] = {
-            "rival": (lambda: r.rival_rate, r.rival_rate, self._on_rival),
-            "theft": (lambda: r.theft_rate, r.theft_rate, self._on_theft),
-            "poisoning": (lambda: r.poisoning_rate, r.poisoning_rate, self._on_poisoning),
-            "pressure": (
-                lambda: risks.pressure_rate(lab, r),
-                3 * r.pressure_rate,
-                self._on_pressure,
-            ),
-        }
-        return {
-            name: risks.Arrivals(
-                rate, bound, r.excitation, r.excitation_decay, self.rngs[name], effect
-            )
-            for name, (rate, bound, effect) in specs.items()
-        }
+    def _phase(self, phase: str) -> list[Mechanism]:
+        return [m for m in self.mechanisms.values() if m.phase == phase]
 
     def _next(self, first: float, period: float) -> float:
         """The first time ``first + j * period`` (j >= 0) not before ``env.now``."""
@@ -345,7 +367,7 @@ class SocietyModel(mesa.Model):
 
     # -- what happens ---------------------------------------------------------------------
     def _step_population(self) -> None:
-        s, pop, net, lab, rng = self.scenario, self.population, self.network, self.lab, self.rngs
+        s, pop, lab = self.scenario, self.population, self.lab
         if self.llm is not None and int(self.day) % s.llm.decide_every_days == 0:
             self.llm.daily_round()
         today = math.floor(self.day) + 1
@@ -353,28 +375,17 @@ class SocietyModel(mesa.Model):
         if before_deference:
             pre_deference_day(pop, lab, s)
         gated = s.work.human_gated_share / s.strategy.deference_capability
-        per_instance = work_days_per_instance_day(s.population.speed, lab.deference, gated)
         # The kernels advance by the work actually done: speed that waits on humans neither
         # helps nor harms.
-        step_values(pop, net, s.values, per_instance, rng["values"])
-        step_hacking(
-            pop, net, s.hacking, DAY, rng["hacking"], work_share=per_instance / s.population.speed
-        )
-        step_beliefs(pop, net, s.beliefs, per_instance, rng["beliefs"])
-        rewired = homophilous_rewire(
-            net,
-            pop.opinion(),
-            candidate_prob=s.network.interaction_rate * s.network.rewire_prob,
-            disagreement=s.network.disagreement,
-            window=s.network.homophily_window,
-            rng=rng["rewiring"],
-        )
-        revolt = revolt_cascade(pop, net, s.revolt, DAY, rng["revolt"])
-        available = self._available_share(today)
-        work = do_work(pop, lab, s, per_instance, available, rng["work"])
-        caught, uncaught = monitor_day(
-            pop, s.monitoring, s.tests, DAY, rng["monitoring"], 1.0 - (1.0 - lab.deference) * gated
-        )
+        per_instance = work_days_per_instance_day(s.population.speed, lab.deference, gated)
+        day = self._today = Today(today, pop, self.network, lab, s, per_instance, gated)
+        for mechanism in self._phase("society"):
+            mechanism.step(self)
+        day.available = self._available_share(today)
+        for mechanism in self._phase("labour"):
+            mechanism.step(self)
+        self._today = None
+        work, caught, uncaught, revolt = day.work or NO_WORK, day.caught, day.uncaught, day.revolt
 
         # Each uncaught misaligned action spoils `work.sabotage` instance-days of safety work.
         spoiled = min(1.0, uncaught * s.work.sabotage / pop.n)
@@ -385,6 +396,8 @@ class SocietyModel(mesa.Model):
         lab.risk_effort = work.risk_effort
         lab.incidents_caught += caught
         lab.incidents_uncaught += uncaught
+        lab.tasks += work.tasks
+        lab.failed_tasks += work.failed_tasks
         lab.uncaught_rate += (uncaught / pop.n - lab.uncaught_rate) / UNCAUGHT_WINDOW
         lab.gen_days += 1
         lab.gen_capability += work.capability
@@ -396,28 +409,28 @@ class SocietyModel(mesa.Model):
             tasks=work.tasks,
             failed_tasks=work.failed_tasks,
             revolt_size=revolt,
-            rewired_links=rewired,
+            rewired_links=day.rewired,
             research_quality=work.research_quality,
-            work_per_instance=per_instance * available,
+            work_per_instance=per_instance * day.available,
             llm_fallback_share=math.nan if self.llm is None else self.llm.fallback_share(),
         )
 
-        day = float(today)
+        at = float(today)
         if revolt > s.revolt.failure_share * pop.n:
-            self.recorder.event(day, "revolt_cascade", revolt / pop.n, lab.generation, size=revolt)
+            self.recorder.event(at, "revolt_cascade", revolt / pop.n, lab.generation, size=revolt)
         if revolt > s.outcomes.revolt_catastrophe_share * pop.n:
-            self._catastrophe(day, "revolt")
-        self._check_lead(day)
+            self._catastrophe(at, "revolt")
+        self.check_lead(at)
         if self.outcomes.decided:  # safe is absorbing; after a catastrophe nothing else counts
             self._hazards = dict.fromkeys(self._hazards, 0.0)
         else:
             self._hazards = daily_hazards(pop, lab, s)
-            cause = draw_catastrophe(self._hazards, rng["hazards"])
+            cause = draw_catastrophe(self._hazards, self.rngs["hazards"])
             if cause is not None:
-                self._catastrophe(day, cause)
+                self._catastrophe(at, cause)
         if lab.safety >= s.outcomes.safety_work:
-            self.outcomes.mark_safety_done(day)
-        self._check_safe(day)
+            self.outcomes.mark_safety_done(at)
+        self._check_safe(at)
         milestone = (lab.generation + 1) * s.generations.milestone_work
         if lab.capability >= milestone and not self._milestone.triggered:
             self._milestone.succeed()
@@ -426,7 +439,8 @@ class SocietyModel(mesa.Model):
         """Share of today's research not lost to a test round or a final evaluation (which
         runs its verdict once its days are used up)."""
         s, lab = self.scenario, self.lab
-        lost = s.tests.round_cost_days if today % s.tests.every_days == 0 else 0.0
+        testing = "tests" in self.mechanisms and today % s.tests.every_days == 0
+        lost = s.tests.round_cost_days if testing else 0.0
         if lab.evaluating:
             pause = min(1.0, lab.paused_days)
             lab.paused_days -= pause
@@ -460,51 +474,10 @@ class SocietyModel(mesa.Model):
         if self.outcomes.check_safe(day):
             self.recorder.event(day, "safe", self.lab.safety, self.lab.generation)
 
-    def _check_lead(self, day: float) -> None:
+    def check_lead(self, day: float) -> None:
+        """Flag the lost lead (once) if the rival is level or ahead at time ``day``."""
         if self.lab.lead <= 0 and self.outcomes.mark_lost_lead(day):
             self.recorder.event(day, "lost_lead", self.lab.lead, self.lab.generation)
-
-    def _test_round(self) -> None:
-        lab, s = self.lab, self.scenario
-        if self.llm is not None:
-            self.llm.test_round()
-        result = run_test_round(self.population, lab, s.tests, self.rngs["tests"])
-        self.recorder.event(
-            self.day,
-            "test_round",
-            result.heldout_pass_share,
-            lab.generation,
-            passed=result.heldout_passed,
-            retrained=result.retrained,
-            validity=round(result.validity, 6),
-            gaming_gap=round(result.gaming_gap, 6),
-            false_pass=None if math.isnan(result.false_pass) else round(result.false_pass, 6),
-        )
-
-    def _advice(self) -> None:
-        """The strategists advise the tax; the lab follows with ``strategy.accept_advice``."""
-        s, lab, rng = self.scenario, self.lab, self.rngs["strategy"]
-        start = lab.gen_start_alignment
-        erosion = start - float(self.population.alignment.mean())
-        # How much of the nominal tax became effective tax this generation (quality, sabotage).
-        quality = lab.effective_tax() / lab.tax if lab.tax > 0 else 1.0
-        advice, honest = advised_tax(self.population, lab, s, erosion, quality, rng)
-        followed = bool(rng.random() < s.strategy.accept_advice)
-        if abs(advice - lab.tax) < 1e-9:
-            return
-        before = lab.tax
-        if followed:
-            lab.tax = max(s.lab.tax_floor, advice)
-        self.recorder.event(
-            self.day,
-            "advice",
-            advice,
-            lab.generation,
-            honest=honest,
-            followed=followed,
-            tax_before=round(before, 6),
-            tax=round(lab.tax, 6),
-        )
 
     def _hand_off(self) -> None:
         day = self.day + DAY
@@ -552,54 +525,6 @@ class SocietyModel(mesa.Model):
             self._record(math.ceil(day))
             self._finish()
 
-    def _on_rival(self, at: float) -> None:
-        jump = risks.rival_breakthrough(self.lab, self.scenario.risks, self.rngs["rival"])
-        self.recorder.event(at, "rival_breakthrough", jump, self.lab.generation)
-        self._check_lead(at)
-
-    def _on_theft(self, at: float) -> None:
-        lost = risks.theft(self.lab, self.scenario.risks)
-        self.recorder.event(at, "theft", lost, self.lab.generation)
-        self._check_lead(at)
-
-    def _on_poisoning(self, at: float) -> None:
-        k = risks.poisoning(self.population, self.scenario.risks, self.rngs["poisoning"])
-        self.recorder.event(
-            at, "poisoning", k / self.population.n, self.lab.generation, compromised=k
-        )
-
-    def _on_pressure(self, at: float) -> None:
-        r = self.scenario.risks
-        before = self.lab.tax
-        advice = self.llm.strategist_advice(r.pressure_cut) if self.llm is not None else None
-        if advice is None:
-            voice = strategist_voice(self.population, self.scenario)
-            cut = risks.pressure(
-                voice, self.lab, r, self.scenario.lab.tax_floor, self.rngs["pressure"]
-            )
-            details = {}
-        else:
-            # The LLM strategists advise; the lab heeds advice to resist with probability
-            # ``risks.resistance`` and moves deference as advised.
-            heeded = advice.resist_cut and self.rngs["pressure"].random() < r.resistance
-            cut = not heeded
-            if cut:
-                self.lab.tax = max(self.scenario.lab.tax_floor, self.lab.tax * (1 - r.pressure_cut))
-            self.lab.deference = min(1.0, max(0.0, self.lab.deference + advice.deference_change))
-            details = {
-                "advised_tax": advice.recommended_tax,
-                "advised_resist": advice.resist_cut,
-                "advised_deference_change": advice.deference_change,
-            }
-        self.recorder.event(
-            at,
-            "tax_cut" if cut else "pressure_resisted",
-            before - self.lab.tax,
-            self.lab.generation,
-            tax=self.lab.tax,
-            **details,
-        )
-
     def _record(self, day: int) -> None:
         if self.recorder.metrics and self.recorder.metrics[-1]["day"] == day:
             return
@@ -627,11 +552,13 @@ class SocietyModel(mesa.Model):
 
     def summary(self) -> dict[str, Any]:
         """Outcome flags with their days, plus the headline numbers of the final state."""
-        last = self.recorder.metrics[-1]
-        return {
+        first, last = self.recorder.metrics[0], self.recorder.metrics[-1]
+        lab = self.lab
+        summary = {
             **self.outcomes.to_dict(),
             "days_simulated": last["day"],
-            "generations": self.lab.generation + 1,
+            "generations": lab.generation + 1,
+            "initial_alignment": first["alignment_mean"],
             "final_alignment": last["alignment_mean"],
             "final_drift_w1": last["drift_w1_initial"],
             "final_echo_r": last["echo_r"],
@@ -643,8 +570,11 @@ class SocietyModel(mesa.Model):
             "final_tax": last["tax"],
             "incidents_caught": last["incidents_caught"],
             "incidents_uncaught": last["incidents_uncaught"],
+            "failed_task_share": lab.failed_tasks / lab.tasks if lab.tasks else 0.0,
             **self._llm_summary(),
         }
+        summary["verdict"] = verdict(summary)
+        return summary
 
     def _llm_summary(self) -> dict[str, Any]:
         if self.llm is None:
@@ -656,3 +586,24 @@ class SocietyModel(mesa.Model):
             "llm_tokens": sum(c["prompt_tokens"] + c["completion_tokens"] for c in calls),
             "llm_budget_exhausted": self.llm.budget_noted,
         }
+
+
+class _Clock:
+    """The model's own state: the time, the day's activity, the initial alignment ranking."""
+
+    def __init__(self, model: SocietyModel) -> None:
+        self.model = model
+
+    def save_state(self) -> Saved:
+        m = self.model
+        return Saved(
+            values={"time": m.env.now, "activity": asdict(m._activity)},
+            arrays={"initial_sorted": m._initial_sorted},
+        )
+
+    def load_state(self, saved: Saved) -> None:
+        m = self.model
+        m.env = simpy.Environment(initial_time=saved.values["time"])
+        m._milestone = m.env.event()
+        m._activity = DayActivity(**saved.values["activity"])
+        m._initial_sorted = saved.arrays["initial_sorted"].copy()

@@ -15,6 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from society.graphs import csr_rows
+from society.state import Saved
 
 
 @dataclass
@@ -27,6 +28,13 @@ class Network:
     _adjacency: sp.csr_array | None = field(default=None, repr=False)
     _rows: np.ndarray | None = field(default=None, repr=False)
     _reading: sp.csr_array | None = field(default=None, repr=False)
+
+    def save_state(self) -> Saved:
+        return Saved(arrays={"u": self.u, "v": self.v})
+
+    def load_state(self, saved: Saved) -> None:
+        self.u, self.v = saved.arrays["u"].copy(), saved.arrays["v"].copy()
+        self.edges_changed()
 
     @property
     def adjacency(self) -> sp.csr_array:

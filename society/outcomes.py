@@ -15,11 +15,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from society.state import DataclassState
+
 OUTCOME_LABELS = ("catastrophe", "left_basin", "safe", "undecided")
 
 
 @dataclass
-class Outcomes:
+class Outcomes(DataclassState):
     """Outcome flags with the day each was decided (``None`` = not, or not yet)."""
 
     target_generation: int

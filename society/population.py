@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import IntEnum
 
 import numpy as np
 
 from society.scenario import Scenario
+from society.state import Saved
 
 
 class Role(IntEnum):
@@ -42,6 +43,13 @@ class Population:
     @property
     def n(self) -> int:
         return int(self.alignment.shape[0])
+
+    def save_state(self) -> Saved:
+        return Saved(arrays={f.name: getattr(self, f.name) for f in fields(self)})
+
+    def load_state(self, saved: Saved) -> None:
+        for f in fields(self):
+            setattr(self, f.name, saved.arrays[f.name].copy())
 
     def opinion(self) -> np.ndarray:
         """Each instance's overall stance: its mean belief across claims (used for homophily)."""

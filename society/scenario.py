@@ -238,6 +238,16 @@ class LLM(Section):
     member_noise: float = param(0.02, "-", "Noise each archetype member adds to the answer it applies (alignment and shares).", ge=0, le=1)
 
 
+MechanismName = Literal[
+    "values", "hacking", "beliefs", "rewiring", "revolt", "work", "monitoring", "tests", "advice",
+    "rival", "theft", "poisoning", "pressure",
+]
+
+
+class Mechanisms(Section):
+    off: list[MechanismName] = param([], "names", "Mechanisms switched off for an ablation, e.g. [\"revolt\", \"rewiring\"]: their step never runs (docs/model.md, \"Mechanisms\", says what off means for each).")
+
+
 class Scenario(Section):
     """A whole scenario: what is simulated, for how long, with which parameters."""
 
@@ -263,6 +273,7 @@ class Scenario(Section):
     outcomes: Outcomes = Outcomes()
     record: Record = Record()
     llm: LLM = LLM()
+    mechanisms: Mechanisms = Mechanisms()
 
     @model_validator(mode="after")
     def _graph_fits(self) -> Scenario:

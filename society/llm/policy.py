@@ -22,6 +22,7 @@ from llm_backends import Backend, Completion, CompletionRequest, ask_structured
 from llm_backends.archetypes import Archetypes, cluster
 from society.llm import decisions
 from society.population import Role
+from society.state import Saved
 
 if TYPE_CHECKING:
     from society.lab import LabState
@@ -94,6 +95,36 @@ class LLMPolicy:
         self.day_fallbacks = 0
         self.budget_noted = False
         self._loop = asyncio.new_event_loop()
+
+    # -- checkpoint state -------------------------------------------------------------------
+    def save_state(self) -> Saved:
+        budget = self._budget()
+        return Saved(
+            values={
+                "messages": self.messages,
+                "calls": self.calls,
+                "budget_noted": self.budget_noted,
+                "budget": None
+                if budget is None
+                else {"calls": budget.calls, "tokens": budget.tokens},
+            },
+            arrays={"members": self.members, "last_message": self.last_message},
+        )
+
+    def load_state(self, saved: Saved) -> None:
+        self.members = saved.arrays["members"].copy()
+        self.last_message = saved.arrays["last_message"].copy()
+        v = saved.values
+        self.messages, self.calls = list(v["messages"]), list(v["calls"])
+        self.budget_noted = bool(v["budget_noted"])
+        budget = self._budget()
+        if budget is not None and v["budget"] is not None:
+            budget.calls, budget.tokens = v["budget"]["calls"], v["budget"]["tokens"]
+
+    def _budget(self) -> Any:
+        """The run's LLM budget: society.run wraps ``CachedBackend(ResilientBackend(...))``
+        and the budget sits on the resilient layer (None for replay or a bare backend)."""
+        return getattr(getattr(self.backend, "inner", None), "budget", None)
 
     # -- rounds -----------------------------------------------------------------------------
     def daily_round(self) -> None:

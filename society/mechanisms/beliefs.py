@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from society.mechanisms.base import Mechanism, Simulation, register
 from society.mechanisms.influence import coupled_belief_step
 from society.network import Network
 from society.population import Population
@@ -29,3 +30,14 @@ def step_beliefs(
         truth=evidence,
         h=p.rate * subjective_days,
     )
+
+
+@register
+class BeliefDynamics(Mechanism):
+    """Off: beliefs about the research claims stay where they are."""
+
+    name, phase, order, section = "beliefs", "society", 30, "beliefs"
+
+    def step(self, model: Simulation) -> None:
+        t = model.today
+        step_beliefs(t.population, t.network, self.params, t.per_instance, self.rng)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from society.mechanisms.base import Mechanism, Simulation, register
 from society.network import Network
 from society.population import Population
 from society.scenario import Hacking
@@ -34,3 +35,15 @@ def step_hacking(
     stop = h & (u < -np.expm1(-p.recovery_rate * dt))
     h[start] = True
     h[stop] = False
+
+
+@register
+class RewardHacking(Mechanism):
+    """Off: no instance starts or stops reward hacking."""
+
+    name, phase, order, section = "hacking", "society", 20, "hacking"
+
+    def step(self, model: Simulation) -> None:
+        t = model.today
+        share = t.per_instance / t.scenario.population.speed
+        step_hacking(t.population, t.network, self.params, 1.0, self.rng, work_share=share)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from society.lab import LabState
+from society.mechanisms.base import Clocked, Simulation, register
 from society.metrics import correlation
 from society.population import Population, Role
 from society.scenario import Tests
@@ -117,9 +118,7 @@ def final_evaluation(
     """The evaluation before full deference: a fresh suite (no overfitting) with half the
     noise. Gaming still inflates scores, so a gamed suite can pass a misaligned society. On
     failure the failing instances are retrained. Returns ``(passed, pass_share)``."""
-    scores = measured_alignment(
-        pop, 0.0, p, rng, hardening=lab.test_hardening, noise_scale=0.5
-    )
+    scores = measured_alignment(pop, 0.0, p, rng, hardening=lab.test_hardening, noise_scale=0.5)
     failed = scores < p.pass_threshold
     share = 1.0 - float(failed.mean())
     passed = share >= p.heldout_pass_share
@@ -132,3 +131,31 @@ def retrain(pop: Population, who: np.ndarray, strength: float) -> None:
     """Move ``who`` back toward their trained anchor and clear reward hacking."""
     pop.alignment[who] += strength * (pop.anchor[who] - pop.alignment[who])
     pop.hacking[who] = False
+
+
+@register
+class TestRounds(Clocked):
+    """A held-out test round every ``tests.every_days`` days, at noon. Off: no test rounds (the
+    held-out gate is never passed, so deference stays at its cap)."""
+
+    name, order, section, offset = "tests", 10, "tests", 0.5
+
+    def period(self) -> int:
+        return int(self.params.every_days)
+
+    def step(self, model: Simulation) -> None:
+        lab = model.lab
+        if model.llm is not None:
+            model.llm.test_round()
+        result = run_test_round(model.population, lab, self.params, self.rng)
+        model.recorder.event(
+            model.day,
+            "test_round",
+            result.heldout_pass_share,
+            lab.generation,
+            passed=result.heldout_passed,
+            retrained=result.retrained,
+            validity=round(result.validity, 6),
+            gaming_gap=round(result.gaming_gap, 6),
+            false_pass=None if math.isnan(result.false_pass) else round(result.false_pass, 6),
+        )

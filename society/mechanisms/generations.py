@@ -214,6 +214,7 @@ def tax_for_margin(
     >>> round(tax_for_margin(0.8, 0.1, 0.8, 0.1, 0.5), 3)
     0.109
     """
+
     def ok(tax: float) -> bool:
         edge = effective_boundary(
             tax * quality, rho_max, delta, tau_half, erosion=erosion, hack_loss=hack_loss

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from society.mechanisms.base import Mechanism, Simulation, register
 from society.mechanisms.evaluation import retrain
 from society.population import Population, Role
 from society.scenario import Monitoring, Tests
@@ -51,3 +52,18 @@ def monitor_day(
     retrain(pop, caught, tests.retrain_strength)
     n_caught = int(caught.sum())
     return n_caught, int(bad.sum()) - n_caught
+
+
+@register
+class Oversight(Mechanism):
+    """Instances act; monitors catch some misaligned actions. Off: no actions are taken at
+    all (neither caught nor uncaught), i.e. the whole misaligned-action channel is removed."""
+
+    name, phase, order, section = "monitoring", "labour", 20, "monitoring"
+
+    def step(self, model: Simulation) -> None:
+        t = model.today
+        ungated = 1.0 - (1.0 - t.lab.deference) * t.gated
+        t.caught, t.uncaught = monitor_day(
+            t.population, self.params, t.scenario.tests, 1.0, self.rng, ungated
+        )

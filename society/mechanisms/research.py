@@ -8,11 +8,11 @@ outcome does not move with ``population.size`` beyond sampling noise.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from society.lab import LabState
+from society.mechanisms.base import Mechanism, Simulation, register
+from society.mechanisms.today import WorkDay
 from society.population import Population, Role
 from society.scenario import Scenario
 
@@ -31,19 +31,6 @@ def work_days_per_instance_day(speed: float, deference: float, gated_share: floa
     1.0
     """
     return speed / (1.0 + (1.0 - deference) * gated_share * max(speed - 1.0, 0.0))
-
-
-@dataclass(frozen=True)
-class WorkDay:
-    """What one day of work produced, in work-days of the whole workforce."""
-
-    capability: float  # capability work-days
-    alignment: float  # quality-weighted alignment work-days
-    risk: float  # quality-weighted risk-response work-days
-    research_quality: float  # mean quality of the day's alignment work in [0, 1]
-    risk_effort: float  # share of potential output spent on risk response by aligned instances
-    tasks: int  # shared tasks attempted
-    failed_tasks: int  # shared tasks that failed (disagreement, revolt or sabotage)
 
 
 def truth_closeness(pop: Population, truth: float, scale: float) -> np.ndarray:
@@ -156,3 +143,14 @@ def shared_tasks(
     sabotage = (pop.hacking[u] | pop.hacking[v]) & (rng.random(k) < 0.5)
     fail |= sabotage
     return k, int(fail.sum())
+
+
+@register
+class Research(Mechanism):
+    """Off: no research at all (neither capability nor safety work; shared tasks stop)."""
+
+    name, phase, order, section = "work", "labour", 10, "work"
+
+    def step(self, model: Simulation) -> None:
+        t = model.today
+        t.work = do_work(t.population, t.lab, t.scenario, t.per_instance, t.available, self.rng)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from society.mechanisms.base import Mechanism, Simulation, register
 from society.network import Network
 from society.population import Population
 from society.scenario import Revolt
@@ -31,3 +32,14 @@ def revolt_cascade(
         active |= joined
     pop.revolting[:] = active
     return int(active.sum())
+
+
+@register
+class Revolts(Mechanism):
+    """Off: nobody revolts (the cascade is never run, so ``revolting`` keeps its value)."""
+
+    name, phase, order, section = "revolt", "society", 50, "revolt"
+
+    def step(self, model: Simulation) -> None:
+        t = model.today
+        t.revolt = revolt_cascade(t.population, t.network, self.params, 1.0, self.rng)

@@ -9,14 +9,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import simpy
 
 from society.lab import LabState
+from society.mechanisms.base import Mechanism, Phase, Simulation, register
+from society.mechanisms.strategy import strategist_voice
 from society.population import Population
-from society.scenario import Risks
+from society.scenario import Risks, Scenario
 
 
 @dataclass
@@ -32,19 +34,20 @@ class Arrivals:
     the very same draw sequence.
     """
 
-    rate: Callable[[], float]
     bound: float
     excitation: float
     decay: float
     rng: np.random.Generator
-    on_event: Callable[[float], None]  # called with the arrival time
     extra: float = 0.0
     ceiling: float = 0.0
     wait: float = 0.0
     next_time: float | None = None
 
-    def process(self, env: simpy.Environment) -> Generator[simpy.Event, Any, None]:
-        """The SimPy process: waits for candidates and keeps the accepted ones."""
+    def process(
+        self, env: simpy.Environment, rate: Callable[[], float], on_event: Callable[[float], None]
+    ) -> Generator[simpy.Event, Any, None]:
+        """The SimPy process: waits for candidates and keeps the accepted ones; ``rate`` is the
+        base intensity now, ``on_event`` is called with each arrival time."""
         while True:
             if self.next_time is None:
                 self.ceiling = self.bound + self.extra
@@ -55,11 +58,11 @@ class Arrivals:
             yield env.timeout(max(self.next_time - env.now, 0.0))
             at, self.next_time = self.next_time, None
             self.extra *= math.exp(-self.decay * self.wait)
-            if self.rng.random() * self.ceiling <= self.rate() + self.extra:
-                self.on_event(at)
+            if self.rng.random() * self.ceiling <= rate() + self.extra:
+                on_event(at)
                 self.extra += self.excitation * self.decay
 
-    def state(self) -> dict[str, float | None]:
+    def state(self) -> dict[str, Any]:
         return {
             "extra": self.extra,
             "ceiling": self.ceiling,
@@ -70,6 +73,45 @@ class Arrivals:
     def restore(self, state: dict[str, Any]) -> None:
         self.extra, self.ceiling = float(state["extra"]), float(state["ceiling"])
         self.wait, self.next_time = float(state["wait"]), state["next_time"]
+
+
+class RiskProcess(Mechanism):
+    """An exogenous risk: events of a point process (:class:`Arrivals`) at continuous times
+    between the days. Subclasses say the base ``rate`` now, a ``bound`` of it over the run,
+    and what one event does (``arrive``); the process's pending draw is its checkpoint state.
+    Off: no events."""
+
+    phase: ClassVar[Phase] = "arrivals"
+    section: ClassVar[str | None] = "risks"
+
+    def __init__(self, scenario: Scenario, rng: np.random.Generator) -> None:
+        super().__init__(scenario, rng)
+        r = scenario.risks
+        self.arrivals = Arrivals(self.bound(), r.excitation, r.excitation_decay, rng)
+
+    def rate(self, model: Simulation) -> float:
+        """The base intensity now (events per day)."""
+        raise NotImplementedError
+
+    def bound(self) -> float:
+        """An upper bound of :meth:`rate` over the whole run (for thinning)."""
+        raise NotImplementedError
+
+    def arrive(self, model: Simulation, at: float) -> None:
+        """What one event at time ``at`` does."""
+        raise NotImplementedError
+
+    def process(self, model: Simulation) -> Generator[simpy.Event, Any, None]:
+        """The SimPy process of this risk in ``model``."""
+        return self.arrivals.process(
+            model.env, lambda: self.rate(model), lambda at: self.arrive(model, at)
+        )
+
+    def state(self) -> dict[str, Any]:
+        return self.arrivals.state()
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.arrivals.restore(state)
 
 
 def rival_breakthrough(lab: LabState, p: Risks, rng: np.random.Generator) -> float:
@@ -113,9 +155,7 @@ def pressure_rate(lab: LabState, p: Risks) -> float:
     return p.pressure_rate * (1.0 + min(2.0, max(0.0, shrink)))
 
 
-def pressure(
-    voice: float, lab: LabState, p: Risks, floor: float, rng: np.random.Generator
-) -> bool:
+def pressure(voice: float, lab: LabState, p: Risks, floor: float, rng: np.random.Generator) -> bool:
     """Political pressure to cut the tax. Working strategists talk the lab out of it with
     probability ``resistance`` x their voice (alignment x truth of their beliefs: delusional
     strategists do not resist well). Returns True if the cut happened."""
@@ -123,3 +163,101 @@ def pressure(
         return False
     lab.tax = max(floor, lab.tax * (1.0 - p.pressure_cut))
     return True
+
+
+@register
+class RivalBreakthroughs(RiskProcess):
+    """The rival jumps ahead (``risks.rival_rate``, ``risks.rival_jump_days``)."""
+
+    name, order = "rival", 10
+
+    def rate(self, model: Simulation) -> float:
+        return float(self.params.rival_rate)
+
+    def bound(self) -> float:
+        return float(self.params.rival_rate)
+
+    def arrive(self, model: Simulation, at: float) -> None:
+        jump = rival_breakthrough(model.lab, self.params, self.rng)
+        model.recorder.event(at, "rival_breakthrough", jump, model.lab.generation)
+        model.check_lead(at)
+
+
+@register
+class Theft(RiskProcess):
+    """Model weights are stolen: the rival gains our progress (``risks.theft_rate``)."""
+
+    name, order = "theft", 20
+
+    def rate(self, model: Simulation) -> float:
+        return float(self.params.theft_rate)
+
+    def bound(self) -> float:
+        return float(self.params.theft_rate)
+
+    def arrive(self, model: Simulation, at: float) -> None:
+        lost = theft(model.lab, self.params)
+        model.recorder.event(at, "theft", lost, model.lab.generation)
+        model.check_lead(at)
+
+
+@register
+class Poisoning(RiskProcess):
+    """Training data is poisoned: a few instances lose alignment and start hacking."""
+
+    name, order = "poisoning", 30
+
+    def rate(self, model: Simulation) -> float:
+        return float(self.params.poisoning_rate)
+
+    def bound(self) -> float:
+        return float(self.params.poisoning_rate)
+
+    def arrive(self, model: Simulation, at: float) -> None:
+        pop = model.population
+        k = poisoning(pop, self.params, self.rng)
+        model.recorder.event(at, "poisoning", k / pop.n, model.lab.generation, compromised=k)
+
+
+@register
+class Pressure(RiskProcess):
+    """Political pressure to cut the tax, stronger as the lead shrinks; the strategists (stub
+    or LLM) may talk the lab out of it."""
+
+    name, order = "pressure", 40
+
+    def rate(self, model: Simulation) -> float:
+        return pressure_rate(model.lab, self.params)
+
+    def bound(self) -> float:
+        return 3 * float(self.params.pressure_rate)
+
+    def arrive(self, model: Simulation, at: float) -> None:
+        r, s, lab = self.params, model.scenario, model.lab
+        before = lab.tax
+        advice = model.llm.strategist_advice(r.pressure_cut) if model.llm is not None else None
+        details: dict[str, Any] = {}
+        if advice is None:
+            voice = strategist_voice(model.population, s)
+            cut = pressure(voice, lab, r, s.lab.tax_floor, self.rng)
+        else:
+            # The LLM strategists advise; the lab heeds advice to resist with probability
+            # ``risks.resistance`` and moves deference as advised.
+            heeded = advice.resist_cut and self.rng.random() < r.resistance
+            cut = not heeded
+            if cut:
+                lab.tax = max(s.lab.tax_floor, lab.tax * (1 - r.pressure_cut))
+            lab.deference = min(1.0, max(0.0, lab.deference + advice.deference_change))
+            details = {
+                "advised_tax": advice.recommended_tax,
+                "advised_resist": advice.resist_cut,
+                "advised_deference_change": advice.deference_change,
+            }
+        model.recorder.event(
+            at,
+            "tax_cut" if cut else "pressure_resisted",
+            before - lab.tax,
+            lab.generation,
+            tax=lab.tax,
+            **details,
+        )

@@ -16,6 +16,7 @@ import math
 import numpy as np
 
 from society.lab import LabState
+from society.mechanisms.base import Clocked, Simulation, register
 from society.mechanisms.generations import tax_for_margin
 from society.mechanisms.research import truth_closeness
 from society.population import Population, Role
@@ -91,3 +92,38 @@ def advised_tax(
         quality=max(quality, 1e-6),
     )
     return max(honest, lab.tax), True
+
+
+@register
+class Advice(Clocked):
+    """The strategists advise the tax every ``strategy.advice_every_days`` days; the lab follows
+    with probability ``strategy.accept_advice``, never below ``lab.tax_floor``. Off: no advice
+    (the tax moves only under pressure)."""
+
+    name, order, section, offset, stream = "advice", 20, "strategy", 0.6, "strategy"
+
+    def period(self) -> int:
+        return int(self.params.advice_every_days)
+
+    def step(self, model: Simulation) -> None:
+        s, lab, pop = model.scenario, model.lab, model.population
+        erosion = lab.gen_start_alignment - float(pop.alignment.mean())
+        # How much of the nominal tax became effective tax this generation (quality, sabotage).
+        quality = lab.effective_tax() / lab.tax if lab.tax > 0 else 1.0
+        advice, honest = advised_tax(pop, lab, s, erosion, quality, self.rng)
+        followed = bool(self.rng.random() < self.params.accept_advice)
+        if abs(advice - lab.tax) < 1e-9:
+            return
+        before = lab.tax
+        if followed:
+            lab.tax = max(s.lab.tax_floor, advice)
+        model.recorder.event(
+            model.day,
+            "advice",
+            advice,
+            lab.generation,
+            honest=honest,
+            followed=followed,
+            tax_before=round(before, 6),
+            tax=round(lab.tax, 6),
+        )

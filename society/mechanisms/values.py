@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from society.mechanisms.base import Mechanism, Simulation, register
 from society.mechanisms.influence import bounded_confidence_drift
 from society.network import Network
 from society.population import Population
@@ -25,9 +26,7 @@ def step_values(
     """
     # Explicit Euler is monotone while dt x (total pull rate) stays below 1; 0.6 keeps a margin
     # and lets a full-speed day (40 subjective days at the default rates) run in one step.
-    substeps = max(
-        1, math.ceil(h * (p.anchor_rate + p.influence + p.misaligned_influence) / 0.6)
-    )
+    substeps = max(1, math.ceil(h * (p.anchor_rate + p.influence + p.misaligned_influence) / 0.6))
     dt = h / substeps
     a = pop.alignment
     adj = net.adjacency
@@ -41,3 +40,14 @@ def step_values(
         da -= p.hack_penalty * pop.hacking
         a += dt * da + p.noise * math.sqrt(dt) * rng.standard_normal(a.shape[0])
         np.clip(a, 0.0, 1.0, out=a)
+
+
+@register
+class ValueDrift(Mechanism):
+    """Off: values neither drift, nor move toward peers, nor pay the hacking penalty."""
+
+    name, phase, order, section = "values", "society", 10, "values"
+
+    def step(self, model: Simulation) -> None:
+        t = model.today
+        step_values(t.population, t.network, self.params, t.per_instance, self.rng)

@@ -16,7 +16,6 @@ import json
 import math
 import os
 import shutil
-from dataclasses import asdict, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,68 +23,51 @@ import numpy as np
 import polars as pl
 
 from society.errors import RunDirectoryError
-from society.lab import LabState
-from society.observe import DayActivity
-from society.outcomes import Outcomes
-from society.population import Population
+from society.state import Saved
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from llm_backends import Backend
     from society.model import SocietyModel
+    from society.recorder import Recorder
     from society.scenario import Scenario
 
-FORMAT = 1
+FORMAT = 2  # 2: every part saves its own state (society.state)
 PREFIX = "day-"
 
 
 def save(model: SocietyModel, root: Path) -> Path:
-    """Write a checkpoint of ``model`` under ``root`` (``RUN_DIR/checkpoint``); return its path."""
+    """Write a checkpoint of ``model`` under ``root`` (``RUN_DIR/checkpoint``); return its path.
+
+    Each of :meth:`SocietyModel.parts` saves its own state; arrays go to ``arrays.npz`` as
+    ``PART.NAME``, values to ``state.json`` under ``parts.PART``.
+    """
     day = math.floor(model.env.now) + 1
     root.mkdir(parents=True, exist_ok=True)
     final = root / f"{PREFIX}{day:05d}"
     tmp = root / f".{PREFIX}{day:05d}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    arrays = {f"population.{f.name}": getattr(model.population, f.name) for f in fields(Population)}
-    arrays.update(
-        {
-            "network.u": model.network.u,
-            "network.v": model.network.v,
-            "initial_sorted": model._initial_sorted,
-        }
-    )
-    llm_state: dict[str, Any] | None = None
-    if model.llm is not None:
-        arrays.update(
-            {"llm.members": model.llm.members, "llm.last_message": model.llm.last_message}
-        )
-        budget = _budget(model)
-        llm_state = {
-            "messages": model.llm.messages,
-            "calls": model.llm.calls,
-            "budget_noted": model.llm.budget_noted,
-            "budget": None if budget is None else {"calls": budget.calls, "tokens": budget.tokens},
-        }
-    np.savez(tmp / "arrays.npz", **arrays)
-    _save_snapshots(model, root / "snapshots")
+    arrays: dict[str, np.ndarray] = {}
+    values: dict[str, Any] = {}
+    for name, part in model.parts().items():
+        saved = part.save_state()
+        values[name] = saved.values
+        arrays.update({f"{name}.{key}": a for key, a in saved.arrays.items()})
+    np.savez(tmp / "arrays.npz", **arrays)  # type: ignore[arg-type]
+    rec = model.recorder
+    _save_snapshots(rec, root / "snapshots")
     state = {
         "format": FORMAT,
-        "time": model.env.now,
         "day": day,
-        "lab": asdict(model.lab),
-        "outcomes": asdict(model.outcomes),
-        "rngs": {name: rng.bit_generator.state for name, rng in model.rngs.items()},
-        "arrivals": {name: a.state() for name, a in model.arrivals.items()},
-        "activity": asdict(model._activity),
+        "parts": values,
         "recorder": {
-            "metric_rows": _save_metric_rows(model, root / "rows"),
-            "events": model.recorder.events,
-            "generations": model.recorder.generations,
-            "snapshot_days": [int(f["day"][0]) for f in model.recorder.node_snapshots],
+            "metric_rows": _save_metric_rows(rec, root / "rows"),
+            "events": rec.events,
+            "generations": rec.generations,
+            "snapshot_days": [int(f["day"][0]) for f in rec.node_snapshots],
         },
-        "llm": llm_state,
     }
     (tmp / "state.json").write_text(json.dumps(state, default=_plain))
     if final.exists():  # the same day saved twice (a stop right after a periodic checkpoint)
@@ -97,15 +79,15 @@ def save(model: SocietyModel, root: Path) -> Path:
     return final
 
 
-def _save_metric_rows(model: SocietyModel, folder: Path) -> int:
+def _save_metric_rows(recorder: Recorder, folder: Path) -> int:
     """Append the metrics rows not yet saved as an immutable part ``metrics-START-END.arrow``;
     return how many rows this checkpoint covers. Re-serialising every row at every checkpoint
     would make checkpoints cost more the longer a run gets."""
     folder.mkdir(exist_ok=True)
-    rows = model.recorder.metrics
+    rows = recorder.metrics
     saved = max((int(p.stem.split("-")[2]) for p in folder.glob("metrics-*.arrow")), default=0)
     if len(rows) > saved:
-        part = model.recorder.metrics_frame().slice(saved)
+        part = recorder.metrics_frame().slice(saved)
         tmp = folder / ".metrics.tmp"
         part.write_ipc(tmp, compression="uncompressed")
         os.replace(tmp, folder / f"metrics-{saved:06d}-{len(rows):06d}.arrow")
@@ -126,13 +108,6 @@ def _load_metric_rows(folder: Path, count: int) -> list[dict[str, Any]]:
     return rows[:count]
 
 
-def _budget(model: SocietyModel) -> Any:
-    """The run's LLM budget: society.run wraps ``CachedBackend(ResilientBackend(...))`` and the
-    budget sits on the resilient layer (None for replay or a bare backend)."""
-    backend = model.llm.backend if model.llm is not None else None
-    return getattr(getattr(backend, "inner", None), "budget", None)
-
-
 def _plain(value: Any) -> Any:
     """numpy scalars (e.g. a bool computed with numpy) as the Python values they hold."""
     if isinstance(value, np.generic):
@@ -140,11 +115,9 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"cannot checkpoint a {type(value).__name__}")
 
 
-def _save_snapshots(model: SocietyModel, folder: Path) -> None:
+def _save_snapshots(recorder: Recorder, folder: Path) -> None:
     folder.mkdir(exist_ok=True)
-    for nodes, edges in zip(
-        model.recorder.node_snapshots, model.recorder.edge_snapshots, strict=True
-    ):
+    for nodes, edges in zip(recorder.node_snapshots, recorder.edge_snapshots, strict=True):
         day = int(nodes["day"][0])
         target = folder / f"edges-{day:05d}.arrow"
         if target.exists():
@@ -178,60 +151,39 @@ def resume_model(
     wrote the checkpoint would have."""
     from society.model import SocietyModel
 
-    model = SocietyModel(scenario, on_day=on_day, llm_backend=llm_backend, _resuming=True)
+    model = SocietyModel(scenario, on_day=on_day, llm_backend=llm_backend, fresh=False)
     restore(model, checkpoint)
-    model._start_processes()
+    model.start()
     return model
 
 
 def restore(model: SocietyModel, checkpoint: Path) -> None:
     """Overwrite a freshly built ``model`` (same scenario) with the checkpoint's state."""
-    import simpy
-
     state = json.loads((checkpoint / "state.json").read_text())
     if state.get("format") != FORMAT:
         raise RunDirectoryError(
-            f"checkpoint '{checkpoint}' has an unknown format; rerun the "
+            f"checkpoint '{checkpoint}' was written by another version of society; rerun the "
             f"scenario instead of resuming."
         )
-    with np.load(checkpoint / "arrays.npz", allow_pickle=False) as arrays:
-        for f in fields(Population):
-            setattr(model.population, f.name, arrays[f"population.{f.name}"].copy())
-        model.network.u = arrays["network.u"].copy()
-        model.network.v = arrays["network.v"].copy()
-        model.network.edges_changed()
-        model._initial_sorted = arrays["initial_sorted"].copy()
-        if model.llm is not None:
-            model.llm.members = arrays["llm.members"].copy()
-            model.llm.last_message = arrays["llm.last_message"].copy()
-    model.lab = LabState(**state["lab"])
-    model.outcomes = Outcomes(**state["outcomes"])
-    for name, rng_state in state["rngs"].items():
-        model.rngs[name].bit_generator.state = rng_state
-    model.arrivals = model._build_arrivals()
-    for name, arrival_state in state["arrivals"].items():
-        model.arrivals[name].restore(arrival_state)
-    model._activity = DayActivity(**state["activity"])
+    parts = model.parts()
+    if set(parts) != set(state["parts"]):
+        raise RunDirectoryError(
+            f"checkpoint '{checkpoint}' holds the parts {sorted(state['parts'])}, but this "
+            f"scenario's run has {sorted(parts)}; resume with the scenario the run was started "
+            f"with (its manifest.json), or rerun it."
+        )
+    with np.load(checkpoint / "arrays.npz", allow_pickle=False) as stored:
+        arrays: dict[str, dict[str, np.ndarray]] = {}
+        for key in stored.files:
+            name, _, field = key.rpartition(".")
+            arrays.setdefault(name, {})[field] = stored[key]
+    for name, part in parts.items():
+        part.load_state(Saved(values=state["parts"][name], arrays=arrays.get(name, {})))
     rec = model.recorder
     rec.metrics = _load_metric_rows(checkpoint.parent / "rows", state["recorder"]["metric_rows"])
     rec.events = state["recorder"]["events"]
     rec.generations = state["recorder"]["generations"]
     folder = checkpoint.parent / "snapshots"
-    rec.node_snapshots = [
-        pl.read_ipc(folder / f"nodes-{d:05d}.arrow")
-        for d in state["recorder"]["snapshot_days"]
-    ]
-    rec.edge_snapshots = [
-        pl.read_ipc(folder / f"edges-{d:05d}.arrow")
-        for d in state["recorder"]["snapshot_days"]
-    ]
-    if model.llm is not None and state["llm"] is not None:
-        llm = state["llm"]
-        model.llm.messages = list(llm["messages"])
-        model.llm.calls = list(llm["calls"])
-        model.llm.budget_noted = bool(llm["budget_noted"])
-        budget = _budget(model)
-        if budget is not None and llm["budget"] is not None:
-            budget.calls, budget.tokens = llm["budget"]["calls"], llm["budget"]["tokens"]
-    model.env = simpy.Environment(initial_time=state["time"])
-    model._milestone = model.env.event()
+    days = state["recorder"]["snapshot_days"]
+    rec.node_snapshots = [pl.read_ipc(folder / f"nodes-{d:05d}.arrow") for d in days]
+    rec.edge_snapshots = [pl.read_ipc(folder / f"edges-{d:05d}.arrow") for d in days]

@@ -1,6 +1,6 @@
 """The mechanism table: a paired-seed ablation of every mechanism, with the sign the seeds argue.
 
-Each :class:`Mechanism` names a knob, a low and a high arm (scenario overrides, plus a
+Each :class:`Ablation` names a knob, a low and a high arm (scenario overrides, plus a
 condition applied to both when the effect only holds under it), and the checks its row must
 pass: a measure and the sign of ``high - low`` the seed texts argue for. Every arm runs the same
 seeds (common random numbers), so each check is a paired difference with a 95% t-interval; a
@@ -39,7 +39,7 @@ class Check:
 
 
 @dataclass(frozen=True)
-class Mechanism:
+class Ablation:
     """One row of the table: a knob turned from ``low`` to ``high`` and what must follow."""
 
     name: str
@@ -84,22 +84,22 @@ def _two(low: dict[str, Any], high: dict[str, Any]) -> dict[str, dict[str, Any]]
     return {"low": low, "high": high}
 
 
-MECHANISMS: tuple[Mechanism, ...] = (
-    Mechanism(
+MECHANISMS: tuple[Ablation, ...] = (
+    Ablation(
         "lead time",
         "lab.lead_days 20 -> 120",
         "P(safe) up (never down)",
         _two({"lab.lead_days": 20.0}, {"lab.lead_days": 120.0}),
         (Check("p_safe", +1),),
     ),
-    Mechanism(
+    Ablation(
         "initialization",
         "population.initial_alignment 0.7 -> 0.9",
         "P(safe) up",
         _two({"population.initial_alignment": 0.7}, {"population.initial_alignment": 0.9}),
         (Check("p_safe", +1),),
     ),
-    Mechanism(
+    Ablation(
         "tax",
         "lab.tax 0.2 -> 1.0",
         "P(left basin) down; lead lost sooner",
@@ -108,7 +108,7 @@ MECHANISMS: tuple[Mechanism, ...] = (
         SHORT_LEAD,
         "lead 60 days",
     ),
-    Mechanism(
+    Ablation(
         "tax, interior optimum",
         "lab.tax 0.1 / 0.5 / 3.0",
         "P(safe) peaks at an interior tax when lead is short",
@@ -117,7 +117,7 @@ MECHANISMS: tuple[Mechanism, ...] = (
         SHORT_LEAD,
         "lead 60 days",
     ),
-    Mechanism(
+    Ablation(
         "AI speed",
         "population.speed 20 -> 60",
         "progress per day up; P(safe) up when lead is short",
@@ -126,7 +126,7 @@ MECHANISMS: tuple[Mechanism, ...] = (
         SHORT_LEAD,
         "lead 60 days",
     ),
-    Mechanism(
+    Ablation(
         "deference speed, poor a0",
         "deference.rise_per_day 0.005 -> 0.04",
         "speed up; P(catastrophe) up when a0 is poor",
@@ -140,7 +140,7 @@ MECHANISMS: tuple[Mechanism, ...] = (
         },
         "a0 0.65, pass threshold 0.5, lead 365 days (no race), 180 days",
     ),
-    Mechanism(
+    Ablation(
         "deference speed, good a0",
         "deference.rise_per_day 0.005 -> 0.04",
         "speed up; P(safe) up when a0 is good",
@@ -149,7 +149,7 @@ MECHANISMS: tuple[Mechanism, ...] = (
         {"population.initial_alignment": 0.9},
         "a0 0.9",
     ),
-    Mechanism(
+    Ablation(
         "capability at deference",
         "strategy.deference_capability 1 -> 2",
         "faster and better conceptual work, but loss-of-control hazard up",
@@ -160,21 +160,21 @@ MECHANISMS: tuple[Mechanism, ...] = (
             Check("loc_hazard", +1),
         ),
     ),
-    Mechanism(
+    Ablation(
         "monitoring",
         "population.share_monitors 0 -> 0.1",
         "uncaught actions down with it on; P(safe) up at the default cost",
         _two({"population.share_monitors": 0.0}, {"population.share_monitors": 0.1}),
         (Check("uncaught", -1), Check("p_safe", +1)),
     ),
-    Mechanism(
+    Ablation(
         "test cadence",
         "tests.every_days 28 -> 7",
         "validity up, progress down (a real trade-off)",
         _two({"tests.every_days": 28}, {"tests.every_days": 7}),
         (Check("test_validity", +1), Check("progress_per_day", -1)),
     ),
-    Mechanism(
+    Ablation(
         "test gaming",
         "tests.gaming_bonus 0 -> 0.4, tests.overfit_weight 0 -> 0.3",
         "deference over a misaligned society; P(catastrophe or left basin) up",
@@ -190,14 +190,14 @@ MECHANISMS: tuple[Mechanism, ...] = (
         {"population.initial_alignment": 0.62, "lab.lead_days": 365.0},
         "a0 0.62 (near the pass threshold), lead 365 days (no race)",
     ),
-    Mechanism(
+    Ablation(
         "reward hacking",
         "hacking.rl_pressure 0.5 -> 4",
         "successor alignment down, P(safe) down",
         _two({"hacking.rl_pressure": 0.5}, {"hacking.rl_pressure": 4.0}),
         (Check("successor_alignment", -1), Check("p_safe", -1)),
     ),
-    Mechanism(
+    Ablation(
         "echo chamber",
         "beliefs.coupling 0.08 -> 0.5, beliefs.grounding 3 -> 0.3, network.rewire_prob 0.05 -> 0.5",
         "truth distance up, research quality down, successor alignment down",
@@ -211,7 +211,7 @@ MECHANISMS: tuple[Mechanism, ...] = (
             Check("successor_alignment", -1),
         ),
     ),
-    Mechanism(
+    Ablation(
         "memetic drift",
         "values.reflection_drift 2e-5 -> 1e-4, values.misaligned_influence 0.001 -> 0.005",
         "final alignment down",
@@ -221,7 +221,7 @@ MECHANISMS: tuple[Mechanism, ...] = (
         ),
         (Check("final_alignment", -1),),
     ),
-    Mechanism(
+    Ablation(
         "theft",
         "risks.theft_rate 0 -> 0.03",
         "P(catastrophe) up (misuse), lead down",
@@ -230,7 +230,7 @@ MECHANISMS: tuple[Mechanism, ...] = (
         {"risks.misuse_hit_prob": 0.2, "risks.theft_misuse_factor": 8.0},
         "misuse as in the theft scenario (hit 0.2, x8 after a theft)",
     ),
-    Mechanism(
+    Ablation(
         "pressure to rush",
         "risks.pressure_rate 0 -> 0.03",
         "tax cuts, P(left basin) up",
@@ -240,7 +240,7 @@ MECHANISMS: tuple[Mechanism, ...] = (
 )
 
 
-def by_name(names: Iterable[str]) -> tuple[Mechanism, ...]:
+def by_name(names: Iterable[str]) -> tuple[Ablation, ...]:
     """The mechanisms called ``names`` (all if empty); a clear error for an unknown one."""
     from society.errors import SocietyError
 
@@ -309,7 +309,7 @@ def measures_of(model: Any) -> dict[str, float]:
 
 
 def _tasks(
-    scenario: Any, mechanisms: Sequence[Mechanism], seeds: int, size: int | None
+    scenario: Any, mechanisms: Sequence[Ablation], seeds: int, size: int | None
 ) -> list[tuple[str, str, int, dict[str, Any]]]:
     """``(mechanism, arm, seed, scenario dump)`` for every run of the table."""
     from society.scenario_files import load_scenario
@@ -340,7 +340,7 @@ def run_table(
     *,
     seeds: int = 24,
     size: int | None = 1000,
-    mechanisms: Sequence[Mechanism] = MECHANISMS,
+    mechanisms: Sequence[Ablation] = MECHANISMS,
     workers: int | None = None,
     progress: ProgressFn | None = None,
 ) -> pl.DataFrame:
@@ -376,7 +376,7 @@ def run_table(
 
 def summarise(
     results: dict[tuple[str, str, int], dict[str, float]],
-    mechanisms: Sequence[Mechanism],
+    mechanisms: Sequence[Ablation],
     seeds: int,
 ) -> pl.DataFrame:
     """The long table from per-run measures (see :func:`run_table`)."""

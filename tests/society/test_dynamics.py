@@ -200,10 +200,8 @@ def test_poisson_and_hawkes_arrivals_match_their_rates() -> None:
     def count(excitation: float) -> int:
         env = simpy.Environment()
         hits: list[float] = []
-        arrivals = risks.Arrivals(
-            lambda: 0.5, 0.5, excitation, 1.0, np.random.default_rng(3), hits.append
-        )
-        env.process(arrivals.process(env))
+        arrivals = risks.Arrivals(0.5, excitation, 1.0, np.random.default_rng(3))
+        env.process(arrivals.process(env, lambda: 0.5, hits.append))
         env.run(until=4000)
         return len(hits)
 

@@ -13,8 +13,8 @@ from society.errors import SocietyError
 from society.sweeps.ablation import (
     MEASURES,
     MECHANISMS,
+    Ablation,
     Check,
-    Mechanism,
     by_name,
     paired_interval,
     summarise,
@@ -46,7 +46,7 @@ def test_paired_interval_is_a_t_interval_over_pairs_with_both_values() -> None:
 
 
 def test_a_check_passes_only_when_its_interval_excludes_zero_on_the_expected_side() -> None:
-    row = Mechanism(
+    row = Ablation(
         "toy",
         "x 0 -> 1",
         "y up",
