@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from society.state import DataclassState
+
 
 @dataclass
-class LabState:
+class LabState(DataclassState):
     """Lab-level state (docs/model.md, "State"). Counters accumulate over the whole run.
 
     Work is counted in human-equivalent work-days: ``capability`` and ``rival_capability`` are
@@ -29,6 +31,8 @@ class LabState:
     evaluating: bool = False  # a final evaluation is running (its verdict comes when paused ends)
     incidents_caught: int = 0
     incidents_uncaught: int = 0
+    tasks: int = 0  # shared tasks attempted over the run
+    failed_tasks: int = 0  # shared tasks that failed over the run
     uncaught_rate: float = 0.0  # 30-day mean of uncaught misaligned actions per instance-day
     caught_rate: float = 0.0  # 7-day mean of caught misaligned actions per instance-day
     misuse_factor: float = 1.0  # misuse rate multiplier (theft raises it)
