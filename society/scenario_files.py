@@ -41,6 +41,15 @@ def resolve_path(spec: str | Path) -> Path:
     try:
         if path.is_file():
             return path
+        if path.is_dir():
+            tomls = sorted(p.name for p in path.glob("*.toml"))[:5]
+            inside = f" It holds {', '.join(tomls)}." if tomls else ""
+            raise ScenarioError(
+                f"'{printable(spec)}' is a directory, not a scenario file.{inside} Give the path "
+                f"of one TOML file (e.g. {printable(path / (tomls[0] if tomls else 'my.toml'))}) "
+                f"or a shipped name; `society scenarios` lists them. To read a finished run, use "
+                f"`society report DIR` or `society.load(DIR)`."
+            )
         shipped = shipped_dir() / (path.stem + ".toml")
         if path.parent == Path(".") and shipped.is_file():
             return shipped
@@ -165,27 +174,61 @@ def load_scenario(
         origin = printable(path)
         doc = read_toml(path)
         doc.setdefault("name", path.stem)
+    given: dict[str, str] = {}  # key -> how the user gave it, when not in the file
     if overrides:
         apply_overrides(doc, overrides)
+        if isinstance(overrides, Mapping):
+            given.update({str(k): f"override {k}" for k in overrides})
+        else:
+            given.update({k: f"--set {k}" for k, _ in map(parse_override, overrides)})
     if seed is not None:
         doc["seed"] = seed
+        given["seed"] = "--seed"
     try:
         return Scenario.model_validate(doc)
     except ValidationError as err:
-        raise ScenarioError(format_validation_error(err, origin)) from None
+        raise ScenarioError(format_validation_error(err, origin, given)) from None
 
 
 def _deep_copy(doc: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _deep_copy(v) if isinstance(v, Mapping) else v for k, v in doc.items()}
 
 
-def format_validation_error(err: ValidationError, origin: str) -> str:
-    """One paragraph naming the file, each bad key, its value, and what is allowed."""
+def format_validation_error(
+    err: ValidationError, origin: str, given: Mapping[str, str] | None = None
+) -> str:
+    """One paragraph naming where each bad value came from (the file, or the ``--set``/``--seed``
+    override in ``given``), each bad key, its value, and what is allowed."""
+    given = given or {}
+    errors = err.errors()
+    keys = [_field_key(e["loc"]) for e in errors]
+    from_overrides = [k in given for k in keys]
+    if all(from_overrides):
+        lead = ", ".join(dict.fromkeys(given[k] for k in keys))
+        fix = "Fix the override's value"
+    else:
+        lead = origin
+        fix = "Fix the value in the file or override it with --set KEY=VALUE"
+        if any(from_overrides):
+            fix += " (the values marked with their --set/--seed came from the command line)"
+    parts = _error_parts(errors, given if not all(from_overrides) else {})
+    return f"{lead}: {' '.join(parts)} {fix}; `society check` shows every resolved field."
+
+
+def _field_key(loc: tuple[Any, ...]) -> str:
+    """The dotted field key of an error location, without list indices."""
+    index = next((i for i, p in enumerate(loc) if isinstance(p, int)), None)
+    return ".".join(str(p) for p in (loc if index is None else loc[:index]))
+
+
+def _error_parts(errors: list[Any], given: Mapping[str, str]) -> list[str]:
     fields = {f["key"]: f for f in iter_fields()}
     known = set(fields)
     sections = {k.rsplit(".", 1)[0] for k in known if "." in k}
     parts = []
-    for e in err.errors():
+    for e in errors:
+        if _field_key(e["loc"]) in given:
+            parts.append(f"({given[_field_key(e['loc'])]})")
         loc = e["loc"]
         key = ".".join(str(p) for p in loc)
         value = e.get("input")
@@ -243,10 +286,7 @@ def format_validation_error(err: ValidationError, origin: str) -> str:
             parts.append(f"{key} = {shown} {what}; {allowed}{unit}.")
         else:
             parts.append(f"{key} = {shown} is out of range; {allowed}{unit}.")
-    return (
-        f"{origin}: {' '.join(parts)} Fix the value in the file or override it with "
-        f"--set KEY=VALUE; `society check` shows every resolved field."
-    )
+    return parts
 
 
 def _show(value: Any) -> str:

@@ -111,3 +111,32 @@ def test_parse_override_reads_toml_values() -> None:
     )
     with pytest.raises(ScenarioError, match="is not KEY=VALUE"):
         parse_override("lab.tax")
+
+
+def test_override_errors_name_the_override_not_the_file(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError) as bad_set:
+        load_scenario("tiny", overrides=["lab.tax=abc"])
+    text = str(bad_set.value)
+    assert text.startswith("--set lab.tax:") and "tiny.toml" not in text
+    assert "in the file" not in text
+    with pytest.raises(ScenarioError) as bad_seed:
+        load_scenario("tiny", seed=-1)
+    assert str(bad_seed.value).startswith("--seed:")
+    with pytest.raises(ScenarioError) as api:
+        load_scenario("tiny", overrides={"lab.tax": -1.0})
+    assert str(api.value).startswith("override lab.tax:")
+    file = tmp_path / "mixed.toml"
+    file.write_text("days = -3\n")
+    with pytest.raises(ScenarioError) as mixed:
+        load_scenario(file, overrides=["lab.tax=-2"])
+    text = str(mixed.value)
+    assert text.startswith(str(file)) and "(--set lab.tax) lab.tax = -2" in text
+
+
+def test_a_directory_is_not_a_missing_file(tmp_path: Path) -> None:
+    (tmp_path / "a.toml").write_text("days = 3\n")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(tmp_path)
+    text = str(err.value)
+    assert "is a directory, not a scenario file" in text and "a.toml" in text
+    assert "not found" not in text
