@@ -1,0 +1,86 @@
+"""Integrity under faults: what a run reads back is verified before it is trusted."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from society_helpers import run_cli as cli
+
+import society
+from society.api import RunStopped
+
+OVER = {"record.checkpoint_every_days": 5, "days": 40, "outcomes.stop_on_catastrophe": False}
+
+
+def _stopped_run(root: Path) -> Path:
+    """A run of `tiny` stopped after day 20, with checkpoints every 5 days."""
+    with pytest.raises(RunStopped):
+        society.run(
+            "tiny",
+            overrides=OVER,
+            out=root / "cut",
+            on_day=lambda m: m.request_stop() if m.day >= 20 else None,
+        )
+    return root / "cut"
+
+
+def _tree(path: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(path.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _flip(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 8] = bytes(b ^ 0xFF for b in data[middle : middle + 8])
+    path.write_bytes(bytes(data))
+
+
+def _rows_part(run: Path) -> Path:
+    return sorted((run / "checkpoint" / "rows").glob("metrics-*.arrow"))[0]
+
+
+def _state(run: Path) -> Path:
+    return next((run / "checkpoint").glob("day-*")) / "state.json"
+
+
+def _arrays(run: Path) -> Path:
+    return next((run / "checkpoint").glob("day-*")) / "arrays.npz"
+
+
+@pytest.mark.parametrize(
+    ("damage", "target", "words"),
+    [
+        (_flip, _rows_part, "does not match the checksum"),
+        (Path.unlink, _rows_part, "is missing"),
+        (_flip, _state, "does not match the checksum"),
+        (_flip, _arrays, "does not match the checksum"),
+    ],
+    ids=["flipped-rows", "deleted-rows", "flipped-state", "flipped-arrays"],
+)
+def test_a_damaged_checkpoint_is_refused_and_nothing_changes(
+    tmp_path: Path,
+    damage: Callable[[Path], None],
+    target: Callable[[Path], Path],
+    words: str,
+) -> None:
+    run = _stopped_run(tmp_path)
+    damaged = target(run)
+    damage(damaged)
+    before = _tree(run)
+    r = cli("run", "--resume", run, "--quiet", "--no-report", cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr and words in r.stderr and damaged.name in r.stderr
+    assert "--reproduce" in r.stderr
+    assert _tree(run) == before
+
+
+def test_an_intact_checkpoint_still_resumes(tmp_path: Path) -> None:
+    run = _stopped_run(tmp_path)
+    assert society.resume(run).manifest["status"] == "success"
