@@ -235,14 +235,19 @@ def build_sweep(
             scenario = load_scenario(scenario_doc, seed=seeds[0], overrides={**spec.set, **params})
         except ScenarioError as err:
             shown = ", ".join(f"{key} = {value!r}" for key, value in params.items())
+            problem = str(err).removeprefix("scenario: ").partition(" Fix the ")[0]
             raise SweepError(
                 f"{source}: arm {k} ({shown or 'no swept keys'}) is not a valid scenario: "
-                f"{str(err).removeprefix('scenario: ')}".replace(
-                    "Fix the value in the file or override it with --set KEY=VALUE; "
-                    "`society check` shows every resolved field.",
-                    "Fix the values in the sweep file ([grid], [sample] ranges or [set]).",
-                )
+                f"{problem} Fix the values in the sweep file ([grid], [sample] ranges or [set])."
             ) from None
+        if scenario.llm.fraction > 0:
+            raise SweepError(
+                f"{source}: arm {k} has llm.fraction = {scenario.llm.fraction} (from the "
+                f"scenario or the sweep file), but sweeps run stub societies only: each "
+                f"LLM-backed run needs its own endpoint check, budget and response cache. Set "
+                f"llm.fraction = 0 in the sweep's [set], or run LLM-backed scenarios one at a "
+                f"time with `society run`."
+            )
         dumped = scenario.model_dump()
         # Store the values the scenario resolved to (e.g. 7 -> 7.0 for a float field), so a
         # column of points.parquet has one type.
