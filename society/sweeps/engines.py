@@ -16,6 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from society.signals import ignore_interrupts
 from society.sweeps.spec import SweepError
 
 Task = dict[str, Any]
@@ -114,9 +115,13 @@ class LocalEngine:
         if "forkserver" in multiprocessing.get_all_start_methods():
             server = multiprocessing.get_context("forkserver")
             server.set_forkserver_preload(["society.sweeps.engines"])
-            return ProcessPoolExecutor(max_workers=self.workers, mp_context=server)
+            return ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=server, initializer=ignore_interrupts
+            )
         spawn = multiprocessing.get_context("spawn")
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=spawn)
+        return ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=spawn, initializer=ignore_interrupts
+        )
 
     def map(self, tasks: Iterable[Task], window: int | None = None) -> Iterator[Result]:
         owner: dict[Future[Result], Task] = {}
@@ -168,8 +173,14 @@ class LocalEngine:
     def describe(self) -> dict[str, Any]:
         return {"engine": self.name, "workers": self.workers}
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+    def close(self, abandon: bool = False) -> None:
+        """Shut the pool down; with ``abandon``, stop the runs still in flight at once."""
+        if abandon:
+            for process in list(getattr(self._pool, "_processes", {}).values()):
+                process.terminate()
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        else:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 class RayEngine:
@@ -235,7 +246,8 @@ class RayEngine:
     def describe(self) -> dict[str, Any]:
         return {"engine": self.name, "workers": self.workers}
 
-    def close(self) -> None:
+    def close(self, abandon: bool = False) -> None:
+        """Shut Ray down if this engine started it (running tasks go with it)."""
         if self._owns and self._ray.is_initialized():
             self._ray.shutdown()
 

@@ -10,14 +10,17 @@
 
 from __future__ import annotations
 
+import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from society import signals
+from society.errors import SocietyError
 from society.store.rundir import git_state, package_versions, platform_info, utc_now, utc_stamp
 from society.sweeps.engines import make_engine
 from society.sweeps.spec import Sweep, SweepError, load_sweep, sweep_from_manifest
@@ -41,6 +44,14 @@ class SweepResult:
 
     def scan_metrics(self) -> pl.LazyFrame:
         return self.store.scan_metrics()
+
+
+class SweepInterrupted(SocietyError):
+    """A sweep stopped by SIGINT or SIGTERM; its finished runs are stored (exit 130 or 143)."""
+
+    def __init__(self, message: str = "", signum: int = signal.SIGINT) -> None:
+        super().__init__(message, signum)
+        self.exit_code = 128 + int(signum)
 
 
 def default_sweep_dir(sweeps_root: Path, name: str) -> Path:
@@ -106,8 +117,14 @@ def run_sweep(
     """
     sweep, store, previous = prepare(sweep_file, out=out, resume=resume, sweeps_root=sweeps_root)
     return execute(
-        sweep, store, previous, engine=engine, workers=workers, address=address,
-        on_start=on_start, on_point=on_point,
+        sweep,
+        store,
+        previous,
+        engine=engine,
+        workers=workers,
+        address=address,
+        on_start=on_start,
+        on_point=on_point,
     )
 
 
@@ -156,11 +173,26 @@ def execute(
     t0 = time.perf_counter()
     run_seconds = write_seconds = 0.0
     first_result: float | None = None
+    stop: list[int] = []
+
+    def on_signal(signum: int, _frame: object) -> None:
+        if stop:  # a second signal: stop now, abandoning the points still running
+            raise KeyboardInterrupt
+        stop.append(signum)
+
+    def tasks() -> Iterator[dict[str, Any]]:
+        for p in todo:
+            if stop:  # a signal came: submit nothing more, let the running points finish
+                return
+            yield sweep.task(p)
+
+    previous_handlers = signals.install(on_signal)
     if todo:
         runner = make_engine(engine, workers, address)
         manifest["engine"] = {**runner.describe(), "address": address}
+        abandon = False
         try:
-            for result in runner.map(sweep.task(p) for p in todo):
+            for result in runner.map(tasks()):
                 if first_result is None:
                     first_result = time.perf_counter() - t0
                 t_write = time.perf_counter()
@@ -171,12 +203,24 @@ def execute(
                 if on_point is not None:
                     on_point(record)
         except KeyboardInterrupt:
-            # Every finished point is already stored; say so before the interrupt goes on.
-            manifest.update(status="interrupted", finished_utc=utc_now().isoformat())
-            store.write_manifest(manifest)
-            raise
+            # Every finished point is already stored; the running ones are abandoned.
+            stop.append(signal.SIGINT)
+            abandon = True
         finally:
-            runner.close()
+            runner.close(abandon=abandon)
+            signals.restore(previous_handlers)
+    else:
+        signals.restore(previous_handlers)
+    if stop:
+        manifest.update(status="interrupted", finished_utc=utc_now().isoformat())
+        store.write_manifest(manifest)
+        signum = stop[0]
+        raise SweepInterrupted(
+            f"{signal.Signals(signum).name}: the sweep stopped; the "
+            f"{len(store.done_ids())} of {len(points)} runs finished so far are stored in "
+            f"{store.root}. Continue with: society sweep --resume {store.root}",
+            signum,
+        )
     wall = time.perf_counter() - t0
     frame = store.assemble(sweep)
     failed = int((frame["status"] != "success").sum())

@@ -97,6 +97,55 @@ def test_sigkill_then_resume_equals_uninterrupted(
     assert session["runs"] == 24 - session["already_done"]
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_finishes_running_points_marks_interrupted_and_resumes(
+    sweep_file: Path, uninterrupted: Path, tmp_path: Path, sig: signal.Signals
+) -> None:
+    out = tmp_path / "signalled"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "society.cli",
+            "sweep",
+            str(sweep_file),
+            "--out",
+            str(out),
+            "--workers",
+            "2",
+            "--quiet",
+            "--no-report",
+        ],
+        env={**os.environ, "PYTHONPATH": str(WORKTREE)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while len(list((out / "points").glob("*.json"))) < 3:
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        assert time.monotonic() < deadline, "the sweep made no progress"
+        time.sleep(0.02)
+    # SIGINT as a terminal sends it: to the whole process group, workers included.
+    os.killpg(proc.pid, sig) if sig == signal.SIGINT else proc.send_signal(sig)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + sig, stderr
+    assert "Traceback" not in stderr
+    assert f"society sweep --resume {out}" in stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted"
+    done = len(list((out / "points").glob("*.json")))
+    assert 3 <= done < 24
+    # The points running when the signal came were finished, not abandoned: none failed.
+    assert all(
+        json.loads(f.read_text())["status"] == "success" for f in (out / "points").glob("*.json")
+    )
+    assert cli_main(["sweep", "--resume", str(out), "--quiet", "--no-report"]) == 0
+    assert_same_sweep(out, uninterrupted)
+
+
 def test_half_written_files_never_count_as_done(
     sweep_file: Path, uninterrupted: Path, tmp_path: Path
 ) -> None:
