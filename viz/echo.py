@@ -3,6 +3,7 @@ consensus from the truth over time; and network snapshots coloured by belief."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -47,6 +48,10 @@ def echo_figure(
         if key == "n_opinion_clusters":
             ax.step(days, values, where="post", color=colour)
             ax.yaxis.get_major_locator().set_params(integer=True)
+            # From zero, with headroom: a constant count reads as a level, not a flat line
+            # between ticks 0.96 and 1.04.
+            top = float(np.nanmax(values)) if np.isfinite(values).any() else 1.0
+            ax.set_ylim(0, max(2.0, top) + 0.5)
         else:
             ax.plot(days, values, color=colour, lw=1.0, alpha=0.45)
             ax.plot(days, _rolling(values, 7), color=colour, label="7-day mean")
@@ -109,9 +114,14 @@ def network_figure(
     instances ringed. One layout (from the first snapshot) is reused so days are comparable;
     networks larger than ``max_nodes`` are drawn as a breadth-first sample of that size."""
     chosen = snapshot_days(nodes, days) if not nodes.is_empty() else []
-    ncols = max(1, len(chosen))
-    fig = new_figure(3.4 * ncols + 0.9, 4.2)
-    axes = np.atleast_1d(fig.subplots(1, ncols))
+    # At most two snapshots a row: four in one row made a 1790 x 420 strip with tiny text.
+    ncols = min(2, max(1, len(chosen)))
+    nrows = max(1, math.ceil(len(chosen) / ncols))
+    fig = new_figure(4.4 * ncols + 1.3, 4.3 * nrows + 0.5)
+    axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
+    for extra in axes[len(chosen) :] if chosen else []:
+        extra.set_visible(False)
+    axes = axes[: max(1, len(chosen))]
     suptitle(fig, "Network snapshots (colour = opinion)", manifest)
     if not chosen:
         note(axes[0], "no network snapshots recorded")
@@ -154,7 +164,7 @@ def network_figure(
             any_hacking = True
         mean_a = float(np.nanmean(column(nd, "alignment"))) if nd.height else np.nan
         ax.set_title(f"day {day}: {nd.height} instances drawn\nmean alignment {mean_a:.2f}",
-                     fontsize=9.5)
+                     fontsize=11)
         ax.set_xticks([])
         ax.set_yticks([])
         ax.grid(False)
