@@ -1,0 +1,57 @@
+"""The verdict: every shipped scenario's run is answered in words that name the outcome and its
+decisive days, and no flag contradicts the final state without the verdict saying why."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from llm_backends import StubBackend
+from society import load_scenario
+from society.model import SocietyModel
+from society.scenario_files import list_shipped
+
+SHIPPED = [name for name, _, _ in list_shipped()]
+
+
+def _day(value: float) -> str:
+    return f"day {math.ceil(value)}"
+
+
+def _summary(name: str, seed: int) -> dict[str, Any]:
+    over: dict[str, Any] = {"population.size": 300, "seed": seed}
+    scenario = load_scenario(name, overrides=over)
+    backend = StubBackend() if scenario.llm.fraction > 0 else None
+    model = SocietyModel(scenario, llm_backend=backend)
+    model.run()
+    return model.summary()
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_each_shipped_scenario_gets_a_verdict_that_names_outcome_and_days(name: str) -> None:
+    for seed in (0, 1):
+        s = _summary(name, seed)
+        text = s["verdict"]
+        outcome = s["outcome"]
+        if outcome == "catastrophe":
+            assert f"Catastrophe on {_day(s['catastrophe_day'])}" in text
+            assert s["catastrophe_cause"].split("_")[0] in text.lower()
+        elif outcome == "left_basin":
+            assert f"Left the basin of good deference on {_day(s['left_basin_day'])}" in text
+        elif outcome == "safe":
+            assert f"Safe on {_day(s['safe_day'])}" in text
+            assert _day(s["reached_target_day"]) in text and _day(s["safety_done_day"]) in text
+        else:
+            assert f"Undecided after {s['days_simulated']} days" in text
+        if s["lost_lead"]:
+            assert f"drew level on {_day(s['lost_lead_day'])}" in text
+        elif s["final_lead_days"] < 0:
+            # The flag says the lead was kept while the final lead is negative: only allowed
+            # after safe (flags stop there), and the verdict must say so.
+            assert outcome == "safe" and "flags stop on the safe day" in text
+        if not s["stayed_in_basin"]:
+            assert "left the basin" in text.lower()
+        assert f"{s['final_alignment']:.2f}" in text
+        assert "nan" not in text.lower()
