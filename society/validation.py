@@ -420,7 +420,11 @@ def print_table(df: pl.DataFrame, console: Console) -> None:
         ("passed", ""),
         ("seconds", "dim"),
     ):
-        table.add_column(col, style=style, overflow="fold")
+        if col == "case":  # a case name is what `pytest -k` and the docs refer to: never cut
+            width = max((len(c) for c in df["case"]), default=4)
+            table.add_column(col, style=style, no_wrap=True, min_width=width)
+        else:
+            table.add_column(col, style=style, overflow="fold")
     for row in df.iter_rows(named=True):
         table.add_row(
             row["case"],

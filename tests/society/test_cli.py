@@ -76,3 +76,13 @@ def test_validate_quick_passes_and_writes_parquet(tmp_path: Path) -> None:
 
     frame = pl.read_parquet(tmp_path / r.stdout.strip().splitlines()[-1])
     assert frame.height == 17 and frame["passed"].all()
+
+
+def test_fields_prints_every_key_whole_into_a_pipe(tmp_path: Path) -> None:
+    from society.scenario import iter_fields
+
+    r = society("fields", cwd=tmp_path)
+    assert r.returncode == 0 and "…" not in r.stdout
+    rows = {line.split("│")[1].strip() for line in r.stdout.splitlines() if line.count("│") > 2}
+    assert {f["key"] for f in iter_fields()} <= rows
+    assert "society fields --markdown" in r.stdout
