@@ -228,14 +228,17 @@ def paired_differences(
     Runs are paired on ``pair_on`` (default: the other swept parameters plus ``seed`` and
     ``replicate`` where present: common random numbers). Returns one row per (arm value,
     outcome): mean difference, its 95% t interval over pairs (as ``society sweep-summary``,
-    clipped to [-1, 1]), and the number of pairs.
+    clipped to [-1, 1]), the number of pairs, and ``pooled_over``: the other swept
+    parameters whose values the pairs span (so the difference is an average over them, unlike
+    ``society sweep-summary``, which compares one grid cell with the reference cell).
     """
     pts = usable(points)
     if pair_on is None:
         pair_on = [c for c in pts.columns if "." in c and c != arm and pts[c].n_unique() > 1]
         pair_on += [c for c in ("seed", "replicate") if c in pts.columns]
     schema = {"arm": pl.String, "reference": pl.String, "outcome": pl.String, "diff": pl.Float64,
-              "lo": pl.Float64, "hi": pl.Float64, "n_pairs": pl.Int64}
+              "lo": pl.Float64, "hi": pl.Float64, "n_pairs": pl.Int64, "pooled_over": pl.String}
+    pooled = ", ".join(c for c in pair_on if c not in ("seed", "replicate")) or "-"
     values = sorted(pts[arm].drop_nulls().unique().to_list()) if arm in pts.columns else []
     if not values:
         return pl.DataFrame(schema=schema)
@@ -254,7 +257,7 @@ def paired_differences(
             mean, lo, hi = paired_difference(d.to_list())
             rows.append({"arm": f"{arm}={value}", "reference": f"{arm}={ref}",
                          "outcome": outcome, "diff": mean, "lo": max(lo, -1.0),
-                         "hi": min(hi, 1.0), "n_pairs": d.len()})
+                         "hi": min(hi, 1.0), "n_pairs": d.len(), "pooled_over": pooled})
     return pl.DataFrame(rows, schema=schema)
 
 
@@ -266,7 +269,9 @@ def forest_figure(diffs: pl.DataFrame, title: str = "sweep") -> Figure:
     fig = new_figure(9.0, height)
     ax = fig.subplots()
     ref = diffs["reference"][0] if diffs.height else "reference"
-    fig.suptitle(f"Paired differences vs {ref} — {title}")
+    pooled = diffs["pooled_over"][0] if diffs.height and "pooled_over" in diffs.columns else "-"
+    over = "" if pooled == "-" else f"\naveraged over {pooled} (pairs span its values)"
+    fig.suptitle(f"Paired differences vs {ref} — {title}{over}")
     if diffs.is_empty():
         note(ax, "no paired runs between arms")
         return fig
@@ -493,11 +498,14 @@ def sweep_report_html(sweep_dir: str | Path, figures_dir: str | Path | None = No
     pts = usable(sweep.points)
     overall = [o for o in (*SWEEP_OUTCOMES[:2], *CAUSE_OUTCOMES, *SWEEP_OUTCOMES[2:])
                if o in pts.columns and pts.height]
+    # A probability pooled over a designed grid depends on which values the grid holds, not
+    # on anything a reader can use: only a sweep of replicates alone gets overall figures.
+    pooled = [] if sweep.parameters else [
+        (f"P({_label(o)}) over all runs", float(np.mean(column(pts, o)))) for o in overall]
     overview = table([
         ("runs", sweep.points.height), ("finished runs used", pts.height),
-        ("swept parameters", ", ".join(sweep.parameters) or "-"),
-    ] + [(f"P({_label(o)}) overall", float(np.mean(column(pts, o)))) for o in overall],
-        ["what", "value"])
+        ("swept parameters", ", ".join(sweep.parameters) or "-"), *pooled,
+    ], ["what", "value"])
     by = list(sweep.parameters)
     cells_html = ""
     if by:

@@ -71,6 +71,11 @@ def arm_tables(table: pl.DataFrame, keys: list[str], name: str, confidence: floa
         "Δ",
         runs=False,
     )
+    differences.caption = (
+        "Each arm against the reference arm alone, runs paired by replicate (same seed). "
+        "(all alike): every pair differed by the same amount, so the interval is empty, not "
+        "certain; more replicates would widen it."
+    )
     causes = _table(
         f"{name}: P(catastrophe) by cause per arm in %, {level} Wilson intervals",
         keys,
@@ -143,12 +148,19 @@ def _num(value: object) -> str:
 def _interval(p: float, lo: float, hi: float, *, signed: bool = False) -> str:
     """In percent (points, for differences): ``58 [32,81]`` fits three intervals in 80 columns.
 
+    A difference that every pair shares has an empty interval, which would read as certainty:
+
     >>> _interval(0.5833, 0.3196, 0.8067), _interval(-0.4167, -0.74, -0.09, signed=True)
     ('58 [32,81]', '-42 [-74,-9]')
+    >>> _interval(0.0, 0.0, 0.0, signed=True)
+    '+0 (all alike)'
+
     """
     if p is None or math.isnan(p):
         return "-"
     fmt = "+.0f" if signed else ".0f"
     if lo is None or math.isnan(lo):
         return f"{100 * p:{fmt}}"
+    if signed and hi - lo < 1e-12:
+        return f"{100 * p:{fmt}} (all alike)"
     return f"{100 * p:{fmt}} [{100 * lo:{fmt}},{100 * hi:{fmt}}]"
