@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from io import BytesIO
@@ -108,9 +109,15 @@ def render_run_views(
 
 
 def save_figure(fig: Figure, path: Path, fmt: str | None = None) -> Path:
-    """Write ``fig`` to ``path`` (format from the suffix unless given)."""
+    """Write ``fig`` to ``path`` (format from the suffix unless given), atomically: a kill or a
+    full disk while drawing leaves the previous file or none, never a truncated one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format=fmt or path.suffix.lstrip(".") or "png")
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        fig.savefig(tmp, format=fmt or path.suffix.lstrip(".") or "png")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 
