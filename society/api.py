@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import shutil
 import signal
@@ -24,17 +23,8 @@ from society.scenario import Scenario
 from society.scenario_files import load_scenario
 from society.store.checkpoint import latest, resume_model
 from society.store.checkpoint import save as save_checkpoint
-from society.store.rundir import (
-    default_run_dir,
-    git_state,
-    package_versions,
-    platform_info,
-    prepare_run_dir,
-    stored_run,
-    utc_now,
-    write_json,
-    write_parquet,
-)
+from society.store.provenance import utc_now
+from society.store.rundir import LLMRecord, Manifest, RunDir, default_run_dir, write_parquet
 
 
 @dataclass
@@ -112,34 +102,26 @@ def run(
         if out is not None
         else default_run_dir(Path(runs_dir), resolved.name, resolved.seed, started)
     )
-    prepare_run_dir(path, force=force)
-    manifest: dict[str, Any] = {
-        "run_id": path.name,
-        "status": "running",
-        "scenario_name": resolved.name,
-        "seed": resolved.seed,
-        "scenario": resolved.model_dump(),
-        "versions": package_versions(),
-        "git": git_state(),
-        "platform": platform_info(),
-        "started_utc": started.isoformat(),
-        "finished_utc": None,
-        "wall_seconds": None,
-        "error": None,
-    }
-    write_json(manifest, path / "manifest.json")
-    stack = None
-    if uses_llm:
-        stack = build_stack(resolved, path, replay_from=Path(replay_from) if replay_from else None)
-        manifest["llm"] = {
-            "cache": str(stack.cache.path) if stack.cache else None,
-            "replay_from": str(replay_from) if replay_from else None,
-        }
+    # Locked from before the directory is checked to be empty until the manifest's last
+    # write: a second writer of the same directory stops with the first one's PID.
+    with RunDir.create(path, force=force) as run_dir:
+        manifest = Manifest.start(path.name, resolved, started)
+        run_dir.write_manifest(manifest)
+        stack = None
+        if uses_llm:
+            stack = build_stack(
+                resolved, path, replay_from=Path(replay_from) if replay_from else None
+            )
+            manifest.llm = LLMRecord(
+                cache=str(stack.cache.path) if stack.cache else None,
+                replay_from=str(replay_from) if replay_from else None,
+            )
 
-    def build() -> SocietyModel:
-        return SocietyModel(resolved, on_day=on_day, llm_backend=stack.backend if stack else None)
+        def build() -> SocietyModel:
+            backend = stack.backend if stack else None
+            return SocietyModel(resolved, on_day=on_day, llm_backend=backend)
 
-    return _execute(path, manifest, build)
+        return _execute(run_dir, manifest, build)
 
 
 def resume(
@@ -150,20 +132,25 @@ def resume(
     The final outputs are identical to those of an uninterrupted run with the same scenario and
     seed; LLM replies paid for before the interruption are served from the run's cache.
     """
-    path = Path(run_dir)
-    manifest, resolved = stored_run(path, "resume")
-    if manifest.get("status") == "success":
-        raise RunDirectoryError(f"'{path}' already finished (status success); nothing to resume.")
-    checkpoint = latest(path)
-    stack = build_stack(resolved, path) if resolved.llm.fraction > 0 else None
-    manifest.update(status="running", error=None, resumed_from=checkpoint.name)
+    stored = RunDir.open(run_dir, "resume")
+    advice = f"A run stopped that way keeps a checkpoint: resume it then with --resume {run_dir}."
+    with stored.writing(advice):
+        # Read under the lock: the process that held it may have finished the run meanwhile.
+        manifest, resolved = stored.read_stored("resume")
+        if manifest.status == "success":
+            raise RunDirectoryError(
+                f"'{stored.path}' already finished (status success); nothing to resume."
+            )
+        checkpoint = latest(stored.path)
+        stack = build_stack(resolved, stored.path) if resolved.llm.fraction > 0 else None
+        manifest.status, manifest.error = "running", None
+        manifest.resumed_from = checkpoint.name
 
-    def build() -> SocietyModel:
-        return resume_model(
-            resolved, checkpoint, on_day=on_day, llm_backend=stack.backend if stack else None
-        )
+        def build() -> SocietyModel:
+            backend = stack.backend if stack else None
+            return resume_model(resolved, checkpoint, on_day=on_day, llm_backend=backend)
 
-    return _execute(path, manifest, build)
+        return _execute(stored, manifest, build)
 
 
 class RunStopped(SocietyError):
@@ -174,9 +161,11 @@ class RunStopped(SocietyError):
         self.exit_code = 128 + signum
 
 
-def _execute(path: Path, manifest: dict[str, Any], build: Callable[[], SocietyModel]) -> RunResult:
-    """Run a model built by ``build`` in ``path``: checkpoints on the way, a checkpoint and
-    partial outputs on SIGINT/SIGTERM, the manifest's status and error on failure."""
+def _execute(run_dir: RunDir, manifest: Manifest, build: Callable[[], SocietyModel]) -> RunResult:
+    """Run a model built by ``build`` in ``run_dir`` (whose lock the caller holds): checkpoints
+    on the way, a checkpoint and partial outputs on SIGINT/SIGTERM, the manifest's status and
+    error on failure."""
+    path = run_dir.path
     t0 = time.perf_counter()
     model: SocietyModel | None = None
     received: list[int] = []
@@ -190,35 +179,34 @@ def _execute(path: Path, manifest: dict[str, Any], build: Callable[[], SocietyMo
     try:
         model = build()
         if model.scenario.record.checkpoint_every_days:
-            model.on_checkpoint = partial(_checkpoint, root=path / "checkpoint")
+            model.on_checkpoint = partial(_checkpoint, root=run_dir.checkpoints)
         if received:
             model.request_stop()
         model.run()
     except RunInterrupted:
         assert model is not None
         signum = received[0] if received else signal.SIGINT
-        save_checkpoint(model, path / "checkpoint")
+        save_checkpoint(model, run_dir.checkpoints)
         day = math.floor(model.env.now) + 1
-        manifest.update(
-            status="interrupted", error=f"stopped by {signal.Signals(signum).name} after day {day}"
-        )
-        _close(path, manifest, t0, model, None)
+        manifest.status = "interrupted"
+        manifest.error = f"stopped by {signal.Signals(signum).name} after day {day}"
+        _close(run_dir, manifest, t0, model, None)
         raise RunStopped(
             f"{signal.Signals(signum).name}: stopped after day {day}; a checkpoint and the "
             f"results so far are in {path}. Continue with: society run --resume {path}",
             signum,
         ) from None
     except BaseException as err:
-        status = "interrupted" if isinstance(err, KeyboardInterrupt) else "error"
-        manifest.update(status=status, error=f"{type(err).__name__}: {err}")
-        _close(path, manifest, t0, model, None)
+        manifest.status = "interrupted" if isinstance(err, KeyboardInterrupt) else "error"
+        manifest.error = f"{type(err).__name__}: {err}"
+        _close(run_dir, manifest, t0, model, None)
         raise
     finally:
         _restore(previous)
     summary = model.summary()
-    manifest["status"] = "success"
-    result = _close(path, manifest, t0, model, summary)
-    shutil.rmtree(path / "checkpoint", ignore_errors=True)  # finished: nothing left to resume
+    manifest.status = "success"
+    result = _close(run_dir, manifest, t0, model, summary)
+    shutil.rmtree(run_dir.checkpoints, ignore_errors=True)  # finished: nothing left to resume
     return result
 
 
@@ -248,14 +236,14 @@ def replay(
     """Rerun a recorded run exactly: same resolved scenario, LLM replies from its cache, zero
     network calls. The outputs equal the original's (``llm_calls.parquet`` differs only in
     ``cache_hit`` and ``latency_s``)."""
-    original = Path(run_dir)
-    _, scenario = stored_run(original, "replay")
-    return run(scenario, out=out, runs_dir=runs_dir, force=force, replay_from=original)
+    original = RunDir.open(run_dir, "replay")
+    _, scenario = original.read_stored("replay")
+    return run(scenario, out=out, runs_dir=runs_dir, force=force, replay_from=original.path)
 
 
 def _close(
-    path: Path,
-    manifest: dict[str, Any],
+    run_dir: RunDir,
+    manifest: Manifest,
     t0: float,
     model: SocietyModel | None,
     summary: dict[str, Any] | None,
@@ -263,7 +251,7 @@ def _close(
     """Write whatever the run produced, then the manifest (last, so it marks completion)."""
     frames = {"metrics": pl.DataFrame(), "events": pl.DataFrame(), "generations": pl.DataFrame()}
     if model is not None and model.llm is not None:
-        write_parquet(model.llm.calls_frame(), path / "llm_calls.parquet")
+        write_parquet(model.llm.calls_frame(), run_dir.llm_calls)
         model.llm.close()
     if model is not None:
         recorder = model.recorder
@@ -273,48 +261,37 @@ def _close(
             "generations": recorder.generations_frame(),
         }
         for name, frame in frames.items():
-            write_parquet(frame, path / f"{name}.parquet")
-        write_parquet(recorder.nodes_frame(), path / "network_nodes.parquet")
-        write_parquet(recorder.edges_frame(), path / "network_edges.parquet")
+            write_parquet(frame, run_dir.table(name))
+        write_parquet(recorder.nodes_frame(), run_dir.network_nodes)
+        write_parquet(recorder.edges_frame(), run_dir.network_edges)
     if summary is not None:
-        write_json(summary, path / "summary.json")
-    manifest.update(
-        finished_utc=utc_now().isoformat(), wall_seconds=round(time.perf_counter() - t0, 4)
-    )
-    write_json(manifest, path / "manifest.json")
+        run_dir.write_summary(summary)
+    manifest.finished_utc = utc_now().isoformat()
+    manifest.wall_seconds = round(time.perf_counter() - t0, 4)
+    run_dir.write_manifest(manifest)
     return RunResult(
-        path, frames["metrics"], frames["events"], frames["generations"], summary or {}, manifest
+        run_dir.path,
+        frames["metrics"],
+        frames["events"],
+        frames["generations"],
+        summary or {},
+        manifest.to_json(),
     )
 
 
 def load(run_dir: str | Path) -> RunResult:
     """Read a stored run back.
 
-    Raises :class:`~society.errors.RunDirectoryError` naming the first missing file.
+    Raises :class:`~society.errors.RunDirectoryError` naming the first missing file. Reading
+    takes no lock: a run still being written reads as incomplete.
     """
-    path = Path(run_dir)
-    if not path.is_dir():
-        raise RunDirectoryError(
-            f"'{path}' is not a directory; give a run directory (one that holds manifest.json)."
-        )
-    for name in (
-        "manifest.json",
-        "metrics.parquet",
-        "events.parquet",
-        "generations.parquet",
-        "summary.json",
-    ):
-        if not (path / name).is_file():
-            raise RunDirectoryError(
-                f"'{path}' is not a complete run: {name} is missing. A run directory holds "
-                f"manifest.json, metrics.parquet, events.parquet, generations.parquet and "
-                f"summary.json; rerun the scenario to recreate it."
-            )
+    stored = RunDir.open(run_dir, "load")
+    stored.require_complete()
     return RunResult(
-        path=path,
-        metrics=pl.read_parquet(path / "metrics.parquet"),
-        events=pl.read_parquet(path / "events.parquet"),
-        generations=pl.read_parquet(path / "generations.parquet"),
-        summary=json.loads((path / "summary.json").read_text()),
-        manifest=json.loads((path / "manifest.json").read_text()),
+        path=stored.path,
+        metrics=pl.read_parquet(stored.metrics),
+        events=pl.read_parquet(stored.events),
+        generations=pl.read_parquet(stored.generations),
+        summary=stored.read_summary(),
+        manifest=stored.read_manifest().to_json(),
     )

@@ -1,17 +1,17 @@
 """Find out what a directory holds (a run or a sweep) and read it, with errors that say what is
 missing.
 
-A **run** directory is what ``society run`` writes (see :func:`society.load`), optionally with
-network snapshots ``network_nodes.parquet`` / ``network_edges.parquet``.
-A **sweep** directory is what ``society sweep`` writes: ``manifest.json`` and ``points.parquet``
-(one row per run), optionally ``metrics/`` (a hive-partitioned dataset) and
-``sweep-summary.json``. Everything the views assume about a sweep is in :func:`load_sweep`.
+A **run** directory is what ``society run`` writes; its layout is
+:class:`society.store.rundir.RunDir` (network snapshots are optional). A **sweep** directory is
+what ``society sweep`` writes; its layout is :class:`society.sweeps.store.SweepStore`
+(``metrics/`` is optional). Everything the views assume about a sweep's tables is in
+:func:`load_sweep`.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,19 +20,10 @@ import polars as pl
 from society.api import RunResult
 from society.api import load as load_run_result
 from society.errors import RunDirectoryError
+from society.store.rundir import RunDir
+from society.sweeps.store import SweepStore
 from society.sweeps.summary import CAUSES
 from viz._common import resolved_scenario
-
-RUN_FILES = (
-    "manifest.json",
-    "metrics.parquet",
-    "events.parquet",
-    "generations.parquet",
-    "summary.json",
-)
-SWEEP_FILES = ("manifest.json", "points.parquet")
-NODE_FILE = "network_nodes.parquet"
-EDGE_FILE = "network_edges.parquet"
 
 # Columns a sweep's points.parquet is assumed to have besides the swept parameters (which are
 # named by dotted scenario key such as ``lab.tax``).
@@ -76,7 +67,6 @@ class Sweep:
     points: pl.DataFrame
     parameters: list[str]
     metrics: pl.DataFrame | None = None
-    summary: dict[str, Any] = field(default_factory=dict)
 
 
 def kind_of(path: str | Path) -> Literal["run", "sweep"]:
@@ -87,19 +77,20 @@ def kind_of(path: str | Path) -> Literal["run", "sweep"]:
             f"'{p}' is not a directory; give a run directory (from `society run`) or a sweep "
             f"directory (from `society sweep`)."
         )
-    if (p / "points.parquet").is_file() or _manifest_kind(p) == "sweep":
+    if SweepStore(p).points_path.is_file() or _manifest_kind(p) == "sweep":
         return "sweep"
-    if (p / "manifest.json").is_file() or any((p / f).is_file() for f in RUN_FILES):
+    run = RunDir(p)
+    if run.manifest_path.is_file() or len(run.missing()) < len(RunDir.REQUIRED):  # some of them
         return "run"
     raise RunDirectoryError(
-        f"'{p}' is neither a run nor a sweep directory: manifest.json is missing (a run holds "
-        f"{', '.join(RUN_FILES)}; a sweep holds {' and '.join(SWEEP_FILES)})."
+        f"'{p}' is neither a run nor a sweep directory: {RunDir.MANIFEST} is missing (a run "
+        f"holds {', '.join(RunDir.REQUIRED)}; a sweep holds {' and '.join(SweepStore.REQUIRED)})."
     )
 
 
 def _manifest_kind(p: Path) -> str | None:
     try:
-        manifest = json.loads((p / "manifest.json").read_text())
+        manifest = json.loads(RunDir(p).manifest_path.read_text())
     except (OSError, ValueError):
         return None
     if not isinstance(manifest, dict):
@@ -121,58 +112,58 @@ def load_network(path: str | Path) -> tuple[pl.DataFrame, pl.DataFrame] | None:
     nodes: day:int32, node:int32, opinion:f64, alignment:f64, role:str, hacking:bool;
     edges: day:int32, u:int32, v:int32 (written at the days in ``record.snapshot_days``).
     """
-    p = Path(path)
-    nodes, edges = p / NODE_FILE, p / EDGE_FILE
+    run = RunDir(path)
+    nodes, edges = run.network_nodes, run.network_edges
     if not nodes.is_file() and not edges.is_file():
         return None
     for f in (nodes, edges):
         if not f.is_file():
             raise RunDirectoryError(
-                f"'{p}' has incomplete network snapshots: {f.name} is missing (snapshots need "
-                f"both {NODE_FILE} and {EDGE_FILE})."
+                f"'{run.path}' has incomplete network snapshots: {f.name} is missing (snapshots "
+                f"need both {nodes.name} and {edges.name})."
             )
     return pl.read_parquet(nodes), pl.read_parquet(edges)
 
 
 def load_sweep(path: str | Path) -> Sweep:
-    """Read a sweep directory. The one place that knows the sweep's file layout.
+    """Read a sweep directory (laid out as :class:`~society.sweeps.store.SweepStore` says).
 
     Assumed: ``manifest.json``; ``points.parquet`` with one row per run: swept parameters as
     columns named by dotted key (any column containing a ``.``), ``seed``, ``replicate``,
     ``status``, the outcome flags ``safe``, ``stayed_in_basin``, ``catastrophe`` (with
     ``catastrophe_cause``), ``lost_lead``, plus summary metrics; optionally ``metrics/``
     (hive-partitioned parquet, one partition per run, partition keys among the points'
-    columns) and ``sweep-summary.json``. ``left_basin`` and the ``cause_<cause>`` flags are
-    derived (:func:`outcome_flags`).
+    columns). ``left_basin`` and the ``cause_<cause>`` flags are derived
+    (:func:`outcome_flags`).
     """
-    p = Path(path)
+    store = SweepStore(path)
+    p = store.path
     if kind_of(p) != "sweep":
         raise RunDirectoryError(f"'{p}' is a run directory, not a sweep directory.")
-    for name in SWEEP_FILES:
+    for name in SweepStore.REQUIRED:
         if not (p / name).is_file():
             raise RunDirectoryError(
                 f"'{p}' is not a complete sweep: {name} is missing. A sweep directory holds "
-                f"{' and '.join(SWEEP_FILES)}; rerun `society sweep` to recreate it."
+                f"{' and '.join(SweepStore.REQUIRED)}; rerun `society sweep` to recreate it."
             )
-    manifest = json.loads((p / "manifest.json").read_text())
-    points = pl.read_parquet(p / "points.parquet")
+    manifest = json.loads(store.manifest_path.read_text())
+    points = pl.read_parquet(store.points_path)
     missing = [c for c in SWEEP_OUTCOME_COLUMNS if c not in points.columns]
     if missing:
         old = " (written by model v1, which had no 'safe' outcome: run the sweep again)"
         raise RunDirectoryError(
-            f"'{p / 'points.parquet'}' lacks the outcome column(s) {', '.join(missing)}"
+            f"'{store.points_path}' lacks the outcome column(s) {', '.join(missing)}"
             f"{old if 'safe' in missing and len(missing) == 1 else ''}."
         )
     manifest = _flatten_sweep_manifest(manifest)
     metrics = None
-    mdir = p / "metrics"
-    if mdir.is_dir() and any(mdir.rglob("*.parquet")):
+    if store.has_metrics():
         # Only the columns the sweep views draw, scanned lazily: a 10,000-point sweep's whole
         # metrics dataset need never be in memory. The arm index is mapped to parameter values.
         params = sweep_parameters(points)
         wanted = ["arm", "replicate", "day", "alignment_mean", "a_star", "drift_w1_initial",
                   "safety_progress", *params]
-        scanned = pl.scan_parquet(mdir / "**" / "*.parquet", hive_partitioning=True)
+        scanned = store.scan_metrics()
         present = [c for c in wanted if c in scanned.collect_schema().names()]
         metrics = scanned.select(present).collect()
         if (
@@ -185,13 +176,7 @@ def load_sweep(path: str | Path) -> Sweep:
             metrics = metrics.with_columns(pl.col("arm").cast(arms["arm"].dtype)).join(
                 arms, on="arm", how="left"
             )
-    summary: dict[str, Any] = {}
-    for name in ("sweep-summary.json", "summary.json"):
-        if (p / name).is_file():
-            summary = json.loads((p / name).read_text())
-            break
-    return Sweep(p, manifest, points, sweep_parameters(points), metrics, summary)
-
+    return Sweep(p, manifest, points, sweep_parameters(points), metrics)
 
 def _flatten_sweep_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
     """Lift the names the views use (name, question, base scenario, reference arm) from the

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from society.store.outdir import OutputDir
 from viz.html import (
     Section,
     esc,
@@ -19,8 +20,6 @@ from viz.html import (
 )
 from viz.load import kind_of, load_run
 from viz.runviews import RUN_VIEWS, png_bytes, render_run_views, save_figure
-
-REPORT_NAME = "report.html"
 
 SUMMARY_LABELS = {
     "outcome": "outcome",
@@ -124,7 +123,7 @@ def write_report(
 ) -> Path:
     """Write ``report.html`` for a run or a sweep directory (default: inside it)."""
     p = Path(run_dir)
-    target = Path(out) if out is not None else p / REPORT_NAME
+    target = Path(out) if out is not None else OutputDir(p).report
     if kind_of(p) == "sweep":
         from viz.sweep import sweep_report_html
 

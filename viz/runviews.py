@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 
 from society.api import RunResult
 from society.errors import SocietyError
+from society.store.rundir import RunDir
 from viz.coordination import coordination_figure
 from viz.drift import drift_figure
 from viz.echo import echo_figure, network_figure
@@ -141,5 +142,5 @@ def write_run_figures(
         raise SocietyError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}.")
     result = load_run(run_dir)
     figures, _ = render_run_views(result, views)
-    target = Path(out_dir) if out_dir is not None else Path(run_dir) / "figures"
+    target = Path(out_dir) if out_dir is not None else RunDir(run_dir).figures
     return [save_figure(fig, target / f"{name}.{fmt}", fmt) for name, fig in figures.items()]

@@ -20,6 +20,7 @@ from matplotlib.lines import Line2D
 
 from society.errors import SocietyError
 from society.mechanisms.generations import required_tax
+from society.sweeps.store import SweepStore
 from society.sweeps.summary import paired_difference
 from viz._common import DAY_LABEL, column, note, resolved_scenario
 from viz.drift import replicate_bands
@@ -485,7 +486,7 @@ def write_sweep_figures(
     if fmt not in FORMATS:
         raise SocietyError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}.")
     figures, _ = render_sweep_views(load_sweep(sweep_dir), views)
-    target = Path(out_dir) if out_dir is not None else Path(sweep_dir) / "figures"
+    target = Path(out_dir) if out_dir is not None else SweepStore(sweep_dir).figures
     return [save_figure(f, target / f"{n}.{fmt}", fmt) for n, f in figures.items()]
 
 

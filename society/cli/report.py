@@ -20,8 +20,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from society.store.outdir import OutputDir
     from viz.report import write_report
 
-    figures_dir = args.dir / "figures" if args.figures else None
+    figures_dir = OutputDir(args.dir).figures if args.figures else None
     print(write_report(args.dir, out=args.out, figures_dir=figures_dir), flush=True)
     return 0

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from society.cli.options import add_scenario_options
 from society.scenario import Scenario
-from society.store.rundir import stored_run
+from society.store.rundir import RunDir
 
 if TYPE_CHECKING:
     from society.model import SocietyModel
@@ -79,9 +79,9 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
     if args.reproduce is not None:
         return _reproduce(args, out, err)
     if args.resume is not None:
-        _, scenario = stored_run(args.resume, "resume")
+        _, scenario = RunDir.open(args.resume, "resume").read_stored("resume")
     elif args.replay is not None:
-        _, scenario = stored_run(args.replay, "replay")
+        _, scenario = RunDir.open(args.replay, "replay").read_stored("replay")
     elif args.scenario is None:
         raise ScenarioError(
             "society run needs a SCENARIO (file or shipped name) or --replay RUN_DIR."
@@ -142,7 +142,7 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
     if not args.no_report:
         from viz import write_report
 
-        report = write_report(result.path, figures_dir=result.path / "figures")
+        report = write_report(result.path, figures_dir=RunDir(result.path).figures)
         if show:
             out.print(f"report: {report}", soft_wrap=True)
     print(result.path, flush=True)
@@ -160,24 +160,25 @@ def _reproduce(args: argparse.Namespace, out: Console, err: Console) -> int:
     import polars as pl
 
     from society.api import run
-    from society.store.rundir import git_state, package_versions
+    from society.store.provenance import git_state, package_versions
 
-    original = args.reproduce
-    manifest, scenario = stored_run(original, "reproduce")
-    replay_from = original if scenario.llm.fraction > 0 else None
+    original = RunDir.open(args.reproduce, "reproduce")
+    manifest, scenario = original.read_stored("reproduce")
+    replay_from = original.path if scenario.llm.fraction > 0 else None
     result = run(
         scenario, out=args.out, runs_dir=args.runs_dir, force=args.force, replay_from=replay_from
     )
+    rerun = RunDir(result.path)
     differences = []
-    for name in ("metrics", "events", "generations", "network_nodes", "network_edges"):
-        before, after = original / f"{name}.parquet", result.path / f"{name}.parquet"
+    for name in RunDir.REPRODUCIBLE:
+        before, after = original.table(name), rerun.table(name)
         if not before.is_file():
-            differences.append(f"{name}.parquet missing in {original}")
+            differences.append(f"{before.name} missing in {original.path}")
         elif not pl.read_parquet(before).equals(pl.read_parquet(after)):
-            differences.append(f"{name}.parquet differs")
+            differences.append(f"{before.name} differs")
     for what, was, now in (
-        ("package versions", manifest.get("versions"), package_versions()),
-        ("git commit", manifest.get("git"), git_state()),
+        ("package versions", manifest.versions, package_versions()),
+        ("git commit", manifest.git.model_dump(), git_state()),
     ):
         if was != now:
             err.print(f"note: {what} differ from the original run's ({was} -> {now})")
@@ -185,7 +186,7 @@ def _reproduce(args: argparse.Namespace, out: Console, err: Console) -> int:
         out.print(f"NOT reproduced: {'; '.join(differences)}")
         print(result.path, flush=True)
         return 1
-    out.print(f"reproduced: every output of {original} is identical")
+    out.print(f"reproduced: every output of {original.path} is identical")
     print(result.path, flush=True)
     return 0
 

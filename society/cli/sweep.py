@@ -111,7 +111,7 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
     if not args.no_report:
         from viz import write_report
 
-        report = write_report(result.path, figures_dir=result.path / "figures")
+        report = write_report(result.path, figures_dir=result.store.figures)
         if not args.quiet:
             err.print(f"report: {report}", soft_wrap=True, highlight=False)
     print(result.path, flush=True)

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
+from society.sweeps.store import SweepStore
 from society.sweeps.summary import CAUSE_OUTCOMES, OUTCOMES
 
 NAME = "sweep-summary"
@@ -37,7 +38,7 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
     keys = list(info.get("keys", []))
     for t in arm_tables(table, keys, info.get("name", ""), args.confidence):
         print_table(out, t)
-    print(args.dir / "summary.parquet", flush=True)
+    print(SweepStore(args.dir).summary_path, flush=True)
     return 0
 
 

@@ -1,48 +1,388 @@
-"""The run store: where a run's files go, how they are written, and what the manifest says."""
+"""The run directory: the one definition of what a run writes where, and of its manifest.
+
+Everything that reads or writes a run (the API, the command line, the views) asks
+:class:`RunDir` for a file's path instead of spelling its name, and reads and writes
+``manifest.json`` through :class:`Manifest`.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-import platform
 import shutil
-import subprocess
-import sys
-from datetime import UTC, datetime
-from importlib import metadata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from society.errors import RunDirectoryError
+from society.errors import RunDirectoryError, printable
 from society.scenario import Scenario
-from society.scenario_files import printable
+from society.store.outdir import OutputDir
+from society.store.provenance import git_state, package_versions, platform_info, utc_now
 
-RUN_FILES = (
-    "manifest.json",
-    "metrics.parquet",
-    "events.parquet",
-    "generations.parquet",
-    "summary.json",
-)
-TRACKED_PACKAGES = (
-    "numpy",
-    "scipy",
-    "networkx",
-    "simpy",
-    "mesa",
-    "polars",
-    "pyarrow",
-    "pydantic",
-    "openai",
-)
+__all__ = [
+    "GitState",
+    "LLMRecord",
+    "Manifest",
+    "RunDir",
+    "RunStatus",
+    "default_run_dir",
+    "git_state",
+    "package_versions",
+    "platform_info",
+    "prepare_run_dir",
+    "safe_name",
+    "utc_now",
+    "utc_stamp",
+    "write_json",
+    "write_parquet",
+]
+
+RunStatus = Literal["running", "success", "error", "interrupted"]
+#: Manifest keys written only when they hold something (LLM runs, resumed runs), as before
+#: the manifest was typed.
+_WRITTEN_ONLY_IF_SET = ("llm", "resumed_from")
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+# -- the manifest ------------------------------------------------------------------------------
+class GitState(BaseModel):
+    """The checkout society ran from (both ``None`` outside a git checkout)."""
+
+    commit: str | None = None
+    dirty: bool | None = None
 
 
+class LLMRecord(BaseModel):
+    """Where an LLM run's replies are cached, and the run whose cache it replays (if any)."""
+
+    cache: str | None = None
+    replay_from: str | None = None
+
+
+class Manifest(BaseModel):
+    """A run's ``manifest.json``: what was run, on what, and how it ended.
+
+    Written when the run starts (status ``running``) and again, last of all its files, when it
+    ends, so a manifest whose status is not ``running`` means every other file is final. Keys
+    are written in the order of the fields; ``llm`` only for LLM runs and ``resumed_from`` only
+    for resumed ones. Keys this version does not know are kept as they are.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from society.scenario_files import load_scenario
+    >>> m = Manifest.start("tiny-s7", load_scenario("tiny"), utc_now())
+    >>> m.status, m.seed, list(m.to_json())[:4]
+    ('running', 7, ['run_id', 'status', 'scenario_name', 'seed'])
+    >>> path = Path(tempfile.mkdtemp()) / "manifest.json"
+    >>> m.write(path)
+    >>> Manifest.read(path) == m
+    True
+    """
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
+
+    run_id: str
+    status: RunStatus
+    scenario_name: str
+    seed: int
+    #: The resolved scenario (every field, defaults filled in), as ``Scenario.model_dump()``.
+    scenario: dict[str, Any]
+    versions: dict[str, str]
+    git: GitState
+    platform: dict[str, str]
+    started_utc: str
+    finished_utc: str | None = None
+    wall_seconds: float | None = None
+    error: str | None = None
+    llm: LLMRecord | None = None
+    #: The checkpoint a resumed run continued from (``day-00031``).
+    resumed_from: str | None = None
+
+    @classmethod
+    def start(cls, run_id: str, scenario: Scenario, started: datetime) -> Manifest:
+        """The manifest of a run starting now: status ``running`` and this machine's
+        provenance (package versions, git state, platform)."""
+        return cls(
+            run_id=run_id,
+            status="running",
+            scenario_name=scenario.name,
+            seed=scenario.seed,
+            scenario=scenario.model_dump(),
+            versions=package_versions(),
+            git=GitState(**git_state()),
+            platform=platform_info(),
+            started_utc=started.isoformat(),
+        )
+
+    def resolved_scenario(self) -> Scenario:
+        """The scenario the run used; raises pydantic's ValidationError if this version of
+        society no longer accepts it (use :meth:`RunDir.read_stored` for a user error)."""
+        return Scenario.model_validate(self.scenario)
+
+    def to_json(self) -> dict[str, Any]:
+        """The manifest as the plain dict written to ``manifest.json``."""
+        data = self.model_dump()
+        for key in _WRITTEN_ONLY_IF_SET:
+            if data.get(key) is None:
+                data.pop(key, None)
+        return data
+
+    @classmethod
+    def read(cls, path: str | Path) -> Manifest:
+        """Read and validate ``path``; a :class:`RunDirectoryError` naming it if it is
+        unreadable or not a run manifest."""
+        shown = printable(path)
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as err:
+            raise RunDirectoryError(
+                f"'{shown}' cannot be read ({getattr(err, 'strerror', None) or err}); rerun "
+                f"the scenario to recreate the run."
+            ) from None
+        try:
+            return cls.model_validate(data)
+        except ValidationError as err:
+            raise RunDirectoryError(
+                f"'{shown}' is not a run manifest ({_first_problem(err)}); rerun the scenario "
+                f"to recreate the run."
+            ) from None
+
+    def write(self, path: str | Path) -> None:
+        """Write atomically (a crash leaves the previous manifest, never half of one)."""
+        write_json(self.to_json(), Path(path))
+
+
+def _first_problem(err: ValidationError) -> str:
+    first = err.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "the file"
+    extra = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
+    return f"{where}: {first['msg']}{extra}"
+
+
+# -- the directory ------------------------------------------------------------------------------
+class RunDir(OutputDir):
+    """One run's directory: where each of its files goes, its manifest, its write lock.
+
+    Layout::
+
+        manifest.json                  Manifest (written first, and last when the run ends)
+        metrics.parquet                one row per recorded day
+        events.parquet                 one row per discrete event
+        generations.parquet            one row per generation
+        summary.json                   outcome flags and final values (finished runs)
+        network_nodes.parquet          network snapshots: nodes ...
+        network_edges.parquet          ... and links
+        llm_calls.parquet              one row per LLM call (LLM runs)
+        llm_cache.sqlite               every paid LLM reply (LLM runs; llm.cache may move it)
+        checkpoint/                    checkpoints of an unfinished run
+        figures/, report.html          views and report (``society run``, ``society report``)
+        .lock                          while a process writes the run; holds its PID
+
+    Parameters
+    ----------
+    path : str or Path
+        The directory (it need not exist yet).
+
+    Examples
+    --------
+    >>> run = RunDir("runs/baseline-s0")
+    >>> str(run.metrics), str(run.table("events"))
+    ('runs/baseline-s0/metrics.parquet', 'runs/baseline-s0/events.parquet')
+    >>> str(run.checkpoints), str(run.lock_path)
+    ('runs/baseline-s0/checkpoint', 'runs/baseline-s0/.lock')
+    """
+
+    KIND = "run"
+    METRICS = "metrics.parquet"
+    EVENTS = "events.parquet"
+    GENERATIONS = "generations.parquet"
+    SUMMARY = "summary.json"
+    NETWORK_NODES = "network_nodes.parquet"
+    NETWORK_EDGES = "network_edges.parquet"
+    LLM_CALLS = "llm_calls.parquet"
+    LLM_CACHE = "llm_cache.sqlite"
+    CHECKPOINTS = "checkpoint"
+    #: The files of every finished run (what :func:`society.load` reads).
+    REQUIRED = (OutputDir.MANIFEST, METRICS, EVENTS, GENERATIONS, SUMMARY)
+    #: The tables a rerun of the same scenario and seed reproduces exactly (by stem).
+    REPRODUCIBLE = ("metrics", "events", "generations", "network_nodes", "network_edges")
+    #: How to avoid a directory another process is writing, for a new run.
+    NEW_RUN_ADVICE = "Or write this run to another --out directory."
+
+    # -- paths ---------------------------------------------------------------------------------
+    @property
+    def metrics(self) -> Path:
+        return self.path / self.METRICS
+
+    @property
+    def events(self) -> Path:
+        return self.path / self.EVENTS
+
+    @property
+    def generations(self) -> Path:
+        return self.path / self.GENERATIONS
+
+    @property
+    def summary(self) -> Path:
+        return self.path / self.SUMMARY
+
+    @property
+    def network_nodes(self) -> Path:
+        return self.path / self.NETWORK_NODES
+
+    @property
+    def network_edges(self) -> Path:
+        return self.path / self.NETWORK_EDGES
+
+    @property
+    def llm_calls(self) -> Path:
+        return self.path / self.LLM_CALLS
+
+    @property
+    def llm_cache(self) -> Path:
+        """The default LLM response cache (a scenario's ``llm.cache`` may put it elsewhere)."""
+        return self.path / self.LLM_CACHE
+
+    @property
+    def checkpoints(self) -> Path:
+        """``checkpoint/``: one ``day-NNNNN`` folder per checkpoint (unfinished runs only)."""
+        return self.path / self.CHECKPOINTS
+
+    def table(self, stem: str) -> Path:
+        """The Parquet table ``<stem>.parquet`` (e.g. ``"metrics"``)."""
+        return self.path / f"{stem}.parquet"
+
+    # -- opening and creating ------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | Path, purpose: str = "read") -> RunDir:
+        """An existing run directory, checked to hold a manifest.
+
+        ``purpose`` (``"resume"``, ``"replay"``, ...) names what the user was doing in the
+        error raised otherwise.
+        """
+        run = cls(path)
+        if not run.manifest_path.is_file():
+            it = "it" if run.path.is_dir() else "it is not a directory, so it"
+            raise RunDirectoryError(
+                f"cannot {purpose} '{printable(path)}': {it} has no {cls.MANIFEST} and is not a "
+                f"run directory. Give the directory `society run` wrote (the last line it "
+                f"prints)."
+            )
+        return run
+
+    @classmethod
+    @contextmanager
+    def create(cls, path: str | Path, *, force: bool) -> Iterator[RunDir]:
+        """Make ``path`` the directory of a new run and hold its write lock in the block.
+
+        A directory that already holds anything is refused unless ``force``; with ``force``
+        the files of an earlier run are removed and nothing else is (the LLM cache is kept:
+        it is paid for, and the new run's identical requests are served from it). Every
+        problem is raised before the block runs, so before any simulation.
+        """
+        run = cls(path)
+        shown = printable(path)
+        try:
+            if run.path.exists() and not run.path.is_dir():
+                raise RunDirectoryError(
+                    f"Output path '{shown}' exists and is a file; give a directory."
+                )
+            run.path.mkdir(parents=True, exist_ok=True)
+            run._take_lock(cls.NEW_RUN_ADVICE)  # the lock file doubles as the write probe
+        except OSError as err:  # unwritable, not a directory, name too long, ...
+            raise run._unwritable(err) from None
+        try:
+            if run.entries():
+                if not force:
+                    raise RunDirectoryError(
+                        f"Output directory '{shown}' is not empty; choose a new --out directory "
+                        f"or add --force to replace the run stored there."
+                    )
+                try:
+                    run._remove_outputs()
+                except OSError as err:
+                    raise run._unwritable(err) from None
+            yield run
+        finally:
+            run.release()
+
+    def _remove_outputs(self) -> None:
+        for name in self.REQUIRED:
+            (self.path / name).unlink(missing_ok=True)
+        for table in self.path.glob("*.parquet"):
+            table.unlink()
+        # Derived from the old run, so stale now.
+        for folder in (self.checkpoints, self.figures):
+            shutil.rmtree(folder, ignore_errors=True)
+        self.report.unlink(missing_ok=True)
+
+    def _unwritable(self, err: OSError) -> RunDirectoryError:
+        return RunDirectoryError(
+            f"Cannot write to output directory '{printable(self.path)}' "
+            f"({err.strerror or err}); choose a writable --out directory."
+        )
+
+    # -- reading and writing -------------------------------------------------------------------
+    def missing(self) -> list[str]:
+        """The files of :attr:`REQUIRED` this directory lacks."""
+        return [name for name in self.REQUIRED if not (self.path / name).is_file()]
+
+    def require_complete(self) -> None:
+        """Raise :class:`RunDirectoryError` naming the first file a finished run would have and
+        this one lacks (with the manifest's status, when that explains why)."""
+        missing = self.missing()
+        if not missing:
+            return
+        status = ""
+        if self.manifest_path.is_file():
+            try:
+                status = json.loads(self.manifest_path.read_text()).get("status") or ""
+            except (OSError, ValueError, AttributeError):
+                status = ""
+        why = {
+            "running": " (its manifest says it is still running, or it was killed)",
+            "interrupted": " (it was interrupted; finish it with `society run --resume DIR`)",
+            "error": f" (it stopped with an error; see its {self.MANIFEST})",
+        }.get(status, "")
+        raise RunDirectoryError(
+            f"'{printable(self.path)}' is not a complete run{why}: {missing[0]} is missing. A "
+            f"run directory holds {', '.join(self.REQUIRED[:-1])} and {self.REQUIRED[-1]}; "
+            f"rerun the scenario to recreate it."
+        )
+
+    def read_manifest(self) -> Manifest:
+        return Manifest.read(self.manifest_path)
+
+    def write_manifest(self, manifest: Manifest) -> None:
+        manifest.write(self.manifest_path)
+
+    def read_stored(self, purpose: str = "rerun") -> tuple[Manifest, Scenario]:
+        """The manifest and the resolved scenario it stores, for ``purpose`` (resume, replay,
+        reproduce); a clear error naming the directory when they cannot be used."""
+        manifest = self.read_manifest()
+        try:
+            return manifest, manifest.resolved_scenario()
+        except ValidationError as err:
+            raise RunDirectoryError(
+                f"cannot {purpose} '{printable(self.path)}': the scenario in its "
+                f"{self.MANIFEST} is not valid for this version of society "
+                f"({_first_problem(err)}); rerun the scenario instead."
+            ) from None
+
+    def read_summary(self) -> dict[str, Any]:
+        summary: dict[str, Any] = json.loads(self.summary.read_text())
+        return summary
+
+    def write_summary(self, summary: dict[str, Any]) -> None:
+        write_json(summary, self.summary)
+
+
+# -- names and paths ----------------------------------------------------------------------------
 def utc_stamp(t: datetime) -> str:
     """Compact UTC timestamp used in directory names, e.g. ``20261125T121314Z``."""
     return t.strftime("%Y%m%dT%H%M%SZ")
@@ -69,64 +409,12 @@ def default_run_dir(runs_root: Path, name: str, seed: int, started: datetime) ->
 
 
 def prepare_run_dir(path: Path, *, force: bool) -> Path:
-    """Create ``path`` for a new run; refuse to mix with earlier results unless ``force``.
-
-    With ``force``, the files of an earlier run are removed (nothing else in the folder is).
-    The directory is checked to be writable before any simulation starts.
-    """
-    shown = printable(path)
-    try:
-        if path.exists() and not path.is_dir():
-            raise RunDirectoryError(
-                f"Output path '{shown}' exists and is a file; give a directory."
-            )
-        if path.is_dir() and any(path.iterdir()):
-            if not force:
-                raise RunDirectoryError(
-                    f"Output directory '{shown}' is not empty; choose a new --out directory or "
-                    f"add --force to replace the run stored there."
-                )
-            for name in RUN_FILES:
-                (path / name).unlink(missing_ok=True)
-            for extra in path.glob("*.parquet"):
-                extra.unlink()
-            # Derived from the old run, so stale now; the LLM cache stays (it is paid for, and
-            # identical requests of the new run are served from it).
-            for folder in ("checkpoint", "figures"):
-                shutil.rmtree(path / folder, ignore_errors=True)
-            (path / "report.html").unlink(missing_ok=True)
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".write-probe"
-        probe.write_text("ok")
-        probe.unlink()
-    except OSError as err:  # unwritable, not a directory, name too long, ...
-        raise RunDirectoryError(
-            f"Cannot write to output directory '{shown}' ({err.strerror or err}); choose a "
-            f"writable --out directory."
-        ) from None
-    return path
+    """Create ``path`` for a new run, as :meth:`RunDir.create` does, and unlock it again."""
+    with RunDir.create(path, force=force) as run:
+        return run.path
 
 
-def stored_run(run_dir: str | Path, purpose: str) -> tuple[dict[str, Any], Scenario]:
-    """The manifest and resolved scenario of a stored run, for ``purpose`` (resume, replay,
-    reproduce); a clear error naming the directory when they cannot be read."""
-    path = Path(run_dir) / "manifest.json"
-    where = f"cannot {purpose} '{printable(run_dir)}'"
-    if not path.is_file():
-        raise RunDirectoryError(
-            f"{where}: it has no manifest.json; give the directory of a run that `society run` "
-            f"wrote."
-        )
-    try:
-        manifest = json.loads(path.read_text())
-        return manifest, Scenario.model_validate(manifest["scenario"])
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        raise RunDirectoryError(
-            f"{where}: its manifest.json is unreadable or lacks a valid scenario ({err}); "
-            f"rerun the scenario instead."
-        ) from None
-
-
+# -- atomic writes ------------------------------------------------------------------------------
 def write_parquet(frame: pl.DataFrame, path: Path) -> None:
     """Write atomically: a reader (or a crash) never sees a half-written file."""
     tmp = path.with_name(path.name + ".tmp")
@@ -146,46 +434,3 @@ def _json_default(value: Any) -> Any:
     if hasattr(value, "item"):
         return value.item()
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def package_versions() -> dict[str, str]:
-    versions = {"python": sys.version.split()[0]}
-    for name in ("society", *TRACKED_PACKAGES):
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
-
-
-def git_state() -> dict[str, Any]:
-    """Commit and dirty flag of the checkout society runs from, if it is a git checkout."""
-    root = Path(__file__).resolve().parents[2]
-    if not (root / ".git").exists() or shutil.which("git") is None:
-        return {"commit": None, "dirty": None}
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout.strip()
-        status = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout
-    except (subprocess.SubprocessError, OSError):
-        return {"commit": None, "dirty": None}
-    return {"commit": commit, "dirty": bool(status.strip())}
-
-
-def platform_info() -> dict[str, str]:
-    return {
-        "system": platform.system(),
-        "machine": platform.machine(),
-        "python_implementation": platform.python_implementation(),
-    }

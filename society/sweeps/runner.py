@@ -21,7 +21,8 @@ import polars as pl
 
 from society import signals
 from society.errors import SocietyError
-from society.store.rundir import git_state, package_versions, platform_info, utc_now, utc_stamp
+from society.store.provenance import git_state, package_versions, platform_info, utc_now
+from society.store.rundir import safe_name, utc_stamp
 from society.sweeps.engines import make_engine
 from society.sweeps.spec import Sweep, SweepError, load_sweep, sweep_from_manifest
 from society.sweeps.store import SweepStore
@@ -55,8 +56,6 @@ class SweepInterrupted(SocietyError):
 
 
 def default_sweep_dir(sweeps_root: Path, name: str) -> Path:
-    from society.store.rundir import safe_name
-
     base = sweeps_root / f"{safe_name(name)}-{utc_stamp(utc_now())}"
     path, k = base, 2
     while path.exists():
@@ -71,30 +70,37 @@ def prepare(
     resume: str | Path | None = None,
     sweeps_root: str | Path = "runs/sweeps",
 ) -> tuple[Sweep, SweepStore, dict[str, Any] | None]:
-    """Validate everything (sweep file, every arm, output directory) before any run starts."""
+    """Validate everything (sweep file, every arm, output directory) before any run starts.
+
+    The returned store holds the directory's write lock; :func:`execute` releases it.
+    """
     if resume is not None and out is not None and Path(out) != Path(resume):
         raise SweepError(
             "Give either --out (a new sweep) or --resume DIR (continue one), not both."
         )
     if resume is not None:
         store = SweepStore(Path(resume))
-        manifest = store.read_manifest()
-        stored = sweep_from_manifest(manifest, str(store.manifest_path))
-        sweep = load_sweep(sweep_file) if sweep_file is not None else stored
-        if sweep.fingerprint() != stored.fingerprint():
-            raise SweepError(
-                f"--resume {store.root}: the sweep stored there (from "
-                f"{manifest['sweep']['source']}) differs from {sweep_file} (scenario, swept "
-                f"values or seeds changed). Resume without the sweep file to continue the stored "
-                f"sweep, or start a new one with --out."
-            )
+        manifest = store.resume()  # locked from here until execute() ends
+        try:
+            stored = sweep_from_manifest(manifest, str(store.manifest_path))
+            sweep = load_sweep(sweep_file) if sweep_file is not None else stored
+            if sweep.fingerprint() != stored.fingerprint():
+                raise SweepError(
+                    f"--resume {store.root}: the sweep stored there (from "
+                    f"{manifest['sweep']['source']}) differs from {sweep_file} (scenario, swept "
+                    f"values or seeds changed). Resume without the sweep file to continue the "
+                    f"stored sweep, or start a new one with --out."
+                )
+        except BaseException:
+            store.release()
+            raise
         return sweep, store, manifest
     if sweep_file is None:
         raise SweepError("Give a sweep file (e.g. scenarios/sweeps/lead_vs_tax.toml).")
     sweep = load_sweep(sweep_file)
     root = Path(out) if out is not None else default_sweep_dir(Path(sweeps_root), sweep.name)
     store = SweepStore(root)
-    store.create()
+    store.create()  # locked from here until execute() ends
     return sweep, store, None
 
 
@@ -138,6 +144,38 @@ def execute(
     address: str | None = None,
     on_start: Callable[[int, int], None] | None = None,
     on_point: Callable[[dict[str, Any]], None] | None = None,
+) -> SweepResult:
+    """Run the points of ``sweep`` not yet done in ``store`` and assemble points.parquet.
+
+    ``store`` normally comes from :func:`prepare`, locked; it is locked here if it is not, and
+    released when this returns or raises.
+    """
+    store.acquire()
+    try:
+        return _execute(
+            sweep,
+            store,
+            previous,
+            engine=engine,
+            workers=workers,
+            address=address,
+            on_start=on_start,
+            on_point=on_point,
+        )
+    finally:
+        store.release()  # whatever happened: the next writer must not find it locked
+
+
+def _execute(
+    sweep: Sweep,
+    store: SweepStore,
+    previous: dict[str, Any] | None,
+    *,
+    engine: str,
+    workers: int | None,
+    address: str | None,
+    on_start: Callable[[int, int], None] | None,
+    on_point: Callable[[dict[str, Any]], None] | None,
 ) -> SweepResult:
     if previous is not None:
         store.clean_partial()

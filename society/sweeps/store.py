@@ -1,12 +1,15 @@
 """A sweep directory: what is written where, and how a kill never leaves a false 'done'.
 
-Layout::
+Layout (the names are :class:`SweepStore`'s; nothing else spells them)::
 
     DIR/manifest.json                 sweep, engine, versions, status, timings
     DIR/points/<point_id>.json        one per finished run: the 'done' marker (written last)
     DIR/metrics/arm=<k>/replicate=<r>/part.parquet
                                       each run's metrics table (hive-partitioned dataset)
     DIR/points.parquet                one row per run, assembled from points/ at the end
+    DIR/summary.parquet               written by ``society sweep-summary``
+    DIR/figures/, DIR/report.html     written by ``society sweep`` and ``society report``
+    DIR/.lock                         while a process writes the sweep; holds its PID
 
 Every file is written to a temporary name and renamed into place. A run's metrics are written
 before its point file, so a point file means the run's results are complete; on resume, any
@@ -21,6 +24,7 @@ from typing import Any
 
 import polars as pl
 
+from society.store.outdir import OutputDir
 from society.store.rundir import write_json, write_parquet
 from society.sweeps.spec import Sweep, SweepError
 
@@ -67,46 +71,97 @@ POINT_COLUMNS: dict[str, pl.DataType] = {
 }
 
 
-class SweepStore:
-    """Reads and writes one sweep directory."""
+class SweepStore(OutputDir):
+    """Reads and writes one sweep directory.
 
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
-        self.points_dir = self.root / "points"
-        self.metrics_dir = self.root / "metrics"
-        self.manifest_path = self.root / "manifest.json"
-        self.points_path = self.root / "points.parquet"
+    A writer holds the directory's lock (:meth:`create` or :meth:`resume` to :meth:`release`);
+    readers (``sweep-summary``, the views) use the paths alone.
+    """
+
+    KIND = "sweep"
+    POINTS = "points.parquet"
+    POINTS_DIR = "points"
+    METRICS_DIR = "metrics"
+    SUMMARY = "summary.parquet"
+    #: The files of every finished sweep.
+    REQUIRED = (OutputDir.MANIFEST, POINTS)
+
+    @property
+    def root(self) -> Path:
+        return self.path
+
+    @property
+    def points_dir(self) -> Path:
+        """``points/``: one JSON file per finished run."""
+        return self.path / self.POINTS_DIR
+
+    @property
+    def metrics_dir(self) -> Path:
+        """``metrics/``: every run's metrics, hive-partitioned by arm and replicate."""
+        return self.path / self.METRICS_DIR
+
+    @property
+    def points_path(self) -> Path:
+        """``points.parquet``: one row per run."""
+        return self.path / self.POINTS
+
+    @property
+    def summary_path(self) -> Path:
+        """``summary.parquet``: per-arm probabilities and paired differences."""
+        return self.path / self.SUMMARY
 
     # -- creating and resuming ---------------------------------------------------------------
     def create(self) -> None:
-        """Make a new, empty sweep directory (refusing to mix with an earlier sweep)."""
+        """Make a new, empty sweep directory and lock it (refusing to mix with an earlier sweep
+        or to write where another process writes)."""
         if self.root.exists() and not self.root.is_dir():
             raise SweepError(f"Output path '{self.root}' exists and is a file; give a directory.")
-        if self.root.is_dir() and any(self.root.iterdir()):
-            hint = (
-                f" To continue that sweep, run with --resume {self.root}."
-                if self.manifest_path.is_file()
-                else ""
-            )
-            raise SweepError(
-                f"Output directory '{self.root}' is not empty; choose a new --out directory."
-                f"{hint}"
-            )
         try:
-            self.points_dir.mkdir(parents=True, exist_ok=True)
-            self.metrics_dir.mkdir(exist_ok=True)
+            self.root.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise SweepError(
                 f"Cannot create sweep directory '{self.root}' ({err.strerror}); choose a "
                 f"writable --out directory."
             ) from None
+        self.acquire("Or write this sweep to another --out directory.")
+        try:
+            if self.entries():
+                hint = (
+                    f" To continue that sweep, run with --resume {self.root}."
+                    if self.manifest_path.is_file()
+                    else ""
+                )
+                raise SweepError(
+                    f"Output directory '{self.root}' is not empty; choose a new --out "
+                    f"directory.{hint}"
+                )
+            self.points_dir.mkdir(exist_ok=True)
+            self.metrics_dir.mkdir(exist_ok=True)
+        except BaseException:
+            self.release()
+            raise
 
-    def read_manifest(self) -> dict[str, Any]:
+    def resume(self) -> dict[str, Any]:
+        """Lock the sweep directory to continue it; return its manifest."""
+        self._require_manifest()  # before the lock file: never litter a wrong directory
+        self.acquire(
+            f"Stopped, it keeps every finished run: continue it then with --resume {self.root}."
+        )
+        try:
+            return self.read_manifest()
+        except BaseException:
+            self.release()
+            raise
+
+    def _require_manifest(self) -> None:
         if not self.manifest_path.is_file():
             raise SweepError(
-                f"--resume {self.root}: no manifest.json there, so it is not a sweep directory. "
+                f"--resume {self.root}: no {self.MANIFEST} there, so it is not a sweep directory. "
                 f"Give the directory an earlier `society sweep` wrote (it prints it)."
             )
+
+    def read_manifest(self) -> dict[str, Any]:
+        self._require_manifest()
         try:
             data: dict[str, Any] = json.loads(self.manifest_path.read_text())
         except (OSError, json.JSONDecodeError) as err:
@@ -198,8 +253,13 @@ class SweepStore:
         write_parquet(frame, self.points_path)
         return frame
 
+    def has_metrics(self) -> bool:
+        """Whether any run's metrics were written."""
+        return self.metrics_dir.is_dir() and any(self.metrics_dir.rglob("*.parquet"))
+
     def scan_metrics(self) -> pl.LazyFrame:
-        """Every run's metrics as one lazy frame with ``arm`` and ``replicate`` columns."""
+        """Every run's metrics as one lazy frame with the partition keys (``arm`` and
+        ``replicate``) as columns."""
         return pl.scan_parquet(self.metrics_dir / "**" / "*.parquet", hive_partitioning=True)
 
 

@@ -151,5 +151,5 @@ def summarise_dir(
     table = summarise(points, keys, ref, confidence)
     from society.store.rundir import write_parquet
 
-    write_parquet(table, store.root / "summary.parquet")
+    write_parquet(table, store.summary_path)
     return table, manifest

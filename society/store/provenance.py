@@ -1,0 +1,72 @@
+"""Where a result came from: package versions, the git state of the checkout, the platform,
+and the UTC clock (recorded in run and sweep manifests)."""
+
+from __future__ import annotations
+
+import platform
+import shutil
+import subprocess
+import sys
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+TRACKED_PACKAGES = (
+    "numpy",
+    "scipy",
+    "networkx",
+    "simpy",
+    "mesa",
+    "polars",
+    "pyarrow",
+    "pydantic",
+    "openai",
+)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": sys.version.split()[0]}
+    for name in ("society", *TRACKED_PACKAGES):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def git_state() -> dict[str, Any]:
+    """Commit and dirty flag of the checkout society runs from, if it is a git checkout."""
+    root = Path(__file__).resolve().parents[2]
+    if not (root / ".git").exists() or shutil.which("git") is None:
+        return {"commit": None, "dirty": None}
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout
+    except (subprocess.SubprocessError, OSError):
+        return {"commit": None, "dirty": None}
+    return {"commit": commit, "dirty": bool(status.strip())}
+
+
+def platform_info() -> dict[str, str]:
+    return {
+        "system": platform.system(),
+        "machine": platform.machine(),
+        "python_implementation": platform.python_implementation(),
+    }
