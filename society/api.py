@@ -133,8 +133,7 @@ def resume(
     seed; LLM replies paid for before the interruption are served from the run's cache.
     """
     stored = RunDir.open(run_dir, "resume")
-    advice = f"A run stopped that way keeps a checkpoint: resume it then with --resume {run_dir}."
-    with stored.writing(advice):
+    with stored.writing("A run stopped by kill writes a checkpoint that --resume continues from."):
         # Read under the lock: the process that held it may have finished the run meanwhile.
         manifest, resolved = stored.read_stored("resume")
         if manifest.status == "success":

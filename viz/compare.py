@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 
 from society.api import RunResult
 from society.errors import SocietyError
+from society.store.outdir import OutputDir
 from viz._common import column, day_axis
 from viz.html import (
     Section,
@@ -120,6 +121,7 @@ def write_compare(run_dirs: Sequence[str | Path], out_dir: str | Path, fmt: str 
     labels = run_labels(runs)
     fig = compare_figure(runs, labels)
     out = Path(out_dir)
+    report = OutputDir(out).report  # named like a run's or a sweep's report
     save_figure(fig, out / f"compare.{fmt}", fmt)
     diffs = scenario_differences(runs)
     diff_html = (table(diffs, ["scenario field", *labels]) if diffs else
@@ -135,7 +137,7 @@ def write_compare(run_dirs: Sequence[str | Path], out_dir: str | Path, fmt: str 
     ]
     question = "What changes between " + " and ".join(labels) + "?"
     write_html(page("society compare: " + " vs ".join(labels), question, sections,
-                    "society compare"), out / "report.html")
+                    "society compare"), report)
     frame = pl.DataFrame({"run": labels, "path": [str(r.path) for r in runs]})
     frame.write_csv(out / "runs.csv")
-    return out / "report.html"
+    return report

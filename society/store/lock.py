@@ -123,12 +123,12 @@ class DirLock:
         self.release()
 
     def _locked_error(self, holder: int | None) -> DirectoryLocked:
-        directory = printable(self.path.parent)
         who = f"process {holder}" if holder is not None else "another process"
-        stop = f" or stop it (kill {holder})" if holder is not None else ""
+        stop = f", or stop it with `kill {holder}`" if holder is not None else ""
         return DirectoryLocked(
-            f"'{directory}' is locked: {who} is writing a {self.what} there (lock file "
-            f"{self.path.name}). Wait for it to finish{stop} and try again. {self.advice}".strip(),
+            f"'{printable(self.path.parent)}' is locked: {who} is writing a {self.what} there "
+            f"(it holds {printable(self.path)}). Wait until it finishes{stop}, then try again. "
+            f"{self.advice}".strip(),
             holder,
         )
 

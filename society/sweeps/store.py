@@ -144,9 +144,7 @@ class SweepStore(OutputDir):
     def resume(self) -> dict[str, Any]:
         """Lock the sweep directory to continue it; return its manifest."""
         self._require_manifest()  # before the lock file: never litter a wrong directory
-        self.acquire(
-            f"Stopped, it keeps every finished run: continue it then with --resume {self.root}."
-        )
+        self.acquire("A stopped sweep keeps every run it finished; --resume runs the rest.")
         try:
             return self.read_manifest()
         except BaseException:
