@@ -160,9 +160,16 @@ def _reproduce(args: argparse.Namespace, out: Console, err: Console) -> int:
     import polars as pl
 
     from society.api import run
+    from society.errors import RunDirectoryError
     from society.store.provenance import git_state, package_versions
 
     original = RunDir.open(args.reproduce, "reproduce")
+    if args.out is not None and args.out.resolve() == original.path.resolve():
+        # The rerun would replace the outputs it is to be compared with, and match itself.
+        raise RunDirectoryError(
+            f"--reproduce {original.path} --out {args.out}: the rerun needs its own directory "
+            f"to be compared with the original; give another --out, or none."
+        )
     manifest, scenario = original.read_stored("reproduce")
     replay_from = original.path if scenario.llm.fraction > 0 else None
     result = run(

@@ -228,3 +228,17 @@ def test_file_names_are_spelled_only_by_the_layouts() -> None:
     ]
     restated = [hit for path in readers_and_writers for hit in names_restated(path, names)]
     assert restated == []
+
+
+def test_reproduce_into_the_original_directory_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from society.cli import main as cli_main
+
+    original = society.run("tiny", out=tmp_path / "run", overrides={"days": 3}).path
+    before = {p.name: p.read_bytes() for p in original.iterdir()}
+    argv = ["run", "--reproduce", str(original), "--out", str(original), "--force", "--quiet"]
+    assert cli_main(argv) == 2
+    err = capsys.readouterr().err
+    assert "needs its own directory" in err and "Traceback" not in err
+    assert {p.name: p.read_bytes() for p in original.iterdir()} == before
