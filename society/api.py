@@ -24,7 +24,13 @@ from society.scenario_files import load_scenario
 from society.store.checkpoint import latest, resume_model
 from society.store.checkpoint import save as save_checkpoint
 from society.store.provenance import utc_now
-from society.store.rundir import LLMRecord, Manifest, RunDir, default_run_dir, write_parquet
+from society.store.rundir import (
+    LLMRecord,
+    Manifest,
+    RunDir,
+    claim_default_run_dir,
+    write_parquet,
+)
 
 
 @dataclass
@@ -100,7 +106,7 @@ def run(
     path = (
         Path(out)
         if out is not None
-        else default_run_dir(Path(runs_dir), resolved.name, resolved.seed, started)
+        else claim_default_run_dir(Path(runs_dir), resolved.name, resolved.seed, started)
     )
     # Locked from before the directory is checked to be empty until the manifest's last
     # write: a second writer of the same directory stops with the first one's PID.

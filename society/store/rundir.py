@@ -30,6 +30,7 @@ __all__ = [
     "Manifest",
     "RunDir",
     "RunStatus",
+    "claim_default_run_dir",
     "default_run_dir",
     "git_state",
     "package_versions",
@@ -406,6 +407,24 @@ def default_run_dir(runs_root: Path, name: str, seed: int, started: datetime) ->
     while path.exists():
         path, k = base.with_name(f"{base.name}-{k}"), k + 1
     return path
+
+
+def claim_default_run_dir(runs_root: Path, name: str, seed: int, started: datetime) -> Path:
+    """:func:`default_run_dir`, created here: two runs started in the same second (same
+    scenario and seed) each get their own directory instead of meeting at its lock.
+
+    If it cannot be created, the path is returned all the same, for :meth:`RunDir.create` to
+    say why.
+    """
+    while True:
+        path = default_run_dir(runs_root, name, seed, started)
+        try:
+            path.mkdir(parents=True)  # atomic: of two processes, one creates it
+        except FileExistsError:
+            continue  # taken since default_run_dir looked; the next name is free
+        except OSError:
+            pass
+        return path
 
 
 def prepare_run_dir(path: Path, *, force: bool) -> Path:

@@ -242,3 +242,22 @@ def test_reproduce_into_the_original_directory_is_refused(
     err = capsys.readouterr().err
     assert "needs its own directory" in err and "Traceback" not in err
     assert {p.name: p.read_bytes() for p in original.iterdir()} == before
+
+
+def test_runs_started_in_the_same_second_get_their_own_directories(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from society.store.rundir import claim_default_run_dir
+
+    t0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    claimed = [claim_default_run_dir(tmp_path, "tiny", 7, t0) for _ in range(3)]
+    assert [p.name for p in claimed] == [
+        "tiny-20260102T030405Z-s7",
+        "tiny-20260102T030405Z-s7-2",
+        "tiny-20260102T030405Z-s7-3",
+    ]
+    assert all(p.is_dir() and not any(p.iterdir()) for p in claimed)
+    (tmp_path / "file").write_text("x")
+    unwritable = claim_default_run_dir(tmp_path / "file", "tiny", 7, t0)
+    with pytest.raises(RunDirectoryError, match="Cannot write to output directory"):
+        society.run("tiny", out=unwritable)
