@@ -161,8 +161,16 @@ def load_sweep(path: str | Path) -> Sweep:
         # Only the columns the sweep views draw, scanned lazily: a 10,000-point sweep's whole
         # metrics dataset need never be in memory. The arm index is mapped to parameter values.
         params = sweep_parameters(points)
-        wanted = ["arm", "replicate", "day", "alignment_mean", "a_star", "drift_w1_initial",
-                  "safety_progress", *params]
+        wanted = [
+            "arm",
+            "replicate",
+            "day",
+            "alignment_mean",
+            "a_star",
+            "drift_w1_initial",
+            "safety_progress",
+            *params,
+        ]
         scanned = store.scan_metrics()
         present = [c for c in wanted if c in scanned.collect_schema().names()]
         metrics = scanned.select(present).collect()
@@ -177,6 +185,7 @@ def load_sweep(path: str | Path) -> Sweep:
                 arms, on="arm", how="left"
             )
     return Sweep(p, manifest, points, sweep_parameters(points), metrics)
+
 
 def _flatten_sweep_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
     """Lift the names the views use (name, question, base scenario, reference arm) from the

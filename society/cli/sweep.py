@@ -29,7 +29,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="sweep file (TOML), e.g. scenarios/sweeps/lead_vs_tax.toml; optional with --resume",
     )
     p.add_argument(
-        "--engine", choices=["local", "ray"], default="local",
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
         help="local process pool (default) or Ray tasks",
     )
     p.add_argument(
@@ -44,7 +46,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--out", type=Path, help="new sweep directory (default: runs/sweeps/<name>-<UTC>)"
     )
     p.add_argument(
-        "--resume", type=Path, metavar="DIR",
+        "--resume",
+        type=Path,
+        metavar="DIR",
         help="continue the sweep in DIR: finished runs are kept, the rest are run",
     )
     p.add_argument("--quiet", action="store_true", help="print only the sweep directory")
@@ -93,8 +97,14 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
 
         try:
             result = execute(
-                sweep, store, previous, engine=args.engine, workers=args.workers,
-                address=args.address, on_start=on_start, on_point=on_point,
+                sweep,
+                store,
+                previous,
+                engine=args.engine,
+                workers=args.workers,
+                address=args.address,
+                on_start=on_start,
+                on_point=on_point,
             )
         except KeyboardInterrupt:
             err.print(

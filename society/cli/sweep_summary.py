@@ -22,12 +22,12 @@ HELP = "per-arm outcome probabilities (Wilson intervals) and paired differences 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", type=Path, help="sweep directory (printed by `society sweep`)")
     p.add_argument(
-        "--reference", type=int, metavar="ARM",
+        "--reference",
+        type=int,
+        metavar="ARM",
         help="arm the differences are taken against (default: the sweep file's reference)",
     )
-    p.add_argument(
-        "--confidence", type=float, default=0.95, help="interval level (default: 0.95)"
-    )
+    p.add_argument("--confidence", type=float, default=0.95, help="interval level (default: 0.95)")
 
 
 def main(args: argparse.Namespace, out: Console, err: Console) -> int:
@@ -51,8 +51,9 @@ def print_table(out: Console, table: Table) -> None:
         return
     natural = Measurement.get(out, out.options.update(max_width=100_000), table).maximum
     # Console.print clamps its width to the console's, so print through a wider console.
-    wide = Console(file=out.file, width=max(out.width, natural), highlight=False,
-                   force_terminal=False)
+    wide = Console(
+        file=out.file, width=max(out.width, natural), highlight=False, force_terminal=False
+    )
     wide.print(table)
 
 
@@ -62,9 +63,7 @@ def arm_tables(table: pl.DataFrame, keys: list[str], name: str, confidence: floa
     level = f"{confidence:.0%}"
     ref = table.filter(pl.col("reference"))
     ref_text = ", ".join(f"{k} = {_num(ref[k][0])}" for k in keys) if ref.height else "-"
-    probabilities = _table(
-        f"{name}: P(outcome) per arm in %, {level} Wilson intervals", keys, "P"
-    )
+    probabilities = _table(f"{name}: P(outcome) per arm in %, {level} Wilson intervals", keys, "P")
     differences = _table(
         f"{name}: paired difference vs reference arm {ref['arm'][0] if ref.height else '-'} "
         f"({ref_text}) in percentage points: mean and {level} t interval over replicates",

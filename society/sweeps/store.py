@@ -181,9 +181,10 @@ class SweepStore(OutputDir):
                 record = json.loads(path.read_text())
             except (OSError, json.JSONDecodeError):
                 continue
-            if record.get("status") == "success" and self.metrics_path(
-                record["arm"], record["replicate"]
-            ).is_file():
+            if (
+                record.get("status") == "success"
+                and self.metrics_path(record["arm"], record["replicate"]).is_file()
+            ):
                 done.add(path.stem)
         return done
 
