@@ -7,18 +7,23 @@ but the next writer locks it all the same. A clean release removes the file, so 
 directory lists only its results. Readers (``society.load``, ``society report``,
 ``society plot``) never take the lock.
 
-The lock is advisory: it keeps ``society`` processes apart, not other programs.
+The lock is advisory: it keeps ``society`` processes apart, not other programs. Where the OS
+has no ``flock`` (Windows), directories are not locked.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 import time
 from pathlib import Path
 from types import TracebackType
 
 from society.errors import RunDirectoryError, printable
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 #: How long a process that found the directory locked waits for the holder's PID to appear in
 #: the lock file (the holder writes it right after locking).
@@ -71,7 +76,7 @@ class DirLock:
 
     def acquire(self) -> None:
         """Take the lock without waiting; raise :class:`DirectoryLocked` naming the holder."""
-        if self._fd is not None:
+        if self._fd is not None or fcntl is None:
             return
         while True:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
