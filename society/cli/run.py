@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from society.cli.options import add_scenario_options
@@ -80,8 +88,10 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
         return _reproduce(args, out, err)
     if args.resume is not None:
         _, scenario = RunDir.open(args.resume, "resume").read_stored("resume")
+        _refuse_other_scenario(args, scenario, f"--resume {args.resume}")
     elif args.replay is not None:
         _, scenario = RunDir.open(args.replay, "replay").read_stored("replay")
+        _refuse_other_scenario(args, scenario, f"--replay {args.replay}")
     elif args.scenario is None:
         raise ScenarioError(
             "society run needs a SCENARIO (file or shipped name) or --replay RUN_DIR."
@@ -96,14 +106,18 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         TextColumn("day {task.completed:.0f}/{task.total:.0f}"),
-        TextColumn("gen {task.fields[generation]}"),
+        TextColumn("generation {task.fields[generation]}"),
         TextColumn("{task.fields[speed]}"),
+        TimeElapsedColumn(),
+        TextColumn("elapsed,"),
         TimeRemainingColumn(),
+        TextColumn("left"),
         console=err,
         disable=not show,
         transient=False,
     )
-    task = progress.add_task(scenario.name, total=scenario.days, generation=0, speed="")
+    # Generations counted from 1, as in the summary ("generations 4" means the 4th is working).
+    task = progress.add_task(scenario.name, total=scenario.days, generation=1, speed="")
 
     def on_day(model: SocietyModel) -> None:
         # Started on the first recorded day, so input errors never print a bar.
@@ -113,7 +127,7 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
         progress.update(
             task,
             completed=model.day,
-            generation=model.lab.generation,
+            generation=model.lab.generation + 1,
             speed=f"{rate / 1e6:.2f}M agent-days/s",
         )
 
@@ -138,6 +152,9 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
     finally:
         _stop(progress)
     if show:
+        if scenario.question:
+            out.print(f"[bold]Question:[/] {escape(scenario.question)}", soft_wrap=False)
+        out.print(f"[bold]Verdict:[/] {escape(result.summary['verdict'])}")
         out.print(summary_table(result.summary, scenario.name))
     if not args.no_report:
         from viz import write_report
@@ -147,6 +164,35 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
             out.print(f"report: {report}", soft_wrap=True)
     print(result.path, flush=True)
     return 0
+
+
+def _refuse_other_scenario(args: argparse.Namespace, stored: Scenario, flag: str) -> None:
+    """A resume or replay runs the stored scenario; a SCENARIO, --set or --seed that asks for
+    something else is refused (naming what differs) rather than silently ignored."""
+    from society.errors import ScenarioError
+    from society.scenario_files import load_scenario
+
+    if args.scenario is None and not args.overrides and args.seed is None:
+        return
+    base = args.scenario if args.scenario is not None else stored.model_dump()
+    asked = load_scenario(base, seed=args.seed, overrides=args.overrides).model_dump()
+    have = stored.model_dump()
+    differ = [
+        f"{section}.{key}" if isinstance(value, dict) else section
+        for section, value in have.items()
+        if section not in ("name", "question")
+        for key in (value if isinstance(value, dict) else [None])
+        if (have[section][key] if key else have[section])
+        != (asked[section][key] if key else asked[section])
+    ]
+    if differ:
+        verb = flag.split(maxsplit=1)[0].removeprefix("--")
+        shown = ", ".join(differ[:5]) + (f" and {len(differ) - 5} more" if len(differ) > 5 else "")
+        raise ScenarioError(
+            f"{flag} runs the scenario stored in that run, but the SCENARIO/--set/--seed given "
+            f"differ from it in {shown}. Drop them to {verb} the stored run, or "
+            f"start a new run with `society run SCENARIO ...`."
+        )
 
 
 def _stop(progress: Progress) -> None:
@@ -223,54 +269,69 @@ def _dry_run(scenario: Scenario, out: Console) -> int:
     return 0
 
 
-def summary_table(summary: dict[str, object], name: str) -> Table:
-    table = Table(title=f"{name}: outcome", show_header=False)
+def summary_table(summary: dict[str, Any], name: str) -> Table:
+    """The run's figures in words: every flag as "no" or "yes, day N", every number with what
+    it measures."""
+    s = summary
+    table = Table(
+        title=f"{name}: the figures behind the verdict",
+        show_header=False,
+        caption="Flags keep updating until the run ends, except after safe (it is absorbing). "
+        "docs/model.md defines every figure.",
+    )
     table.add_column("what")
     table.add_column("value", justify="right")
 
-    def day(key: str) -> str:
-        v = summary.get(key)
-        return "-" if v is None else f"day {float(v):.0f}"  # type: ignore[arg-type]
+    def when(flag: str, day: str, detail: str | None = None) -> str:
+        if not s.get(flag):
+            return "no"
+        extra = f", {str(s[detail]).replace('_', ' ')}" if detail and s.get(detail) else ""
+        return f"yes, day {math.ceil(float(s[day]))}{extra}"
 
+    lead = float(s["final_lead_days"])
     rows = [
-        ("outcome", str(summary["outcome"])),
-        ("generations", str(summary["generations"])),
-        ("final alignment", f"{summary['final_alignment']:.3f}"),
-        ("drift (W1 from initial)", f"{summary['final_drift_w1']:.3f}"),
-        ("echo-chamber index (neighbour r)", f"{summary['final_echo_r']:.3f}"),
-        ("lead", f"{summary['final_lead_days']:.1f} days"),
-        ("safety work done", f"{100 * float(summary['final_safety_progress']):.0f}% of required"),  # type: ignore[arg-type]
-        ("deference / tax", f"{summary['final_deference']:.2f} / {summary['final_tax']:.2f}"),
-        ("safe", f"{summary['safe']} ({day('safe_day')})"),
+        ("outcome", str(s["outcome"]).replace("_", " ")),
+        ("safe", when("safe", "safe_day")),
+        ("catastrophe", when("catastrophe", "catastrophe_day", "catastrophe_cause")),
         (
-            "stayed in basin",
-            f"{summary['stayed_in_basin']} ({day('left_basin_day')}"
-            f"{', ' + str(summary['left_basin_reason']) if summary['left_basin_reason'] else ''})",
+            "left the basin",
+            "no"
+            if s["stayed_in_basin"]
+            else when("left_basin_day", "left_basin_day", "left_basin_reason"),
+        ),
+        ("lost the lead (rival level or ahead)", when("lost_lead", "lost_lead_day")),
+        ("safety work finished", when("safety_done", "safety_done_day")),
+        ("target generation reached", when("reached_target", "reached_target_day")),
+        ("generations", f"{s['generations']} (target {s['target_generation']})"),
+        (
+            "mean alignment, start -> end",
+            f"{float(s.get('initial_alignment', math.nan)):.2f} -> "
+            f"{float(s['final_alignment']):.2f}",
         ),
         (
-            "catastrophe",
-            f"{summary['catastrophe']} ({day('catastrophe_day')}"
-            f"{', ' + str(summary['catastrophe_cause']) if summary['catastrophe_cause'] else ''})",
+            "alignment drift from the start (W1; 0 = none)",
+            f"{float(s['final_drift_w1']):.3f}",
         ),
-        ("lost lead", f"{summary['lost_lead']} ({day('lost_lead_day')})"),
-        ("safety work finished", f"{summary['safety_done']} ({day('safety_done_day')})"),
-        ("reached target generation", f"{summary['reached_target']} ({day('reached_target_day')})"),
+        ("echo chamber (neighbour correlation; 1 = full)", f"{float(s['final_echo_r']):.2f}"),
+        ("beliefs' distance from the truth", f"{float(s['final_truth_distance']):.2f}"),
+        ("lead at the end", f"{lead:+.1f} days" + (" (rival ahead)" if lead < 0 else "")),
+        ("safety work done", f"{100 * float(s['final_safety_progress']):.0f}% of required"),
+        ("deference / tax at the end", f"{s['final_deference']:.2f} / {s['final_tax']:.2f}"),
         (
-            "incidents caught / uncaught",
-            f"{summary['incidents_caught']} / {summary['incidents_uncaught']}",
+            "misaligned actions caught / uncaught",
+            f"{s['incidents_caught']} / {s['incidents_uncaught']}",
         ),
     ]
-    if "llm_calls" in summary:
+    if "llm_calls" in s:
         note = (
             " - budget exhausted, the stub policy decided the rest"
-            if summary["llm_budget_exhausted"]
+            if s["llm_budget_exhausted"]
             else ""
         )
         rows.append(
             (
                 "LLM calls / fallbacks / tokens",
-                f"{summary['llm_calls']} / {summary['llm_fallbacks']} / "
-                f"{summary['llm_tokens']}{note}",
+                f"{s['llm_calls']} / {s['llm_fallbacks']} / {s['llm_tokens']}{note}",
             )
         )
     for k, v in rows:

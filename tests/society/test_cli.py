@@ -13,8 +13,8 @@ def test_run_prints_summary_and_ends_with_the_run_directory(tmp_path: Path) -> N
     lines = r.stdout.strip().splitlines()
     run_dir = Path(lines[-1])
     assert (tmp_path / run_dir / "metrics.parquet").is_file()
-    assert "outcome" in r.stdout and "final alignment" in r.stdout
-    assert "day 10/10" in r.stderr  # the progress bar
+    assert "outcome" in r.stdout and "mean alignment, start -> end" in r.stdout
+    assert "day 10/10" in r.stderr and "generation 1" in r.stderr  # the progress bar
 
 
 def test_quiet_prints_only_the_run_directory(tmp_path: Path) -> None:
@@ -86,3 +86,42 @@ def test_fields_prints_every_key_whole_into_a_pipe(tmp_path: Path) -> None:
     rows = {line.split("│")[1].strip() for line in r.stdout.splitlines() if line.count("│") > 2}
     assert {f["key"] for f in iter_fields()} <= rows
     assert "society fields --markdown" in r.stdout
+
+
+def test_replay_and_resume_refuse_a_different_scenario(tmp_path: Path) -> None:
+    assert (
+        society(
+            "run", "tiny", "--quiet", "--no-report", "--set", "days=8", "--out", "r", cwd=tmp_path
+        ).returncode
+        == 0
+    )
+    r = society(
+        "run", "--replay", "r", "--set", "lab.tax=0.9", "--quiet", "--no-report", cwd=tmp_path
+    )
+    assert r.returncode == 2 and "differ from it in lab.tax" in r.stderr
+    assert "Traceback" not in r.stderr
+    r = society("run", "baseline", "--replay", "r", "--quiet", "--no-report", cwd=tmp_path)
+    assert r.returncode == 2 and "population.size" in r.stderr
+    # The same scenario and overrides as stored: accepted.
+    r = society(
+        "run",
+        "tiny",
+        "--replay",
+        "r",
+        "--set",
+        "days=8",
+        "--quiet",
+        "--no-report",
+        "--out",
+        "again",
+        cwd=tmp_path,
+    )
+    assert r.returncode == 0, r.stderr
+
+
+def test_run_prints_the_question_and_a_verdict(tmp_path: Path) -> None:
+    r = society("run", "tiny", "--no-report", "--out", "v", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    text = " ".join(r.stdout.split())
+    assert "Verdict: Undecided after 60 days" in text or "Verdict: " in text
+    assert "(-)" not in text and "False" not in text and "True" not in text
