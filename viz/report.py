@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from society.store.outdir import OutputDir
+from society.verdict import verdict
 from viz.html import (
     Section,
     esc,
@@ -88,7 +89,9 @@ def run_report_html(run_dir: str | Path, figures_dir: str | Path | None = None) 
     sections.append(Section("events", "Events", _events_html(result.events)))
     sections.append(Section("scenario", "Resolved scenario", scenario_html(scen)))
     sections.append(Section("provenance", "Provenance", provenance_html(manifest, result.path)))
-    return page(title, str(scen.get("question") or ""), sections, "society report")
+    # Runs stored before the verdict existed get one computed from their summary.
+    said = result.summary.get("verdict") or verdict(result.summary)
+    return page(title, str(scen.get("question") or ""), sections, "society report", said)
 
 
 def _frame_table(frame: Any, limit: int = 200) -> str:

@@ -39,6 +39,9 @@ def test_run_report_is_self_contained(network_dir: Path) -> None:
         assert heading in text
     assert "population.size" in text
     assert "tiny" in text and "git.commit" in text
+    # The verdict is the first paragraph after the question, before any table or figure.
+    verdict = text.index('<p class="verdict"><strong>Verdict:</strong>')
+    assert verdict < text.index("<nav>") and verdict < text.index("data:image/png")
 
 
 def test_run_report_notes_missing_snapshots(tiny_dir: Path, tmp_path: Path) -> None:
