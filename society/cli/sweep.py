@@ -51,6 +51,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="continue the sweep in DIR: finished runs are kept, the rest are run",
     )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a scenario field at every point (added to the file's [set]; repeatable), "
+        "e.g. --set population.size=300 to scale a sweep down",
+    )
+    p.add_argument(
+        "--replicates", type=int, metavar="N", help="seeds per arm (replaces the file's)"
+    )
     p.add_argument("--quiet", action="store_true", help="print only the sweep directory")
     p.add_argument(
         "--no-report",
@@ -62,7 +74,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace, out: Console, err: Console) -> int:
     from society.sweeps.runner import execute, prepare
 
-    sweep, store, previous = prepare(args.sweep, out=args.out, resume=args.resume)
+    sweep, store, previous = prepare(
+        args.sweep,
+        out=args.out,
+        resume=args.resume,
+        overrides=args.overrides,
+        replicates=args.replicates,
+    )
     progress = Progress(
         TextColumn(f"[bold]{escape(sweep.name)}"),
         BarColumn(),

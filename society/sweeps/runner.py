@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,8 +69,13 @@ def prepare(
     out: str | Path | None = None,
     resume: str | Path | None = None,
     sweeps_root: str | Path = "runs/sweeps",
+    overrides: Iterable[str] = (),
+    replicates: int | None = None,
 ) -> tuple[Sweep, SweepStore, dict[str, Any] | None]:
     """Validate everything (sweep file, every arm, output directory) before any run starts.
+
+    ``overrides`` and ``replicates`` change the sweep file's ``[set]`` and replicate count
+    (see :func:`~society.sweeps.spec.load_sweep`).
 
     The returned store holds the directory's write lock; :func:`execute` releases it.
     """
@@ -78,12 +83,22 @@ def prepare(
         raise SweepError(
             "Give either --out (a new sweep) or --resume DIR (continue one), not both."
         )
+    overrides = list(overrides)
+    if resume is not None and sweep_file is None and (overrides or replicates is not None):
+        raise SweepError(
+            f"--resume {resume} continues the stored sweep as it was; --set and --replicates "
+            f"would change it. Drop them, or start a new sweep with the sweep file and --out."
+        )
     if resume is not None:
         store = SweepStore(Path(resume))
         manifest = store.resume()  # locked from here until execute() ends
         try:
             stored = sweep_from_manifest(manifest, str(store.manifest_path))
-            sweep = load_sweep(sweep_file) if sweep_file is not None else stored
+            sweep = (
+                load_sweep(sweep_file, overrides, replicates)
+                if sweep_file is not None
+                else stored
+            )
             if sweep.fingerprint() != stored.fingerprint():
                 raise SweepError(
                     f"--resume {store.root}: the sweep stored there (from "
@@ -97,7 +112,7 @@ def prepare(
         return sweep, store, manifest
     if sweep_file is None:
         raise SweepError("Give a sweep file (e.g. scenarios/sweeps/lead_vs_tax.toml).")
-    sweep = load_sweep(sweep_file)
+    sweep = load_sweep(sweep_file, overrides, replicates)
     root = Path(out) if out is not None else default_sweep_dir(Path(sweeps_root), sweep.name)
     store = SweepStore(root)
     store.create()  # locked from here until execute() ends

@@ -17,6 +17,7 @@ import difflib
 import hashlib
 import itertools
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -29,6 +30,7 @@ from society.scenario import iter_fields
 from society.scenario_files import (
     _unknown_key_text,
     load_scenario,
+    parse_override,
     printable,
     read_toml,
     resolve_path,
@@ -157,8 +159,15 @@ def replicate_seed(base: int, replicate: int) -> int:
     return int(state[0] >> np.uint64(1))
 
 
-def load_sweep(path: str | Path) -> Sweep:
-    """Read, validate and expand a sweep file; raise :class:`SweepError` on any problem."""
+def load_sweep(
+    path: str | Path, overrides: Iterable[str] = (), replicates: int | None = None
+) -> Sweep:
+    """Read, validate and expand a sweep file; raise :class:`SweepError` on any problem.
+
+    ``overrides`` (``KEY=VALUE``, as ``society sweep --set``) are added to the file's ``[set]``
+    and so apply to every point; ``replicates`` replaces the file's. Both scale a sweep down
+    (or up) without editing it; a key the sweep varies cannot also be set.
+    """
     path = Path(path)
     if not path.is_file():
         raise SweepError(
@@ -175,7 +184,43 @@ def load_sweep(path: str | Path) -> Sweep:
     except ScenarioError as err:
         raise SweepError(f"{path}: scenario = {doc.get('scenario')!r}: {err}") from None
     scenario_doc.setdefault("name", scenario_path.stem)
+    _apply_command_line(doc, overrides, replicates, str(path))
     return build_sweep(doc, scenario_doc, source=str(path), default_name=path.stem)
+
+
+def _apply_command_line(
+    doc: dict[str, Any], overrides: Iterable[str], replicates: int | None, source: str
+) -> None:
+    known = {f["key"]: f for f in iter_fields()}
+    swept = set(doc.get("grid") or {}) | set((doc.get("sample") or {}).get("ranges") or {})
+    sets = doc.setdefault("set", {})
+    if not isinstance(sets, dict):
+        return  # the file's own [set] is wrong: build_sweep says so
+    for text in overrides:
+        try:
+            key, value = parse_override(text)
+        except ScenarioError as err:
+            raise SweepError(str(err)) from None
+        if key in RESERVED_KEYS or key not in known:
+            try:
+                _check_key(key, known, source, "set")
+            except SweepError as err:
+                raise SweepError(
+                    f"--set {key}: "
+                    + str(err).split(": ", 1)[1].replace("[set] ", "").replace(
+                        "Remove it from [set].", "Drop this --set."
+                    )
+                ) from None
+        if key in swept:
+            raise SweepError(
+                f"--set {key}: {source} varies {key} in its [grid] or [sample]; a key cannot be "
+                f"both swept and set. Edit the sweep file's values instead."
+            )
+        sets[key] = value
+    if replicates is not None:
+        if replicates < 1:
+            raise SweepError(f"--replicates {replicates}: give at least 1.")
+        doc["replicates"] = replicates
 
 
 def build_sweep(

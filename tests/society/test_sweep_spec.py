@@ -163,3 +163,19 @@ def test_llm_points_are_refused_before_any_run(tmp_path: Path) -> None:
     )
     with pytest.raises(SweepError, match=r"arm 1 has llm.fraction = 0.1 .* stub societies only"):
         load_sweep(sweep)
+
+
+def test_command_line_sets_apply_to_every_point_and_never_to_a_swept_key() -> None:
+    path = "scenarios/sweeps/lead_vs_tax.toml"
+    small = load_sweep(path, ["population.size=200", "days=90"], replicates=2)
+    assert len(small.seeds) == 2 and len(small.points) == 2 * len(small.arms)
+    assert {s["population"]["size"] for s in small.scenarios} == {200}
+    assert {s["days"] for s in small.scenarios} == {90}
+    full = load_sweep(path)
+    assert small.fingerprint() != full.fingerprint()
+    with pytest.raises(SweepError, match=r"--set lab.tax: .* both swept and set"):
+        load_sweep(path, ["lab.tax=1"])
+    with pytest.raises(SweepError, match=r"--set lab.taxx: .*Did you mean 'lab.tax'"):
+        load_sweep(path, ["lab.taxx=1"])
+    with pytest.raises(SweepError, match=r"--set seed: .*Drop this --set"):
+        load_sweep(path, ["seed=1"])
