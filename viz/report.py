@@ -3,6 +3,7 @@ scenario and provenance, inline CSS, no external assets (opens offline)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -56,9 +57,18 @@ SUMMARY_LABELS = {
 
 
 def summary_rows(summary: Mapping[str, Any]) -> list[tuple[str, Any]]:
-    rows = [(label, summary[k]) for k, label in SUMMARY_LABELS.items() if k in summary]
-    rows += [(k, v) for k, v in summary.items() if k not in SUMMARY_LABELS]
+    """The summary as (label, value) rows; decision days as the simulated day they fell in
+    (an event at t = 10.63 happened on day 11, as the terminal and the verdict say)."""
+    shown = {k: _as_day(v) if k.endswith("_day") else v for k, v in summary.items()}
+    rows = [(label, shown[k]) for k, label in SUMMARY_LABELS.items() if k in shown]
+    rows += [(k, v) for k, v in shown.items() if k not in SUMMARY_LABELS and k != "verdict"]
     return rows
+
+
+def _as_day(value: Any) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return math.ceil(value)
+    return value
 
 
 def run_report_html(run_dir: str | Path, figures_dir: str | Path | None = None) -> str:

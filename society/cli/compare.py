@@ -14,7 +14,15 @@ HELP = "compare runs: drift curves overlaid, scenario differences, outcome diffe
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("dirs", type=Path, nargs="+", metavar="DIR", help="two or more run directories")
     p.add_argument(
-        "--out", type=Path, help="output directory (default: ./compare-<first>-vs-<last>)"
+        "--out",
+        type=Path,
+        help="output directory (default: RUNS_DIR/compare/<first>-vs-<last>)",
+    )
+    p.add_argument(
+        "--runs-dir",
+        type=Path,
+        default=Path("runs"),
+        help="parent of the default output directory (default: ./runs, which git ignores)",
     )
     p.add_argument(
         "--format",
@@ -31,6 +39,6 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
 
     if len(args.dirs) < 2:
         raise SocietyError("compare needs at least two run directories.")
-    target = args.out or Path(f"compare-{args.dirs[0].name}-vs-{args.dirs[-1].name}")
+    target = args.out or args.runs_dir / "compare" / f"{args.dirs[0].name}-vs-{args.dirs[-1].name}"
     print(write_compare(args.dirs, target, fmt=args.fmt), flush=True)
     return 0

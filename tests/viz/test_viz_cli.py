@@ -62,6 +62,6 @@ def test_plot_report_compare(tiny_dir: Path, bare_dir: Path, sweep_dir: Path,
     assert proc.returncode == 0 and (tmp_path / "sf" / "basin.png").is_file()
     proc = society_cli("compare", tiny_dir, bare_dir, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert (tmp_path / "compare-tiny-vs-bare" / "report.html").is_file()
+    assert (tmp_path / "runs" / "compare" / "tiny-vs-bare" / "report.html").is_file()
     proc = society_cli("compare", tiny_dir)
     assert proc.returncode == 2 and "at least two" in proc.stderr
