@@ -23,7 +23,8 @@ body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-
 h1{font-size:1.6em;margin:.4em 0 .1em}h2{font-size:1.25em;margin-top:1.8em;
  border-bottom:2px solid #0072B2;padding-bottom:.2em}h3{font-size:1.05em;margin:1.2em 0 .3em}
 .question{font-style:italic;color:#333;margin:.2em 0 1em}
-.verdict{font-size:1.08em;background:#f4f7fb;border-left:4px solid #0072b2;padding:.6em .9em;margin:0 0 1.2em}
+.verdict{font-size:1.08em;background:#f4f7fb;border-left:4px solid #0072b2;
+ padding:.6em .9em;margin:0 0 1.2em}
 table{border-collapse:collapse;margin:.4em 0 1em;font-size:.92em}
 th,td{border:1px solid #ccc;padding:3px 9px;text-align:left;vertical-align:top}
 th{background:#eef4fa}td.num{text-align:right;font-variant-numeric:tabular-nums}
