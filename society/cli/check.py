@@ -10,6 +10,11 @@ from society.cli.options import add_scenario_options
 
 NAME = "check"
 HELP = "validate a scenario and print the resolved configuration"
+EXAMPLES = """\
+examples:
+  society check scenarios/rushed.toml
+  society check baseline --set lab.tax=0.25 --seed 3
+"""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -1,6 +1,7 @@
 """The ``society`` subcommands, in the order ``--help`` lists them.
 
-A command module has ``NAME``, ``HELP``, ``add_arguments(parser)`` and
+A command module has ``NAME``, ``HELP``, ``EXAMPLES`` (the end of its ``--help``),
+``add_arguments(parser)`` and
 ``main(args, out, err) -> exit code``; add it to :data:`COMMANDS` to make it available.
 """
 

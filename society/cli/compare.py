@@ -9,6 +9,11 @@ from rich.console import Console
 
 NAME = "compare"
 HELP = "compare runs: drift curves overlaid, scenario differences, outcome differences"
+EXAMPLES = """\
+examples:
+  society compare runs/baseline-... runs/rushed-...
+  society compare runs/a runs/b --out runs/compare/a-vs-b --format svg
+"""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -11,6 +11,12 @@ from rich.table import Table
 
 NAME = "fields"
 HELP = "list every scenario field with unit, range and meaning"
+EXAMPLES = """\
+examples:
+  society fields
+  society fields | grep lab.
+  society fields --markdown > fields.md
+"""
 WIDE = 140  # terminals at least this wide get a table; narrower ones a list (keys never cut)
 
 

@@ -10,6 +10,11 @@ from society.scenario import LLM
 
 NAME = "llm"
 HELP = "check an OpenAI-compatible endpoint (latency, structured output honoured)"
+EXAMPLES = """\
+examples:
+  society llm check
+  society llm check --base-url http://127.0.0.1:8011/v1 --model smollm2 --timeout 60
+"""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

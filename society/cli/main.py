@@ -23,10 +23,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="society",
         description="Simulate AI societies for long-horizon deference.",
+        epilog="examples:\n  society run baseline\n"
+        "  society sweep scenarios/sweeps/lead_vs_tax.toml\n"
+        "  society COMMAND --help     (each command's options and examples)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
-        p = sub.add_parser(command.NAME, help=command.HELP, description=command.HELP)
+        p = sub.add_parser(
+            command.NAME,
+            help=command.HELP,
+            description=command.HELP,
+            epilog=command.EXAMPLES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         command.add_arguments(p)
         p.set_defaults(handler=command.main)
     return parser

@@ -16,6 +16,12 @@ from society.errors import SocietyError
 
 NAME = "mechanisms"
 HELP = "ablate every mechanism on paired seeds; check each moves outcomes with the expected sign"
+EXAMPLES = """\
+examples:
+  society mechanisms --quick
+  society mechanisms baseline --seeds 24 --size 1000
+  society mechanisms --only monitoring
+"""
 QUICK = {"seeds": 8, "size": 300}
 
 

@@ -9,6 +9,11 @@ from rich.console import Console
 
 NAME = "plot"
 HELP = "write the figures of a run or sweep directory (png, svg or pdf)"
+EXAMPLES = """\
+examples:
+  society plot runs/baseline-...
+  society plot runs/sweeps/lead_vs_tax-... --format svg
+"""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -9,6 +9,11 @@ from rich.console import Console
 
 NAME = "report"
 HELP = "write a self-contained HTML report (figures, tables, scenario, provenance)"
+EXAMPLES = """\
+examples:
+  society report runs/baseline-...
+  society report runs/sweeps/lead_vs_tax-... --figures
+"""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

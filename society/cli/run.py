@@ -28,6 +28,12 @@ if TYPE_CHECKING:
 
 NAME = "run"
 HELP = "run a scenario and store its results"
+EXAMPLES = """\
+examples:
+  society run baseline
+  society run rushed --seed 3 --set lab.tax=0.25 --out runs/rushed-taxed
+  society run --resume runs/baseline-...
+"""
 EXIT_INTERRUPTED = 130
 
 

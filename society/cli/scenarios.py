@@ -9,6 +9,11 @@ from rich.table import Table
 
 NAME = "scenarios"
 HELP = "list the shipped scenarios and the question each asks"
+EXAMPLES = """\
+examples:
+  society scenarios
+  society scenarios | grep -i lead
+"""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -17,6 +17,11 @@ from society.sweeps.summary import CAUSE_OUTCOMES, OUTCOMES
 
 NAME = "sweep-summary"
 HELP = "per-arm outcome probabilities (Wilson intervals) and paired differences of a sweep"
+EXAMPLES = """\
+examples:
+  society sweep-summary runs/sweeps/lead_vs_tax-...
+  society sweep-summary runs/sweeps/lead_vs_tax-... --confidence 0.9
+"""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -9,6 +9,11 @@ from rich.console import Console
 
 NAME = "validate"
 HELP = "run the reference suite (DeGroot, Deffuant, HK, voter, Holme-Newman, basin, metrics)"
+EXAMPLES = """\
+examples:
+  society validate --quick
+  society validate --seed 1
+"""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

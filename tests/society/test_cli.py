@@ -125,3 +125,20 @@ def test_run_prints_the_question_and_a_verdict(tmp_path: Path) -> None:
     text = " ".join(r.stdout.split())
     assert "Verdict: Undecided after 60 days" in text or "Verdict: " in text
     assert "(-)" not in text and "False" not in text and "True" not in text
+
+
+def test_every_help_ends_with_examples_that_parse() -> None:
+    import re
+    import shlex
+
+    from society.cli.commands import COMMANDS
+    from society.cli.main import build_parser
+
+    parser = build_parser()
+    for command in COMMANDS:
+        lines = [line.strip() for line in command.EXAMPLES.splitlines()[1:] if line.strip()]
+        assert 2 <= len(lines) <= 3, command.NAME
+        for line in lines:
+            words = shlex.split(re.split(r"[|>]", line)[0])
+            assert words[:2] == ["society", command.NAME.split()[0]], line
+            parser.parse_args(words[1:])  # every flag an example shows exists
