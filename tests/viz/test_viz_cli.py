@@ -65,3 +65,22 @@ def test_plot_report_compare(tiny_dir: Path, bare_dir: Path, sweep_dir: Path,
     assert (tmp_path / "runs" / "compare" / "tiny-vs-bare" / "report.html").is_file()
     proc = society_cli("compare", tiny_dir)
     assert proc.returncode == 2 and "at least two" in proc.stderr
+
+
+def test_report_rebuilds_missing_and_empty_figures(tmp_path: Path) -> None:
+    import shutil
+
+    from society.cli import main as society_main
+
+    run = tmp_path / "r"
+    assert society_main(["run", "tiny", "--quiet", "--set", "days=12", "--out", str(run)]) == 0
+    figures = sorted((run / "figures").glob("*.png"))
+    assert len(figures) >= 3
+    figures[0].write_bytes(b"")  # what a kill while drawing left before figures were atomic
+    figures[1].unlink()
+    assert society_main(["report", str(run)]) == 0
+    for f in figures[:2]:
+        assert f.is_file() and f.stat().st_size > 1000, f.name
+    shutil.rmtree(run / "figures")  # a run written with --no-report draws no figures...
+    assert society_main(["report", str(run)]) == 0
+    assert not (run / "figures").exists()  # ...and a report alone does not start drawing them
