@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import math
 import shutil
 import signal
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -15,7 +16,8 @@ from typing import Any
 
 import polars as pl
 
-from society.errors import RunDirectoryError, SocietyError
+from society import signals
+from society.errors import RunDirectoryError, SocietyError, StorageError
 from society.llm.setup import build_stack, check_endpoint
 from society.model import RunInterrupted, SocietyModel
 from society.resources import check_fits_in_memory
@@ -180,7 +182,7 @@ def _execute(run_dir: RunDir, manifest: Manifest, build: Callable[[], SocietyMod
         if model is not None:
             model.request_stop()
 
-    previous = _install(on_signal)
+    previous = signals.install(on_signal)
     try:
         model = build()
         if model.scenario.record.checkpoint_every_days:
@@ -202,12 +204,26 @@ def _execute(run_dir: RunDir, manifest: Manifest, build: Callable[[], SocietyMod
             signum,
         ) from None
     except BaseException as err:
+        storage = storage_cause(err)
         manifest.status = "interrupted" if isinstance(err, KeyboardInterrupt) else "error"
-        manifest.error = f"{type(err).__name__}: {err}"
-        _close(run_dir, manifest, t0, model, None)
+        manifest.error = f"{type(err).__name__}: {err}" if storage is None else _io_text(storage)
+        if storage is not None:
+            run_dir.remove_temporaries()  # a half-written checkpoint may hold the space needed
+        try:
+            _close(run_dir, manifest, t0, model, None)
+        except Exception:
+            # The outputs cannot be written either (the same full or read-only disk): what is
+            # already there is kept; the manifest still says why, if it can.
+            run_dir.remove_temporaries()
+            with contextlib.suppress(Exception):
+                run_dir.write_manifest(manifest)
+        finally:
+            run_dir.remove_temporaries()
+        if storage is not None:
+            raise StorageError(_storage_message(storage, run_dir, model)) from None
         raise
     finally:
-        _restore(previous)
+        signals.restore(previous)
     summary = model.summary()
     manifest.status = "success"
     result = _close(run_dir, manifest, t0, model, summary)
@@ -215,20 +231,50 @@ def _execute(run_dir: RunDir, manifest: Manifest, build: Callable[[], SocietyMod
     return result
 
 
+STORAGE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EIO, errno.EDQUOT, errno.EACCES, errno.EPERM}
+
+
+def storage_cause(err: BaseException) -> OSError | None:
+    """The storage failure (disk full, read-only, I/O error) behind ``err``, if there is one:
+    libraries wrap it (numpy's zip writer, polars), so the whole chain is searched."""
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [err]
+    while stack:
+        e = stack.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, OSError) and e.errno in STORAGE_ERRNOS:
+            return e
+        stack += [e.__cause__, e.__context__]
+    return None
+
+
+def _io_text(err: OSError) -> str:
+    where = f" writing '{err.filename}'" if err.filename else ""
+    code = errno.errorcode.get(err.errno or 0, str(err.errno))
+    return f"{err.strerror or type(err).__name__}{where} ({code})"
+
+
+def _storage_message(err: OSError, run_dir: RunDir, model: SocietyModel | None) -> str:
+    path = run_dir.path
+    day = "before its first day" if model is None else f"on day {math.floor(model.env.now) + 1}"
+    try:
+        resume_from = f"the last checkpoint ({latest(path).name})"
+        then = f"then continue with: society run --resume {path}"
+    except SocietyError:
+        resume_from = "no checkpoint (none was written yet)"
+        then = "then rerun the scenario"
+    return (
+        f"{_io_text(err)}: the run in {path} stopped {day}. What was already written is kept, "
+        f"with {resume_from}; the manifest says status 'error' with this cause where it could "
+        f"be written, and temporary files were removed. Free space or make the directory "
+        f"writable, {then}."
+    )
+
+
 def _checkpoint(model: SocietyModel, root: Path) -> None:
     save_checkpoint(model, root)
-
-
-def _install(handler: Callable[[int, Any], None]) -> dict[int, Any]:
-    """Route SIGINT and SIGTERM to ``handler`` (main thread only; elsewhere a no-op)."""
-    if threading.current_thread() is not threading.main_thread():
-        return {}
-    return {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-
-
-def _restore(previous: dict[int, Any]) -> None:
-    for sig, handler in previous.items():
-        signal.signal(sig, handler)
 
 
 def replay(

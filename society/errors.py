@@ -36,3 +36,10 @@ class ScenarioError(SocietyError):
 
 class RunDirectoryError(SocietyError):
     """An output directory that cannot be written or would overwrite a previous run."""
+
+
+class StorageError(SocietyError):
+    """The machine could not store a run's files (disk full, read-only, I/O error): not the
+    user's input, so exit 1; the message says what was kept and how to continue."""
+
+    exit_code = 1

@@ -31,6 +31,19 @@ class OutputDir:
     def __repr__(self) -> str:
         return f"{type(self).__name__}('{self.path}')"
 
+    def remove_temporaries(self) -> list[Path]:
+        """Remove what an interrupted write left behind (``*.tmp`` files and folders: every
+        file here is written to a temporary name and renamed into place); returns them."""
+        import shutil
+
+        found = sorted(self.path.rglob("*.tmp"), key=lambda p: len(p.parts), reverse=True)
+        for tmp in found:
+            if tmp.is_dir():
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                tmp.unlink(missing_ok=True)
+        return found
+
     @property
     def manifest_path(self) -> Path:
         """``manifest.json``: what was run, with which versions, and how it ended."""

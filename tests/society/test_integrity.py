@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -84,3 +84,60 @@ def test_a_damaged_checkpoint_is_refused_and_nothing_changes(
 def test_an_intact_checkpoint_still_resumes(tmp_path: Path) -> None:
     run = _stopped_run(tmp_path)
     assert society.resume(run).manifest["status"] == "success"
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 600 KiB tmpfs: a run of 2,000 instances fills it at its second checkpoint."""
+    import subprocess
+
+    mount = tmp_path / "small"
+    mount.mkdir()
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(mount)], capture_output=True
+    )
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({made.stderr.decode().strip()})")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+FILLING = [
+    "--set",
+    "population.size=2000",
+    "--set",
+    "days=200",
+    "--set",
+    "record.checkpoint_every_days=20",
+    "--quiet",
+    "--no-report",
+]
+
+
+def test_a_full_disk_stops_cleanly_and_resumes_identically(
+    small_disk: Path, tmp_path: Path
+) -> None:
+    import json
+    import subprocess
+
+    import polars as pl
+
+    run = small_disk / "r"
+    r = cli("run", "tiny", *FILLING, "--out", run, cwd=tmp_path)
+    assert r.returncode == 1, r.stderr
+    assert "Traceback" not in r.stderr and "No space left on device" in r.stderr
+    assert f"society run --resume {run}" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["status"] == "error" and "ENOSPC" in manifest["error"]
+    assert not list(run.rglob("*.tmp"))
+    # Free space, resume: the outputs are those of a run that never met a full disk.
+    subprocess.run(["mount", "-o", "remount,size=60m", str(small_disk)], check=True)
+    assert cli("run", "--resume", run, "--quiet", "--no-report", cwd=tmp_path).returncode == 0
+    whole = tmp_path / "whole"
+    assert cli("run", "tiny", *FILLING, "--out", whole, cwd=tmp_path).returncode == 0
+    for table in ("metrics", "events", "generations"):
+        assert pl.read_parquet(run / f"{table}.parquet").equals(
+            pl.read_parquet(whole / f"{table}.parquet")
+        ), table
