@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 import math
 import shutil
 import signal
@@ -17,7 +16,13 @@ from typing import Any
 import polars as pl
 
 from society import signals
-from society.errors import RunDirectoryError, SocietyError, StorageError
+from society.errors import (
+    RunDirectoryError,
+    SocietyError,
+    StorageError,
+    io_text,
+    storage_cause,
+)
 from society.llm.setup import build_stack, check_endpoint
 from society.model import RunInterrupted, SocietyModel
 from society.resources import check_fits_in_memory
@@ -206,7 +211,7 @@ def _execute(run_dir: RunDir, manifest: Manifest, build: Callable[[], SocietyMod
     except BaseException as err:
         storage = storage_cause(err)
         manifest.status = "interrupted" if isinstance(err, KeyboardInterrupt) else "error"
-        manifest.error = f"{type(err).__name__}: {err}" if storage is None else _io_text(storage)
+        manifest.error = f"{type(err).__name__}: {err}" if storage is None else io_text(storage)
         if storage is not None:
             run_dir.remove_temporaries()  # a half-written checkpoint may hold the space needed
         try:
@@ -231,31 +236,6 @@ def _execute(run_dir: RunDir, manifest: Manifest, build: Callable[[], SocietyMod
     return result
 
 
-STORAGE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EIO, errno.EDQUOT, errno.EACCES, errno.EPERM}
-
-
-def storage_cause(err: BaseException) -> OSError | None:
-    """The storage failure (disk full, read-only, I/O error) behind ``err``, if there is one:
-    libraries wrap it (numpy's zip writer, polars), so the whole chain is searched."""
-    seen: set[int] = set()
-    stack: list[BaseException | None] = [err]
-    while stack:
-        e = stack.pop()
-        if e is None or id(e) in seen:
-            continue
-        seen.add(id(e))
-        if isinstance(e, OSError) and e.errno in STORAGE_ERRNOS:
-            return e
-        stack += [e.__cause__, e.__context__]
-    return None
-
-
-def _io_text(err: OSError) -> str:
-    where = f" writing '{err.filename}'" if err.filename else ""
-    code = errno.errorcode.get(err.errno or 0, str(err.errno))
-    return f"{err.strerror or type(err).__name__}{where} ({code})"
-
-
 def _storage_message(err: OSError, run_dir: RunDir, model: SocietyModel | None) -> str:
     path = run_dir.path
     day = "before its first day" if model is None else f"on day {math.floor(model.env.now) + 1}"
@@ -266,7 +246,7 @@ def _storage_message(err: OSError, run_dir: RunDir, model: SocietyModel | None) 
         resume_from = "no checkpoint (none was written yet)"
         then = "then rerun the scenario"
     return (
-        f"{_io_text(err)}: the run in {path} stopped {day}. What was already written is kept, "
+        f"{io_text(err)}: the run in {path} stopped {day}. What was already written is kept, "
         f"with {resume_from}; the manifest says status 'error' with this cause where it could "
         f"be written, and temporary files were removed. Free space or make the directory "
         f"writable, {then}."

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 
 def printable(text: object, limit: int | None = 120) -> str:
     """``text`` with control and other invisible characters escaped (and shortened to
@@ -43,3 +45,29 @@ class StorageError(SocietyError):
     user's input, so exit 1; the message says what was kept and how to continue."""
 
     exit_code = 1
+
+
+STORAGE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EIO, errno.EDQUOT, errno.EACCES, errno.EPERM}
+
+
+def storage_cause(err: BaseException) -> OSError | None:
+    """The storage failure (disk full, read-only, I/O error) behind ``err``, if there is one:
+    libraries wrap it (numpy's zip writer, polars), so the whole chain is searched."""
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [err]
+    while stack:
+        e = stack.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, OSError) and e.errno in STORAGE_ERRNOS:
+            return e
+        stack += [e.__cause__, e.__context__]
+    return None
+
+
+def io_text(err: OSError) -> str:
+    """``No space left on device writing 'x' (ENOSPC)``: the failure in words."""
+    where = f" writing '{err.filename}'" if err.filename else ""
+    code = errno.errorcode.get(err.errno or 0, str(err.errno))
+    return f"{err.strerror or type(err).__name__}{where} ({code})"

@@ -7,6 +7,7 @@ Everything that reads or writes a run (the API, the command line, the views) ask
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -435,10 +436,21 @@ def prepare_run_dir(path: Path, *, force: bool) -> Path:
 
 # -- atomic writes ------------------------------------------------------------------------------
 def write_parquet(frame: pl.DataFrame, path: Path) -> None:
-    """Write atomically: a reader (or a crash) never sees a half-written file."""
+    """Write atomically: a reader (or a crash) never sees a half-written file.
+
+    The file is encoded in memory and written with Python's own I/O, so a full or read-only
+    disk raises an ``OSError`` with its errno (polars reports one as an opaque "transport
+    error"); the temporary file is removed on any failure.
+    """
     tmp = path.with_name(path.name + ".tmp")
-    frame.write_parquet(tmp, compression="zstd", statistics=True)
-    os.replace(tmp, path)
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer, compression="zstd", statistics=True)
+    try:
+        with tmp.open("wb") as f:
+            f.write(buffer.getbuffer())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def write_json(data: dict[str, Any], path: Path) -> None:

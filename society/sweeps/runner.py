@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -20,7 +21,7 @@ from typing import Any
 import polars as pl
 
 from society import signals
-from society.errors import SocietyError
+from society.errors import SocietyError, StorageError, io_text, storage_cause
 from society.store.provenance import git_state, package_versions, platform_info, utc_now
 from society.store.rundir import safe_name, utc_stamp
 from society.sweeps.engines import make_engine
@@ -53,6 +54,23 @@ class SweepInterrupted(SocietyError):
     def __init__(self, message: str = "", signum: int = signal.SIGINT) -> None:
         super().__init__(message, signum)
         self.exit_code = 128 + int(signum)
+
+
+def _stop_on_storage(
+    store: SweepStore, manifest: dict[str, Any], err: OSError, n_points: int
+) -> None:
+    """A full or read-only disk mid-sweep: keep every stored point, remove temporaries, mark
+    the manifest (if it can still be written) and say how to continue."""
+    store.remove_temporaries()
+    manifest.update(status="error", error=io_text(err), finished_utc=utc_now().isoformat())
+    with contextlib.suppress(Exception):
+        store.write_manifest(manifest)
+    raise StorageError(
+        f"{io_text(err)}: the sweep in {store.root} stopped; the {len(store.done_ids())} of "
+        f"{n_points} runs stored before it are kept, temporary files were removed, and the "
+        f"manifest says status 'error' where it could be written. Free space or make the "
+        f"directory writable, then continue with: society sweep --resume {store.root}"
+    ) from None
 
 
 def default_sweep_dir(sweeps_root: Path, name: str) -> Path:
@@ -95,9 +113,7 @@ def prepare(
         try:
             stored = sweep_from_manifest(manifest, str(store.manifest_path))
             sweep = (
-                load_sweep(sweep_file, overrides, replicates)
-                if sweep_file is not None
-                else stored
+                load_sweep(sweep_file, overrides, replicates) if sweep_file is not None else stored
             )
             if sweep.fingerprint() != stored.fingerprint():
                 raise SweepError(
@@ -259,6 +275,12 @@ def _execute(
             # Every finished point is already stored; the running ones are abandoned.
             stop.append(signal.SIGINT)
             abandon = True
+        except BaseException as err:
+            storage = storage_cause(err)
+            if storage is None:
+                raise
+            abandon = True
+            _stop_on_storage(store, manifest, storage, len(points))
         finally:
             runner.close(abandon=abandon)
             signals.restore(previous_handlers)

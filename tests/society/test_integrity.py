@@ -141,3 +141,26 @@ def test_a_full_disk_stops_cleanly_and_resumes_identically(
         assert pl.read_parquet(run / f"{table}.parquet").equals(
             pl.read_parquet(whole / f"{table}.parquet")
         ), table
+
+
+def test_a_full_disk_stops_a_sweep_cleanly_and_it_resumes(small_disk: Path, tmp_path: Path) -> None:
+    import json
+    import subprocess
+
+    subprocess.run(["mount", "-o", "remount,size=150k", str(small_disk)], check=True)
+    sweep = tmp_path / "small.toml"
+    sweep.write_text(
+        'name = "small"\nscenario = "tiny"\nreplicates = 4\nseed = 1\n'
+        '[set]\n"population.size" = 400\n[grid]\n"lab.tax" = [0.25, 1.0]\n"lab.lead_days" = [30, 120]\n'
+    )
+    out = small_disk / "s"
+    r = cli("sweep", sweep, "--out", out, "--quiet", "--no-report", cwd=tmp_path)
+    assert r.returncode == 1, r.stderr
+    assert "Traceback" not in r.stderr and "No space left on device" in r.stderr
+    assert f"society sweep --resume {out}" in r.stderr
+    assert json.loads((out / "manifest.json").read_text())["status"] == "error"
+    assert not list(out.rglob("*.tmp"))
+    subprocess.run(["mount", "-o", "remount,size=60m", str(small_disk)], check=True)
+    r = cli("sweep", "--resume", out, "--quiet", "--no-report", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert json.loads((out / "manifest.json").read_text())["status"] == "complete"
