@@ -151,7 +151,8 @@ def test_a_full_disk_stops_a_sweep_cleanly_and_it_resumes(small_disk: Path, tmp_
     sweep = tmp_path / "small.toml"
     sweep.write_text(
         'name = "small"\nscenario = "tiny"\nreplicates = 4\nseed = 1\n'
-        '[set]\n"population.size" = 400\n[grid]\n"lab.tax" = [0.25, 1.0]\n"lab.lead_days" = [30, 120]\n'
+        '[set]\n"population.size" = 400\n'
+        '[grid]\n"lab.tax" = [0.25, 1.0]\n"lab.lead_days" = [30, 120]\n'
     )
     out = small_disk / "s"
     r = cli("sweep", sweep, "--out", out, "--quiet", "--no-report", cwd=tmp_path)
