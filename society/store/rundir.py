@@ -7,6 +7,7 @@ Everything that reads or writes a run (the API, the command line, the views) ask
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
@@ -454,9 +455,26 @@ def write_parquet(frame: pl.DataFrame, path: Path) -> None:
 
 
 def write_json(data: dict[str, Any], path: Path) -> None:
+    """Write atomically (a temporary file renamed into place).
+
+    On a full disk, a file that already has room for the new text (its allocated blocks) is
+    rewritten in place instead: no new space is needed, so a manifest can still record why a
+    run stopped. That last resort is not atomic; it is used only when the atomic write cannot
+    be done at all.
+    """
+    text = (json.dumps(data, indent=2, sort_keys=False, default=_json_default) + "\n").encode()
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=_json_default) + "\n")
-    os.replace(tmp, path)
+    try:
+        tmp.write_bytes(text)
+        os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        room = path.stat().st_blocks * 512 if path.is_file() else 0
+        if err.errno != errno.ENOSPC or room < len(text):
+            raise
+        with path.open("r+b") as f:
+            f.write(text)
+            f.truncate()
 
 
 def _json_default(value: Any) -> Any:
