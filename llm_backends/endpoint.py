@@ -117,7 +117,7 @@ async def check_endpoint(backend: _Probeable) -> CheckResult:
     try:
         completion = await backend.complete(request)
     except BackendError as exc:
-        detail = exc.args[0]
+        detail = exc.message
         if exc.kind == CONNECTION:
             msg = f"cannot connect to {backend.base_url}: is the server running? ({detail})"
         elif exc.kind == AUTH:
