@@ -51,12 +51,17 @@ def cache_path(p: LLM, run_dir: Path) -> Path:
 
 
 def transport(p: LLM, *, timeout_s: float | None = None) -> Backend:
-    """The raw endpoint backend: the openai SDK, or the aiohttp transport (``llm.client``)."""
+    """The raw endpoint backend: the openai SDK, or the aiohttp transport (``llm.client``),
+    refusing replies over ``llm.max_reply_bytes``."""
     from llm_backends import FastOpenAICompatibleBackend, OpenAICompatibleBackend
 
     kind = OpenAICompatibleBackend if p.client == "openai" else FastOpenAICompatibleBackend
     backend: Backend = kind(
-        p.base_url, p.model, api_key_env=p.api_key_env, timeout_s=timeout_s or p.timeout_s
+        p.base_url,
+        p.model,
+        api_key_env=p.api_key_env,
+        timeout_s=timeout_s or p.timeout_s,
+        max_reply_bytes=p.max_reply_bytes,
     )
     return backend
 
