@@ -5,7 +5,8 @@ round clusters them, per role, into at most ``llm.archetypes`` archetypes; one s
 request is sent per archetype and decision, and every member applies the validated answer with
 its own noise. A reply that is invalid twice, or a call lost to retries or the budget, falls back
 to the stub policy for that archetype and is recorded (in ``llm_calls.parquet`` and in the
-cache, so a replay reproduces it).
+cache, so a replay reproduces it). Errors no fallback can honestly absorb (a rejected key, a
+replay miss, a damaged cache) stop the run as :class:`~society.llm.errors.LLMRunError`.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import polars as pl
 
-from llm_backends import Backend, Completion, CompletionRequest, ask_structured
+from llm_backends import Backend, BackendError, Completion, CompletionRequest, ask_structured
 from llm_backends.archetypes import Archetypes, cluster
 from society.llm import decisions
+from society.llm.errors import run_error
 from society.population import Role
 
 if TYPE_CHECKING:
@@ -42,6 +44,7 @@ class Society(Protocol):
 
     @property
     def day(self) -> float: ...
+
 
 CALL_SCHEMA = {
     "day": pl.Float64,
@@ -262,16 +265,28 @@ class LLMPolicy:
         ]
 
         async def gather() -> list[Completion]:
-            return list(
-                await asyncio.gather(
-                    *(
-                        ask_structured(self.backend, r, decisions.SCHEMAS[r.decision])
-                        for r in requests
-                    )
+            tasks = [
+                asyncio.ensure_future(
+                    ask_structured(self.backend, r, decisions.SCHEMAS[r.decision])
                 )
-            )
+                for r in requests
+            ]
+            try:
+                return list(await asyncio.gather(*tasks))
+            except BaseException:
+                # One request failed for good: stop the others now, while the loop runs, so
+                # none is left pending on a loop that close() will shut (aiohttp would then
+                # touch a closed loop) and no reply is paid for after the run has stopped.
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                raise
 
-        completions = self._loop.run_until_complete(gather())
+        try:
+            completions = self._loop.run_until_complete(gather())
+        except BackendError as err:
+            # Only kinds no fallback may hide get here (see ask_structured); say what to do.
+            raise run_error(err, p, self.model.day) from err
         out = []
         for (decision, who, a, _), req, c in zip(asks, requests, completions, strict=True):
             out.append(Asked(a, int(who.size), req, c))
@@ -339,6 +354,7 @@ class LLMPolicy:
 
     # -- results --------------------------------------------------------------------------
     def fallback_share(self) -> float:
+        """Share of today's calls that fell back to the stub policy (NaN without calls)."""
         return self.day_fallbacks / self.day_calls if self.day_calls else float("nan")
 
     def calls_frame(self) -> pl.DataFrame:
