@@ -3,7 +3,8 @@ dying) OpenAI-compatible server on 127.0.0.1, through the real clients and the C
 
 - errors cross SimPy (and pickle) intact, and a mid-run 401 stops the run with exit 2;
 - hostile replies (deep JSON, huge content) become small invalid_reply fallbacks;
-- a damaged response cache is a user error naming the file, never a miss or a TypeError.
+- a damaged response cache is a user error naming the file, never a miss or a TypeError;
+- an endpoint that dies part way leaves a run that says it is degraded, and why.
 """
 
 from __future__ import annotations
@@ -269,3 +270,64 @@ def test_a_damaged_row_met_in_mid_run_is_an_error_not_a_miss(tmp_path: Path) -> 
     assert info.value.kind == "cache_corrupt" and info.value.exit_code == 2
     assert f"'{cache}' is damaged (the row for key {key} fails its checksum)" in str(info.value)
     assert "on day 3" in str(info.value)
+
+
+# -- 4. a dead endpoint in mid-run is not silently a stub run ------------------------------
+
+
+@pytest.mark.slow
+def test_an_endpoint_that_dies_part_way_leaves_a_degraded_run(tmp_path: Path) -> None:
+    seen: list[SocietyModel] = []
+    calls_before_death: list[int] = []
+    with FakeOpenAIServer(FakeServerConfig(), process=True) as server:
+
+        def kill_on_day_2(model: SocietyModel) -> None:
+            if not seen:
+                seen.append(model)
+            if model.day >= 2 and not calls_before_death:
+                assert model.llm is not None
+                calls_before_death.append(len(model.llm.calls))
+                server.kill()
+
+        result = society.run(
+            "llm_small",
+            overrides=overrides(server, **{"days": 8, "llm.max_retries": 1}),
+            out=tmp_path / "dies",
+            on_day=kill_on_day_2,
+        )
+    policy = seen[0].llm
+    assert policy is not None
+    calls = pl.read_parquet(result.path / "llm_calls.parquet")
+    before, after = calls.head(calls_before_death[0]), calls.slice(calls_before_death[0])
+    fell_back = after.filter(pl.col("fallback"))
+    assert before.height > 0 and not before["fallback"].any()
+    # After the death only replies already in the cache were LLM decisions; the rest of the
+    # run fell back to the stub policy, every time for the same cause.
+    assert after.filter(~pl.col("fallback"))["cache_hit"].all()
+    assert fell_back.height > before.height
+    assert set(fell_back["error_kind"]) == {"connection"}
+    assert policy.fallback_causes == {"connection": fell_back.height}
+    assert policy.run_fallback_share == pytest.approx(fell_back.height / calls.height)
+    assert policy.run_fallback_share > policy.params.max_fallback_share == 0.2
+    assert policy.degraded
+    assert result.summary["llm_fallbacks"] == fell_back.height
+
+
+def test_a_healthy_run_is_not_degraded_and_the_threshold_is_the_scenarios(tmp_path: Path) -> None:
+    seen: list[SocietyModel] = []
+    config = FakeServerConfig(faults=("ok", "ok", "ok", "bad_body"), cycle=True)
+    with FakeOpenAIServer(config) as server:
+        society.run(
+            "llm_small",
+            overrides=overrides(server, **{"days": 3, "llm.max_fallback_share": 0.5}),
+            out=tmp_path / "ok",
+            on_day=lambda m: seen.append(m) if not seen else None,
+        )
+    policy = seen[0].llm
+    assert policy is not None
+    # A quarter of the replies are not chat completions: they fall back as bad_response,
+    # which is under the 0.5 this scenario tolerates.
+    share = policy.run_fallback_share
+    assert 0 < share < 0.5 and not policy.degraded
+    assert set(policy.fallback_causes) == {"bad_response"}
+    assert sum(policy.fallback_causes.values()) == round(share * len(policy.calls))
