@@ -278,8 +278,9 @@ class LLMPolicy:
                 return list(await asyncio.gather(*tasks))
             except BaseException:
                 # One request failed for good: stop the others now, while the loop runs, so
-                # none is left pending on a loop that close() will shut (aiohttp would then
-                # touch a closed loop) and no reply is paid for after the run has stopped.
+                # none is left pending on a loop that close() will shut (their connections
+                # would outlive it and their errors go unretrieved) and no reply is paid for
+                # after the run has stopped.
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
