@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from .cache import CachedBackend, ReplayBackend, ResponseCache
 from .dispatch import complete_many
-from .errors import BackendError, BudgetExhausted, ConfigError, ReplayMissError
+from .errors import (
+    BackendError,
+    BudgetExhausted,
+    CacheCorruptError,
+    ConfigError,
+    ReplayMissError,
+)
 from .protocol import Backend, FallbackRecorder
 from .resilience import Budget, ResilientBackend
 from .structured import ask_structured, pydantic_validator
@@ -35,6 +41,7 @@ __all__ = [
     "BackendError",
     "Budget",
     "BudgetExhausted",
+    "CacheCorruptError",
     "CachedBackend",
     "CheckResult",
     "Completion",

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import BAD_RESPONSE, BackendError
+from .limits import ReplyLimits, check_content
 from .types import Completion, CompletionRequest
 
 __all__ = ["build_payload", "completion_from_body", "is_local_url", "response_format"]
@@ -69,13 +70,19 @@ def _parse_content(text: str) -> dict[str, Any] | None:
     return obj if isinstance(obj, dict) else None
 
 
-def completion_from_body(body: Any, latency_s: float) -> Completion:
+def completion_from_body(
+    body: Any, latency_s: float, limits: ReplyLimits | None = None, where: str = "the endpoint"
+) -> Completion:
     """Read a chat-completions response body into a :class:`Completion`.
+
+    ``limits`` bounds the message content (default :class:`~llm_backends.limits.ReplyLimits`);
+    ``where`` names the endpoint and decision in error messages.
 
     Raises
     ------
     BackendError
-        kind ``bad_response`` when the body is not a chat completion.
+        kind ``bad_response`` when the body is not a chat completion; ``invalid_reply`` when
+        its content is over ``limits.max_reply_bytes`` or nested too deeply.
     """
     try:
         choice = body["choices"][0]
@@ -87,11 +94,21 @@ def completion_from_body(body: Any, latency_s: float) -> Completion:
         raise BackendError(BAD_RESPONSE, f"response content is empty (refusal={refusal!r})")
     if not isinstance(text, str):
         raise BackendError(BAD_RESPONSE, "response content is not a string")
-    usage = body.get("usage") or {}
+    check_content(text, limits or ReplyLimits(), where)
+    usage = body.get("usage")
     return Completion(
         text=text,
         parsed=_parse_content(text),
-        prompt_tokens=int(usage.get("prompt_tokens") or 0),
-        completion_tokens=int(usage.get("completion_tokens") or 0),
+        prompt_tokens=_token_count(usage, "prompt_tokens"),
+        completion_tokens=_token_count(usage, "completion_tokens"),
         latency_s=latency_s,
     )
+
+
+def _token_count(usage: Any, name: str) -> int:
+    # Usage is reported by the endpoint, so it is untrusted too: anything but a non-negative
+    # integer counts as unreported (0) rather than crashing the run.
+    value = usage.get(name) if isinstance(usage, Mapping) else None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0
+    return int(value) if 0 <= value < 2**53 else 0

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .errors import AUTH, CONNECTION, NOT_FOUND, TIMEOUT, BackendError, ConfigError, redact
+from .limits import DEFAULT_MAX_REPLY_BYTES, ReplyLimits
 from .types import Completion, CompletionRequest
 from .validation import parse_json_object, validate
 
@@ -117,7 +118,7 @@ async def check_endpoint(backend: _Probeable) -> CheckResult:
     try:
         completion = await backend.complete(request)
     except BackendError as exc:
-        detail = exc.args[0]
+        detail = exc.message
         if exc.kind == CONNECTION:
             msg = f"cannot connect to {backend.base_url}: is the server running? ({detail})"
         elif exc.kind == AUTH:
@@ -154,9 +155,10 @@ async def check_endpoint(backend: _Probeable) -> CheckResult:
 
 
 class Endpoint:
-    """What both OpenAI-compatible backends are: a base URL, a model, and a key read once from
-    the environment variable ``api_key_env``. The key lives only in ``_key``; ``repr`` names
-    the variable, never the value."""
+    """What both OpenAI-compatible backends are: a base URL, a model, a key read once from
+    the environment variable ``api_key_env``, and the bounds on what the endpoint may send
+    back (``max_reply_bytes``, see :mod:`llm_backends.limits`). The key lives only in
+    ``_key``; ``repr`` names the variable, never the value."""
 
     def __init__(
         self,
@@ -165,6 +167,7 @@ class Endpoint:
         *,
         api_key_env: str = "OPENAI_API_KEY",
         timeout_s: float = 60.0,
+        max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
     ) -> None:
         from ._wire import is_local_url
 
@@ -172,6 +175,7 @@ class Endpoint:
         self.model = model
         self.api_key_env = api_key_env
         self.timeout_s = timeout_s
+        self.limits = ReplyLimits(max_reply_bytes=max_reply_bytes)
         self._key = resolve_api_key(api_key_env, local=is_local_url(self.base_url))
 
     def __repr__(self) -> str:

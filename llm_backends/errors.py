@@ -17,6 +17,7 @@ __all__ = [
     "AUTH",
     "BAD_RESPONSE",
     "BUDGET_EXHAUSTED",
+    "CACHE_CORRUPT",
     "CONNECTION",
     "FALLBACK_KINDS",
     "INVALID_REPLY",
@@ -28,6 +29,7 @@ __all__ = [
     "TIMEOUT",
     "BackendError",
     "BudgetExhausted",
+    "CacheCorruptError",
     "ConfigError",
     "ReplayMissError",
     "kind_for_status",
@@ -45,70 +47,151 @@ BAD_RESPONSE = "bad_response"
 BUDGET_EXHAUSTED = "budget_exhausted"
 REPLAY_MISS = "replay_miss"
 INVALID_REPLY = "invalid_reply"
+CACHE_CORRUPT = "cache_corrupt"
 
 RETRYABLE_KINDS = frozenset({RATE_LIMITED, SERVER_ERROR, TIMEOUT, CONNECTION})
 """Kinds worth another attempt: the same request may succeed later."""
 
-FALLBACK_KINDS = frozenset(RETRYABLE_KINDS | {BAD_RESPONSE, BUDGET_EXHAUSTED})
+FALLBACK_KINDS = frozenset(RETRYABLE_KINDS | {BAD_RESPONSE, BUDGET_EXHAUSTED, INVALID_REPLY})
 """Kinds after which a decision falls back to the stub policy instead of aborting the run.
 
-``auth``, ``not_found`` and ``replay_miss`` are configuration errors: falling back would
-silently turn an LLM run into a stub run, so they propagate.
+``invalid_reply`` arrives here as an error when a transport refuses a reply outright (over
+``llm.max_reply_bytes``, or nested too deeply to parse safely); replies that parse but fail
+the schema become ``invalid_reply`` fallbacks in the structured layer, after a re-ask.
+``auth``, ``not_found``, ``replay_miss`` and ``cache_corrupt`` are configuration errors:
+falling back would silently turn an LLM run into a stub run, so they propagate.
 """
 
 
 class BackendError(Exception):
     """A backend call failed.
 
-    Attributes
+    Parameters
     ----------
     kind : str
         One of the kind constants of this module.
+    message : str
+        What happened, in one line, without secrets.
     status : int or None
         HTTP status when there was one.
     retry_after : float or None
         Seconds the server asked us to wait (``Retry-After``), if any.
     retries : int
         Attempts already spent when the error surfaced (set by the resilience layer).
+
+    Notes
+    -----
+    ``args`` always holds exactly the positional arguments that rebuild the error, in
+    constructor order, here and in every subclass. SimPy re-raises an exception that leaves
+    a process as ``type(e)(*e.args)``, and pickle (process-pool sweeps) rebuilds it from
+    ``args`` too, so an error must survive that copy with its kind, message and attributes;
+    a keyword-only or extra constructor argument would turn it into a ``TypeError``.
+    Assigning ``retries`` keeps ``args`` in step.
+
+    Examples
+    --------
+    >>> e = BackendError(AUTH, "HTTP 401", 401)
+    >>> copy = type(e)(*e.args)
+    >>> (str(copy), copy.status, copy.retries)
+    ('[auth] HTTP 401', 401, 0)
     """
 
     def __init__(
         self,
         kind: str,
         message: str,
-        *,
         status: int | None = None,
         retry_after: float | None = None,
         retries: int = 0,
     ) -> None:
-        super().__init__(message)
+        super().__init__()
         self.kind = kind
+        self.message = message
         self.status = status
         self.retry_after = retry_after
-        self.retries = retries
+        self._retries = retries
+        self.args = self._rebuild_args()
+
+    def _rebuild_args(self) -> tuple[object, ...]:
+        """The positional arguments that rebuild this error (see Notes)."""
+        return (self.kind, self.message, self.status, self.retry_after, self.retries)
+
+    @property
+    def retries(self) -> int:
+        return self._retries
+
+    @retries.setter
+    def retries(self, value: int) -> None:
+        self._retries = value
+        self.args = self._rebuild_args()
 
     def __str__(self) -> str:
-        return f"[{self.kind}] {self.args[0]}"
+        return f"[{self.kind}] {self.message}"
 
 
 class BudgetExhausted(BackendError):
     """The call or token budget is spent; raised before any network traffic."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(BUDGET_EXHAUSTED, message)
+    def __init__(self, message: str, retries: int = 0) -> None:
+        super().__init__(BUDGET_EXHAUSTED, message, retries=retries)
+
+    def _rebuild_args(self) -> tuple[object, ...]:
+        return (self.message, self.retries)
 
 
 class ReplayMissError(BackendError):
-    """Replay asked for a request that was never recorded."""
+    """Replay asked for a request that was never recorded.
 
-    def __init__(self, decision: str, key: str) -> None:
+    Attributes
+    ----------
+    decision : str
+        The engine decision whose request was missing.
+    key : str
+        Its cache key.
+    """
+
+    def __init__(self, decision: str, key: str, retries: int = 0) -> None:
+        self.decision = decision
+        self.key = key
         super().__init__(
             REPLAY_MISS,
             f"replay miss: decision {decision!r} with cache key {key} is not in the cache "
             "(the run diverged from the recording, or the recording is incomplete)",
+            retries=retries,
         )
-        self.decision = decision
-        self.key = key
+
+    def _rebuild_args(self) -> tuple[object, ...]:
+        return (self.decision, self.key, self.retries)
+
+
+class CacheCorruptError(BackendError):
+    """The response cache cannot be trusted: a row failed its checksum, or the SQLite file is
+    truncated or damaged.
+
+    Never a miss: serving a damaged cache as if a reply were simply absent would silently
+    re-pay for it (recording) or abort with a misleading replay miss (replay).
+
+    Attributes
+    ----------
+    path : str
+        The cache file.
+    detail : str
+        What failed (which key, or SQLite's own words).
+    """
+
+    def __init__(self, path: str, detail: str, retries: int = 0) -> None:
+        self.path = path
+        self.detail = detail
+        super().__init__(
+            CACHE_CORRUPT,
+            f"the LLM response cache '{path}' is damaged ({detail}). Its replies cannot be "
+            "trusted: re-record the run (society run the scenario again, which pays for the "
+            "calls again), or delete the file to start a fresh cache",
+            retries=retries,
+        )
+
+    def _rebuild_args(self) -> tuple[object, ...]:
+        return (self.path, self.detail, self.retries)
 
 
 class ConfigError(ValueError):

@@ -28,6 +28,12 @@ Fault names (entry ``i`` of ``faults`` applies to the ``i``-th chat request):
 ``schema_invalid`` HTTP 200 whose content is JSON violating the schema
 ``hang``           sleep ``hang_s`` before answering normally
 ``bad_body``       HTTP 200 whose body is not a chat completion
+``deep_json``      HTTP 200 chat completion that also carries an array nested ``deep_depth``
+                   levels deep (a naive ``json.loads`` raises ``RecursionError``)
+``deep_content``   HTTP 200 whose message content is a 5,000-deep JSON array (small body)
+``huge_content``   HTTP 200 chat completion whose content is ``huge_bytes`` long, streamed in
+                   64 KiB chunks without a ``Content-Length`` (the server counts the bytes it
+                   managed to send in ``stats()["streamed_bytes"]``)
 
 Independently of the schedule, a wrong bearer token gets 401 (when ``api_key`` is set; the
 body echoes the presented key, as some real servers do, so redaction is exercised) and an
@@ -57,7 +63,20 @@ from .synth import break_instance, seed_from, synthesize
 
 __all__ = ["FAULTS", "FakeOpenAIServer", "FakeServerConfig"]
 
-FAULTS = frozenset({"ok", "500", "429", "malformed", "schema_invalid", "hang", "bad_body"})
+FAULTS = frozenset(
+    {
+        "ok",
+        "500",
+        "429",
+        "malformed",
+        "schema_invalid",
+        "hang",
+        "bad_body",
+        "deep_json",
+        "deep_content",
+        "huge_content",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -80,6 +99,10 @@ class FakeServerConfig:
         Required bearer token; ``None`` accepts anything.
     models : tuple of str
         Known models; others get 404.
+    deep_depth : int
+        Nesting depth of the ``deep_json`` fault's array.
+    huge_bytes : int
+        Content length of the ``huge_content`` fault.
     """
 
     latency_s: float = 0.0
@@ -89,6 +112,8 @@ class FakeServerConfig:
     hang_s: float = 30.0
     api_key: str | None = None
     models: tuple[str, ...] = ("fake-model",)
+    deep_depth: int = 200_000
+    huge_bytes: int = 10 * 2**20
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "faults", tuple(self.faults))
@@ -113,11 +138,13 @@ class _State:
     chat_requests: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
     faults: Counter[str] = field(default_factory=Counter)
+    streamed_bytes: int = 0
 
     def snapshot(self) -> dict[str, Any]:
         return {
             "requests": self.requests,
             "chat_requests": self.chat_requests,
+            "streamed_bytes": self.streamed_bytes,
             "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
             "faults": dict(sorted(self.faults.items())),
         }
@@ -139,6 +166,60 @@ def _refuse_key(state: _State, request: web.Request) -> Any:
         return None
     state.statuses[401] += 1
     return _error(401, f"Incorrect API key provided: {presented}", "invalid_api_key")
+
+
+def _completion(index: int, model: str, content: str, prompt_tokens: int) -> dict[str, Any]:
+    completion_tokens = max(1, len(content) // 4)
+    return {
+        "id": f"chatcmpl-fake-{index}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }
+
+
+def _deep_json_body(index: int, model: str, depth: int) -> bytes:
+    # A valid chat completion plus one hostile field; built as bytes because json.dumps would
+    # itself recurse.
+    envelope = json.dumps(_completion(index, model, '{"share": 0.5}', 1))
+    return (envelope[:-1] + ', "padding": ' + "[" * depth + "]" * depth + "}").encode()
+
+
+async def _stream_huge_content(
+    state: _State, request: web.Request, index: int, model: str
+) -> web.StreamResponse:
+    """A chat completion whose content is ``huge_bytes`` long, sent in 64 KiB chunks with no
+    Content-Length, so only a client that reads incrementally can stop early."""
+    marker = "HUGE-CONTENT-GOES-HERE"
+    head, tail = json.dumps(_completion(index, model, marker, 1)).split(f'"{marker}"')
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    await response.prepare(request)
+    try:
+        await response.write(head.encode() + b'"')
+        state.streamed_bytes += len(head) + 1
+        left = state.config.huge_bytes
+        while left > 0:
+            chunk = b"x" * min(left, 65536)
+            await response.write(chunk)
+            state.streamed_bytes += len(chunk)
+            left -= len(chunk)
+        await response.write(b'"' + tail.encode())
+        await response.write_eof()
+    except (ConnectionError, RuntimeError):
+        pass  # the client hung up: exactly what a bounded client does
+    return response
 
 
 def _make_app(state: _State) -> web.Application:
@@ -177,6 +258,15 @@ def _make_app(state: _State) -> web.Application:
         if fault == "bad_body":
             state.statuses[200] += 1
             return web.Response(text="<html>gateway says hello</html>", content_type="text/html")
+        if fault == "deep_json":
+            state.statuses[200] += 1
+            return web.Response(
+                body=_deep_json_body(index, model, cfg.deep_depth),
+                content_type="application/json",
+            )
+        if fault == "huge_content":
+            state.statuses[200] += 1
+            return await _stream_huge_content(state, request, index, model)
 
         fmt = body.get("response_format") or {}
         schema = (fmt.get("json_schema") or {}).get("schema") if isinstance(fmt, dict) else None
@@ -186,34 +276,15 @@ def _make_app(state: _State) -> web.Application:
         seed = seed_from(json.dumps(identity, sort_keys=True, separators=(",", ":")))
         if fault == "malformed":
             content = "Sure! Here is the JSON you asked for: {share: 0.5,"
+        elif fault == "deep_content":
+            content = "[" * 5000 + "]" * 5000
         elif fault == "schema_invalid":
             content = json.dumps(break_instance(schema, seed))
         else:
             content = json.dumps(synthesize(schema, seed))
         prompt_chars = sum(len(str(m.get("content", ""))) for m in messages)
-        prompt_tokens = max(1, prompt_chars // 4)
-        completion_tokens = max(1, len(content) // 4)
         state.statuses[200] += 1
-        return web.json_response(
-            {
-                "id": f"chatcmpl-fake-{index}",
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": model,
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": content},
-                        "finish_reason": "stop",
-                    }
-                ],
-                "usage": {
-                    "prompt_tokens": prompt_tokens,
-                    "completion_tokens": completion_tokens,
-                    "total_tokens": prompt_tokens + completion_tokens,
-                },
-            }
-        )
+        return web.json_response(_completion(index, model, content, max(1, prompt_chars // 4)))
 
     async def models(request: web.Request) -> web.StreamResponse:
         state.requests += 1
@@ -231,7 +302,7 @@ def _make_app(state: _State) -> web.Application:
         raw = await request.read()
         if raw:
             state.config = FakeServerConfig(**json.loads(raw))
-        state.requests = state.chat_requests = 0
+        state.requests = state.chat_requests = state.streamed_bytes = 0
         state.statuses.clear()
         state.faults.clear()
         return web.json_response(state.snapshot())
@@ -399,6 +470,13 @@ class FakeOpenAIServer:
                 proc.wait()
             if proc.stdout is not None:
                 proc.stdout.close()
+
+    def kill(self) -> None:
+        """Stop abruptly, like a crashed server: a child process gets SIGKILL (connections
+        are cut, the port refuses from then on); a thread server stops as in :meth:`stop`."""
+        if self._proc is not None:
+            self._proc.kill()
+        self.stop()
 
     def __enter__(self) -> FakeOpenAIServer:
         return self.start()

@@ -20,9 +20,12 @@ from ._wire import build_payload, completion_from_body
 from .endpoint import Endpoint, server_message
 from .errors import BAD_RESPONSE, CONNECTION, TIMEOUT, BackendError, kind_for_status
 from .errors import parse_retry_after as _retry_after
+from .limits import DEFAULT_MAX_REPLY_BYTES, BodyReader
 from .types import Completion, CompletionRequest
 
 __all__ = ["FastOpenAICompatibleBackend"]
+
+_CHUNK_BYTES = 64 * 1024
 
 
 class FastOpenAICompatibleBackend(Endpoint):
@@ -30,7 +33,7 @@ class FastOpenAICompatibleBackend(Endpoint):
 
     Parameters
     ----------
-    base_url, model, api_key_env, timeout_s
+    base_url, model, api_key_env, timeout_s, max_reply_bytes
         As for :class:`~llm_backends.openai_compat.OpenAICompatibleBackend`.
     max_connections : int
         Size of the keep-alive connection pool (``TCPConnector(limit=...)``); requests
@@ -40,6 +43,11 @@ class FastOpenAICompatibleBackend(Endpoint):
     -----
     The session is created on first use inside the running event loop, so the backend
     may be constructed anywhere; it must then be used from that one loop.
+
+    Bodies are read in chunks through a :class:`~llm_backends.limits.BodyReader`, so a huge
+    body is dropped once it passes the cap instead of being buffered. Replies are requested
+    uncompressed and not decompressed: a compression bomb cannot pass the cap, and a server
+    that compresses anyway gets ``bad_response``.
     """
 
     def __init__(
@@ -50,13 +58,21 @@ class FastOpenAICompatibleBackend(Endpoint):
         api_key_env: str = "OPENAI_API_KEY",
         timeout_s: float = 60.0,
         max_connections: int = 512,
+        max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
     ) -> None:
-        super().__init__(base_url, model, api_key_env=api_key_env, timeout_s=timeout_s)
+        super().__init__(
+            base_url,
+            model,
+            api_key_env=api_key_env,
+            timeout_s=timeout_s,
+            max_reply_bytes=max_reply_bytes,
+        )
         self.max_connections = max_connections
         self._headers = {
             "Authorization": f"Bearer {self._key}",
             "Content-Type": "application/json",
             "Accept": "application/json",
+            "Accept-Encoding": "identity",
         }
         self._chat_url = f"{self.base_url}/chat/completions"
         self._session: aiohttp.ClientSession | None = None
@@ -72,7 +88,7 @@ class FastOpenAICompatibleBackend(Endpoint):
                 # The body is bytes we encoded ourselves; skip aiohttp's JSON machinery.
                 json_serialize=json.dumps,
                 raise_for_status=False,
-                auto_decompress=True,
+                auto_decompress=False,
             )
         return self._session
 
@@ -81,12 +97,18 @@ class FastOpenAICompatibleBackend(Endpoint):
     ) -> tuple[Any, float]:
         session = self._get_session()
         start = time.perf_counter()
+        reader = BodyReader(self.limits, f"{self.base_url}{what}")
         error: BackendError | None = None
         try:
             async with session.request(method, url, data=payload, headers=self._headers) as resp:
-                raw = await resp.read()
                 status = resp.status
                 headers = resp.headers
+                reader.expect(resp.content_length)
+                async for chunk in resp.content.iter_chunked(_CHUNK_BYTES):
+                    reader.feed(chunk)
+        except BackendError as exc:
+            # Over the cap: leaving the `async with` early drops the connection unread.
+            error = exc
         except TimeoutError:
             error = BackendError(TIMEOUT, f"request to {self.base_url} timed out{what}")
         except (aiohttp.ClientConnectionError, OSError):
@@ -98,9 +120,10 @@ class FastOpenAICompatibleBackend(Endpoint):
             # holds our Authorization header) is not chained as __context__.
             raise error
         latency = time.perf_counter() - start
+        raw = reader.finish()  # refuses a body nested too deeply before json.loads sees it
         try:
             body: Any = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             body = raw[:300].decode("utf-8", "replace")
             if status < 400:
                 raise BackendError(
@@ -118,10 +141,9 @@ class FastOpenAICompatibleBackend(Endpoint):
 
     async def complete(self, request: CompletionRequest) -> Completion:
         payload = json.dumps(build_payload(request, model=request.model or self.model))
-        body, latency = await self._request(
-            "POST", self._chat_url, payload.encode(), f" (decision {request.decision!r})"
-        )
-        return completion_from_body(body, latency)
+        what = f" (decision {request.decision!r})"
+        body, latency = await self._request("POST", self._chat_url, payload.encode(), what)
+        return completion_from_body(body, latency, self.limits, f"{self.base_url}{what}")
 
     async def list_models(self) -> list[str]:
         """Model ids the endpoint advertises."""

@@ -15,6 +15,7 @@ from .validation import Validator, parse_json_object, schema_validator
 __all__ = ["ask_structured", "pydantic_validator", "reask_request"]
 
 _QUOTE_LIMIT = 1500
+_MARKER_LIMIT = 300
 
 
 def pydantic_validator(model: type[BaseModel]) -> Validator:
@@ -100,15 +101,17 @@ async def ask_structured(
     -------
     Completion
         Either ``parsed`` holds the validated object, or ``fallback`` is true and
-        ``error_kind`` says why (``"invalid_reply"`` after one failed re-ask, or the
-        transport kind such as ``"budget_exhausted"``, ``"rate_limited"``, ``"timeout"``).
-        ``retries`` adds transport retries and the re-ask.
+        ``error_kind`` says why (``"invalid_reply"`` after one failed re-ask, or at once when
+        the transport refused the reply as over ``llm.max_reply_bytes`` or nested too deeply;
+        or the transport kind such as ``"budget_exhausted"``, ``"rate_limited"``,
+        ``"timeout"``). ``retries`` adds transport retries and the re-ask. The text of a
+        transport fallback is the error message (at most 300 characters), not a reply.
 
     Raises
     ------
     BackendError
         For kinds that signal misconfiguration rather than bad luck (``auth``,
-        ``not_found``, ``replay_miss``): falling back would hide them.
+        ``not_found``, ``replay_miss``, ``cache_corrupt``): falling back would hide them.
     """
     check: Validator | None
     if isinstance(validator, type):
@@ -131,7 +134,9 @@ async def ask_structured(
         except BackendError as exc:
             if exc.kind not in FALLBACK_KINDS:
                 raise
-            fb = _fallback(exc.kind, "", spent, retries + exc.retries)
+            # The fallback's text is a short marker saying why (never a refused body), so
+            # a hostile reply costs the cache a few hundred bytes, not megabytes.
+            fb = _fallback(exc.kind, str(exc)[:_MARKER_LIMIT], spent, retries + exc.retries)
             if recorder is not None:
                 # Keyed by the request that failed (the re-ask in round 1), which is exactly
                 # the lookup replay will make.

@@ -234,6 +234,8 @@ class LLM(Section):
     concurrency: int = param(64, "requests", "Requests in flight at once.", ge=1, le=4096)
     timeout_s: float = param(60.0, "seconds", "Timeout of one request attempt.", gt=0, le=3600)
     max_retries: int = param(4, "retries", "Retries of a failed request (backoff with jitter, honouring Retry-After).", ge=0, le=100)
+    max_reply_bytes: int = param(65_536, "bytes", "Largest message content accepted from the endpoint (UTF-8 bytes); the HTTP body is read in chunks and dropped past 8x this + 64 KiB, whatever its status. A longer reply, or JSON nested more than 64 levels deep, is refused unread as invalid_reply: the stub policy decides and the cache keeps a short marker, not the reply. Keep it well above 4 x reply_tokens.", ge=1024, le=10_000_000)
+    max_fallback_share: float = param(0.2, "share of calls", "A run in which more than this share of the LLM calls fell back to the stub policy (any cause: dead endpoint, timeouts, invalid replies, spent budget) is degraded, mostly a stub run: the LLM policy's degraded flag and fallback counts by cause (fallback_causes) say so for the summary. 1 = never degraded.", ge=0, le=1)
     cache: str = param("", "path", "SQLite response cache; empty = llm_cache.sqlite inside the run directory.")
     member_noise: float = param(0.02, "-", "Noise each archetype member adds to the answer it applies (alignment and shares).", ge=0, le=1)
 

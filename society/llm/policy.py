@@ -5,12 +5,16 @@ round clusters them, per role, into at most ``llm.archetypes`` archetypes; one s
 request is sent per archetype and decision, and every member applies the validated answer with
 its own noise. A reply that is invalid twice, or a call lost to retries or the budget, falls back
 to the stub policy for that archetype and is recorded (in ``llm_calls.parquet`` and in the
-cache, so a replay reproduces it).
+cache, so a replay reproduces it). Fallbacks are counted by cause, and a run where more than
+``llm.max_fallback_share`` of the calls fell back is :attr:`LLMPolicy.degraded`: mostly a stub
+run, which its summary must say. Errors no fallback can honestly absorb (a rejected key, a
+replay miss, a damaged cache) stop the run as :class:`~society.llm.errors.LLMRunError`.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -18,9 +22,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import polars as pl
 
-from llm_backends import Backend, Completion, CompletionRequest, ask_structured
+from llm_backends import Backend, BackendError, Completion, CompletionRequest, ask_structured
 from llm_backends.archetypes import Archetypes, cluster
 from society.llm import decisions
+from society.llm.errors import run_error
 from society.population import Role
 from society.state import Saved
 
@@ -43,6 +48,7 @@ class Society(Protocol):
 
     @property
     def day(self) -> float: ...
+
 
 CALL_SCHEMA = {
     "day": pl.Float64,
@@ -293,16 +299,29 @@ class LLMPolicy:
         ]
 
         async def gather() -> list[Completion]:
-            return list(
-                await asyncio.gather(
-                    *(
-                        ask_structured(self.backend, r, decisions.SCHEMAS[r.decision])
-                        for r in requests
-                    )
+            tasks = [
+                asyncio.ensure_future(
+                    ask_structured(self.backend, r, decisions.SCHEMAS[r.decision])
                 )
-            )
+                for r in requests
+            ]
+            try:
+                return list(await asyncio.gather(*tasks))
+            except BaseException:
+                # One request failed for good: stop the others now, while the loop runs, so
+                # none is left pending on a loop that close() will shut (their connections
+                # would outlive it and their errors go unretrieved) and no reply is paid for
+                # after the run has stopped.
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                raise
 
-        completions = self._loop.run_until_complete(gather())
+        try:
+            completions = self._loop.run_until_complete(gather())
+        except BackendError as err:
+            # Only kinds no fallback may hide get here (see ask_structured); say what to do.
+            raise run_error(err, p, self.model.day) from err
         out = []
         for (decision, who, a, _), req, c in zip(asks, requests, completions, strict=True):
             out.append(Asked(a, int(who.size), req, c))
@@ -370,7 +389,33 @@ class LLMPolicy:
 
     # -- results --------------------------------------------------------------------------
     def fallback_share(self) -> float:
+        """Share of today's calls that fell back to the stub policy (NaN without calls)."""
         return self.day_fallbacks / self.day_calls if self.day_calls else float("nan")
+
+    @property
+    def fallback_causes(self) -> dict[str, int]:
+        """Fallbacks of the whole run by cause (``error_kind``: ``"connection"``,
+        ``"timeout"``, ``"invalid_reply"``, ``"budget_exhausted"``, ...), most frequent first.
+
+        Read from the call log, so a resumed run counts the calls made before it stopped.
+        """
+        counts = Counter(str(c["error_kind"] or "unknown") for c in self.calls if c["fallback"])
+        return dict(counts.most_common())
+
+    @property
+    def run_fallback_share(self) -> float:
+        """Share of the run's LLM calls that fell back to the stub policy (0 without calls)."""
+        if not self.calls:
+            return 0.0
+        return sum(bool(c["fallback"]) for c in self.calls) / len(self.calls)
+
+    @property
+    def degraded(self) -> bool:
+        """True when more than ``llm.max_fallback_share`` of the run's calls fell back to the
+        stub policy, whatever the cause: the run's results then speak mostly for the stub
+        policy, not for the LLM, and its summary must say so (with :attr:`fallback_causes`).
+        """
+        return self.run_fallback_share > self.params.max_fallback_share
 
     def calls_frame(self) -> pl.DataFrame:
         return pl.DataFrame(self.calls, schema=CALL_SCHEMA, orient="row")

@@ -17,6 +17,7 @@ from llm_backends import (
     Backend,
     BackendError,
     Budget,
+    CacheCorruptError,
     CachedBackend,
     ConfigError,
     ReplayBackend,
@@ -51,12 +52,17 @@ def cache_path(p: LLM, run_dir: Path) -> Path:
 
 
 def transport(p: LLM, *, timeout_s: float | None = None) -> Backend:
-    """The raw endpoint backend: the openai SDK, or the aiohttp transport (``llm.client``)."""
+    """The raw endpoint backend: the openai SDK, or the aiohttp transport (``llm.client``),
+    refusing replies over ``llm.max_reply_bytes``."""
     from llm_backends import FastOpenAICompatibleBackend, OpenAICompatibleBackend
 
     kind = OpenAICompatibleBackend if p.client == "openai" else FastOpenAICompatibleBackend
     backend: Backend = kind(
-        p.base_url, p.model, api_key_env=p.api_key_env, timeout_s=timeout_s or p.timeout_s
+        p.base_url,
+        p.model,
+        api_key_env=p.api_key_env,
+        timeout_s=timeout_s or p.timeout_s,
+        max_reply_bytes=p.max_reply_bytes,
     )
     return backend
 
@@ -95,7 +101,21 @@ def check_endpoint(p: LLM, *, timeout_s: float = 15.0) -> CheckResult:
 
 
 def build_stack(scenario: Scenario, run_dir: Path, *, replay_from: Path | None = None) -> LLMStack:
-    """The backend a run's LLM-backed instances use."""
+    """The backend a run's LLM-backed instances use.
+
+    Raises
+    ------
+    LLMSetupError
+        No cache to replay from, or a cache file that is damaged or fails its checksums
+        (checked in full before a replay, with a quick check before recording into it).
+    """
+    try:
+        return _stack(scenario, run_dir, replay_from)
+    except CacheCorruptError as err:
+        raise LLMSetupError(f"{err.message}.") from err
+
+
+def _stack(scenario: Scenario, run_dir: Path, replay_from: Path | None) -> LLMStack:
     p = scenario.llm
     if replay_from is not None:
         path = cache_path(p, replay_from) if not p.cache else Path(p.cache)
@@ -105,7 +125,11 @@ def build_stack(scenario: Scenario, run_dir: Path, *, replay_from: Path | None =
                 f"of a recorded LLM run (it holds {CACHE_NAME})."
             )
         cache = ResponseCache(path)
-        return LLMStack(ReplayBackend(cache), cache)
+        try:
+            return LLMStack(ReplayBackend(cache), cache)  # verifies every row's checksum
+        except BaseException:
+            cache.close()
+            raise
     cache = ResponseCache(cache_path(p, run_dir))
     inner: Backend = StubBackend() if p.backend == "stub" else transport(p)
     budget = Budget(max_calls=p.max_calls or None, max_tokens=p.max_tokens or None)
