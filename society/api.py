@@ -122,9 +122,14 @@ def run(
         run_dir.write_manifest(manifest)
         stack = None
         if uses_llm:
-            stack = build_stack(
-                resolved, path, replay_from=Path(replay_from) if replay_from else None
-            )
+            try:
+                stack = build_stack(
+                    resolved, path, replay_from=Path(replay_from) if replay_from else None
+                )
+            except BaseException as err:  # e.g. a damaged cache to replay: say so, keep nothing
+                manifest.status, manifest.error = "error", f"{type(err).__name__}: {err}"
+                run_dir.write_manifest(manifest)
+                raise
             manifest.llm = LLMRecord(
                 cache=str(stack.cache.path) if stack.cache else None,
                 replay_from=str(replay_from) if replay_from else None,
@@ -168,9 +173,9 @@ def resume(
 class RunStopped(SocietyError):
     """A run stopped by SIGINT or SIGTERM after writing a checkpoint (exit 130 or 143)."""
 
-    def __init__(self, message: str, signum: int) -> None:
-        super().__init__(message)
-        self.exit_code = 128 + signum
+    def __init__(self, message: str = "", signum: int = 2) -> None:
+        super().__init__(message, signum)  # both in args: it survives SimPy's and pickle's copies
+        self.exit_code = 128 + int(signum)
 
 
 def _execute(run_dir: RunDir, manifest: Manifest, build: Callable[[], SocietyModel]) -> RunResult:

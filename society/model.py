@@ -585,6 +585,10 @@ class SocietyModel(mesa.Model):
             "llm_fallbacks": sum(bool(c["fallback"]) for c in calls),
             "llm_tokens": sum(c["prompt_tokens"] + c["completion_tokens"] for c in calls),
             "llm_budget_exhausted": self.llm.budget_noted,
+            "llm_fallback_share": self.llm.run_fallback_share,
+            "llm_fallback_causes": self.llm.fallback_causes,
+            "llm_max_fallback_share": self.scenario.llm.max_fallback_share,
+            "llm_degraded": self.llm.degraded,
         }
 
 

@@ -125,6 +125,20 @@ def _beliefs_sentence(s: Mapping[str, Any]) -> str:
     )
 
 
+def _llm_sentence(s: Mapping[str, Any]) -> str:
+    if not s.get("llm_degraded"):
+        return ""
+    causes = ", ".join(
+        f"{k} {v}" for k, v in sorted(dict(s.get("llm_fallback_causes") or {}).items())
+    )
+    return (
+        f"Warning: {s.get('llm_fallbacks')} of {s.get('llm_calls')} LLM decisions fell back to the "
+        f"stub policy ({causes or 'no cause recorded'}), more than llm.max_fallback_share = "
+        f"{float(s.get('llm_max_fallback_share', 0.0)):.0%} allows: read this run as a mostly "
+        f"stub society, not an LLM one."
+    )
+
+
 def verdict(summary: Mapping[str, Any]) -> str:
     """Two to four plain sentences on a run's outcome, from its ``summary.json`` values."""
     parts = [
@@ -132,5 +146,6 @@ def verdict(summary: Mapping[str, Any]) -> str:
         _lead_sentence(summary),
         _alignment_sentence(summary),
         _beliefs_sentence(summary),
+        _llm_sentence(summary),
     ]
     return " ".join(p for p in parts if p)

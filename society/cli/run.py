@@ -35,6 +35,9 @@ examples:
   society run --resume runs/baseline-...
 """
 EXIT_INTERRUPTED = 130
+# The run finished, but more of its LLM decisions fell back to the stub policy than
+# llm.max_fallback_share allows: scripts must not mistake it for an LLM run.
+EXIT_DEGRADED = 3
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -169,6 +172,12 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
         if show:
             out.print(f"report: {report}", soft_wrap=True)
     print(result.path, flush=True)
+    if result.summary.get("llm_degraded"):
+        err.print(
+            f"degraded: {result.summary['llm_fallbacks']} of {result.summary['llm_calls']} LLM "
+            f"decisions fell back to the stub policy (exit {EXIT_DEGRADED}); see the verdict."
+        )
+        return EXIT_DEGRADED
     return 0
 
 

@@ -311,6 +311,9 @@ def test_an_endpoint_that_dies_part_way_leaves_a_degraded_run(tmp_path: Path) ->
     assert policy.run_fallback_share > policy.params.max_fallback_share == 0.2
     assert policy.degraded
     assert result.summary["llm_fallbacks"] == fell_back.height
+    assert result.summary["llm_degraded"] is True
+    assert result.summary["llm_fallback_causes"] == {"connection": fell_back.height}
+    assert "Warning:" in result.summary["verdict"] and "connection" in result.summary["verdict"]
 
 
 def test_a_healthy_run_is_not_degraded_and_the_threshold_is_the_scenarios(tmp_path: Path) -> None:
@@ -331,3 +334,26 @@ def test_a_healthy_run_is_not_degraded_and_the_threshold_is_the_scenarios(tmp_pa
     assert 0 < share < 0.5 and not policy.degraded
     assert set(policy.fallback_causes) == {"bad_response"}
     assert sum(policy.fallback_causes.values()) == round(share * len(policy.calls))
+
+
+def test_a_degraded_run_exits_3_and_says_so(tmp_path: Path) -> None:
+    config = FakeServerConfig(faults=("ok", "ok", "ok", "bad_body"), cycle=True)
+    with FakeOpenAIServer(config) as server:
+        sets = overrides(server, **{"days": 3, "llm.max_fallback_share": 0.1})
+        args = [a for k, v in sets.items() for a in ("--set", f"{k}={_toml(v)}")]
+        proc = cli("run", "llm_small", *args, "--no-report", "--out", "d", cwd=tmp_path)
+        out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 3, err
+    assert "degraded:" in err and "Traceback" not in err
+    summary = json.loads((tmp_path / "d" / "summary.json").read_text())
+    assert summary["llm_degraded"] and "Warning:" in summary["verdict"]
+
+
+def _toml(value: object) -> str:
+    return (
+        f'"{value}"'
+        if isinstance(value, str)
+        else str(value).lower()
+        if isinstance(value, bool)
+        else str(value)
+    )
