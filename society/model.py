@@ -60,8 +60,11 @@ class RunInterrupted(Exception):
     """Raised by :meth:`SocietyModel.run_until` when a requested stop was reached."""
 
     def __init__(self, at: float) -> None:
-        super().__init__(f"stopped at the end of day {math.floor(at) + 1}")
+        super().__init__(at)  # its state in args, so copies of it (SimPy, pickle) keep it
         self.at = at
+
+    def __str__(self) -> str:
+        return f"stopped at the end of day {math.floor(self.at) + 1}"
 
 
 # One independent random stream per component, in a fixed order: adding a draw to one

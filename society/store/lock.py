@@ -36,8 +36,8 @@ class DirectoryLocked(RunDirectoryError):
     ``holder`` is its PID, or ``None`` if it could not be read.
     """
 
-    def __init__(self, message: str, holder: int | None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str = "", holder: int | None = None) -> None:
+        super().__init__(message, holder)  # all state in args: survives SimPy's and pickle's copies
         self.holder = holder
 
 

@@ -29,10 +29,14 @@ import simpy
 
 import society
 from llm_backends.fake_server import FakeOpenAIServer, FakeServerConfig
-from society.errors import RunDirectoryError, ScenarioError, SocietyError
+from society.api import RunStopped
+from society.errors import RunDirectoryError, ScenarioError, SocietyError, StorageError
 from society.llm.errors import LLMRunError
 from society.llm.setup import LLMSetupError
 from society.model import SocietyModel
+from society.store.lock import DirectoryLocked
+from society.sweeps.runner import SweepInterrupted
+from society.sweeps.spec import SweepError
 
 OUTPUTS = ("metrics", "events", "generations", "network_nodes", "network_edges")
 SHUTDOWN_NOISE = (
@@ -76,6 +80,11 @@ def _society_examples() -> list[SocietyError]:
         RunDirectoryError("'runs/x' is not empty", "extra arg"),
         LLMSetupError("cannot replay: no response cache"),
         LLMRunError("the endpoint rejected the key on day 3", "auth"),
+        StorageError("No space left on device (ENOSPC): the run stopped on day 40"),
+        RunStopped("SIGTERM: stopped after day 31", 15),
+        SweepInterrupted("SIGTERM: the sweep stopped", 15),
+        SweepError("sweep.toml: [grid] is empty"),
+        DirectoryLocked("'runs/x' is being written by PID 42", 42),
     ]
 
 
@@ -90,7 +99,16 @@ def _classes_in(*modules: str) -> set[type[BaseException]]:
 
 
 def test_the_examples_cover_the_society_and_llm_error_classes() -> None:
-    modules = ("society.errors", "society.llm.errors", "society.llm.setup", "society.llm.policy")
+    modules = (
+        "society.errors",
+        "society.llm.errors",
+        "society.llm.setup",
+        "society.llm.policy",
+        "society.api",
+        "society.sweeps.runner",
+        "society.sweeps.spec",
+        "society.store.lock",
+    )
     assert _classes_in(*modules) == {type(e) for e in _society_examples()}
 
 
