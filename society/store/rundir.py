@@ -8,6 +8,7 @@ Everything that reads or writes a run (the API, the command line, the views) ask
 from __future__ import annotations
 
 import errno
+import hashlib
 import io
 import json
 import os
@@ -95,6 +96,9 @@ class Manifest(BaseModel):
     seed: int
     #: The resolved scenario (every field, defaults filled in), as ``Scenario.model_dump()``.
     scenario: dict[str, Any]
+    #: SHA-256 of ``scenario`` (canonical JSON): resume, replay and reproduce refuse a manifest
+    #: whose scenario was edited after the run wrote it.
+    scenario_sha256: str | None = None
     versions: dict[str, str]
     git: GitState
     platform: dict[str, str]
@@ -116,10 +120,18 @@ class Manifest(BaseModel):
             scenario_name=scenario.name,
             seed=scenario.seed,
             scenario=scenario.model_dump(),
+            scenario_sha256=scenario_digest(scenario.model_dump()),
             versions=package_versions(),
             git=GitState(**git_state()),
             platform=platform_info(),
             started_utc=started.isoformat(),
+        )
+
+    def scenario_intact(self) -> bool:
+        """Whether ``scenario`` is what the run wrote (manifests without a digest: unknown,
+        taken as intact)."""
+        return self.scenario_sha256 is None or scenario_digest(self.scenario) == (
+            self.scenario_sha256
         )
 
     def resolved_scenario(self) -> Scenario:
@@ -368,6 +380,13 @@ class RunDir(OutputDir):
         """The manifest and the resolved scenario it stores, for ``purpose`` (resume, replay,
         reproduce); a clear error naming the directory when they cannot be used."""
         manifest = self.read_manifest()
+        if not manifest.scenario_intact():
+            raise RunDirectoryError(
+                f"cannot {purpose} '{printable(self.path)}': the scenario in its "
+                f"{self.MANIFEST} was changed after the run wrote it (its SHA-256 no longer "
+                f"matches), so the stored results belong to another scenario. Nothing was "
+                f"changed. Restore the manifest, or run the edited scenario as a new run."
+            )
         try:
             return manifest, manifest.resolved_scenario()
         except ValidationError as err:
@@ -436,6 +455,12 @@ def prepare_run_dir(path: Path, *, force: bool) -> Path:
 
 
 # -- atomic writes ------------------------------------------------------------------------------
+def scenario_digest(scenario: dict[str, Any]) -> str:
+    """SHA-256 of a scenario dump as canonical JSON (sorted keys, no spaces)."""
+    text = json.dumps(scenario, sort_keys=True, separators=(",", ":"), default=_json_default)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def write_parquet(frame: pl.DataFrame, path: Path) -> None:
     """Write atomically: a reader (or a crash) never sees a half-written file.
 

@@ -165,3 +165,19 @@ def test_a_full_disk_stops_a_sweep_cleanly_and_it_resumes(small_disk: Path, tmp_
     r = cli("sweep", "--resume", out, "--quiet", "--no-report", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert json.loads((out / "manifest.json").read_text())["status"] == "complete"
+
+
+@pytest.mark.parametrize("edit", ["lab.tax", "population.size"])
+def test_an_edited_manifest_scenario_is_refused_before_resuming(tmp_path: Path, edit: str) -> None:
+    import json
+
+    run = _stopped_run(tmp_path)
+    manifest = json.loads((run / "manifest.json").read_text())
+    section, key = edit.split(".")
+    manifest["scenario"][section][key] = 0.9 if key == "tax" else 77
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    before = _tree(run)
+    r = cli("run", "--resume", run, "--quiet", "--no-report", cwd=tmp_path)
+    assert r.returncode == 2, r.stderr  # before: exit 0 with the old tax's results, or a segfault
+    assert "was changed after the run wrote it" in r.stderr and "Traceback" not in r.stderr
+    assert _tree(run) == before

@@ -25,6 +25,7 @@ MANIFEST_KEYS = [
     "scenario_name",
     "seed",
     "scenario",
+    "scenario_sha256",
     "versions",
     "git",
     "platform",
