@@ -31,6 +31,11 @@ class SocietyError(Exception):
     def __init__(self, message: str = "", *args: object) -> None:
         super().__init__(printable(message, limit=None), *args)
 
+    def __str__(self) -> str:
+        # The message alone: subclasses keep their other state in args too (so copies made by
+        # SimPy and pickle keep it), which must not show up in what the user reads.
+        return str(self.args[0]) if self.args else ""
+
 
 class ScenarioError(SocietyError):
     """A scenario file, override or name that cannot be used."""

@@ -132,6 +132,7 @@ def test_society_errors_cross_simpy_and_pickle_intact(exc: SocietyError) -> None
             vars(exc),
         )
     assert "\n" not in str(exc)
+    assert str(exc) == exc.args[0]  # what the user reads is the message, never a tuple
 
 
 def test_a_401_in_mid_run_stops_it_with_the_reason(tmp_path: Path) -> None:
