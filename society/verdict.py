@@ -110,7 +110,7 @@ def _alignment_sentence(s: Mapping[str, Any]) -> str:
         return ""
     moved = "rose" if a1 > a0 + 0.005 else "fell" if a1 < a0 - 0.005 else "stayed"
     if moved == "stayed":
-        return f"Mean alignment stayed at {a1:.2f}."
+        return f"Mean alignment barely moved ({a0:.3f} to {a1:.3f})."
     return f"Mean alignment {moved} from {a0:.2f} to {a1:.2f}."
 
 

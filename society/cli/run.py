@@ -166,9 +166,9 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
         out.print(f"[bold]Verdict:[/] {escape(result.summary['verdict'])}")
         out.print(summary_table(result.summary, scenario.name))
     if not args.no_report:
-        from viz import write_report
+        from society.cli.figures import draw_report
 
-        report = write_report(result.path, figures_dir=RunDir(result.path).figures)
+        report = draw_report(result.path, RunDir(result.path).figures, "run")
         if show:
             out.print(f"report: {report}", soft_wrap=True)
     print(result.path, flush=True)

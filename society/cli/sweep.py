@@ -143,9 +143,9 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
             f"`society sweep-summary {result.path}`"
         )
     if not args.no_report:
-        from viz import write_report
+        from society.cli.figures import draw_report
 
-        report = write_report(result.path, figures_dir=result.store.figures)
+        report = draw_report(result.path, result.store.figures, "sweep")
         if not args.quiet:
             err.print(f"report: {report}", soft_wrap=True, highlight=False)
     print(result.path, flush=True)

@@ -181,3 +181,23 @@ def test_an_edited_manifest_scenario_is_refused_before_resuming(tmp_path: Path, 
     assert r.returncode == 2, r.stderr  # before: exit 0 with the old tax's results, or a segfault
     assert "was changed after the run wrote it" in r.stderr and "Traceback" not in r.stderr
     assert _tree(run) == before
+
+
+def test_a_full_disk_while_drawing_keeps_the_run_and_says_how_to_draw_later(
+    small_disk: Path, tmp_path: Path
+) -> None:
+    import json
+    import subprocess
+
+    subprocess.run(["mount", "-o", "remount,size=200k", str(small_disk)], check=True)
+    run = small_disk / "r"
+    r = cli("run", "tiny", "--set", "days=20", "--out", run, cwd=tmp_path)
+    assert r.returncode == 1, r.stderr
+    assert "Traceback" not in r.stderr and "while drawing the figures" in r.stderr
+    assert f"society report {run} --figures" in r.stderr
+    assert json.loads((run / "manifest.json").read_text())["status"] == "success"
+    assert not list(run.rglob("*.tmp"))
+    assert all(f.stat().st_size > 0 for f in (run / "figures").glob("*.png"))  # none truncated
+    subprocess.run(["mount", "-o", "remount,size=60m", str(small_disk)], check=True)
+    assert cli("report", run, "--figures", cwd=tmp_path).returncode == 0
+    assert (run / "report.html").is_file() and len(list((run / "figures").glob("*.png"))) >= 5
