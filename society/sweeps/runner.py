@@ -146,13 +146,23 @@ def run_sweep(
     sweeps_root: str | Path = "runs/sweeps",
     on_start: Callable[[int, int], None] | None = None,
     on_point: Callable[[dict[str, Any]], None] | None = None,
+    overrides: Iterable[str] = (),
+    replicates: int | None = None,
 ) -> SweepResult:
     """Run (or resume) a sweep and return its points table.
 
     ``on_start(total, already_done)`` is called once before the first run and
-    ``on_point(record)`` after each stored run (for progress display).
+    ``on_point(record)`` after each stored run (for progress display). ``overrides``
+    (``KEY=VALUE``) and ``replicates`` are ``society sweep``'s ``--set`` and ``--replicates``.
     """
-    sweep, store, previous = prepare(sweep_file, out=out, resume=resume, sweeps_root=sweeps_root)
+    sweep, store, previous = prepare(
+        sweep_file,
+        out=out,
+        resume=resume,
+        sweeps_root=sweeps_root,
+        overrides=overrides,
+        replicates=replicates,
+    )
     return execute(
         sweep,
         store,
