@@ -19,6 +19,7 @@ from society import signals
 from society.errors import (
     RunDirectoryError,
     SocietyError,
+    Stopped,
     StorageError,
     io_text,
     storage_cause,
@@ -170,12 +171,8 @@ def resume(
         return _execute(stored, manifest, build)
 
 
-class RunStopped(SocietyError):
+class RunStopped(Stopped):
     """A run stopped by SIGINT or SIGTERM after writing a checkpoint (exit 130 or 143)."""
-
-    def __init__(self, message: str = "", signum: int = 2) -> None:
-        super().__init__(message, signum)  # both in args: it survives SimPy's and pickle's copies
-        self.exit_code = 128 + int(signum)
 
 
 def _execute(run_dir: RunDir, manifest: Manifest, build: Callable[[], SocietyModel]) -> RunResult:

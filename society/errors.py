@@ -45,6 +45,15 @@ class RunDirectoryError(SocietyError):
     """An output directory that cannot be written or would overwrite a previous run."""
 
 
+class Stopped(SocietyError):
+    """A run or sweep stopped by a signal after saving what it had; exit 128 + the signal
+    (130 for SIGINT, 143 for SIGTERM). The signal is kept in args, so copies keep it."""
+
+    def __init__(self, message: str = "", signum: int = 2) -> None:
+        super().__init__(message, signum)
+        self.exit_code = 128 + int(signum)
+
+
 class StorageError(SocietyError):
     """The machine could not store a run's files (disk full, read-only, I/O error): not the
     user's input, so exit 1; the message says what was kept and how to continue."""

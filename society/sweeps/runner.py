@@ -21,7 +21,7 @@ from typing import Any
 import polars as pl
 
 from society import signals
-from society.errors import SocietyError, StorageError, io_text, storage_cause
+from society.errors import Stopped, StorageError, io_text, storage_cause
 from society.store.provenance import git_state, package_versions, platform_info, utc_now
 from society.store.rundir import safe_name, utc_stamp
 from society.sweeps.engines import make_engine
@@ -48,12 +48,8 @@ class SweepResult:
         return self.store.scan_metrics()
 
 
-class SweepInterrupted(SocietyError):
+class SweepInterrupted(Stopped):
     """A sweep stopped by SIGINT or SIGTERM; its finished runs are stored (exit 130 or 143)."""
-
-    def __init__(self, message: str = "", signum: int = signal.SIGINT) -> None:
-        super().__init__(message, signum)
-        self.exit_code = 128 + int(signum)
 
 
 def _stop_on_storage(

@@ -30,7 +30,13 @@ import simpy
 import society
 from llm_backends.fake_server import FakeOpenAIServer, FakeServerConfig
 from society.api import RunStopped
-from society.errors import RunDirectoryError, ScenarioError, SocietyError, StorageError
+from society.errors import (
+    RunDirectoryError,
+    ScenarioError,
+    SocietyError,
+    Stopped,
+    StorageError,
+)
 from society.llm.errors import LLMRunError
 from society.llm.setup import LLMSetupError
 from society.model import SocietyModel
@@ -81,6 +87,7 @@ def _society_examples() -> list[SocietyError]:
         LLMSetupError("cannot replay: no response cache"),
         LLMRunError("the endpoint rejected the key on day 3", "auth"),
         StorageError("No space left on device (ENOSPC): the run stopped on day 40"),
+        Stopped("SIGINT: stopped", 2),
         RunStopped("SIGTERM: stopped after day 31", 15),
         SweepInterrupted("SIGTERM: the sweep stopped", 15),
         SweepError("sweep.toml: [grid] is empty"),
