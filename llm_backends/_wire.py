@@ -15,7 +15,16 @@ from .errors import BAD_RESPONSE, BackendError
 from .limits import ReplyLimits, check_content
 from .types import Completion, CompletionRequest
 
-__all__ = ["build_payload", "completion_from_body", "is_local_url", "response_format"]
+__all__ = [
+    "SCHEMA_IN_PROMPT",
+    "build_payload",
+    "completion_from_body",
+    "is_local_url",
+    "response_format",
+]
+
+SCHEMA_IN_PROMPT = "Reply with only a JSON object that satisfies this JSON schema:"
+"""Opens the line that ``prompt`` mode adds to the system message, followed by the schema."""
 
 _LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})
 
@@ -31,9 +40,14 @@ def is_local_url(url: str) -> bool:
 
 
 def response_format(request: CompletionRequest) -> dict[str, Any] | None:
-    """The ``response_format`` field for ``request`` (``None`` for free text)."""
-    if request.json_schema is None:
+    """The ``response_format`` field for ``request``: ``None`` for free text and for
+    ``prompt`` mode; ``json_object`` with the schema beside it for servers that constrain
+    their grammar with it (llama.cpp) and refuse ``json_schema``; else OpenAI's
+    ``json_schema``."""
+    if request.json_schema is None or request.structured == "prompt":
         return None
+    if request.structured == "json_object":
+        return {"type": "json_object", "schema": dict(request.json_schema)}
     return {
         "type": "json_schema",
         "json_schema": {
@@ -46,9 +60,12 @@ def response_format(request: CompletionRequest) -> dict[str, Any] | None:
 
 def build_payload(request: CompletionRequest, model: str | None = None) -> dict[str, Any]:
     """JSON body of ``POST /chat/completions`` for ``request``."""
+    messages = [{"role": role, "content": content} for role, content in request.messages]
+    if request.structured == "prompt" and request.json_schema is not None:
+        _schema_into_prompt(messages, request.json_schema)
     payload: dict[str, Any] = {
         "model": model or request.model,
-        "messages": [{"role": role, "content": content} for role, content in request.messages],
+        "messages": messages,
         "temperature": request.temperature,
         "max_tokens": request.max_tokens,
     }
@@ -58,6 +75,17 @@ def build_payload(request: CompletionRequest, model: str | None = None) -> dict[
     if fmt is not None:
         payload["response_format"] = fmt
     return payload
+
+
+def _schema_into_prompt(messages: list[dict[str, str]], schema: Mapping[str, Any]) -> None:
+    """Write the schema at the end of the first system message (a new one if there is none):
+    in ``prompt`` mode the model reads it instead of the server enforcing it."""
+    line = f"{SCHEMA_IN_PROMPT} {json.dumps(schema, separators=(',', ':'))}"
+    for message in messages:
+        if message["role"] == "system":
+            message["content"] = f"{message['content']}\n\n{line}"
+            return
+    messages.insert(0, {"role": "system", "content": line})
 
 
 def _parse_content(text: str) -> dict[str, Any] | None:

@@ -70,14 +70,17 @@ class _Probeable(Protocol):
 
     async def list_models(self) -> list[str]: ...
 
+    async def aclose(self) -> None: ...
+
 
 @dataclass(frozen=True)
 class CheckResult:
     """Outcome of :func:`check_endpoint`.
 
-    ``schema_honoured`` is False when the endpoint answered but ignored the JSON schema
-    (some servers silently drop ``response_format``); runs still work then, through
-    re-asks and fallbacks, but cost more.
+    ``structured`` is the mode the check used: the one asked for, or with ``"auto"`` the
+    strongest the endpoint enforces (``negotiation`` says what each stronger mode did).
+    ``schema_honoured`` is False when the endpoint answered but the reply broke the check's
+    schema; runs still work then, through repairs, re-asks and fallbacks, but cost more.
     """
 
     base_url: str
@@ -87,14 +90,19 @@ class CheckResult:
     reply: str
     prompt_tokens: int
     completion_tokens: int
+    structured: str = "json_schema"
+    negotiation: str = ""
 
 
 class EndpointCheckError(BackendError):
     """The endpoint is unusable; the message says why in one line."""
 
 
-async def check_endpoint(backend: _Probeable) -> CheckResult:
+async def check_endpoint(backend: _Probeable, structured: str = "auto") -> CheckResult:
     """Send one small structured request through ``backend`` and report on it.
+
+    With ``structured="auto"`` the endpoint is first probed for the strongest structured
+    mode it enforces (:func:`~llm_backends.negotiate.negotiate`); the check then uses it.
 
     Raises
     ------
@@ -102,44 +110,18 @@ async def check_endpoint(backend: _Probeable) -> CheckResult:
         Dead endpoint, wrong model, rejected key or timeout, with a message naming the URL,
         the model and the API-key variable (never the key).
     """
-    request = CompletionRequest(
-        model=backend.model,
-        messages=(
-            ("system", "You are a health check. Reply with JSON only."),
-            ("user", 'Reply with {"status": "ok", "number": 7}.'),
-        ),
-        json_schema=CHECK_SCHEMA,
-        schema_name="health_check",
-        max_tokens=32,
-        decision="llm_check",
-    )
-    where = f"{backend.base_url} (model {backend.model!r})"
+    from .negotiate import negotiate
+
     start = time.perf_counter()
     try:
-        completion = await backend.complete(request)
+        negotiation = ""
+        if structured == "auto":
+            chosen = await negotiate(backend, backend.model)
+            structured, negotiation = chosen.mode, chosen.explain()
+        start = time.perf_counter()
+        completion = await backend.complete(_check_request(backend.model, structured))
     except BackendError as exc:
-        detail = exc.message
-        if exc.kind == CONNECTION:
-            msg = f"cannot connect to {backend.base_url}: is the server running? ({detail})"
-        elif exc.kind == AUTH:
-            msg = (
-                f"{backend.base_url} rejected the API key from environment variable "
-                f"{backend.api_key_env} (HTTP {exc.status}): {detail}"
-            )
-        elif exc.kind == NOT_FOUND:
-            msg = f"model {backend.model!r} not found at {backend.base_url}"
-            try:
-                names = await backend.list_models()
-            except BackendError:
-                names = []
-            if names:
-                shown = ", ".join(sorted(names)[:10])
-                msg += f"; available models: {shown}"
-        elif exc.kind == TIMEOUT:
-            msg = f"no reply from {where}: {detail}"
-        else:
-            msg = f"{where} failed the check: {detail}"
-        raise EndpointCheckError(exc.kind, msg, status=exc.status) from None
+        raise await _unusable(backend, exc) from None
     latency = time.perf_counter() - start
     obj, _problem = parse_json_object(completion.text)
     honoured = obj is not None and not validate(obj, CHECK_SCHEMA)
@@ -151,7 +133,51 @@ async def check_endpoint(backend: _Probeable) -> CheckResult:
         reply=completion.text[:200],
         prompt_tokens=completion.prompt_tokens,
         completion_tokens=completion.completion_tokens,
+        structured=structured,
+        negotiation=negotiation,
     )
+
+
+def _check_request(model: str, structured: str) -> CompletionRequest:
+    return CompletionRequest(
+        model=model,
+        messages=(
+            ("system", "You are a health check. Reply with JSON only."),
+            ("user", 'Reply with {"status": "ok", "number": 7}.'),
+        ),
+        json_schema=CHECK_SCHEMA,
+        schema_name="health_check",
+        max_tokens=32,
+        structured=structured,
+        decision="llm_check",
+    )
+
+
+async def _unusable(backend: _Probeable, exc: BackendError) -> EndpointCheckError:
+    """The check's one-line verdict on an endpoint that failed it."""
+    where = f"{backend.base_url} (model {backend.model!r})"
+    detail = exc.message
+    if exc.kind == CONNECTION:
+        msg = f"cannot connect to {backend.base_url}: is the server running? ({detail})"
+    elif exc.kind == AUTH:
+        msg = (
+            f"{backend.base_url} rejected the API key from environment variable "
+            f"{backend.api_key_env} (HTTP {exc.status}): {detail}"
+        )
+    elif exc.kind == NOT_FOUND:
+        msg = f"model {backend.model!r} not found at {backend.base_url}"
+        try:
+            names = await backend.list_models()
+        except BackendError:
+            names = []
+        if names:
+            shown = ", ".join(sorted(names)[:10])
+            msg += f"; available models: {shown}"
+    elif exc.kind == TIMEOUT:
+        msg = f"no reply from {where}: {detail}"
+    else:
+        msg = f"{where} failed the check: {detail}"
+    return EndpointCheckError(exc.kind, msg, status=exc.status)
 
 
 class Endpoint:

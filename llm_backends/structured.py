@@ -1,7 +1,11 @@
-"""Ask for a structured reply, validate it, re-ask once, and fall back cleanly."""
+"""Ask for a structured reply, validate it, mend a near miss, re-ask once, and fall back
+cleanly."""
 
 from __future__ import annotations
 
+import json
+import math
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -9,10 +13,11 @@ from pydantic import BaseModel, ValidationError
 
 from .errors import FALLBACK_KINDS, INVALID_REPLY, BackendError
 from .protocol import Backend, FallbackRecorder
+from .repair import repair_reply
 from .types import Completion, CompletionRequest
-from .validation import Validator, parse_json_object, schema_validator
+from .validation import Validator, parse_json_object, resolve_ref, schema_validator
 
-__all__ = ["ask_structured", "pydantic_validator", "reask_request"]
+__all__ = ["ask_structured", "pydantic_validator", "reask_request", "reply_token_budget"]
 
 _QUOTE_LIMIT = 1500
 _MARKER_LIMIT = 300
@@ -39,6 +44,50 @@ def pydantic_validator(model: type[BaseModel]) -> Validator:
         return []
 
     return _validate
+
+
+_CHARS_PER_TOKEN = 2.5  # JSON punctuation and digits tokenize densely; prose near 4
+_FREE_STRING_CHARS = 200
+_FREE_ARRAY_ITEMS = 8
+
+
+def reply_token_budget(schema: Mapping[str, Any]) -> int:
+    """Tokens the longest reply ``schema`` allows can take, with a margin: the ``max_tokens``
+    a structured request needs. Sized from the schema so a reply is never cut off while
+    valid, and a runaway one stops early (free strings without ``maxLength`` count as 200
+    characters, arrays without ``maxItems`` as 8 items).
+
+    >>> reply_token_budget({"type": "object", "properties": {"x": {"enum": [0, 10]},
+    ...     "why": {"type": "string", "maxLength": 60}}})
+    44
+    """
+    return math.ceil(_reply_chars(schema, schema, 0) / _CHARS_PER_TOKEN) + 8
+
+
+def _reply_chars(schema: Mapping[str, Any], root: Mapping[str, Any], depth: int) -> int:  # noqa: PLR0911
+    schema = resolve_ref(schema, root)
+    if "const" in schema:
+        return len(json.dumps(schema["const"]))
+    if "enum" in schema:
+        return max((len(json.dumps(m)) for m in schema["enum"]), default=4)
+    alternatives = schema.get("anyOf") or schema.get("oneOf")
+    if alternatives and depth < 16:
+        return max(_reply_chars(s, root, depth + 1) for s in alternatives)
+    typ = schema.get("type", "object" if "properties" in schema else "string")
+    if isinstance(typ, list):
+        typ = next((t for t in typ if t != "null"), "null")
+    if typ == "object" and depth < 16:
+        props: Mapping[str, Any] = schema.get("properties", {})
+        # '"name": value, ' per member, as models write it, inside '{}'.
+        return 2 + sum(len(n) + 6 + _reply_chars(s, root, depth + 1) for n, s in props.items())
+    if typ == "array" and depth < 16:
+        items = schema.get("items", {"type": "string"})
+        count = int(schema.get("maxItems", _FREE_ARRAY_ITEMS))
+        return 2 + count * (_reply_chars(items, root, depth + 1) + 2)
+    if typ == "string":
+        # Quotes, and room for a few escapes.
+        return int(schema.get("maxLength", _FREE_STRING_CHARS)) * 11 // 10 + 2
+    return {"integer": 6, "number": 10, "boolean": 5, "null": 4}.get(str(typ), 10)
 
 
 def _problems(text: str, validator: Validator | None) -> tuple[dict[str, Any] | None, list[str]]:
@@ -83,6 +132,7 @@ async def ask_structured(
     validator: Validator | type[BaseModel] | None = None,
     *,
     recorder: FallbackRecorder | None = None,
+    repair: bool = True,
 ) -> Completion:
     """Send ``request`` and return a validated completion or a fallback.
 
@@ -96,11 +146,17 @@ async def ask_structured(
     recorder : FallbackRecorder or None
         Where fallbacks are persisted for replay. Defaults to ``backend`` when it has a
         ``record_fallback`` method (e.g. :class:`~llm_backends.cache.CachedBackend`).
+    repair : bool
+        Offer an invalid reply to :func:`~llm_backends.repair.repair_reply` (against the
+        request's ``json_schema``) before re-asking; a mended reply that passes
+        ``validator`` is returned with ``repaired=True``. The mend is a pure function of the
+        reply, so replay re-derives it from the cached text.
 
     Returns
     -------
     Completion
-        Either ``parsed`` holds the validated object, or ``fallback`` is true and
+        Either ``parsed`` holds the validated object (``repaired`` says whether it was
+        mended), or ``fallback`` is true and
         ``error_kind`` says why (``"invalid_reply"`` after one failed re-ask, or at once when
         the transport refused the reply as over ``llm.max_reply_bytes`` or nested too deeply;
         or the transport kind such as ``"budget_exhausted"``, ``"rate_limited"``,
@@ -150,6 +206,10 @@ async def ask_structured(
         obj, errors = _problems(completion.text, check)
         if obj is not None:
             return replace(completion, parsed=obj, retries=retries)
+        if repair and request.json_schema is not None:
+            mended, _notes = repair_reply(completion.text, request.json_schema)
+            if mended is not None and not (check(mended) if check is not None else []):
+                return replace(completion, parsed=mended, retries=retries, repaired=True)
         if round_ == 0:
             retries += 1
             current = reask_request(request, completion.text, errors)

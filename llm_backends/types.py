@@ -13,13 +13,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-__all__ = ["CACHE_KEY_VERSION", "Completion", "CompletionRequest", "Message"]
+__all__ = [
+    "CACHE_KEY_VERSION",
+    "STRUCTURED_MODES",
+    "Completion",
+    "CompletionRequest",
+    "Message",
+]
 
 Message = tuple[str, str]
 """One chat message as ``(role, content)``."""
 
 CACHE_KEY_VERSION = "society-llm-v1"
 """Mixed into every cache key so a change in key semantics never serves stale entries."""
+
+
+STRUCTURED_MODES = ("json_schema", "json_object", "prompt")
+"""How a request asks for its schema, strongest first: OpenAI-style ``response_format``
+``json_schema``; ``json_object`` carrying the schema (llama.cpp's server, some vLLM and Ollama
+versions); or the schema written into the prompt, with validation and one re-ask."""
 
 
 def _canonical_json(value: Any) -> str:
@@ -46,6 +58,10 @@ class CompletionRequest:
     seed : int or None
         Forwarded to the endpoint; also part of the cache key.
     max_tokens : int
+    structured : {"json_schema", "json_object", "prompt"}
+        How the schema reaches the endpoint (see :data:`STRUCTURED_MODES`). Part of the cache
+        key, except for the default ``json_schema``, so caches recorded before modes existed
+        still replay.
     decision : str
         Label of the engine decision (e.g. ``"work_allocation"``). Used in logs and error
         messages, *not* in the cache key: two decisions sending identical requests share the
@@ -71,6 +87,7 @@ class CompletionRequest:
     temperature: float = 0.0
     seed: int | None = None
     max_tokens: int = 512
+    structured: str = "json_schema"
     decision: str = "unspecified"
     metadata: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
@@ -79,10 +96,14 @@ class CompletionRequest:
         object.__setattr__(self, "messages", msgs)
         if not msgs:
             raise ValueError("CompletionRequest needs at least one message")
+        if self.structured not in STRUCTURED_MODES:
+            raise ValueError(
+                f"structured must be one of {STRUCTURED_MODES}, got {self.structured!r}"
+            )
 
     def key_material(self) -> dict[str, Any]:
         """Return exactly the fields that identify the answer (see :meth:`cache_key`)."""
-        return {
+        material: dict[str, Any] = {
             "v": CACHE_KEY_VERSION,
             "model": self.model,
             "messages": [list(m) for m in self.messages],
@@ -93,6 +114,11 @@ class CompletionRequest:
             "seed": self.seed,
             "max_tokens": int(self.max_tokens),
         }
+        if self.structured != "json_schema" and self.json_schema is not None:
+            # The same schema asked for another way is another request: a grammar-constrained
+            # reply and a prompted one differ.
+            material["structured"] = self.structured
+        return material
 
     def cache_key(self) -> str:
         """SHA-256 hex digest of the canonical JSON of (model, messages, schema, temperature,
@@ -127,6 +153,11 @@ class Completion:
         True when no endpoint was paid for this completion.
     retries : int
         Extra attempts spent (transport retries plus re-asks).
+    repaired : bool
+        True when the reply was a near miss that
+        :func:`~llm_backends.repair.repair_reply` mended (a number clamped into its bounds, a
+        string cut to its length, an unterminated object closed, ...); ``parsed`` holds the
+        mended object. Distinct from ``fallback``: the model's answer is used.
     fallback : bool
         True when the caller must use its stub policy instead of ``parsed``.
     error_kind : str or None
@@ -140,6 +171,7 @@ class Completion:
     latency_s: float = 0.0
     cache_hit: bool = False
     retries: int = 0
+    repaired: bool = False
     fallback: bool = False
     error_kind: str | None = None
 

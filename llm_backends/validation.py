@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["Validator", "parse_json_object", "schema_validator", "validate"]
+__all__ = ["Validator", "parse_json_object", "resolve_ref", "schema_validator", "validate"]
 
 Validator = Callable[[dict[str, Any]], list[str]]
 """A callable returning the list of problems with a parsed reply (empty when valid)."""
@@ -35,8 +35,9 @@ _TYPE_CHECKS: dict[str, Callable[[Any], bool]] = {
 _MAX_ERRORS = 20
 
 
-def _resolve(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
+def resolve_ref(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
     ref = schema.get("$ref")
+    """``schema`` with its local ``$ref`` (``#/$defs/...``) followed, against ``root``."""
     seen = 0
     while isinstance(ref, str):
         if not ref.startswith("#/"):
@@ -57,7 +58,7 @@ def _check(
 ) -> None:
     if len(out) >= _MAX_ERRORS:
         return
-    schema = _resolve(schema, root)
+    schema = resolve_ref(schema, root)
     where = path or "$"
 
     if "const" in schema and value != schema["const"]:

@@ -24,7 +24,7 @@ from society.errors import (
     io_text,
     storage_cause,
 )
-from society.llm.setup import build_stack, check_endpoint
+from society.llm.setup import build_stack, preflight
 from society.model import RunInterrupted, SocietyModel
 from society.resources import check_fits_in_memory
 from society.scenario import Scenario
@@ -108,8 +108,11 @@ def run(
     resolved = load_scenario(scenario, seed=seed, overrides=overrides)
     check_fits_in_memory(resolved)  # a society too large for this machine fails before it starts
     uses_llm = resolved.llm.fraction > 0
-    if uses_llm and replay_from is None and resolved.llm.backend == "openai":
-        check_endpoint(resolved.llm)  # fail fast, before any directory or simulation
+    negotiation = None
+    if uses_llm and replay_from is None:
+        # Fail fast, before any directory or simulation; settles llm.structured = "auto".
+        checked = preflight(resolved)
+        resolved, negotiation = checked.scenario, checked.negotiation
     started = utc_now()
     path = (
         Path(out)
@@ -134,6 +137,8 @@ def run(
             manifest.llm = LLMRecord(
                 cache=str(stack.cache.path) if stack.cache else None,
                 replay_from=str(replay_from) if replay_from else None,
+                structured=resolved.llm.structured,
+                negotiation=negotiation,
             )
 
         def build() -> SocietyModel:

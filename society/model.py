@@ -585,6 +585,14 @@ class SocietyModel(mesa.Model):
         calls = self.llm.calls
         return {
             "llm_calls": len(calls),
+            "llm_structured": self.scenario.llm.structured,
+            "llm_accepted_share": 1.0
+            - self.llm.run_repaired_share
+            - self.llm.run_fallback_share
+            if calls
+            else 0.0,
+            "llm_repaired": sum(bool(c.get("repaired")) for c in calls),
+            "llm_repaired_share": self.llm.run_repaired_share,
             "llm_fallbacks": sum(bool(c["fallback"]) for c in calls),
             "llm_tokens": sum(c["prompt_tokens"] + c["completion_tokens"] for c in calls),
             "llm_budget_exhausted": self.llm.budget_noted,

@@ -192,6 +192,8 @@ def _refuse_other_scenario(args: argparse.Namespace, stored: Scenario, flag: str
     base = args.scenario if args.scenario is not None else stored.model_dump()
     asked = load_scenario(base, seed=args.seed, overrides=args.overrides).model_dump()
     have = stored.model_dump()
+    if asked["llm"]["structured"] == "auto":  # the stored run recorded what auto chose
+        asked["llm"]["structured"] = have["llm"]["structured"]
     differ = [
         f"{section}.{key}" if isinstance(value, dict) else section
         for section, value in have.items()
@@ -343,12 +345,16 @@ def summary_table(summary: dict[str, Any], name: str) -> Table:
             if s["llm_budget_exhausted"]
             else ""
         )
+        calls = s["llm_calls"]
+        repaired, fallbacks = s.get("llm_repaired", 0), s["llm_fallbacks"]
         rows.append(
             (
-                "LLM calls / fallbacks / tokens",
-                f"{s['llm_calls']} / {s['llm_fallbacks']} / {s['llm_tokens']}{note}",
+                "LLM calls: accepted / repaired / fell back",
+                f"{calls}: {calls - repaired - fallbacks} / {repaired} / {fallbacks} "
+                f"({s.get('llm_structured', 'json_schema')}){note}",
             )
         )
+        rows.append(("LLM tokens", f"{s['llm_tokens']:,}"))
     for k, v in rows:
         table.add_row(k, v)
     return table

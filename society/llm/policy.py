@@ -14,6 +14,8 @@ replay miss, a damaged cache) stop the run as :class:`~society.llm.errors.LLMRun
 from __future__ import annotations
 
 import asyncio
+import json
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -60,8 +62,19 @@ CALL_SCHEMA = {
     "prompt_tokens": pl.Int64,
     "completion_tokens": pl.Int64,
     "retries": pl.Int32,
+    "structured": pl.String,
+    "repaired": pl.Boolean,
     "fallback": pl.Boolean,
     "error_kind": pl.String,
+    # The state the archetype was asked in (as its prompt showed it) and its validated answer
+    # (JSON, null on a fallback): what `society calibrate` fits the stub policy to.
+    "role": pl.String,
+    "alignment": pl.Float64,
+    "hacking": pl.Float64,
+    "tax": pl.Float64,
+    "lead": pl.Float64,
+    "peer_alignment": pl.Float64,
+    "answer": pl.String,
 }
 
 
@@ -294,6 +307,9 @@ class LLMPolicy:
                 temperature=p.temperature,
                 reply_tokens=p.reply_tokens,
                 seed=seed,
+                # SocietyModel built without society.run (which settles auto by probing the
+                # endpoint) asks the way every run did before modes existed.
+                structured="json_schema" if p.structured == "auto" else p.structured,
             )
             for d, _, _, ctx in asks
         ]
@@ -323,7 +339,8 @@ class LLMPolicy:
             # Only kinds no fallback may hide get here (see ask_structured); say what to do.
             raise run_error(err, p, self.model.day) from err
         out = []
-        for (decision, who, a, _), req, c in zip(asks, requests, completions, strict=True):
+        hacking = self.model.population.hacking
+        for (decision, who, a, ctx), req, c in zip(asks, requests, completions, strict=True):
             out.append(Asked(a, int(who.size), req, c))
             self.day_calls += 1
             self.day_fallbacks += int(c.fallback)
@@ -338,8 +355,19 @@ class LLMPolicy:
                     "prompt_tokens": c.prompt_tokens,
                     "completion_tokens": c.completion_tokens,
                     "retries": c.retries,
+                    "structured": req.structured,
+                    "repaired": c.repaired,
                     "fallback": c.fallback,
                     "error_kind": c.error_kind,
+                    "role": ctx["role"],
+                    "alignment": ctx["alignment"],
+                    "hacking": float(hacking[who].mean()) if who.size else 0.0,
+                    "tax": ctx["tax"],
+                    "lead": float(ctx["lead"]),
+                    "peer_alignment": float(ctx.get("peer_alignment", math.nan)),
+                    "answer": None
+                    if c.fallback or c.parsed is None
+                    else json.dumps(c.parsed, sort_keys=True),
                 }
             )
             if c.error_kind == "budget_exhausted" and not self.budget_noted:
@@ -356,7 +384,7 @@ class LLMPolicy:
     def _apply_allocation(self, who: np.ndarray, answer: decisions.WorkAllocation | None) -> None:
         if answer is None:
             return
-        shares = np.array([answer.capabilities, answer.alignment, answer.risk])
+        shares = np.array(answer.shares())
         shares = np.clip(
             shares[None, :] + self.params.member_noise * self.rng.standard_normal((who.size, 3)),
             0.0,
@@ -373,7 +401,7 @@ class LLMPolicy:
             return
         pop = self.model.population
         m = pop.beliefs.shape[1]
-        shifts = np.resize(np.asarray(answer.belief_shifts, dtype=np.float64), m)
+        shifts = np.resize(np.asarray(answer.belief_deltas, dtype=np.float64), m)
         noise = self.params.member_noise
         pop.alignment[who] = np.clip(
             pop.alignment[who]
@@ -401,6 +429,14 @@ class LLMPolicy:
         """
         counts = Counter(str(c["error_kind"] or "unknown") for c in self.calls if c["fallback"])
         return dict(counts.most_common())
+
+    @property
+    def run_repaired_share(self) -> float:
+        """Share of the run's LLM calls whose reply was a near miss the client mended
+        (:mod:`llm_backends.repair`) and then used (0 without calls)."""
+        if not self.calls:
+            return 0.0
+        return sum(bool(c.get("repaired")) for c in self.calls) / len(self.calls)
 
     @property
     def run_fallback_share(self) -> float:

@@ -69,8 +69,9 @@ def transport(p: LLM, *, timeout_s: float | None = None) -> Backend:
 
 def check_endpoint(p: LLM, *, timeout_s: float = 15.0) -> CheckResult:
     """Send one structured request and return what came back (latency, schema honoured,
-    tokens). A dead endpoint, wrong model or bad key raises :class:`LLMSetupError` with the
-    server's reason and the fix; a passing 500 or 429 is retried."""
+    tokens, and the structured mode: ``llm.structured``, or what ``auto`` chose). A dead
+    endpoint, wrong model or bad key raises :class:`LLMSetupError` with the server's reason and
+    the fix; a passing 500 or 429 is retried."""
     from llm_backends.endpoint import check_endpoint as probe
 
     async def go() -> CheckResult:
@@ -78,7 +79,7 @@ def check_endpoint(p: LLM, *, timeout_s: float = 15.0) -> CheckResult:
         try:
             for attempt in range(TRANSIENT_CHECK_ATTEMPTS):
                 try:
-                    return await probe(backend)  # type: ignore[arg-type]
+                    return await probe(backend, p.structured)  # type: ignore[arg-type]
                 except BackendError as err:
                     # A 500 or 429 says the server is there; only misconfiguration (no server,
                     # bad key, unknown model) should stop the run before it starts.
@@ -98,6 +99,34 @@ def check_endpoint(p: LLM, *, timeout_s: float = 15.0) -> CheckResult:
             f"llm.api_key_env (e.g. --set llm.base_url=http://127.0.0.1:8000/v1), or use "
             f'--set llm.backend="stub" to run without a server.'
         ) from None
+
+
+@dataclass(frozen=True)
+class Preflight:
+    """A scenario whose ``llm.structured`` is settled, and how it was."""
+
+    scenario: Scenario
+    negotiation: str
+
+
+def preflight(scenario: Scenario) -> Preflight:
+    """Check the endpoint of an LLM run before anything is written, and settle ``auto``.
+
+    An ``openai`` backend is checked (:func:`check_endpoint`, which probes the structured
+    modes under ``auto``); the stub backend honours every mode and gets ``json_schema``. The
+    returned scenario names the mode, so the manifest records it and resume and replay send
+    the very requests (and hit the very cache keys) the run did.
+    """
+    p = scenario.llm
+    if p.backend == "openai":
+        result = check_endpoint(p)
+        mode, how = result.structured, result.negotiation or "set by llm.structured"
+    else:
+        auto = p.structured == "auto"
+        mode = "json_schema" if auto else p.structured
+        how = "the stub backend honours every mode" if auto else "set by llm.structured"
+    settled = p.model_copy(update={"structured": mode})
+    return Preflight(scenario.model_copy(update={"llm": settled}), how)
 
 
 def build_stack(scenario: Scenario, run_dir: Path, *, replay_from: Path | None = None) -> LLMStack:

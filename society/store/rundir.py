@@ -61,10 +61,14 @@ class GitState(BaseModel):
 
 
 class LLMRecord(BaseModel):
-    """Where an LLM run's replies are cached, and the run whose cache it replays (if any)."""
+    """Where an LLM run's replies are cached, the run whose cache it replays (if any), and how
+    its requests asked for structured replies (``llm.structured`` as resolved, with what the
+    ``auto`` probe found)."""
 
     cache: str | None = None
     replay_from: str | None = None
+    structured: str | None = None
+    negotiation: str | None = None
 
 
 class Manifest(BaseModel):

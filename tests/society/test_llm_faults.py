@@ -59,7 +59,14 @@ def overrides(server: FakeOpenAIServer | None, **extra: object) -> dict[str, obj
     if server is None:
         base["llm.backend"] = "stub"
     else:
-        base.update({"llm.base_url": server.base_url, "llm.model": "fake-model"})
+        # Fault schedules count the pre-flight as one request: pin the mode (no auto probe).
+        base.update(
+            {
+                "llm.base_url": server.base_url,
+                "llm.model": "fake-model",
+                "llm.structured": "json_schema",
+            }
+        )
     return {**base, **extra}
 
 

@@ -29,6 +29,9 @@ def llm_overrides(server: FakeOpenAIServer, **extra: object) -> dict[str, object
         "llm.model": "fake-model",
         "llm.timeout_s": 5.0,
         "tests.every_days": 4,
+        # Fault schedules count the pre-flight as one request (the check): pin the mode so
+        # auto's probe does not shift them. Negotiation has its own tests.
+        "llm.structured": "json_schema",
         **extra,
     }
 
