@@ -13,7 +13,14 @@ from .limits import DEFAULT_MAX_REPLY_BYTES, ReplyLimits
 from .types import Completion, CompletionRequest
 from .validation import parse_json_object, validate
 
-__all__ = ["CheckResult", "Endpoint", "EndpointCheckError", "check_endpoint", "resolve_api_key"]
+__all__ = [
+    "CheckResult",
+    "Endpoint",
+    "EndpointCheckError",
+    "FormatRefused",
+    "check_endpoint",
+    "resolve_api_key",
+]
 
 LOCAL_PLACEHOLDER_KEY = "sk-local-no-key"
 """Sent to loopback endpoints when no key is configured (local servers ignore it)."""
@@ -98,6 +105,10 @@ class EndpointCheckError(BackendError):
     """The endpoint is unusable; the message says why in one line."""
 
 
+class FormatRefused(EndpointCheckError):
+    """The endpoint refused the structured mode it was asked to use (``auto`` avoids it)."""
+
+
 async def check_endpoint(backend: _Probeable, structured: str = "auto") -> CheckResult:
     """Send one small structured request through ``backend`` and report on it.
 
@@ -121,7 +132,7 @@ async def check_endpoint(backend: _Probeable, structured: str = "auto") -> Check
         start = time.perf_counter()
         completion = await backend.complete(_check_request(backend.model, structured))
     except BackendError as exc:
-        raise await _unusable(backend, exc) from None
+        raise await _unusable(backend, exc, structured) from None
     latency = time.perf_counter() - start
     obj, _problem = parse_json_object(completion.text)
     honoured = obj is not None and not validate(obj, CHECK_SCHEMA)
@@ -153,10 +164,20 @@ def _check_request(model: str, structured: str) -> CompletionRequest:
     )
 
 
-async def _unusable(backend: _Probeable, exc: BackendError) -> EndpointCheckError:
+async def _unusable(
+    backend: _Probeable, exc: BackendError, structured: str
+) -> EndpointCheckError:
     """The check's one-line verdict on an endpoint that failed it."""
+    from .negotiate import refuses_format
+
     where = f"{backend.base_url} (model {backend.model!r})"
     detail = exc.message
+    if refuses_format(exc):
+        return FormatRefused(
+            exc.kind,
+            f"{where} refuses structured mode {structured!r} (HTTP {exc.status}): {detail}",
+            status=exc.status,
+        )
     if exc.kind == CONNECTION:
         msg = f"cannot connect to {backend.base_url}: is the server running? ({detail})"
     elif exc.kind == AUTH:

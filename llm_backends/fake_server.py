@@ -34,6 +34,15 @@ Fault names (entry ``i`` of ``faults`` applies to the ``i``-th chat request):
 ``huge_content``   HTTP 200 chat completion whose content is ``huge_bytes`` long, streamed in
                    64 KiB chunks without a ``Content-Length`` (the server counts the bytes it
                    managed to send in ``stats()["streamed_bytes"]``)
+``near_miss``      HTTP 200 whose content is a valid reply cut off inside its last string
+                   (what ``max_tokens`` does to a rambling model): repairable
+
+Structured output, like real servers, comes in flavours (``formats``): the default honours
+``response_format`` ``json_schema`` and ``json_object`` with a ``schema`` beside it;
+:meth:`FakeServerConfig.llama_cpp` refuses ``json_schema`` with HTTP 500 as llama.cpp's server
+does; ``formats=()`` with ``refuse_formats=False`` ignores ``response_format`` altogether.
+Without an enforced schema the reply follows a schema written in the prompt (``prompt`` mode),
+as a model reading it would, or is free text.
 
 Independently of the schedule, a wrong bearer token gets 401 (when ``api_key`` is set; the
 body echoes the presented key, as some real servers do, so redaction is exercised) and an
@@ -59,6 +68,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ._wire import SCHEMA_IN_PROMPT
 from .synth import break_instance, seed_from, synthesize
 
 __all__ = ["FAULTS", "FakeOpenAIServer", "FakeServerConfig"]
@@ -75,6 +85,7 @@ FAULTS = frozenset(
         "deep_json",
         "deep_content",
         "huge_content",
+        "near_miss",
     }
 )
 
@@ -103,6 +114,13 @@ class FakeServerConfig:
         Nesting depth of the ``deep_json`` fault's array.
     huge_bytes : int
         Content length of the ``huge_content`` fault.
+    formats : tuple of str
+        ``response_format`` types whose schema the server enforces.
+    refuse_formats : bool
+        Refuse any other ``response_format`` type (except ``text``) with
+        ``format_error_status``; when False it is silently ignored.
+    format_error_status : int
+        Status of that refusal (llama.cpp's server sends 500, OpenAI 400).
     """
 
     latency_s: float = 0.0
@@ -114,10 +132,20 @@ class FakeServerConfig:
     models: tuple[str, ...] = ("fake-model",)
     deep_depth: int = 200_000
     huge_bytes: int = 10 * 2**20
+    formats: tuple[str, ...] = ("json_schema", "json_object")
+    refuse_formats: bool = True
+    format_error_status: int = 400
+
+    @classmethod
+    def llama_cpp(cls, **kwargs: Any) -> FakeServerConfig:
+        """A server that, like llama-cpp-python's, refuses ``json_schema`` (HTTP 500) and
+        enforces the schema sent with ``json_object``."""
+        return cls(formats=("json_object",), format_error_status=500, **kwargs)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "faults", tuple(self.faults))
         object.__setattr__(self, "models", tuple(self.models))
+        object.__setattr__(self, "formats", tuple(self.formats))
         unknown = set(self.faults) - FAULTS
         if unknown:
             raise ValueError(f"unknown faults {sorted(unknown)}; use {sorted(FAULTS)}")
@@ -188,6 +216,35 @@ def _completion(index: int, model: str, content: str, prompt_tokens: int) -> dic
             "total_tokens": prompt_tokens + completion_tokens,
         },
     }
+
+
+def _enforced_schema(fmt: Any, fmt_type: str, formats: tuple[str, ...]) -> Any:
+    if fmt_type not in formats or not isinstance(fmt, dict):
+        return None
+    if fmt_type == "json_schema":
+        return (fmt.get("json_schema") or {}).get("schema")
+    return fmt.get("schema")
+
+
+def _schema_in_prompt(messages: Any) -> Any:
+    """The schema a ``prompt``-mode request wrote into its messages, if any."""
+    marker = SCHEMA_IN_PROMPT
+    for message in messages if isinstance(messages, list) else ():
+        content = str(message.get("content", "")) if isinstance(message, dict) else ""
+        at = content.find(marker)
+        if at >= 0:
+            with contextlib.suppress(ValueError):
+                return json.loads(content[at + len(marker) :].strip().splitlines()[0])
+    return None
+
+
+def _cut_in_last_string(text: str) -> str:
+    """``text`` cut a few characters into its last string value (or short of its end)."""
+    end = text.rfind('"')
+    start = text.rfind('"', 0, end)
+    if start < 0 or end - start < 2:
+        return text[: max(1, len(text) - 2)]
+    return text[: start + 1 + (end - start - 1) // 2]
 
 
 def _deep_json_body(index: int, model: str, depth: int) -> bytes:
@@ -269,7 +326,16 @@ def _make_app(state: _State) -> web.Application:
             return await _stream_huge_content(state, request, index, model)
 
         fmt = body.get("response_format") or {}
-        schema = (fmt.get("json_schema") or {}).get("schema") if isinstance(fmt, dict) else None
+        fmt_type = fmt.get("type", "text") if isinstance(fmt, dict) else "text"
+        if fmt_type not in (*cfg.formats, "text") and cfg.refuse_formats:
+            state.statuses[cfg.format_error_status] += 1
+            allowed = " or ".join(repr(t) for t in ("text", *cfg.formats))
+            return _error(
+                cfg.format_error_status,
+                f"response_format.type: Input should be {allowed}",
+                "invalid_request_error",
+            )
+        schema = _enforced_schema(fmt, fmt_type, cfg.formats) or _schema_in_prompt(messages)
         # Seed from the request's meaning, not its bytes, so every client serialising the
         # same request gets the same reply.
         identity = [model, messages, schema, body.get("seed"), body.get("temperature")]
@@ -280,6 +346,8 @@ def _make_app(state: _State) -> web.Application:
             content = "[" * 5000 + "]" * 5000
         elif fault == "schema_invalid":
             content = json.dumps(break_instance(schema, seed))
+        elif fault == "near_miss":
+            content = _cut_in_last_string(json.dumps(synthesize(schema, seed)))
         else:
             content = json.dumps(synthesize(schema, seed))
         prompt_chars = sum(len(str(m.get("content", ""))) for m in messages)

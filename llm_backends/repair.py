@@ -266,4 +266,3 @@ def _is_number(value: Any) -> bool:
 def _show(value: Any) -> str:
     text = json.dumps(value) if not isinstance(value, float) or math.isfinite(value) else "NaN"
     return text if len(text) <= 40 else text[:37] + "..."
-

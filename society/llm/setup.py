@@ -72,6 +72,7 @@ def check_endpoint(p: LLM, *, timeout_s: float = 15.0) -> CheckResult:
     tokens, and the structured mode: ``llm.structured``, or what ``auto`` chose). A dead
     endpoint, wrong model or bad key raises :class:`LLMSetupError` with the server's reason and
     the fix; a passing 500 or 429 is retried."""
+    from llm_backends.endpoint import FormatRefused
     from llm_backends.endpoint import check_endpoint as probe
 
     async def go() -> CheckResult:
@@ -83,7 +84,11 @@ def check_endpoint(p: LLM, *, timeout_s: float = 15.0) -> CheckResult:
                 except BackendError as err:
                     # A 500 or 429 says the server is there; only misconfiguration (no server,
                     # bad key, unknown model) should stop the run before it starts.
-                    if err.kind not in TRANSIENT_KINDS or attempt == TRANSIENT_CHECK_ATTEMPTS - 1:
+                    if (
+                        err.kind not in TRANSIENT_KINDS
+                        or isinstance(err, FormatRefused)  # asking again will not help
+                        or attempt == TRANSIENT_CHECK_ATTEMPTS - 1
+                    ):
                         raise
                     await asyncio.sleep(min(err.retry_after or 0.5, 5.0))
             raise AssertionError("unreachable")
@@ -92,6 +97,13 @@ def check_endpoint(p: LLM, *, timeout_s: float = 15.0) -> CheckResult:
 
     try:
         return asyncio.run(go())
+    except FormatRefused as err:
+        raise LLMSetupError(
+            f"LLM endpoint check failed for llm.base_url = {p.base_url!r}: {err}. Set "
+            f'llm.structured = "auto" (the default; e.g. --set llm.structured="auto") so the run '
+            f"probes for a mode this endpoint accepts, or name that mode "
+            f"(`society llm check --base-url {p.base_url}` shows it)."
+        ) from None
     except (BackendError, ConfigError) as err:
         raise LLMSetupError(
             f"LLM endpoint check failed for llm.base_url = {p.base_url!r}, llm.model = "
