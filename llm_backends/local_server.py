@@ -110,7 +110,7 @@ class LocalLlamaServer:
         self._proc = subprocess.Popen(
             cmd, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"}
         )
-        if out is not subprocess.DEVNULL:
+        if not isinstance(out, int):
             out.close()  # the child holds its own descriptor
         self._wait_ready()
         return self
