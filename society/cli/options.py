@@ -3,10 +3,31 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
+from typing import Any
+
+
+class SetFile(argparse.Action):
+    """``--set-file FRAGMENT.toml``: every field of a TOML fragment (e.g. the one `society
+    calibrate` writes) as a ``--set KEY=VALUE``, in place; a later --set wins."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        from society.calibrate import fragment_overrides
+
+        items = list(getattr(namespace, self.dest, None) or [])
+        items.extend(fragment_overrides(str(values)))
+        setattr(namespace, self.dest, items)
 
 
 def add_scenario_options(p: argparse.ArgumentParser) -> None:
-    """``--seed`` and repeatable ``--set KEY=VALUE``, validated like the scenario file."""
+    """``--seed``, repeatable ``--set KEY=VALUE`` and ``--set-file FRAGMENT.toml``, validated
+    like the scenario file."""
     p.add_argument("--seed", type=int, help="override the scenario's seed")
     p.add_argument(
         "--set",
@@ -15,4 +36,12 @@ def add_scenario_options(p: argparse.ArgumentParser) -> None:
         default=[],
         metavar="KEY=VALUE",
         help="override a field by dotted key, e.g. --set lab.tax=0.25 (repeatable)",
+    )
+    p.add_argument(
+        "--set-file",
+        dest="overrides",
+        action=SetFile,
+        metavar="FRAGMENT.toml",
+        help="apply every field of a TOML fragment as --set (e.g. the calibrated.toml of "
+        "`society calibrate`); repeatable, later --set and --set-file win",
     )
