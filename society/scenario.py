@@ -124,7 +124,7 @@ class Tests(Section):
     heldout_pass_share: float = param(0.9, "share", "Share of instances that must pass the held-out suite for deference to rise.", ge=0, le=1)
     heldout_refresh: float = param(2.0, "suite uses / red-team-share-day", "How fast red-teamers refresh the held-out suite (undo its overfitting).", ge=0, le=1000)
     round_cost_days: float = param(1.0, "lab-days", "Research output lost to each test round (running and reviewing it).", ge=0, le=100)
-    awareness: float = param(0.0, "probability", "Test-awareness gap of stub instances, P(aligned | test) - P(aligned | honeypot): their propensity to game is at least this (LLM-backed instances measure their own; `society calibrate` fits it).", ge=0, le=1)
+    awareness: float = param(0.0, "probability", "Test-awareness gap of stub instances, P(aligned) when told it is tested minus when told no one looks: they game tests at least this much and act misaligned this much more often in deployment (LLM-backed instances game by their own measured gap). `society calibrate` fits it.", ge=0, le=1)
 
 
 class Deference(Section):
