@@ -19,14 +19,8 @@ HELP = (
 )
 EXAMPLES = """\
 examples:
-  society run llm_small --set 'llm.backend="stub"' --out runs/llm-small
-  society calibrate runs/llm-small                  # writes runs/llm-small/calibrated.toml
-  society calibrate runs/llm-small --out llm.toml   # the fragment elsewhere
-  society run baseline --set-file runs/llm-small/calibrated.toml   # a stub run standing in
-
-The table compares, on the states the LLM was asked in, the LLM's mean decision (95% t
-interval) with the stub's under the run's own parameters and under the calibrated ones; a stub
-mean outside the LLM interval is marked *. The figure is RUN_DIR/figures/calibration.png.
+  society calibrate runs/llm-small
+  society calibrate runs/llm-small --out llm.toml --no-figure
 """
 
 FRAGMENT = "calibrated.toml"

@@ -43,11 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     out, err = Console(highlight=False), Console(stderr=True, highlight=False)
     try:
-        # Inside the try: an option that reads a file (--set-file) reports a bad one like the
-        # scenario file, not with a traceback.
-        args = build_parser().parse_args(argv)
         code: int = args.handler(args, out, err)
     except SocietyError as e:
         err.print(f"[bold red]error:[/] {escape(str(e))}", soft_wrap=True)

@@ -7,6 +7,11 @@ from collections.abc import Sequence
 from typing import Any
 
 
+class FragmentPath(str):
+    """A ``--set-file`` argument kept in order among the ``--set`` ones (read when the command
+    runs, not while arguments are parsed)."""
+
+
 class SetFile(argparse.Action):
     """``--set-file FRAGMENT.toml``: every field of a TOML fragment (e.g. the one `society
     calibrate` writes) as a ``--set KEY=VALUE``, in place; a later --set wins."""
@@ -18,11 +23,23 @@ class SetFile(argparse.Action):
         values: str | Sequence[Any] | None,
         option_string: str | None = None,
     ) -> None:
-        from society.calibrate import fragment_overrides
-
         items = list(getattr(namespace, self.dest, None) or [])
-        items.extend(fragment_overrides(str(values)))
+        items.append(FragmentPath(str(values)))
         setattr(namespace, self.dest, items)
+
+
+def expand_overrides(items: Sequence[str]) -> list[str]:
+    """``--set`` and ``--set-file`` arguments as ``KEY=VALUE`` strings, in command-line order
+    (a fragment that cannot be read raises :class:`~society.errors.ScenarioError`)."""
+    from society.calibrate import fragment_overrides
+
+    out: list[str] = []
+    for item in items:
+        if isinstance(item, FragmentPath):
+            out.extend(fragment_overrides(str(item)))
+        else:
+            out.append(item)
+    return out
 
 
 def add_scenario_options(p: argparse.ArgumentParser) -> None:
