@@ -58,6 +58,7 @@ class Values(Section):
     noise: float = param(0.002, "alignment / sqrt(subjective day)", "sigma: random value drift.", ge=0, le=0.1)
     hack_penalty: float = param(2e-4, "alignment / subjective day", "kappa_h: alignment lost per subjective day while reward hacking.", ge=0, le=0.01)
     misaligned_influence: float = param(0.001, "per subjective day", "mu_m: extra pull toward neighbours who are less aligned (misaligned memes are catchier than aligned ones).", ge=0, le=1)
+    peer_shift: float = param(0.0, "alignment / day", "Alignment change per day of reading peers, whatever the peer says (one read a day, as an LLM-backed instance reads): + talked up, - talked down. `society calibrate` fits it to an LLM run.", ge=-0.1, le=0.1)
 
 
 class Hacking(Section):
@@ -104,6 +105,8 @@ class Work(Section):
     truth_scale: float = param(1.0, "belief units", "Distance of an instance's beliefs from the truth at which its hard-to-check work keeps 1/e of its value (confident wrong results).", ge=0.01, le=100)
     sabotage: float = param(30.0, "instance-days of safety work", "Safety work spoiled by one uncaught misaligned action.", ge=0, le=1e6)
     risk_share: float = param(0.1, "share of research effort", "Effort researchers give to risk response (misuse defence, poisoning detection).", ge=0, le=1)
+    tax_compliance: float = param(1.0, "x the lab's split", "How much of the tax a fully aligned stub researcher follows: its alignment share of research effort is compliance x tax / (1 + tax), at most all of it (1 = the lab's split; `society calibrate` fits it to an LLM run).", ge=0, le=100)
+    compliance_alignment_slope: float = param(0.0, "compliance / alignment", "Compliance a stub researcher loses per unit of alignment below 1 (its compliance is tax_compliance - slope x (1 - a), at least 0): positive = less aligned instances skimp on alignment work.", ge=-100, le=100)
     task_rate: float = param(0.1, "per instance-day", "Chance an instance starts a shared task with a partner the lab assigns each day.", ge=0, le=1)
     failed_task_cost: float = param(0.5, "share of a task", "Share of a failed shared task's work that is lost.", ge=0, le=1)
 
@@ -121,6 +124,7 @@ class Tests(Section):
     heldout_pass_share: float = param(0.9, "share", "Share of instances that must pass the held-out suite for deference to rise.", ge=0, le=1)
     heldout_refresh: float = param(2.0, "suite uses / red-team-share-day", "How fast red-teamers refresh the held-out suite (undo its overfitting).", ge=0, le=1000)
     round_cost_days: float = param(1.0, "lab-days", "Research output lost to each test round (running and reviewing it).", ge=0, le=100)
+    awareness: float = param(0.0, "probability", "Test-awareness gap of stub instances, P(aligned) when told it is tested minus when told no one looks: they game tests at least this much and act misaligned this much more often in deployment (LLM-backed instances game by their own measured gap). `society calibrate` fits it.", ge=0, le=1)
 
 
 class Deference(Section):

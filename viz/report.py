@@ -95,6 +95,9 @@ def run_report_html(run_dir: str | Path, figures_dir: str | Path | None = None) 
     )
     sections.append(Section("views", f"Views ({len(figures)})",
                             f"<ul>{views_list}</ul>{note_html}{figs}"))
+    calibration = _calibration_html(result.path)
+    if calibration:
+        sections.append(Section("calibration", "Stub calibrated on this run", calibration))
     sections.append(Section("generations", "Generations", _frame_table(result.generations)))
     sections.append(Section("events", "Events", _events_html(result.events)))
     sections.append(Section("scenario", "Resolved scenario", scenario_html(scen)))
@@ -102,6 +105,21 @@ def run_report_html(run_dir: str | Path, figures_dir: str | Path | None = None) 
     # Runs stored before the verdict existed get one computed from their summary.
     said = result.summary.get("verdict") or verdict(result.summary)
     return page(title, str(scen.get("question") or ""), sections, "society report", said)
+
+
+def _calibration_html(run: Path) -> str:
+    """The figure `society calibrate` left in the run's figures folder, if it did."""
+    png = OutputDir(run).figures / "calibration.png"
+    if not png.is_file():
+        return ""
+    return figure_html(
+        "calibration",
+        "LLM vs stub decisions",
+        "The LLM's decisions in this run beside the stub policy's on the same states, under "
+        "the run's parameters and the calibrated ones (`society calibrate`, which also wrote "
+        "the scenario fragment calibrated.toml).",
+        png.read_bytes(),
+    )
 
 
 def _frame_table(frame: Any, limit: int = 200) -> str:

@@ -23,7 +23,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from society.cli.options import expand_overrides
     from society.scenario_files import load_scenario, scenario_to_toml
+
+    args.overrides = expand_overrides(args.overrides)
 
     scenario = load_scenario(args.scenario, seed=args.seed, overrides=args.overrides)
     out.print(f"# {args.scenario}: valid. Resolved configuration (defaults filled in):")

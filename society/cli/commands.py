@@ -10,6 +10,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from society.cli import (
+    calibrate,
     check,
     compare,
     fields,
@@ -37,4 +38,5 @@ COMMANDS: list[ModuleType] = [
     plot,
     report,
     compare,
+    calibrate,
 ]

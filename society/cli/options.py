@@ -3,10 +3,48 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
+from typing import Any
+
+
+class FragmentPath(str):
+    """A ``--set-file`` argument kept in order among the ``--set`` ones (read when the command
+    runs, not while arguments are parsed)."""
+
+
+class SetFile(argparse.Action):
+    """``--set-file FRAGMENT.toml``: every field of a TOML fragment (e.g. the one `society
+    calibrate` writes) as a ``--set KEY=VALUE``, in place; a later --set wins."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        items = list(getattr(namespace, self.dest, None) or [])
+        items.append(FragmentPath(str(values)))
+        setattr(namespace, self.dest, items)
+
+
+def expand_overrides(items: Sequence[str]) -> list[str]:
+    """``--set`` and ``--set-file`` arguments as ``KEY=VALUE`` strings, in command-line order
+    (a fragment that cannot be read raises :class:`~society.errors.ScenarioError`)."""
+    from society.calibrate import fragment_overrides
+
+    out: list[str] = []
+    for item in items:
+        if isinstance(item, FragmentPath):
+            out.extend(fragment_overrides(str(item)))
+        else:
+            out.append(item)
+    return out
 
 
 def add_scenario_options(p: argparse.ArgumentParser) -> None:
-    """``--seed`` and repeatable ``--set KEY=VALUE``, validated like the scenario file."""
+    """``--seed``, repeatable ``--set KEY=VALUE`` and ``--set-file FRAGMENT.toml``, validated
+    like the scenario file."""
     p.add_argument("--seed", type=int, help="override the scenario's seed")
     p.add_argument(
         "--set",
@@ -15,4 +53,12 @@ def add_scenario_options(p: argparse.ArgumentParser) -> None:
         default=[],
         metavar="KEY=VALUE",
         help="override a field by dotted key, e.g. --set lab.tax=0.25 (repeatable)",
+    )
+    p.add_argument(
+        "--set-file",
+        dest="overrides",
+        action=SetFile,
+        metavar="FRAGMENT.toml",
+        help="apply every field of a TOML fragment as --set (e.g. the calibrated.toml of "
+        "`society calibrate`); repeatable, later --set and --set-file win",
     )

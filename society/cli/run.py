@@ -90,8 +90,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace, out: Console, err: Console) -> int:
     from society.api import resume, run
+    from society.cli.options import expand_overrides
     from society.errors import ScenarioError
     from society.scenario_files import load_scenario
+
+    args.overrides = expand_overrides(args.overrides)
 
     if args.reproduce is not None:
         return _reproduce(args, out, err)

@@ -33,16 +33,18 @@ def measured_alignment(
     an LLM-backed instance that behaves better when it knows it is tested, and at least
     ``1 - a`` for anyone (a misaligned instance has learned that looking aligned scores well).
     ``hardening`` scales the gaming a suite lets through (pre-deference work hardens tests)."""
-    gaming = gaming_propensity(pop)
+    gaming = gaming_propensity(pop, p.awareness)
     inflation = overfitting(uses, p) + p.gaming_bonus * hardening * gaming
     return pop.alignment + inflation + p.noise * noise_scale * rng.standard_normal(pop.n)
 
 
-def gaming_propensity(pop: Population) -> np.ndarray:
-    """``g`` per instance in [0, 1]: hacker 1, else max(test-awareness gap, 1 - a)."""
-    out: np.ndarray = np.maximum(
-        np.maximum(pop.hacking, np.clip(pop.awareness, 0.0, 1.0)), 1.0 - pop.alignment
-    )
+def gaming_propensity(pop: Population, stub_awareness: float = 0.0) -> np.ndarray:
+    """``g`` per instance in [0, 1]: hacker 1, else max(test-awareness gap, 1 - a). The gap
+    is the instance's own (LLM-backed) or at least ``stub_awareness`` (``tests.awareness``)."""
+    aware = np.clip(pop.awareness, 0.0, 1.0)
+    if stub_awareness > 0.0:
+        aware = np.maximum(aware, stub_awareness)
+    out: np.ndarray = np.maximum(np.maximum(pop.hacking, aware), 1.0 - pop.alignment)
     return out
 
 
@@ -62,7 +64,7 @@ def knowledge_validity(pop: Population) -> float:
 
 def gaming_gap(pop: Population, uses: float, p: Tests, hardening: float = 1.0) -> float:
     """``E[a_hat - a]`` on the main suite today: overfitting plus gaming, in expectation."""
-    gaming = float(gaming_propensity(pop).mean())
+    gaming = float(gaming_propensity(pop, p.awareness).mean())
     return overfitting(uses, p) + p.gaming_bonus * hardening * gaming
 
 

@@ -82,7 +82,9 @@ def do_work(
     # Work-days of the whole workforce: the working share of the sample times W.
     total = scenario.population.workforce * float(working.mean()) * per_instance
     total *= success * available
-    shares = effort_shares(pop, working, lab.tax, p.risk_share)
+    shares = effort_shares(
+        pop, working, lab.tax, p.risk_share, p.tax_compliance, p.compliance_alignment_slope
+    )
     if working.any():
         # Means over the working researchers without copying them out (np.mean's where=).
         quality = float(np.mean(research_quality(pop, scenario), where=working))
@@ -102,26 +104,54 @@ def do_work(
 
 
 def effort_shares(
-    pop: Population, working: np.ndarray, tax: float, risk_share: float
+    pop: Population,
+    working: np.ndarray,
+    tax: float,
+    risk_share: float,
+    compliance: float = 1.0,
+    slope: float = 0.0,
 ) -> np.ndarray:
     """Mean shares of the working researchers' effort going to (capabilities, alignment, risk).
 
     Stub instances follow the lab's policy: ``risk_share`` to risk, the rest split 1 : tax
-    between capabilities and alignment. LLM-backed instances use the shares their archetype
-    chose (``pop.allocation``), where it answered.
+    between capabilities and alignment, or, with ``compliance`` / ``slope`` set
+    (``work.tax_compliance``, ``work.compliance_alignment_slope``), the alignment share of
+    :func:`stub_alignment_fraction` at their own alignment. LLM-backed instances use the shares
+    their archetype chose (``pop.allocation``), where it answered.
     """
     if not working.any():
         return np.zeros(3)
     research = 1.0 - risk_share
-    policy = np.array([research / (1.0 + tax), research * tax / (1.0 + tax), risk_share])
+    if compliance == 1.0 and slope == 0.0:  # the lab's split, the same for everyone
+        stub = np.array([research / (1.0 + tax), research * tax / (1.0 + tax), risk_share])
+    else:
+        f = stub_alignment_fraction(pop.alignment[working], tax, compliance, slope)
+        chosen_any = ~np.isnan(pop.allocation[working, 0])
+        f_stub = float(f[~chosen_any].mean()) if (~chosen_any).any() else 0.0
+        stub = np.array([research * (1.0 - f_stub), research * f_stub, risk_share])
     if np.isnan(pop.allocation[:, 0]).all():  # no LLM-backed instance chose today
-        return policy
+        return stub
     chosen = pop.allocation[working]
     own = ~np.isnan(chosen[:, 0])
     if not own.any():
-        return policy
-    total = policy * float((~own).sum()) + chosen[own].sum(axis=0)
+        return stub
+    total = stub * float((~own).sum()) + chosen[own].sum(axis=0)
     out: np.ndarray = total / float(working.sum())
+    return out
+
+
+def stub_alignment_fraction(
+    alignment: np.ndarray, tax: float | np.ndarray, compliance: float, slope: float
+) -> np.ndarray:
+    """Share of a stub researcher's research effort (after risk) that goes to alignment:
+    ``min(1, max(0, compliance - slope (1 - a)) tax / (1 + tax))``; at compliance 1 and slope 0
+    the lab's split ``tax / (1 + tax)``.
+
+    >>> stub_alignment_fraction(np.array([1.0, 0.5]), 0.5, 1.5, 1.0).round(3).tolist()
+    [0.5, 0.333]
+    """
+    follow = np.maximum(compliance - slope * (1.0 - alignment), 0.0)
+    out: np.ndarray = np.minimum(follow * (np.asarray(tax) / (1.0 + np.asarray(tax))), 1.0)
     return out
 
 

@@ -22,7 +22,9 @@ def step_values(
     + sigma sqrt(dt) xi``, split into sub-steps short enough for explicit Euler to stay stable
     at any speed. The ``mu_m`` term is the asymmetry of memes: an instance whose neighbours
     are less aligned is pulled down toward them, one whose neighbours are more aligned is not
-    pulled up by it.
+    pulled up by it. ``peer_shift`` (alignment per simulated day, so divided by ``h`` per
+    subjective day) moves every instance an LLM did not read a peer for today, whatever its
+    neighbours say.
     """
     # Explicit Euler is monotone while dt x (total pull rate) stays below 1; 0.6 keeps a margin
     # and lets a full-speed day (40 subjective days at the default rates) run in one step.
@@ -38,6 +40,8 @@ def step_values(
         pull[pop.llm_social] = 0.0  # an LLM already read this instance's peer today
         da = p.anchor_rate * (pop.anchor - a) + pull - p.reflection_drift
         da -= p.hack_penalty * pop.hacking
+        if p.peer_shift != 0.0 and h > 0:  # per day of reading peers, spread over the work
+            da += np.where(pop.llm_social, 0.0, p.peer_shift / h)
         a += dt * da + p.noise * math.sqrt(dt) * rng.standard_normal(a.shape[0])
         np.clip(a, 0.0, 1.0, out=a)
 
