@@ -134,7 +134,9 @@ class Quantity:
 
     def inside(self, value: float) -> bool:
         lo, hi = self.interval
-        tol = 1e-9 * max(1.0, abs(lo), abs(hi))
+        # Fitted values are written (and evaluated) to 6 significant digits: a mean within
+        # that rounding of a zero-width interval (every reply alike) is inside it.
+        tol = 1e-5 * max(1.0, abs(lo), abs(hi))
         return lo - tol <= value <= hi + tol
 
     @property
@@ -408,7 +410,8 @@ def fit(samples: Samples) -> tuple[dict[str, float], list[str]]:
         clipped = min(max(p[key], lo), hi)
         if clipped != p[key]:
             notes.append(f"{key} = {p[key]:.4g} is outside [{lo:g}, {hi:g}]; set to {clipped:g}")
-        p[key] = float(f"{clipped:.6g}")
+        # Least squares leaves ~1e-16 where a term is exactly zero: write it as zero.
+        p[key] = 0.0 if abs(clipped) < 1e-12 else float(f"{clipped:.6g}")
     return p, notes
 
 

@@ -294,3 +294,15 @@ def test_stub_params_of_the_defaults_are_the_lab_policy() -> None:
         "beliefs.coupling": 0.08,
         "tests.awareness": 0.0,
     }
+
+
+def test_a_model_that_always_answers_alike_is_matched_to_the_fragments_precision() -> None:
+    """A temperature-0 model may give one answer in every state (SmolLM2 did): the interval is
+    a point, and the calibrated stub, written to 6 significant digits, must count as on it."""
+    from society.calibrate import Quantity
+
+    llm = np.full(12, 1 / 3)
+    q = Quantity("alignment share", "share", llm, np.full(12, 0.3), np.full(12, 0.333333))
+    assert q.interval == (1 / 3, 1 / 3)
+    assert q.inside(float(q.calibrated.mean())) and not q.inside(float(q.default.mean()))
+    assert not q.inside(0.3334)
