@@ -231,7 +231,7 @@ class Endpoint:
             f"api_key_env={self.api_key_env!r})"
         )
 
-    async def check(self) -> CheckResult:
+    async def check(self, structured: str = "auto") -> CheckResult:
         """Probe the endpoint (see :func:`check_endpoint`)."""
         # Every concrete subclass adds the complete() and list_models() the probe calls.
-        return await check_endpoint(self)  # type: ignore[arg-type]
+        return await check_endpoint(self, structured)  # type: ignore[arg-type]

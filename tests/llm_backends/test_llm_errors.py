@@ -18,7 +18,8 @@ import pytest
 import simpy
 
 import llm_backends
-from llm_backends.endpoint import EndpointCheckError
+from llm_backends.endpoint import EndpointCheckError, FormatRefused
+from llm_backends.local_server import LocalModelMissing
 from llm_backends.errors import (
     AUTH,
     INVALID_REPLY,
@@ -42,7 +43,12 @@ def _examples() -> list[BaseException]:
     corrupt = CacheCorruptError("/runs/r/llm_cache.sqlite", "row for key abc fails its checksum")
     check = EndpointCheckError("not_found", "model 'm' not found at http://x/v1", status=404)
     refused = BackendError(INVALID_REPLY, "reply over llm.max_reply_bytes")
-    return [auth, limited, budget, miss, corrupt, check, refused, ConfigError("X is not set")]
+    format_refused = FormatRefused("server_error", "refuses structured mode 'x'", status=500)
+    missing = LocalModelMissing("llama_cpp not installed: install the local-llm extra")
+    return [
+        auth, limited, budget, miss, corrupt, check, refused, ConfigError("X is not set"),
+        format_refused, missing,
+    ]  # fmt: skip
 
 
 def _state(exc: BaseException) -> dict[str, Any]:

@@ -46,7 +46,7 @@ BASE: dict[str, Any] = {
 }
 MAX_MESSAGE = 3000
 FUZZ = settings(
-    max_examples=1000,
+    max_examples=600,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

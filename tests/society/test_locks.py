@@ -194,7 +194,7 @@ def test_a_refused_sweep_directory_is_left_unlocked(tmp_path: Path) -> None:
 
 
 # -- real concurrent writers -------------------------------------------------------------------
-PAIRS = 20
+PAIRS = 8
 PAIRS_AT_ONCE = 2
 #: Long enough (about 0.4 s of simulation) to outlast the writers' difference in start-up
 #: (at 30 days, a third of the pairs still meet at the lock).
@@ -229,7 +229,7 @@ def writer(out: Path) -> subprocess.Popen[str]:
 
 @pytest.mark.slow
 def test_concurrent_writers_of_one_directory_never_both_succeed(tmp_path: Path) -> None:
-    """20 pairs of real `society run --out D` processes started together on one D each."""
+    """Eight pairs of real `society run --out D` processes started together on one D each."""
     results: list[tuple[Path, list[tuple[int, int, str]]]] = []
     for first in range(0, PAIRS, PAIRS_AT_ONCE):
         batch = []
