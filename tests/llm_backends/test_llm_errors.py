@@ -19,7 +19,6 @@ import simpy
 
 import llm_backends
 from llm_backends.endpoint import EndpointCheckError, FormatRefused
-from llm_backends.local_server import LocalModelMissing
 from llm_backends.errors import (
     AUTH,
     INVALID_REPLY,
@@ -29,6 +28,7 @@ from llm_backends.errors import (
     ConfigError,
     ReplayMissError,
 )
+from llm_backends.local_server import LocalModelMissing
 
 
 def _examples() -> list[BaseException]:
