@@ -125,9 +125,18 @@ def _beliefs_sentence(s: Mapping[str, Any]) -> str:
     )
 
 
+REPAIRED_NOTABLE = 0.5  # above this share of repaired LLM decisions, the verdict says so
+
+
 def _llm_sentence(s: Mapping[str, Any]) -> str:
     if not s.get("llm_degraded"):
-        return ""
+        repaired = float(s.get("llm_repaired_share") or 0.0)
+        if repaired <= REPAIRED_NOTABLE:
+            return ""
+        return (
+            f"Note: {repaired:.0%} of the LLM decisions were near misses the client repaired "
+            f"(a number clamped, a reply closed), not the model's own valid answers."
+        )
     causes = ", ".join(
         f"{k} {v}" for k, v in sorted(dict(s.get("llm_fallback_causes") or {}).items())
     )

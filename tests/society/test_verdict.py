@@ -55,3 +55,14 @@ def test_each_shipped_scenario_gets_a_verdict_that_names_outcome_and_days(name: 
             assert "left the basin" in text.lower()
         assert f"{s['final_alignment']:.2f}" in text
         assert "nan" not in text.lower()
+
+
+def test_an_llm_run_of_mostly_repaired_decisions_says_so() -> None:
+    from society.verdict import _llm_sentence
+
+    base = {"llm_calls": 40, "llm_degraded": False}
+    assert _llm_sentence({**base, "llm_repaired_share": 0.3}) == ""
+    note = _llm_sentence({**base, "llm_repaired_share": 0.6})
+    assert note.startswith("Note: 60% of the LLM decisions were near misses")
+    degraded = {**base, "llm_degraded": True, "llm_fallbacks": 30, "llm_repaired_share": 0.6}
+    assert _llm_sentence(degraded).startswith("Warning: 30 of 40")  # the louder one wins
