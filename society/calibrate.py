@@ -564,29 +564,3 @@ def fragment_toml(cal: Calibration, command: str = "") -> str:
         was = cal.default[key]
         body.append(f"{name} = {value!r}  # the run had {format_default(was)}")
     return "\n".join(head) + "\n" + "\n".join(body) + "\n"
-
-
-def fragment_overrides(path: str | Path) -> list[str]:
-    """The ``KEY=VALUE`` overrides a scenario fragment (a TOML file of scenario tables) stands
-    for, in file order; a :class:`~society.errors.ScenarioError` naming the file if it cannot be
-    read."""
-    from society.errors import ScenarioError
-    from society.scenario_files import _toml_value, read_toml
-
-    p = Path(path)
-    if not p.is_file():
-        raise ScenarioError(
-            f"--set-file '{printable(path)}' is not a file; give the TOML fragment `society "
-            f"calibrate` wrote (RUN_DIR/calibrated.toml by default)."
-        )
-    out: list[str] = []
-
-    def walk(doc: dict[str, Any], prefix: str) -> None:
-        for key, value in doc.items():
-            if isinstance(value, dict):
-                walk(value, f"{prefix}{key}.")
-            else:
-                out.append(f"{prefix}{key}={_toml_value(value)}")
-
-    walk(read_toml(p), "")
-    return out

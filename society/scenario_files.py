@@ -343,3 +343,26 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     return str(value)
+
+
+def fragment_overrides(path: str | Path) -> list[str]:
+    """The ``KEY=VALUE`` overrides a scenario fragment (a TOML file of scenario tables) stands
+    for, in file order; a :class:`~society.errors.ScenarioError` naming the file if it cannot be
+    read."""
+    p = Path(path)
+    if not p.is_file():
+        raise ScenarioError(
+            f"--set-file '{printable(str(path))}' is not a file; give the TOML fragment `society "
+            f"calibrate` wrote (RUN_DIR/calibrated.toml by default)."
+        )
+    out: list[str] = []
+
+    def walk(doc: dict[str, Any], prefix: str) -> None:
+        for key, value in doc.items():
+            if isinstance(value, dict):
+                walk(value, f"{prefix}{key}.")
+            else:
+                out.append(f"{prefix}{key}={_toml_value(value)}")
+
+    walk(read_toml(p), "")
+    return out

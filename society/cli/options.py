@@ -31,7 +31,7 @@ class SetFile(argparse.Action):
 def expand_overrides(items: Sequence[str]) -> list[str]:
     """``--set`` and ``--set-file`` arguments as ``KEY=VALUE`` strings, in command-line order
     (a fragment that cannot be read raises :class:`~society.errors.ScenarioError`)."""
-    from society.calibrate import fragment_overrides
+    from society.scenario_files import fragment_overrides
 
     out: list[str] = []
     for item in items:

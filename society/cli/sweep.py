@@ -17,6 +17,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from society.cli.options import SetFile
+
 NAME = "sweep"
 HELP = "run a parameter sweep (grid or sample x replicates) and store every run"
 EXAMPLES = """\
@@ -67,6 +69,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "e.g. --set population.size=300 to scale a sweep down",
     )
     p.add_argument(
+        "--set-file",
+        dest="overrides",
+        action=SetFile,
+        metavar="FRAGMENT.toml",
+        help="set every field of a TOML fragment at every point (e.g. the calibrated.toml of "
+        "`society calibrate`); repeatable, later --set and --set-file win",
+    )
+    p.add_argument(
         "--replicates", type=int, metavar="N", help="seeds per arm (replaces the file's)"
     )
     p.add_argument("--quiet", action="store_true", help="print only the sweep directory")
@@ -78,8 +88,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from society.cli.options import expand_overrides
     from society.sweeps.runner import execute, prepare
 
+    args.overrides = expand_overrides(args.overrides)
     sweep, store, previous = prepare(
         args.sweep,
         out=args.out,

@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 import society
-from society.calibrate import FITTED, Samples, calibrate, fit, fragment_overrides, stub_params
+from society.calibrate import FITTED, Samples, calibrate, fit, stub_params
 from society.cli.main import main
 from society.mechanisms.monitoring import monitor_day
 from society.mechanisms.research import effort_shares
@@ -22,7 +22,7 @@ from society.model import SocietyModel
 from society.network import small_world
 from society.population import Role, initial_population
 from society.scenario import Scenario
-from society.scenario_files import load_scenario
+from society.scenario_files import fragment_overrides, load_scenario
 
 STUB_LLM = {"llm.backend": "stub", "days": 30}
 
@@ -306,3 +306,23 @@ def test_a_model_that_always_answers_alike_is_matched_to_the_fragments_precision
     assert q.interval == (1 / 3, 1 / 3)
     assert q.inside(float(q.calibrated.mean())) and not q.inside(float(q.default.mean()))
     assert not q.inside(0.3334)
+
+
+def test_a_sweep_applies_a_fragment_at_every_point_and_a_later_set_wins(tmp_path: Path) -> None:
+    from society.cli import main as cli_main
+
+    tiny = (Path(__file__).resolve().parents[2] / "scenarios" / "tiny.toml").as_posix()
+    (tmp_path / "frag.toml").write_text("[values]\npeer_shift = -0.002\n[work]\nrisk_share = 0.3\n")
+    (tmp_path / "s.toml").write_text(
+        f'scenario = "{tiny}"\nreplicates = 2\nseed = 3\n[set]\ndays = 10\n'
+        '[grid]\n"lab.tax" = [0.0, 1.0]\n'
+    )
+    out = tmp_path / "out"
+    fragment, sweep = str(tmp_path / "frag.toml"), str(tmp_path / "s.toml")
+    argv = ["sweep", sweep, "--set-file", fragment, "--set", "work.risk_share=0.2",
+            "--out", str(out), "--quiet", "--no-report"]  # fmt: skip
+    assert cli_main(argv) == 0
+    spec = json.loads((out / "manifest.json").read_text())["sweep"]["spec"]
+    assert spec["set"] == {"days": 10, "values.peer_shift": -0.002, "work.risk_share": 0.2}
+    missing = ["sweep", sweep, "--set-file", "nope.toml", "--quiet"]
+    assert cli_main(missing) == 2
