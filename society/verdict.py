@@ -43,8 +43,18 @@ DELUSION_DISTANCE = 0.5
 FAILED_TASKS_NOTABLE = 0.2
 
 
+def day_of(time: Any) -> int:
+    """The day an event at ``time`` (days since the start) fell on, as reports and the
+    verdict name it: day 1 runs from time 0 to 1, so 10.63 is day 11.
+
+    >>> day_of(10.63), day_of(11.0), day_of("3")
+    (11, 11, 3)
+    """
+    return math.ceil(float(time))
+
+
 def _day(value: Any) -> str:
-    return f"day {math.ceil(float(value))}"
+    return f"day {day_of(value)}"
 
 
 def _outcome_sentence(s: Mapping[str, Any]) -> str:

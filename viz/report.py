@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from society.store.outdir import OutputDir
-from society.verdict import verdict
+from society.verdict import day_of, verdict
 from viz.html import (
     Section,
     esc,
@@ -67,7 +67,7 @@ def summary_rows(summary: Mapping[str, Any]) -> list[tuple[str, Any]]:
 
 def _as_day(value: Any) -> Any:
     if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return math.ceil(value)
+        return day_of(value)
     return value
 
 

@@ -59,7 +59,7 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for row in table_rows(cal):
         table.add_row(*row)
-    from society.cli.sweep_summary import print_table
+    from society.cli.output import print_table
 
     print_table(out, table)
     for note in cal.notes:

@@ -25,7 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from society.cli.sweep_summary import print_table
+    from society.cli.output import print_table
     from society.scenario import format_default, iter_fields
 
     if args.markdown:

@@ -48,7 +48,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from society.cli.sweep_summary import print_table
+    from society.cli.output import print_table
     from society.scenario_files import load_scenario
     from society.store.rundir import utc_now, write_parquet
     from society.sweeps.ablation import by_name, run_table

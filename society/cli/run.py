@@ -292,6 +292,8 @@ def _dry_run(scenario: Scenario, out: Console) -> int:
 def summary_table(summary: dict[str, Any], name: str) -> Table:
     """The run's figures in words: every flag as "no" or "yes, day N", every number with what
     it measures."""
+    from society.verdict import day_of
+
     s = summary
     table = Table(
         title=f"{name}: the figures behind the verdict",
@@ -306,7 +308,7 @@ def summary_table(summary: dict[str, Any], name: str) -> Table:
         if not s.get(flag):
             return "no"
         extra = f", {str(s[detail]).replace('_', ' ')}" if detail and s.get(detail) else ""
-        return f"yes, day {math.ceil(float(s[day]))}{extra}"
+        return f"yes, day {day_of(s[day])}{extra}"
 
     lead = float(s["final_lead_days"])
     rows = [

@@ -9,9 +9,9 @@ from pathlib import Path
 import polars as pl
 from rich import box
 from rich.console import Console
-from rich.measure import Measurement
 from rich.table import Table
 
+from society.cli.output import print_table
 from society.sweeps.store import SweepStore
 from society.sweeps.summary import CAUSE_OUTCOMES, OUTCOMES
 
@@ -45,21 +45,6 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
         print_table(out, t)
     print(SweepStore(args.dir).summary_path, flush=True)
     return 0
-
-
-def print_table(out: Console, table: Table) -> None:
-    """Print ``table`` whole: into a file or pipe at its natural width (a grid sweep's tables
-    are wider than the 80 columns rich assumes there), in a terminal with long cells wrapped
-    rather than cut."""
-    if out.is_terminal:
-        out.print(table)
-        return
-    natural = Measurement.get(out, out.options.update(max_width=100_000), table).maximum
-    # Console.print clamps its width to the console's, so print through a wider console.
-    wide = Console(
-        file=out.file, width=max(out.width, natural), highlight=False, force_terminal=False
-    )
-    wide.print(table)
 
 
 def arm_tables(table: pl.DataFrame, keys: list[str], name: str, confidence: float) -> list[Table]:
