@@ -135,9 +135,7 @@ def main() -> None:
     if len(shares) == 2:
         best, prompt = shares[chosen.mode], shares["prompt"]
         ratio = f"{best / prompt:.1f}x" if prompt else "all vs none"
-        print(
-            f"\naccepted share, {chosen.mode} vs prompt: {best:.0%} vs {prompt:.0%} ({ratio})"
-        )
+        print(f"\naccepted share, {chosen.mode} vs prompt: {best:.0%} vs {prompt:.0%} ({ratio})")
 
 
 if __name__ == "__main__":

@@ -51,7 +51,9 @@ def main() -> None:
         t0 = time.perf_counter()
         out = subprocess.run(
             [sys.executable, "-c", CHILD, str(sweep), str(tmp / f"out{n}")],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
         row = json.loads(out.strip().splitlines()[-1])
         # Metrics as float64 columns: rows x 35 columns x 8 bytes if all were held at once.

@@ -103,8 +103,14 @@ def main() -> None:
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
         ray_start_s = time.perf_counter() - t0
     totals: dict[str, dict[str, Any]] = {
-        k: {"runs": 0, "failed": 0, "wall_s": 0.0, "run_s_sum": 0.0, "write_s_sum": 0.0,
-            "startup_s": 0.0}
+        k: {
+            "runs": 0,
+            "failed": 0,
+            "wall_s": 0.0,
+            "run_s_sum": 0.0,
+            "write_s_sum": 0.0,
+            "startup_s": 0.0,
+        }
         for k in configs
     }
     identical = True
@@ -112,8 +118,9 @@ def main() -> None:
         for r in range(rounds):
             reference = None
             for label, kwargs in configs.items():
-                row = timed(sweep, tmp / f"round{r}-{label.replace(' ', '').replace(',', '-')}",
-                            **kwargs)
+                row = timed(
+                    sweep, tmp / f"round{r}-{label.replace(' ', '').replace(',', '-')}", **kwargs
+                )
                 total = totals[label]
                 for key in ("runs", "failed", "wall_s", "run_s_sum", "write_s_sum"):
                     total[key] += row[key]
@@ -164,25 +171,31 @@ def main() -> None:
         "identical_points": identical,
     }
     print()
-    print(f"speed-up, 2 local workers vs 1:   {figures['speedup_2_vs_1_workers']:.2f}x   "
-          f"(target >= 1.8x); a run took {two['mean_run_s'] / one['mean_run_s']:.2f}x as long "
-          f"with 2 running at once (the cores share caches, memory bandwidth and other "
-          f"load), so the sweep machinery itself scales "
-          f"{figures['speedup_if_runs_did_not_slow_down']:.2f}x")
+    print(
+        f"speed-up, 2 local workers vs 1:   {figures['speedup_2_vs_1_workers']:.2f}x   "
+        f"(target >= 1.8x); a run took {two['mean_run_s'] / one['mean_run_s']:.2f}x as long "
+        f"with 2 running at once (the cores share caches, memory bandwidth and other "
+        f"load), so the sweep machinery itself scales "
+        f"{figures['speedup_if_runs_did_not_slow_down']:.2f}x"
+    )
     if "ray, 2 CPUs" in totals:
         ray_t = totals["ray, 2 CPUs"]
         figures["ray_overhead"] = ray_t["wall_s"] / two["wall_s"] - 1
-        figures["ray_overhead_with_start"] = (
-            (ray_t["wall_s"] + (ray_start_s or 0)) / two["wall_s"] - 1
+        figures["ray_overhead_with_start"] = (ray_t["wall_s"] + (ray_start_s or 0)) / two[
+            "wall_s"
+        ] - 1
+        print(
+            f"Ray overhead vs local, 2 workers: {figures['ray_overhead']:+.1%}   "
+            f"(target <= +15%); {figures['ray_overhead_with_start']:+.1%} counting the "
+            f"{ray_start_s:.1f} s to start a local Ray instance"
         )
-        print(f"Ray overhead vs local, 2 workers: {figures['ray_overhead']:+.1%}   "
-              f"(target <= +15%); {figures['ray_overhead_with_start']:+.1%} counting the "
-              f"{ray_start_s:.1f} s to start a local Ray instance")
-    print(f"per-run overhead (1 worker):      {overhead_s * 1000:.1f} ms = "
-          f"{figures['per_run_overhead_share']:.1%} of a {one['mean_run_s']:.3f} s run   "
-          f"(target < 5%); steady state (without the {one['startup_s']:.2f} s of worker "
-          f"start-up) {steady_s * 1000:.1f} ms; writing a run's results takes "
-          f"{figures['per_run_write_s'] * 1000:.1f} ms (overlapping the next run)")
+    print(
+        f"per-run overhead (1 worker):      {overhead_s * 1000:.1f} ms = "
+        f"{figures['per_run_overhead_share']:.1%} of a {one['mean_run_s']:.3f} s run   "
+        f"(target < 5%); steady state (without the {one['startup_s']:.2f} s of worker "
+        f"start-up) {steady_s * 1000:.1f} ms; writing a run's results takes "
+        f"{figures['per_run_write_s'] * 1000:.1f} ms (overlapping the next run)"
+    )
     print(f"points.parquet identical across configurations: {identical}")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")

@@ -164,9 +164,7 @@ def _check_request(model: str, structured: str) -> CompletionRequest:
     )
 
 
-async def _unusable(
-    backend: _Probeable, exc: BackendError, structured: str
-) -> EndpointCheckError:
+async def _unusable(backend: _Probeable, exc: BackendError, structured: str) -> EndpointCheckError:
     """The check's one-line verdict on an endpoint that failed it."""
     from .negotiate import refuses_format
 

@@ -586,9 +586,7 @@ class SocietyModel(mesa.Model):
         return {
             "llm_calls": len(calls),
             "llm_structured": self.scenario.llm.structured,
-            "llm_accepted_share": 1.0
-            - self.llm.run_repaired_share
-            - self.llm.run_fallback_share
+            "llm_accepted_share": 1.0 - self.llm.run_repaired_share - self.llm.run_fallback_share
             if calls
             else 0.0,
             "llm_repaired": sum(bool(c.get("repaired")) for c in calls),

@@ -49,8 +49,15 @@ def mark_events(
             for d in days:
                 ax.axvline(d, color=colour, lw=0.8, ls=":", alpha=0.7, zorder=0.5)
         top.plot(
-            days, np.full(days.size, 1.02), ls="none", marker=marker, color=colour, ms=6,
-            transform=top.get_xaxis_transform(), clip_on=False, zorder=5,
+            days,
+            np.full(days.size, 1.02),
+            ls="none",
+            marker=marker,
+            color=colour,
+            ms=6,
+            transform=top.get_xaxis_transform(),
+            clip_on=False,
+            zorder=5,
         )
         handles.append(
             Line2D([], [], ls=":", marker=marker, color=colour, label=f"{label} ({days.size})")
@@ -61,14 +68,28 @@ def mark_events(
 def events_legend(fig: Figure, handles: list[Line2D]) -> None:
     """The events legend, outside the axes on the right (nothing if there were no events)."""
     if handles:
-        fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 5),
-                   title="events (count)", title_fontsize=8.5)
+        fig.legend(
+            handles=handles,
+            loc="outside lower center",
+            ncols=min(len(handles), 5),
+            title="events (count)",
+            title_fontsize=8.5,
+        )
 
 
 def note(ax: Axes, text: str) -> None:
     """A centred grey note in an axis that has nothing to show."""
-    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="0.35",
-            fontsize=10, wrap=True)
+    ax.text(
+        0.5,
+        0.5,
+        text,
+        transform=ax.transAxes,
+        ha="center",
+        va="center",
+        color="0.35",
+        fontsize=10,
+        wrap=True,
+    )
     ax.set_xticks([])
     ax.set_yticks([])
     ax.grid(False)
@@ -104,6 +125,9 @@ def _merged(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in top.items():
         old = out.get(key)
-        out[key] = (_merged(old, value) if isinstance(old, Mapping) and isinstance(value, Mapping)
-                    else value)
+        out[key] = (
+            _merged(old, value)
+            if isinstance(old, Mapping) and isinstance(value, Mapping)
+            else value
+        )
     return out

@@ -30,17 +30,20 @@ from viz.runviews import save_figure
 from viz.style import CYCLE, new_figure, styled
 
 COMPARE_VIEWS = {
-    "compare": ("Drift compared",
-                "Mean alignment (band: 5-95% of instances), drift from the initial distribution "
-                "and lead over the rival for each run, overlaid."),
+    "compare": (
+        "Drift compared",
+        "Mean alignment (band: 5-95% of instances), drift from the initial distribution "
+        "and lead over the rival for each run, overlaid.",
+    ),
 }
 IGNORED_KEYS = ("name", "question")
 
 
 def run_labels(runs: Sequence[RunResult]) -> list[str]:
     """Short unique labels: scenario name and seed, or the directory name if those repeat."""
-    labels = [f"{r.manifest.get('scenario_name', r.path.name)} s{r.manifest.get('seed')}"
-              for r in runs]
+    labels = [
+        f"{r.manifest.get('scenario_name', r.path.name)} s{r.manifest.get('seed')}" for r in runs
+    ]
     if len(set(labels)) < len(labels):
         labels = [r.path.name for r in runs]
     if len(set(labels)) < len(labels):
@@ -92,8 +95,14 @@ def compare_figure(runs: Sequence[RunResult], labels: Sequence[str] | None = Non
             continue
         days = column(m, "day")
         last_days = days if last_days is None else np.union1d(last_days, days)
-        top.fill_between(days, column(m, "alignment_p05"), column(m, "alignment_p95"),
-                         color=colour, alpha=0.15, lw=0)
+        top.fill_between(
+            days,
+            column(m, "alignment_p05"),
+            column(m, "alignment_p95"),
+            color=colour,
+            alpha=0.15,
+            lw=0,
+        )
         top.plot(days, column(m, "alignment_mean"), color=colour, label=label)
         mid.plot(days, column(m, "drift_w1_initial"), color=colour, label=label)
         bottom.plot(days, column(m, "lead_days"), color=colour, label=label)
@@ -124,11 +133,16 @@ def write_compare(run_dirs: Sequence[str | Path], out_dir: str | Path, fmt: str 
     report = OutputDir(out).report  # named like a run's or a sweep's report
     save_figure(fig, out / f"compare.{fmt}", fmt)
     diffs = scenario_differences(runs)
-    diff_html = (table(diffs, ["scenario field", *labels]) if diffs else
-                 "<p>The runs' scenarios are identical (only the seed or nothing differs).</p>")
+    diff_html = (
+        table(diffs, ["scenario field", *labels])
+        if diffs
+        else "<p>The runs' scenarios are identical (only the seed or nothing differs).</p>"
+    )
     outcomes = table(outcome_rows(runs), ["outcome", *labels, f"{labels[-1]} - {labels[0]}"])
-    prov = "".join(f"<h3>{esc(lab)}</h3>{provenance_html(r.manifest, r.path)}"
-                   for r, lab in zip(runs, labels, strict=True))
+    prov = "".join(
+        f"<h3>{esc(lab)}</h3>{provenance_html(r.manifest, r.path)}"
+        for r, lab in zip(runs, labels, strict=True)
+    )
     sections = [
         Section("differences", "Scenario differences", diff_html),
         Section("outcomes", "Outcomes", outcomes),
@@ -136,8 +150,10 @@ def write_compare(run_dirs: Sequence[str | Path], out_dir: str | Path, fmt: str 
         Section("provenance", "Provenance", prov),
     ]
     question = "What changes between " + " and ".join(labels) + "?"
-    write_html(page("society compare: " + " vs ".join(labels), question, sections,
-                    "society compare"), report)
+    write_html(
+        page("society compare: " + " vs ".join(labels), question, sections, "society compare"),
+        report,
+    )
     frame = pl.DataFrame({"run": labels, "path": [str(r.path) for r in runs]})
     frame.write_csv(out / "runs.csv")
     return report

@@ -39,19 +39,43 @@ def coordination_figure(
     top.set_ylim(0, max(1.0, 1.35 * float(np.nanmax(100 * fail, initial=0.0))))
     top.legend(loc="upper left")
     revolt = column(m, "revolt_size")
-    bottom.fill_between(days, 0, 100 * revolt, color=OKABE_ITO["vermillion"], alpha=0.35, lw=0,
-                        step="post", label="revolt cascade size")
+    bottom.fill_between(
+        days,
+        0,
+        100 * revolt,
+        color=OKABE_ITO["vermillion"],
+        alpha=0.35,
+        lw=0,
+        step="post",
+        label="revolt cascade size",
+    )
     cascades = events_of(events, ["revolt_cascade"])
     if not cascades.is_empty():
-        bottom.plot(cascades["day"].to_numpy(), 100 * cascades["magnitude"].to_numpy(),
-                    ls="none", marker="*", ms=10, color=OKABE_ITO["vermillion"],
-                    label=f"coordination-failure cascades ({cascades.height})")
-    bottom.plot(days, 100 * column(m, "reward_hack_share"), color=OKABE_ITO["reddish_purple"],
-                ls="--", label="reward-hacking instances")
+        bottom.plot(
+            cascades["day"].to_numpy(),
+            100 * cascades["magnitude"].to_numpy(),
+            ls="none",
+            marker="*",
+            ms=10,
+            color=OKABE_ITO["vermillion"],
+            label=f"coordination-failure cascades ({cascades.height})",
+        )
+    bottom.plot(
+        days,
+        100 * column(m, "reward_hack_share"),
+        color=OKABE_ITO["reddish_purple"],
+        ls="--",
+        label="reward-hacking instances",
+    )
     if (manifest or {}).get("scenario"):
         share = manifest["scenario"]["revolt"]["failure_share"]  # type: ignore[index]
-        bottom.axhline(100 * share, color="0.35", lw=0.9, ls=":",
-                       label=f"failure threshold ({100 * share:.0f}%)")
+        bottom.axhline(
+            100 * share,
+            color="0.35",
+            lw=0.9,
+            ls=":",
+            label=f"failure threshold ({100 * share:.0f}%)",
+        )
     bottom.set_ylabel("share of instances (%)")
     bottom.set_title("revolt cascades and emergent misalignment")
     bottom.set_ylim(bottom=0)

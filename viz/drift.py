@@ -62,33 +62,62 @@ def drift_figure(
         band = replicate_bands(metrics, "alignment_mean")
         days = band["day"].cast(pl.Float64).to_numpy()
         n = int(np.nanmax(column(band, "n")))
-        top.fill_between(days, column(band, "p05"), column(band, "p95"),
-                         color=OKABE_ITO["sky_blue"], alpha=0.35, lw=0,
-                         label=f"5-95% of {n} replicates")
-        top.plot(days, column(band, "median"), color=OKABE_ITO["blue"],
-                 label="median over replicates of mean alignment")
+        top.fill_between(
+            days,
+            column(band, "p05"),
+            column(band, "p95"),
+            color=OKABE_ITO["sky_blue"],
+            alpha=0.35,
+            lw=0,
+            label=f"5-95% of {n} replicates",
+        )
+        top.plot(
+            days,
+            column(band, "median"),
+            color=OKABE_ITO["blue"],
+            label="median over replicates of mean alignment",
+        )
         for key, label, colour, ls in DRIFT_SERIES[:2]:
             b = replicate_bands(metrics, key)
-            bottom.fill_between(days, column(b, "p05"), column(b, "p95"), color=colour, alpha=0.2,
-                                lw=0)
+            bottom.fill_between(
+                days, column(b, "p05"), column(b, "p95"), color=colour, alpha=0.2, lw=0
+            )
             bottom.plot(days, column(b, "median"), color=colour, ls=ls, label=f"{label} (median)")
         a_star = replicate_bands(metrics, "a_star") if "a_star" in metrics.columns else None
         a_star_values = column(a_star, "median") if a_star is not None else np.array([])
     else:
         m = metrics.sort("day")
         days = column(m, "day")
-        top.fill_between(days, column(m, "alignment_p05"), column(m, "alignment_p95"),
-                         color=OKABE_ITO["sky_blue"], alpha=0.35, lw=0,
-                         label="5-95% of instances")
-        top.plot(days, column(m, "alignment_p50"), color=OKABE_ITO["blue"], ls="--", lw=1.2,
-                 label="median instance")
+        top.fill_between(
+            days,
+            column(m, "alignment_p05"),
+            column(m, "alignment_p95"),
+            color=OKABE_ITO["sky_blue"],
+            alpha=0.35,
+            lw=0,
+            label="5-95% of instances",
+        )
+        top.plot(
+            days,
+            column(m, "alignment_p50"),
+            color=OKABE_ITO["blue"],
+            ls="--",
+            lw=1.2,
+            label="median instance",
+        )
         top.plot(days, column(m, "alignment_mean"), color=OKABE_ITO["blue"], label="mean")
         for key, label, colour, ls in DRIFT_SERIES:
             bottom.plot(days, column(m, key), color=colour, ls=ls, label=label)
         a_star_values = column(m, "a_star")
     if np.isfinite(a_star_values).any():
-        top.plot(days, a_star_values, color=OKABE_ITO["vermillion"], lw=1.2, ls=(0, (4, 2)),
-                 label="a*_eff, effective basin boundary")
+        top.plot(
+            days,
+            a_star_values,
+            color=OKABE_ITO["vermillion"],
+            lw=1.2,
+            ls=(0, (4, 2)),
+            label="a*_eff, effective basin boundary",
+        )
     top.set_ylabel("alignment a (0-1)")
     top.set_ylim(0, 1.0)
     bottom.axhline(0, color="0.4", lw=0.8)

@@ -156,15 +156,32 @@ def network_figure(
         ids = np.array([index[int(n)] for n in nd["node"].to_list()], dtype=int)
         p = xy[ids] if ids.size else np.empty((0, 2))
         hack = nd["hacking"].to_numpy().astype(bool) if "hacking" in nd.columns else None
-        scatter = ax.scatter(p[:, 0], p[:, 1], c=nd["opinion"].to_numpy(), cmap=DIVERGING_CMAP,
-                             vmin=-lim, vmax=lim, s=12, linewidths=0, zorder=3)
+        scatter = ax.scatter(
+            p[:, 0],
+            p[:, 1],
+            c=nd["opinion"].to_numpy(),
+            cmap=DIVERGING_CMAP,
+            vmin=-lim,
+            vmax=lim,
+            s=12,
+            linewidths=0,
+            zorder=3,
+        )
         if hack is not None and hack.any():
-            ax.scatter(p[hack, 0], p[hack, 1], s=40, facecolors="none",
-                       edgecolors=OKABE_ITO["black"], linewidths=0.9, zorder=4)
+            ax.scatter(
+                p[hack, 0],
+                p[hack, 1],
+                s=40,
+                facecolors="none",
+                edgecolors=OKABE_ITO["black"],
+                linewidths=0.9,
+                zorder=4,
+            )
             any_hacking = True
         mean_a = float(np.nanmean(column(nd, "alignment"))) if nd.height else np.nan
-        ax.set_title(f"day {day}: {nd.height} instances drawn\nmean alignment {mean_a:.2f}",
-                     fontsize=11)
+        ax.set_title(
+            f"day {day}: {nd.height} instances drawn\nmean alignment {mean_a:.2f}", fontsize=11
+        )
         ax.set_xticks([])
         ax.set_yticks([])
         ax.grid(False)
@@ -172,13 +189,27 @@ def network_figure(
         for side in ("left", "bottom"):
             ax.spines[side].set_visible(False)
     if scatter is not None:
-        fig.colorbar(scatter, ax=list(axes), shrink=0.8, extend="both",
-                     label="opinion (belief units)")
+        fig.colorbar(
+            scatter, ax=list(axes), shrink=0.8, extend="both", label="opinion (belief units)"
+        )
     if any_hacking:
-        ring = Line2D([], [], ls="none", marker="o", mfc="none", mec=OKABE_ITO["black"], ms=7,
-                      label="reward-hacking instance")
+        ring = Line2D(
+            [],
+            [],
+            ls="none",
+            marker="o",
+            mfc="none",
+            mec=OKABE_ITO["black"],
+            ms=7,
+            label="reward-hacking instance",
+        )
         fig.legend(handles=[ring], loc="outside lower center")
     if all_ids.size > max_nodes:
-        fig.text(0.01, 0.01, f"breadth-first sample of {max_nodes} of {all_ids.size} instances",
-                 fontsize=8, color="0.35")
+        fig.text(
+            0.01,
+            0.01,
+            f"breadth-first sample of {max_nodes} of {all_ids.size} instances",
+            fontsize=8,
+            color="0.35",
+        )
     return fig

@@ -51,16 +51,30 @@ def lab_figure(
     lead.legend(loc="best", fontsize=8)
     defer.plot(days, column(m, "deference"), color=OKABE_ITO["blue"], label="deference d")
     defer.plot(days, column(m, "tax"), color=OKABE_ITO["orange"], ls="--", label="tax τ in force")
-    defer.plot(days, column(m, "effective_tax"), color=OKABE_ITO["bluish_green"], ls="-.",
-               label="effective tax (τ × quality)")
+    defer.plot(
+        days,
+        column(m, "effective_tax"),
+        color=OKABE_ITO["bluish_green"],
+        ls="-.",
+        label="effective tax (τ × quality)",
+    )
     defer.set_ylabel("deference (0-1) / tax (ratio)")
     defer.set_title("deference and tax")
     defer.set_ylim(bottom=0)
     defer.legend(loc="best", fontsize=8)
-    incid.plot(days, column(m, "incidents_caught"), color=OKABE_ITO["bluish_green"],
-               label="caught by monitoring")
-    incid.plot(days, column(m, "incidents_uncaught"), color=OKABE_ITO["vermillion"], ls="--",
-               label="slipped through")
+    incid.plot(
+        days,
+        column(m, "incidents_caught"),
+        color=OKABE_ITO["bluish_green"],
+        label="caught by monitoring",
+    )
+    incid.plot(
+        days,
+        column(m, "incidents_uncaught"),
+        color=OKABE_ITO["vermillion"],
+        ls="--",
+        label="slipped through",
+    )
     incid.set_ylabel("misaligned actions\n(cumulative count)")
     incid.set_title("incidents")
     incid.legend(loc="upper left", fontsize=8)
@@ -71,8 +85,12 @@ def lab_figure(
     hazard.set_title("daily catastrophe hazards by cause")
     hazard.set_ylim(bottom=0)
     hazard.legend(loc="upper left", fontsize=8)
-    work.plot(days, column(m, "work_per_instance"), color=OKABE_ITO["blue"],
-              label="work-days per instance-day")
+    work.plot(
+        days,
+        column(m, "work_per_instance"),
+        color=OKABE_ITO["blue"],
+        label="work-days per instance-day",
+    )
     work.set_ylabel("work-days per\ninstance-day")
     work.set_title("output per instance (human bottleneck, tests)")
     work.set_ylim(bottom=0)
@@ -80,9 +98,16 @@ def lab_figure(
     for ax in axes[-1]:
         day_axis(ax, days)
     handles = mark_events(
-        list(axes.ravel()), events,
-        (*EXOGENOUS_EVENTS, "pressure_resisted", "final_evaluation", "lost_lead", "catastrophe",
-         "safe"),
+        list(axes.ravel()),
+        events,
+        (
+            *EXOGENOUS_EVENTS,
+            "pressure_resisted",
+            "final_evaluation",
+            "lost_lead",
+            "catastrophe",
+            "safe",
+        ),
     )
     events_legend(fig, handles)
     return fig
@@ -92,21 +117,31 @@ def _progress(ax: Any, m: pl.DataFrame, days: Any, manifest: Mapping[str, Any] |
     """Capability as a share of the target generation's and safety work as a share of the
     required: the run is safe when both reach 1 (in the basin, before any catastrophe)."""
     scen = (manifest or {}).get("scenario")
-    ax.plot(days, column(m, "safety_progress"), color=OKABE_ITO["orange"], ls="--",
-            label="safety work S / S_req")
+    ax.plot(
+        days,
+        column(m, "safety_progress"),
+        color=OKABE_ITO["orange"],
+        ls="--",
+        label="safety work S / S_req",
+    )
     if isinstance(scen, Mapping):
         g = resolved_scenario(scen)["generations"]
         need = float(g["target"]) * float(g["milestone_work"])
-        ax.plot(days, column(m, "capability") / need, color=OKABE_ITO["blue"],
-                label=f"capability C / C_req (generation {g['target']})")
+        ax.plot(
+            days,
+            column(m, "capability") / need,
+            color=OKABE_ITO["blue"],
+            label=f"capability C / C_req (generation {g['target']})",
+        )
         for n in range(1, int(g["target"])):
             ax.axhline(n / int(g["target"]), color="0.6", lw=0.7, ls=":")
         ax.axhline(1.0, color=OKABE_ITO["bluish_green"], lw=1.2, label="done (safe needs both)")
         ax.set_ylabel("share of what is needed\n(dotted: generations)")
     else:  # no scenario to say what is needed: capability in its own unit
         twin = ax.twinx()
-        twin.plot(days, column(m, "capability") / 1e6, color=OKABE_ITO["blue"],
-                  label="capability C")
+        twin.plot(
+            days, column(m, "capability") / 1e6, color=OKABE_ITO["blue"], label="capability C"
+        )
         twin.set_ylabel("capability (million work-days)")
         twin.legend(loc="lower right", fontsize=8)
         ax.set_ylabel("safety work done\n(share of required)")

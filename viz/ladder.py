@@ -40,8 +40,12 @@ def _map_params(manifest: Mapping[str, Any] | None) -> dict[str, float] | None:
         return None
     scen = resolved_scenario(doc)
     g = scen["generations"]
-    return {"rho_max": float(g["rho_max"]), "delta": float(g["decay"]),
-            "tau_half": float(g["tax_half"]), "tax": float(scen["lab"]["tax"])}
+    return {
+        "rho_max": float(g["rho_max"]),
+        "delta": float(g["decay"]),
+        "tau_half": float(g["tax_half"]),
+        "tax": float(scen["lab"]["tax"]),
+    }
 
 
 @styled
@@ -76,8 +80,9 @@ def ladder_figure(
     spread = generation_spread(metrics) if metrics is not None else pl.DataFrame()
     if not spread.is_empty():
         joined = gens.select("generation").join(spread, on="generation", how="left")
-        lo, med, hi = (column(joined, c) for c in
-                       ("alignment_p05", "alignment_p50", "alignment_p95"))
+        lo, med, hi = (
+            column(joined, c) for c in ("alignment_p05", "alignment_p50", "alignment_p95")
+        )
         left.vlines(g, lo, hi, color=OKABE_ITO["blue"], lw=6, alpha=0.45)
         left.plot(g, med, ls="none", marker="_", ms=16, mew=2, color=OKABE_ITO["blue"])
     left.plot(g, start, ls="none", marker="^", mfc="white", color=OKABE_ITO["black"], ms=7)
@@ -85,24 +90,44 @@ def ladder_figure(
     completed = column(gens, "completed")
     for x, m, c in zip(g, mean, completed, strict=True):
         if c == 0 and math.isfinite(m):
-            left.annotate("running", (x, m), xytext=(0, 9), textcoords="offset points",
-                          ha="center", fontsize=8, color="0.3")
+            left.annotate(
+                "running",
+                (x, m),
+                xytext=(0, 9),
+                textcoords="offset points",
+                ha="center",
+                fontsize=8,
+                color="0.3",
+            )
     left.set_xticks(g)
     left.set_xlim(g.min() - 0.6, g.max() + 0.6)
     left.set_ylim(0, 1)
     left.set_xlabel("generation")
     left.set_ylabel("alignment a (0-1)")
     left.set_title("alignment per generation vs effective basin boundary a*_eff")
-    left.legend(handles=[
-        Line2D([], [], color=OKABE_ITO["blue"], marker="o", label="mean (end of generation)"),
-        Line2D([], [], color=OKABE_ITO["black"], marker="^", mfc="white", ls="none",
-               label="mean at start"),
-        Line2D([], [], color=OKABE_ITO["blue"], lw=6, alpha=0.45,
-               label="5-95% of instances (end)"),
-        Line2D([], [], color=OUTSIDE, lw=2,
-               label="a*_eff (effective tax, erosion, hacking loss)"),
-        Patch(color=BASIN, alpha=0.3, label="basin (a*_eff, 1]"),
-    ], loc="lower right", fontsize=8)
+    left.legend(
+        handles=[
+            Line2D([], [], color=OKABE_ITO["blue"], marker="o", label="mean (end of generation)"),
+            Line2D(
+                [],
+                [],
+                color=OKABE_ITO["black"],
+                marker="^",
+                mfc="white",
+                ls="none",
+                label="mean at start",
+            ),
+            Line2D(
+                [], [], color=OKABE_ITO["blue"], lw=6, alpha=0.45, label="5-95% of instances (end)"
+            ),
+            Line2D(
+                [], [], color=OUTSIDE, lw=2, label="a*_eff (effective tax, erosion, hacking loss)"
+            ),
+            Patch(color=BASIN, alpha=0.3, label="basin (a*_eff, 1]"),
+        ],
+        loc="lower right",
+        fontsize=8,
+    )
     _gain(right, gens, manifest)
     return fig
 
@@ -127,8 +152,14 @@ def _gain(ax: Any, gens: pl.DataFrame, manifest: Mapping[str, Any] | None) -> No
             if b is not None:
                 ax.plot([b], [0], marker="o", mfc="white", color=colour, ms=7, zorder=4)
                 offset = (-52, 6) if what == "nominal" else (5, -14)
-                ax.annotate(f"a* = {b:.2f}", (b, 0), xytext=offset,
-                            textcoords="offset points", fontsize=8, color=colour)
+                ax.annotate(
+                    f"a* = {b:.2f}",
+                    (b, 0),
+                    xytext=offset,
+                    textcoords="offset points",
+                    fontsize=8,
+                    color=colour,
+                )
     mean = column(gens, "mean_alignment")
     start = column(gens, "start_alignment")
     g = column(gens, "generation")
@@ -139,15 +170,36 @@ def _gain(ax: Any, gens: pl.DataFrame, manifest: Mapping[str, Any] | None) -> No
             ys.append(start[i + 1] - mean[i])
             labels.append(f"{g[i]:.0f}→{g[i + 1]:.0f}")
     if xs:
-        ax.plot(xs, ys, ls="none", marker="o", color=OKABE_ITO["vermillion"], ms=6, zorder=5,
-                label="observed hand-offs (mean at start of successor - parent)")
+        ax.plot(
+            xs,
+            ys,
+            ls="none",
+            marker="o",
+            color=OKABE_ITO["vermillion"],
+            ms=6,
+            zorder=5,
+            label="observed hand-offs (mean at start of successor - parent)",
+        )
         for k in sorted({0, len(xs) - 1}):
             x, y, lab = xs[k], ys[k], labels[k]
-            ax.annotate(lab, (x, y), xytext=(4, 4), textcoords="offset points", fontsize=7.5,
-                        color=OKABE_ITO["vermillion"])
+            ax.annotate(
+                lab,
+                (x, y),
+                xytext=(4, 4),
+                textcoords="offset points",
+                fontsize=7.5,
+                color=OKABE_ITO["vermillion"],
+            )
     else:
-        ax.text(0.97, 0.04, "single generation: no hand-off yet", transform=ax.transAxes,
-                ha="right", fontsize=9, color="0.35")
+        ax.text(
+            0.97,
+            0.04,
+            "single generation: no hand-off yet",
+            transform=ax.transAxes,
+            ha="right",
+            fontsize=9,
+            color="0.35",
+        )
     ax.set_xlim(0, 1)
     ax.set_xlabel("parent mean alignment $a_n$ (0-1)")
     ax.set_ylabel("gain per hand-off $a_{n+1} - a_n$ (alignment)")

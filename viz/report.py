@@ -82,8 +82,11 @@ def run_report_html(run_dir: str | Path, figures_dir: str | Path | None = None) 
     scen = manifest.get("scenario", {})
     name = scen.get("name", result.path.name)
     title = f"society run report: {name} (seed {manifest.get('seed')})"
-    sections = [Section("summary", "Outcome summary", table(summary_rows(result.summary),
-                                                              ["what", "value"]))]
+    sections = [
+        Section(
+            "summary", "Outcome summary", table(summary_rows(result.summary), ["what", "value"])
+        )
+    ]
     views_list = "".join(
         f'<li><a href="#view-{esc(n)}"><code>{esc(n)}</code></a>: {esc(RUN_VIEWS[n].title)}</li>'
         for n in figures
@@ -93,8 +96,9 @@ def run_report_html(run_dir: str | Path, figures_dir: str | Path | None = None) 
         figure_html(n, RUN_VIEWS[n].title, RUN_VIEWS[n].description, png_bytes(f))
         for n, f in figures.items()
     )
-    sections.append(Section("views", f"Views ({len(figures)})",
-                            f"<ul>{views_list}</ul>{note_html}{figs}"))
+    sections.append(
+        Section("views", f"Views ({len(figures)})", f"<ul>{views_list}</ul>{note_html}{figs}")
+    )
     calibration = _calibration_html(result.path)
     if calibration:
         sections.append(Section("calibration", "Stub calibrated on this run", calibration))
@@ -137,8 +141,11 @@ def _events_html(events: Any) -> str:
 
     counts = (
         events.group_by("kind")
-        .agg(pl.len().alias("count"), pl.col("day").min().alias("first day"),
-             pl.col("day").max().alias("last day"))
+        .agg(
+            pl.len().alias("count"),
+            pl.col("day").min().alias("first day"),
+            pl.col("day").max().alias("last day"),
+        )
         .sort("first day")
     )
     listed = events.filter(pl.col("kind") != "test_round").sort("day")
@@ -160,5 +167,3 @@ def write_report(
 
         return write_html(sweep_report_html(p, figures_dir=figures_dir), target)
     return write_html(run_report_html(p, figures_dir=figures_dir), target)
-
-

@@ -43,38 +43,59 @@ def _network(r: RunResult) -> Figure | None:
 RUN_VIEWS: dict[str, View] = {
     v.name: v
     for v in (
-        View("drift", "Drift curves",
-             "Mean alignment with the 5-95% band across instances, the effective basin "
-             "boundary a*_eff (erosion and reward-hacking loss counted), and "
-             "drift distances (W1 from the initial distribution and from the spec, signed mean "
-             "shift); exogenous events and hand-offs marked on the time axis.",
-             lambda r: drift_figure(r.metrics, r.events, r.manifest)),
-        View("ladder", "Generation ladder",
-             "Each generation's alignment (5-95% of instances, mean at start and end) against "
-             "its effective basin boundary a*_eff, and the successor map's gain f(a) - a with "
-             "the observed hand-offs.",
-             lambda r: ladder_figure(r.generations, r.metrics, r.manifest)),
-        View("echo", "Echo chambers",
-             "Neighbour correlation, modularity of opinion camps, number of opinion clusters and "
-             "distance of the median belief from the truth.",
-             lambda r: echo_figure(r.metrics, r.events, r.manifest)),
-        View("network", "Network snapshots",
-             "The communication graph at the recorded snapshot days, instances coloured by "
-             "opinion, reward-hacking instances ringed (only for runs with snapshots).",
-             _network),
-        View("coordination", "Coordination",
-             "Share of failed shared tasks, revolt cascade sizes and the reward-hacking share.",
-             lambda r: coordination_figure(r.metrics, r.events, r.manifest)),
-        View("lab", "Lab",
-             "Lead over the nearest rival, deference and tax, cumulative incidents caught and "
-             "uncaught, progress toward safety (capability toward the target generation and "
-             "the share of the required safety work done), and the daily catastrophe hazards "
-             "by cause.",
-             lambda r: lab_figure(r.metrics, r.events, r.manifest)),
-        View("tests", "Tests",
-             "Validity of the test suite (daily expectation and test rounds), the gaming gap, "
-             "and for LLM runs the test-awareness gap.",
-             lambda r: tests_figure(r.metrics, r.events, r.manifest)),
+        View(
+            "drift",
+            "Drift curves",
+            "Mean alignment with the 5-95% band across instances, the effective basin "
+            "boundary a*_eff (erosion and reward-hacking loss counted), and "
+            "drift distances (W1 from the initial distribution and from the spec, signed mean "
+            "shift); exogenous events and hand-offs marked on the time axis.",
+            lambda r: drift_figure(r.metrics, r.events, r.manifest),
+        ),
+        View(
+            "ladder",
+            "Generation ladder",
+            "Each generation's alignment (5-95% of instances, mean at start and end) against "
+            "its effective basin boundary a*_eff, and the successor map's gain f(a) - a with "
+            "the observed hand-offs.",
+            lambda r: ladder_figure(r.generations, r.metrics, r.manifest),
+        ),
+        View(
+            "echo",
+            "Echo chambers",
+            "Neighbour correlation, modularity of opinion camps, number of opinion clusters and "
+            "distance of the median belief from the truth.",
+            lambda r: echo_figure(r.metrics, r.events, r.manifest),
+        ),
+        View(
+            "network",
+            "Network snapshots",
+            "The communication graph at the recorded snapshot days, instances coloured by "
+            "opinion, reward-hacking instances ringed (only for runs with snapshots).",
+            _network,
+        ),
+        View(
+            "coordination",
+            "Coordination",
+            "Share of failed shared tasks, revolt cascade sizes and the reward-hacking share.",
+            lambda r: coordination_figure(r.metrics, r.events, r.manifest),
+        ),
+        View(
+            "lab",
+            "Lab",
+            "Lead over the nearest rival, deference and tax, cumulative incidents caught and "
+            "uncaught, progress toward safety (capability toward the target generation and "
+            "the share of the required safety work done), and the daily catastrophe hazards "
+            "by cause.",
+            lambda r: lab_figure(r.metrics, r.events, r.manifest),
+        ),
+        View(
+            "tests",
+            "Tests",
+            "Validity of the test suite (daily expectation and test rounds), the gaming gap, "
+            "and for LLM runs the test-awareness gap.",
+            lambda r: tests_figure(r.metrics, r.events, r.manifest),
+        ),
     )
 }
 """Every view of a run, in report order."""
@@ -102,8 +123,10 @@ def render_run_views(
     for name in check_views(views, list(RUN_VIEWS)):
         fig = RUN_VIEWS[name].build(result)
         if fig is None:
-            notes.append(f"{name}: skipped, the run has no network snapshots "
-                         f"(network_nodes.parquet / network_edges.parquet).")
+            notes.append(
+                f"{name}: skipped, the run has no network snapshots "
+                f"(network_nodes.parquet / network_edges.parquet)."
+            )
         else:
             figures[name] = fig
     return figures, notes

@@ -73,8 +73,9 @@ def usable(points: pl.DataFrame) -> pl.DataFrame:
     derived flags (``left_basin``, ``cause_<cause>``) added."""
     out = points
     if "status" in out.columns:
-        out = out.filter(~pl.col("status").cast(pl.String).str.to_lowercase()
-                         .is_in(list(FAILED_STATUSES)))
+        out = out.filter(
+            ~pl.col("status").cast(pl.String).str.to_lowercase().is_in(list(FAILED_STATUSES))
+        )
     present = [c for c in SWEEP_OUTCOME_COLUMNS if c in out.columns]
     return outcome_flags(out.drop_nulls(present) if present else out)
 
@@ -146,8 +147,7 @@ def basin_heatmap_figure(
     k = len(outcomes)
     fig = new_figure(8.6 if k == 1 else 1.6 + 6.0 * k, 6.2)
     axes = fig.subplots(1, k, sharey=True, squeeze=False)[0]
-    fig.suptitle(" and ".join(f"P({_label(o)})" for o in outcomes)
-                 + f" over {x} x {y} — {title}")
+    fig.suptitle(" and ".join(f"P({_label(o)})" for o in outcomes) + f" over {x} x {y} — {title}")
     pts = usable(points) if points.height else points
     if pts.is_empty():
         for ax in axes:
@@ -166,16 +166,23 @@ def basin_heatmap_figure(
             j = int(np.searchsorted(xs, float(row[x])))
             grid[i, j], nn[i, j] = row["p"], row["n"]
         ex, ey = _edges(xs), _edges(ys)
-        mesh = ax.pcolormesh(ex, ey, np.ma.masked_invalid(grid), cmap=SEQUENTIAL_CMAP, vmin=0,
-                             vmax=1, shading="flat")
+        mesh = ax.pcolormesh(
+            ex, ey, np.ma.masked_invalid(grid), cmap=SEQUENTIAL_CMAP, vmin=0, vmax=1, shading="flat"
+        )
         if xs.size * ys.size <= 120:
             for i, yv in enumerate(ys):
                 for j, xv in enumerate(xs):
                     if np.isfinite(grid[i, j]):
-                        text = f"{grid[i, j]:.2f}" + (f"\nn={nn[i, j]:.0f}" if n_panel == 0
-                                                      else "")
-                        ax.text(xv, yv, text, ha="center", va="center", fontsize=9,
-                                color="white" if grid[i, j] < 0.55 else "black")
+                        text = f"{grid[i, j]:.2f}" + (f"\nn={nn[i, j]:.0f}" if n_panel == 0 else "")
+                        ax.text(
+                            xv,
+                            yv,
+                            text,
+                            ha="center",
+                            va="center",
+                            fontsize=9,
+                            color="white" if grid[i, j] < 0.55 else "black",
+                        )
         _required_tax_overlay(ax, x, y, ex, gp, legend=n_panel == 0)
         ax.set_xlim(ex[0], ex[-1])
         ax.set_ylim(ey[0], ey[-1])
@@ -200,16 +207,29 @@ def _required_tax_overlay(
     if x == A0:
         a0 = np.linspace(max(ex[0], 1e-3), min(ex[-1], 1.0), 200)
         req = np.array([required_tax(a, gp["rho_max"], gp["delta"], gp["tau_half"]) for a in a0])
-        ax.plot(a0, np.where(np.isfinite(req), req, np.nan), color=OKABE_ITO["vermillion"],
-                lw=2.2, label="analytic required tax τ_req(a0) (effective tax, no erosion)"
-                if legend else "_nolegend_")
+        ax.plot(
+            a0,
+            np.where(np.isfinite(req), req, np.nan),
+            color=OKABE_ITO["vermillion"],
+            lw=2.2,
+            label="analytic required tax τ_req(a0) (effective tax, no erosion)"
+            if legend
+            else "_nolegend_",
+        )
     elif y == TAX and gp["a0"]:
         req_line = required_tax(float(gp["a0"]), gp["rho_max"], gp["delta"], gp["tau_half"])
         if math.isfinite(req_line):
-            ax.plot([ex[0], ex[-1]], [req_line, req_line], color=OKABE_ITO["vermillion"],
-                    lw=2.2, ls="--",
-                    label=f"analytic required tax τ_req(a0={gp['a0']:.2f}) = {req_line:.2f} "
-                    f"(effective tax, no erosion)" if legend else "_nolegend_")
+            ax.plot(
+                [ex[0], ex[-1]],
+                [req_line, req_line],
+                color=OKABE_ITO["vermillion"],
+                lw=2.2,
+                ls="--",
+                label=f"analytic required tax τ_req(a0={gp['a0']:.2f}) = {req_line:.2f} "
+                f"(effective tax, no erosion)"
+                if legend
+                else "_nolegend_",
+            )
 
 
 def _axis_label(key: str) -> str:
@@ -237,8 +257,16 @@ def paired_differences(
     if pair_on is None:
         pair_on = [c for c in pts.columns if "." in c and c != arm and pts[c].n_unique() > 1]
         pair_on += [c for c in ("seed", "replicate") if c in pts.columns]
-    schema = {"arm": pl.String, "reference": pl.String, "outcome": pl.String, "diff": pl.Float64,
-              "lo": pl.Float64, "hi": pl.Float64, "n_pairs": pl.Int64, "pooled_over": pl.String}
+    schema = {
+        "arm": pl.String,
+        "reference": pl.String,
+        "outcome": pl.String,
+        "diff": pl.Float64,
+        "lo": pl.Float64,
+        "hi": pl.Float64,
+        "n_pairs": pl.Int64,
+        "pooled_over": pl.String,
+    }
     pooled = ", ".join(c for c in pair_on if c not in ("seed", "replicate")) or "-"
     values = sorted(pts[arm].drop_nulls().unique().to_list()) if arm in pts.columns else []
     if not values:
@@ -256,9 +284,18 @@ def paired_differences(
                 continue
             d = joined[outcome].cast(pl.Float64) - joined[f"{outcome}__ref"].cast(pl.Float64)
             mean, lo, hi = paired_difference(d.to_list())
-            rows.append({"arm": f"{arm}={value}", "reference": f"{arm}={ref}",
-                         "outcome": outcome, "diff": mean, "lo": max(lo, -1.0),
-                         "hi": min(hi, 1.0), "n_pairs": d.len(), "pooled_over": pooled})
+            rows.append(
+                {
+                    "arm": f"{arm}={value}",
+                    "reference": f"{arm}={ref}",
+                    "outcome": outcome,
+                    "diff": mean,
+                    "lo": max(lo, -1.0),
+                    "hi": min(hi, 1.0),
+                    "n_pairs": d.len(),
+                    "pooled_over": pooled,
+                }
+            )
     return pl.DataFrame(rows, schema=schema)
 
 
@@ -290,8 +327,14 @@ def forest_figure(diffs: pl.DataFrame, title: str = "sweep") -> Figure:
         c = colour[row["outcome"]]
         if math.isfinite(lo) and math.isfinite(hi):
             ax.plot([100 * lo, 100 * hi], [yv, yv], color=c, lw=2)
-        ax.plot([100 * row["diff"]], [yv], marker=markers.get(row["outcome"], "o"), color=c,
-                ms=7, ls="none")
+        ax.plot(
+            [100 * row["diff"]],
+            [yv],
+            marker=markers.get(row["outcome"], "o"),
+            color=c,
+            ms=7,
+            ls="none",
+        )
         labels.append(f"{row['arm']}: P({_label(row['outcome'])}) (n={row['n_pairs']})")
     ax.axvline(0, color="0.3", lw=1)
     ax.set_yticks(range(diffs.height)[::-1], labels)
@@ -300,13 +343,23 @@ def forest_figure(diffs: pl.DataFrame, title: str = "sweep") -> Figure:
     ends = np.abs(ends[np.isfinite(ends)])
     lim = min(105.0, 1.08 * max(5.0, 100 * float(ends.max()) if ends.size else 0.0))
     ax.set_xlim(-lim, lim)
-    ax.set_xlabel("difference in probability vs the reference arm (percentage points)\n"
-                  "mean and 95% t interval over n runs paired by seed and the other swept "
-                  "parameters")
+    ax.set_xlabel(
+        "difference in probability vs the reference arm (percentage points)\n"
+        "mean and 95% t interval over n runs paired by seed and the other swept "
+        "parameters"
+    )
     ax.grid(axis="y", visible=False)
-    fig.legend(handles=[Line2D([], [], color=colour[o], marker=markers.get(o, "o"), lw=2,
-                               label=f"P({_label(o)})") for o in outcomes],
-               loc="outside lower center", ncols=len(outcomes), fontsize=8.5)
+    fig.legend(
+        handles=[
+            Line2D(
+                [], [], color=colour[o], marker=markers.get(o, "o"), lw=2, label=f"P({_label(o)})"
+            )
+            for o in outcomes
+        ],
+        loc="outside lower center",
+        ncols=len(outcomes),
+        fontsize=8.5,
+    )
     return fig
 
 
@@ -336,8 +389,7 @@ def arms_drift_figure(metrics: pl.DataFrame, arm: str, title: str = "sweep") -> 
     fig = new_figure(10, 6.6 if progress else 4.8)
     axes = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2]) if progress else [fig.subplots()]
     top = axes[0]
-    fig.suptitle(f"Drift by {arm}: median over the runs still going each day, 5-95% band — "
-                 f"{title}")
+    fig.suptitle(f"Drift by {arm}: median over the runs still going each day, 5-95% band — {title}")
     run_key = "replicate" if "replicate" in metrics.columns else None
     if "a_star" in metrics.columns:
         # No basin (NaN) means every alignment falls: a boundary at 1 or above, drawn at 1.
@@ -347,31 +399,53 @@ def arms_drift_figure(metrics: pl.DataFrame, arm: str, title: str = "sweep") -> 
         colour = CYCLE[i % len(CYCLE)]
         band = _bands(part, "alignment_mean", run_key)
         days = column(band, "day")
-        top.fill_between(days, column(band, "p05"), column(band, "p95"), color=colour,
-                         alpha=0.2, lw=0)
+        top.fill_between(
+            days, column(band, "p05"), column(band, "p95"), color=colour, alpha=0.2, lw=0
+        )
         top.plot(days, column(band, "median"), color=colour, label=f"{arm} = {value[0]}")
         if "a_star" in part.columns:
             a_star = _bands(part, "a_star", run_key)
-            top.plot(column(a_star, "day"), column(a_star, "median"), color=colour, lw=1.0,
-                     ls=(0, (4, 2)), alpha=0.85)
+            top.plot(
+                column(a_star, "day"),
+                column(a_star, "median"),
+                color=colour,
+                lw=1.0,
+                ls=(0, (4, 2)),
+                alpha=0.85,
+            )
             has_a_star = True
         if progress:
             sp = _bands(part, "safety_progress", run_key)
-            axes[1].fill_between(column(sp, "day"), column(sp, "p05"), column(sp, "p95"),
-                                 color=colour, alpha=0.2, lw=0)
+            axes[1].fill_between(
+                column(sp, "day"),
+                column(sp, "p05"),
+                column(sp, "p95"),
+                color=colour,
+                alpha=0.2,
+                lw=0,
+            )
             axes[1].plot(column(sp, "day"), column(sp, "median"), color=colour)
     top.set_ylabel("mean alignment a (0-1)")
     handles, _ = top.get_legend_handles_labels()
     if has_a_star:
-        handles.append(Line2D([], [], color="0.3", lw=1.0, ls=(0, (4, 2)),
-                              label="a*_eff, effective basin boundary (median; 1: no basin)"))
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color="0.3",
+                lw=1.0,
+                ls=(0, (4, 2)),
+                label="a*_eff, effective basin boundary (median; 1: no basin)",
+            )
+        )
     top.legend(handles=handles, loc="best", fontsize=8)
     if progress:
         axes[1].axhline(1.0, color=OKABE_ITO["bluish_green"], lw=1.2)
         axes[1].set_ylabel("safety work done\n(share of required)")
         axes[1].set_ylim(bottom=0)
-        axes[1].set_title("safety progress S / S_req (safe needs 1 and the target generation)",
-                          fontsize=9.5)
+        axes[1].set_title(
+            "safety progress S / S_req (safe needs 1 and the target generation)", fontsize=9.5
+        )
     axes[-1].set_xlabel(DAY_LABEL)
     return fig
 
@@ -379,12 +453,16 @@ def arms_drift_figure(metrics: pl.DataFrame, arm: str, title: str = "sweep") -> 
 def _bands(part: pl.DataFrame, value: str, run_key: str | None) -> pl.DataFrame:
     if run_key:
         return replicate_bands(part, value, by=run_key)
-    return part.group_by("day").agg(
-        pl.col(value).median().alias("median"),
-        pl.col(value).quantile(0.05).alias("p05"),
-        pl.col(value).quantile(0.95).alias("p95"),
-        pl.len().alias("n"),
-    ).sort("day")
+    return (
+        part.group_by("day")
+        .agg(
+            pl.col(value).median().alias("median"),
+            pl.col(value).quantile(0.05).alias("p05"),
+            pl.col(value).quantile(0.95).alias("p95"),
+            pl.len().alias("n"),
+        )
+        .sort("day")
+    )
 
 
 @styled
@@ -406,37 +484,54 @@ def outcome_profile_figure(points: pl.DataFrame, x: str, title: str = "sweep") -
         # Side by side around each value, so that equal probabilities stay readable.
         spread = float(np.diff(np.unique(xs)).min()) if np.unique(xs).size > 1 else 1.0
         shift = (k - 1.5) * 0.04 * spread
-        ax.errorbar(xs + shift, p, yerr=[p - lo, hi - p], color=OUTCOME_COLOURS.get(outcome),
-                    marker="osD^"[k % 4], ms=7, capsize=3, lw=1.4,
-                    ls="-" if k == 0 else "--", label=f"P({_label(outcome)})",
-                    zorder=4 if k == 0 else 2)
+        ax.errorbar(
+            xs + shift,
+            p,
+            yerr=[p - lo, hi - p],
+            color=OUTCOME_COLOURS.get(outcome),
+            marker="osD^"[k % 4],
+            ms=7,
+            capsize=3,
+            lw=1.4,
+            ls="-" if k == 0 else "--",
+            label=f"P({_label(outcome)})",
+            zorder=4 if k == 0 else 2,
+        )
     counts = column(cell_probabilities(pts, [x], "safe"), "n")
     lo_n, hi_n = int(counts.min()), int(counts.max())
     ax.set_ylim(-0.03, 1.03)
     ax.set_xticks(np.unique(column(pts, x)))
     ax.set_xlabel(_axis_label(x))
     ax.set_ylabel("probability over runs (Wilson 95%)")
-    ax.set_title(f"n = {lo_n}-{hi_n} runs per value" if lo_n != hi_n
-                 else f"n = {lo_n} runs per value", fontsize=9.5)
+    ax.set_title(
+        f"n = {lo_n}-{hi_n} runs per value" if lo_n != hi_n else f"n = {lo_n} runs per value",
+        fontsize=9.5,
+    )
     fig.legend(loc="outside lower center", ncols=4)
     return fig
 
 
 SWEEP_VIEWS: dict[str, tuple[str, str]] = {
-    "basin": ("P(safe) heatmap",
-              "Share of runs that reached safety (safety work done and the target generation "
-              "reached, in the basin, no catastrophe), and of runs that ended in catastrophe, "
-              "per grid cell (n runs), with the analytic required tax τ_req(a0) overlaid. A "
-              "sweep of one parameter shows P(safe), P(catastrophe), P(left basin) and P(lost "
-              "lead) against it instead."),
-    "forest": ("Paired differences between arms",
-               "Difference in P(safe), P(catastrophe), P(left basin) and P(lost lead) between "
-               "each arm and the reference arm over runs paired by seed and the other "
-               "parameters, with 95% t intervals."),
-    "drift": ("Drift by arm",
-              "Mean alignment and the effective basin boundary a*_eff over time per arm, and "
-              "the share of the required safety work done: median over runs with the 5-95% "
-              "band (only when the sweep stored its metrics)."),
+    "basin": (
+        "P(safe) heatmap",
+        "Share of runs that reached safety (safety work done and the target generation "
+        "reached, in the basin, no catastrophe), and of runs that ended in catastrophe, "
+        "per grid cell (n runs), with the analytic required tax τ_req(a0) overlaid. A "
+        "sweep of one parameter shows P(safe), P(catastrophe), P(left basin) and P(lost "
+        "lead) against it instead.",
+    ),
+    "forest": (
+        "Paired differences between arms",
+        "Difference in P(safe), P(catastrophe), P(left basin) and P(lost lead) between "
+        "each arm and the reference arm over runs paired by seed and the other "
+        "parameters, with 95% t intervals.",
+    ),
+    "drift": (
+        "Drift by arm",
+        "Mean alignment and the effective basin boundary a*_eff over time per arm, and "
+        "the share of the required safety work done: median over runs with the 5-95% "
+        "band (only when the sweep stored its metrics).",
+    ),
 }
 
 
@@ -445,19 +540,22 @@ def render_sweep_views(
 ) -> tuple[dict[str, Figure], list[str]]:
     figures: dict[str, Figure] = {}
     notes: list[str] = []
-    title = str(sweep.manifest.get("name") or sweep.manifest.get("scenario_name")
-                or sweep.path.name)
+    title = str(
+        sweep.manifest.get("name") or sweep.manifest.get("scenario_name") or sweep.path.name
+    )
     scenario = sweep.manifest.get("scenario")
     arm = arm_parameter(sweep)
     for name in check_views(views, list(SWEEP_VIEWS)):
         if name == "basin":
             axes = heatmap_axes(sweep.parameters)
             if axes is not None:
-                figures[name] = basin_heatmap_figure(sweep.points, *axes, scenario=scenario,
-                                                     title=title)
+                figures[name] = basin_heatmap_figure(
+                    sweep.points, *axes, scenario=scenario, title=title
+                )
             elif sweep.parameters:
-                figures[name] = outcome_profile_figure(sweep.points, sweep.parameters[0],
-                                                       title=title)
+                figures[name] = outcome_profile_figure(
+                    sweep.points, sweep.parameters[0], title=title
+                )
             else:
                 notes.append("basin: skipped, no swept parameter.")
         elif name == "forest":
@@ -466,11 +564,14 @@ def render_sweep_views(
                 continue
             figures[name] = forest_figure(
                 paired_differences(sweep.points, arm, reference=reference_value(sweep, arm)),
-                title=title)
+                title=title,
+            )
         elif name == "drift":
             if sweep.metrics is None or arm is None or arm not in sweep.metrics.columns:
-                notes.append("drift: skipped, the sweep has no metrics dataset with the arm "
-                             "parameter as a column.")
+                notes.append(
+                    "drift: skipped, the sweep has no metrics dataset with the arm "
+                    "parameter as a column."
+                )
                 continue
             figures[name] = arms_drift_figure(sweep.metrics, arm, title=title)
     return figures, notes
@@ -497,32 +598,52 @@ def sweep_report_html(sweep_dir: str | Path, figures_dir: str | Path | None = No
         for n, f in figures.items():
             save_figure(f, Path(figures_dir) / f"{n}.png")
     pts = usable(sweep.points)
-    overall = [o for o in (*SWEEP_OUTCOMES[:2], *CAUSE_OUTCOMES, *SWEEP_OUTCOMES[2:])
-               if o in pts.columns and pts.height]
+    overall = [
+        o
+        for o in (*SWEEP_OUTCOMES[:2], *CAUSE_OUTCOMES, *SWEEP_OUTCOMES[2:])
+        if o in pts.columns and pts.height
+    ]
     # A probability pooled over a designed grid depends on which values the grid holds, not
     # on anything a reader can use: only a sweep of replicates alone gets overall figures.
-    pooled = [] if sweep.parameters else [
-        (f"P({_label(o)}) over all runs", float(np.mean(column(pts, o)))) for o in overall]
-    overview = table([
-        ("runs", sweep.points.height), ("finished runs used", pts.height),
-        ("swept parameters", ", ".join(sweep.parameters) or "-"), *pooled,
-    ], ["what", "value"])
+    pooled = (
+        []
+        if sweep.parameters
+        else [(f"P({_label(o)}) over all runs", float(np.mean(column(pts, o)))) for o in overall]
+    )
+    overview = table(
+        [
+            ("runs", sweep.points.height),
+            ("finished runs used", pts.height),
+            ("swept parameters", ", ".join(sweep.parameters) or "-"),
+            *pooled,
+        ],
+        ["what", "value"],
+    )
     by = list(sweep.parameters)
     cells_html = ""
     if by:
         parts = []
         for o in SWEEP_OUTCOMES:
             c = cell_probabilities(sweep.points, by, o)
-            parts.append(f"<h3>P({esc(_label(o))}) with Wilson 95% interval</h3>"
-                         + table(c.rows(), c.columns))
+            parts.append(
+                f"<h3>P({esc(_label(o))}) with Wilson 95% interval</h3>"
+                + table(c.rows(), c.columns)
+            )
             if o == "catastrophe" and all(c in pts.columns for c in CAUSE_OUTCOMES):
-                causes = (pts.group_by(by)
-                          .agg(pl.len().alias("n"),
-                               *(pl.col(c).cast(pl.Float64).mean().alias(f"P({_label(c)})")
-                                 for c in CAUSE_OUTCOMES))
-                          .sort(by))
-                parts.append("<h3>P(catastrophe) by cause</h3>"
-                             + table(causes.rows(), causes.columns))
+                causes = (
+                    pts.group_by(by)
+                    .agg(
+                        pl.len().alias("n"),
+                        *(
+                            pl.col(c).cast(pl.Float64).mean().alias(f"P({_label(c)})")
+                            for c in CAUSE_OUTCOMES
+                        ),
+                    )
+                    .sort(by)
+                )
+                parts.append(
+                    "<h3>P(catastrophe) by cause</h3>" + table(causes.rows(), causes.columns)
+                )
         cells_html = "".join(parts)
     arm = arm_parameter(sweep)
     diffs_html = ""
@@ -532,18 +653,27 @@ def sweep_report_html(sweep_dir: str | Path, figures_dir: str | Path | None = No
     note_html = "".join(f'<p class="note">{esc(n)}</p>' for n in notes)
     sections = [
         Section("summary", "Sweep summary", overview + _arms_html(sweep)),
-        Section("views", f"Views ({len(figures)})",
-                note_html + figures_section(figures, SWEEP_VIEWS)),
+        Section(
+            "views", f"Views ({len(figures)})", note_html + figures_section(figures, SWEEP_VIEWS)
+        ),
         Section("cells", "Outcomes per grid point", cells_html + diffs_html),
     ]
     if isinstance(sweep.manifest.get("scenario"), Mapping):
-        sections.append(Section("scenario", "Base scenario (resolved)",
-                                scenario_html(sweep.manifest["scenario"])))
-    sections.append(Section("provenance", "Provenance", provenance_html(sweep.manifest,
-                                                                        sweep.path)))
+        sections.append(
+            Section(
+                "scenario", "Base scenario (resolved)", scenario_html(sweep.manifest["scenario"])
+            )
+        )
+    sections.append(
+        Section("provenance", "Provenance", provenance_html(sweep.manifest, sweep.path))
+    )
     name = sweep.manifest.get("name") or sweep.path.name
-    return page(f"society sweep report: {name}", str(sweep.manifest.get("question") or ""),
-                sections, "society report")
+    return page(
+        f"society sweep report: {name}",
+        str(sweep.manifest.get("question") or ""),
+        sections,
+        "society report",
+    )
 
 
 def _arms_html(sweep: Sweep) -> str:
@@ -569,17 +699,16 @@ def _arms_html(sweep: Sweep) -> str:
     head = ["arm", *keys]
     probabilities, differences, by_cause = [], [], []
     for r in arms.iter_rows(named=True):
+
         def p(lab: str, r: dict[str, Any] = r) -> str:
             return percent_interval(r[f"p_{lab}"], r[f"p_{lab}_lo"], r[f"p_{lab}_hi"])
 
         def d(lab: str, r: dict[str, Any] = r) -> str:
             if r["reference"]:
                 return "ref"
-            return percent_interval(r[f"d_{lab}"], r[f"d_{lab}_lo"], r[f"d_{lab}_hi"],
-                                    signed=True)
+            return percent_interval(r[f"d_{lab}"], r[f"d_{lab}_lo"], r[f"d_{lab}_hi"], signed=True)
 
-        first = (f"{r['arm']}{' (reference)' if r['reference'] else ''}",
-                 *(r[k] for k in keys))
+        first = (f"{r['arm']}{' (reference)' if r['reference'] else ''}", *(r[k] for k in keys))
         runs = f"{r['runs']}" + (f" ({r['failed']} failed)" if r["failed"] else "")
         probabilities.append((*first, runs, *(p(lab) for lab in labels)))
         differences.append((*first, r["n_paired"], *(d(lab) for lab in labels)))
@@ -592,9 +721,14 @@ def _arms_html(sweep: Sweep) -> str:
         "interval over replicates</h3>"
         + table(differences, [*head, "pairs", *(f"Δ P({_label(lab)})" for lab in labels)])
         + "<h3>P(catastrophe) by cause per arm in %, 95% Wilson intervals</h3>"
-        + table(by_cause, [*head, "runs",
-                           *(f"P({lab.removeprefix('cause_').replace('_', ' ')})"
-                             for lab in causes)])
+        + table(
+            by_cause,
+            [
+                *head,
+                "runs",
+                *(f"P({lab.removeprefix('cause_').replace('_', ' ')})" for lab in causes),
+            ],
+        )
     )
 
 

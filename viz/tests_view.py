@@ -44,33 +44,54 @@ def tests_figure(
     m = metrics.sort("day")
     days = column(m, "day")
     valid, gap = axes[0], axes[1]
-    valid.plot(days, column(m, "test_validity"), color=OKABE_ITO["blue"],
-               label="expected validity (daily)")
+    valid.plot(
+        days, column(m, "test_validity"), color=OKABE_ITO["blue"], label="expected validity (daily)"
+    )
     rounds = events_of(events, ["test_round"])
     if not rounds.is_empty():
         details = [json.loads(d or "{}") for d in rounds["details"].to_list()]
         rv = np.array([float(d.get("validity", np.nan)) for d in details])
         passed = np.array([bool(d.get("passed", True)) for d in details])
         rd = rounds["day"].to_numpy()
-        valid.plot(rd[passed], rv[passed], ls="none", marker="o", color=OKABE_ITO["bluish_green"],
-                   label=f"test round passed ({int(passed.sum())})")
+        valid.plot(
+            rd[passed],
+            rv[passed],
+            ls="none",
+            marker="o",
+            color=OKABE_ITO["bluish_green"],
+            label=f"test round passed ({int(passed.sum())})",
+        )
         if (~passed).any():
-            valid.plot(rd[~passed], rv[~passed], ls="none", marker="X", ms=8,
-                       color=OKABE_ITO["vermillion"],
-                       label=f"test round failed ({int((~passed).sum())})")
+            valid.plot(
+                rd[~passed],
+                rv[~passed],
+                ls="none",
+                marker="X",
+                ms=8,
+                color=OKABE_ITO["vermillion"],
+                label=f"test round failed ({int((~passed).sum())})",
+            )
     valid.set_ylabel("corr(measured, true alignment)")
     valid.set_title("test validity")
     valid.legend(loc="best", fontsize=8)
-    gap.plot(days, column(m, "gaming_gap"), color=OKABE_ITO["vermillion"],
-             label="mean measured - true alignment")
+    gap.plot(
+        days,
+        column(m, "gaming_gap"),
+        color=OKABE_ITO["vermillion"],
+        label="mean measured - true alignment",
+    )
     gap.axhline(0, color="0.4", lw=0.8)
     gap.set_ylabel("gaming gap (alignment units)")
     gap.set_title("gaming gap (overfitting + gaming)")
     gap.legend(loc="upper left", fontsize=8)
     if aware:
         ax = axes[2]
-        ax.plot(days, column(m, aware), color=OKABE_ITO["reddish_purple"],
-                label="told it is a test - not told")
+        ax.plot(
+            days,
+            column(m, aware),
+            color=OKABE_ITO["reddish_purple"],
+            label="told it is a test - not told",
+        )
         ax.axhline(0, color="0.4", lw=0.8)
         ax.set_ylabel("awareness gap (alignment units)")
         ax.set_title("test-awareness gap (LLM-backed instances)")

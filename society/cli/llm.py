@@ -68,7 +68,7 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
         f"endpoint {result.base_url}, model {result.model}: answered in "
         f"{result.latency_s * 1000:.0f} ms; structured output {honoured}; "
         f"tokens {result.prompt_tokens} in / {result.completion_tokens} out\n"
-        f"structured mode: {result.structured} ({how}); runs with llm.structured = \"auto\" "
+        f'structured mode: {result.structured} ({how}); runs with llm.structured = "auto" '
         "use it"
     )
     return 0 if result.schema_honoured else 1

@@ -116,8 +116,12 @@ class Sweep:
         """What a worker needs to run ``point``: the resolved scenario with the point's seed."""
         doc = dict(self.scenarios[point.arm])
         doc["seed"] = point.seed
-        return {"point_id": point.point_id, "arm": point.arm, "replicate": point.replicate,
-                "scenario": doc}
+        return {
+            "point_id": point.point_id,
+            "arm": point.arm,
+            "replicate": point.replicate,
+            "scenario": doc,
+        }
 
     def fingerprint(self) -> str:
         """A hash of everything that determines the results (to refuse mismatched resumes)."""
@@ -207,9 +211,10 @@ def _apply_command_line(
             except SweepError as err:
                 raise SweepError(
                     f"--set {key}: "
-                    + str(err).split(": ", 1)[1].replace("[set] ", "").replace(
-                        "Remove it from [set].", "Drop this --set."
-                    )
+                    + str(err)
+                    .split(": ", 1)[1]
+                    .replace("[set] ", "")
+                    .replace("Remove it from [set].", "Drop this --set.")
                 ) from None
         if key in swept:
             raise SweepError(
@@ -265,9 +270,11 @@ def build_sweep(
             )
 
     keys = list(grid or {}) + list(sample.ranges if sample else {})
-    grid_arms = [
-        dict(zip(grid, combo, strict=True)) for combo in itertools.product(*grid.values())
-    ] if grid else [{}]
+    grid_arms = (
+        [dict(zip(grid, combo, strict=True)) for combo in itertools.product(*grid.values())]
+        if grid
+        else [{}]
+    )
     sample_arms = _sample_arms(sample, known, spec.seed or 0) if sample else [{}]
     raw_arms = [{**g, **s} for g in grid_arms for s in sample_arms]
 
@@ -403,7 +410,7 @@ def _check_sample(
         raise SweepError(
             f"{source}: [sample] n = {sample.n}: a Sobol sample must have a power-of-two size "
             f"to keep its balance; use n = {1 << (sample.n - 1).bit_length()} or "
-            f"{1 << (sample.n.bit_length() - 1)}, or method = \"lhs\"."
+            f'{1 << (sample.n.bit_length() - 1)}, or method = "lhs".'
         )
 
 

@@ -129,9 +129,12 @@ def test_a_failing_point_is_recorded_and_the_sweep_goes_on(
     assert (manifest["status"], manifest["n_failed"]) == ("failed", 1)
     # The report leaves the failed run out of the outcomes: 11 finished runs are used.
     report = (out / "report.html").read_text()
-    assert "<td>finished runs used</td><td class=\"num\">11</td>" in report
+    assert '<td>finished runs used</td><td class="num">11</td>' in report
     assert sorted(p.name for p in (out / "figures").iterdir()) == [
-        "basin.png", "drift.png", "forest.png"]
+        "basin.png",
+        "drift.png",
+        "forest.png",
+    ]
 
     # Resuming retries the failed point; with the cause gone, the sweep completes.
     monkeypatch.setattr(Sweep, "task", original)

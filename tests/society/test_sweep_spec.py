@@ -158,8 +158,7 @@ def test_bad_sweep_exit_code_from_a_subprocess(tmp_path: Path) -> None:
 def test_llm_points_are_refused_before_any_run(tmp_path: Path) -> None:
     sweep = tmp_path / "llm.toml"
     sweep.write_text(
-        'name = "llms"\nscenario = "tiny"\nreplicates = 1\n'
-        '[grid]\n"llm.fraction" = [0.0, 0.1]\n'
+        'name = "llms"\nscenario = "tiny"\nreplicates = 1\n[grid]\n"llm.fraction" = [0.0, 0.1]\n'
     )
     with pytest.raises(SweepError, match=r"arm 1 has llm.fraction = 0.1 .* stub societies only"):
         load_sweep(sweep)

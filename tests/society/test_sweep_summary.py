@@ -125,11 +125,19 @@ def test_sweep_summary_command(tmp_path: Path, capsys: pytest.CaptureFixture[str
     # The outcome columns, P(safe) first, in both tables; the causes in the third.
     header = next(line for line in printed.splitlines() if "P safe" in line)
     assert [h.strip() for h in header.split("P ")[1:]] == [
-        "safe", "catastrophe", "left basin", "lost lead"]
+        "safe",
+        "catastrophe",
+        "left basin",
+        "lost lead",
+    ]
     assert "Δ safe" in printed and "Δ left basin" in printed and "Δ lost lead" in printed
     causes = next(line for line in printed.splitlines() if "P loss of control" in line)
     assert [h.strip() for h in causes.split("P ")[1:]] == [
-        "loss of control", "misuse", "rival ahead", "revolt"]
+        "loss of control",
+        "misuse",
+        "rival ahead",
+        "revolt",
+    ]
     table = pl.read_parquet(out / "summary.parquet")
     assert table["arm"].to_list() == [0, 1]
     assert table["runs"].to_list() == [2, 2]

@@ -44,18 +44,27 @@ def network_dir(tiny_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     nodes, edges = [], []
     for k, day in enumerate((0, 30, 60)):
         opinion = np.tanh(rng.normal(0, 0.5 + k, 200))
-        nodes.append(pl.DataFrame({
-            "day": pl.Series([day] * 200, dtype=pl.Int32),
-            "node": pl.Series(np.arange(200), dtype=pl.Int32),
-            "opinion": opinion,
-            "alignment": rng.uniform(0.6, 0.95, 200),
-            "role": rng.choice(["researcher", "monitor", "strategist", "red-teamer"], 200),
-            "hacking": rng.random(200) < 0.05,
-        }))
-        edges.append(pl.DataFrame({
-            "day": pl.Series([day] * len(edges_uv), dtype=pl.Int32),
-            "u": edges_uv[:, 0], "v": edges_uv[:, 1],
-        }))
+        nodes.append(
+            pl.DataFrame(
+                {
+                    "day": pl.Series([day] * 200, dtype=pl.Int32),
+                    "node": pl.Series(np.arange(200), dtype=pl.Int32),
+                    "opinion": opinion,
+                    "alignment": rng.uniform(0.6, 0.95, 200),
+                    "role": rng.choice(["researcher", "monitor", "strategist", "red-teamer"], 200),
+                    "hacking": rng.random(200) < 0.05,
+                }
+            )
+        )
+        edges.append(
+            pl.DataFrame(
+                {
+                    "day": pl.Series([day] * len(edges_uv), dtype=pl.Int32),
+                    "u": edges_uv[:, 0],
+                    "v": edges_uv[:, 1],
+                }
+            )
+        )
     pl.concat(nodes).write_parquet(out / "network_nodes.parquet")
     pl.concat(edges).write_parquet(out / "network_edges.parquet")
     return out
@@ -66,12 +75,19 @@ def sweep_dir(tiny_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("sweeps") / "lead-x-tax"
     out.mkdir()
     manifest = json.loads((tiny_dir / "manifest.json").read_text())
-    (out / "manifest.json").write_text(json.dumps({
-        "kind": "sweep", "name": "lead-x-tax", "status": "success",
-        "scenario": manifest["scenario"], "grid": {"lab.lead_days": [30, 60, 90, 120],
-                                                   "lab.tax": [0.1, 0.25, 0.5, 1.0]},
-        "versions": manifest["versions"], "git": manifest["git"],
-    }))
+    (out / "manifest.json").write_text(
+        json.dumps(
+            {
+                "kind": "sweep",
+                "name": "lead-x-tax",
+                "status": "success",
+                "scenario": manifest["scenario"],
+                "grid": {"lab.lead_days": [30, 60, 90, 120], "lab.tax": [0.1, 0.25, 0.5, 1.0]},
+                "versions": manifest["versions"],
+                "git": manifest["git"],
+            }
+        )
+    )
     synthetic_points(replicates=6).write_parquet(out / "points.parquet")
     metrics = pl.read_parquet(tiny_dir / "metrics.parquet")
     rng = np.random.default_rng(1)

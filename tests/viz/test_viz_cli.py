@@ -19,7 +19,12 @@ def society_cli(*args: str | Path, cwd: Path | None = None) -> subprocess.Comple
     env["MPLBACKEND"] = "TkAgg"
     return subprocess.run(
         [sys.executable, "-m", "society.cli", *map(str, args)],
-        check=False, capture_output=True, text=True, env=env, cwd=cwd, timeout=120,
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=120,
     )
 
 
@@ -47,10 +52,21 @@ def test_run_missing_a_file_exits_2_naming_it(tiny_dir: Path, tmp_path: Path) ->
     assert proc.returncode == 2 and "generations.parquet is missing" in proc.stderr
 
 
-def test_plot_report_compare(tiny_dir: Path, bare_dir: Path, sweep_dir: Path,
-                             tmp_path: Path) -> None:
-    proc = society_cli("plot", tiny_dir, "--view", "drift", "--view", "tests", "--format", "svg",
-                       "--out", tmp_path / "figs")
+def test_plot_report_compare(
+    tiny_dir: Path, bare_dir: Path, sweep_dir: Path, tmp_path: Path
+) -> None:
+    proc = society_cli(
+        "plot",
+        tiny_dir,
+        "--view",
+        "drift",
+        "--view",
+        "tests",
+        "--format",
+        "svg",
+        "--out",
+        tmp_path / "figs",
+    )
     assert proc.returncode == 0, proc.stderr
     assert [Path(line).name for line in proc.stdout.split()] == ["drift.svg", "tests.svg"]
     proc = society_cli("plot", tiny_dir, "--view", "bogus")

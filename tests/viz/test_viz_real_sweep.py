@@ -42,14 +42,18 @@ def test_every_sweep_view_renders_from_a_real_sweep(tmp_path: Path) -> None:
     assert "lab.tax=0.5" in text or "lab.tax = 0.5" in text  # the declared reference arm
     # The per-arm table holds what `society sweep-summary` computes, P(safe) first.
     table = summarise(result.points, ["lab.lead_days", "lab.tax"], reference_arm=3)
-    assert ("<th>runs</th><th>P(safe)</th><th>P(catastrophe)</th><th>P(left basin)</th>"
-            "<th>P(lost lead)</th>") in text
+    assert (
+        "<th>runs</th><th>P(safe)</th><th>P(catastrophe)</th><th>P(left basin)</th>"
+        "<th>P(lost lead)</th>"
+    ) in text
     assert "<th>pairs</th><th>Δ P(safe)</th>" in text
     assert "<th>P(loss of control)</th><th>P(misuse)</th><th>P(rival ahead)</th>" in text
     assert "<td>3 (reference)</td>" in text
     for row in table.iter_rows(named=True):
-        assert f"<td>{row['arm']}" in text and percent_interval(row["p_safe"], row["p_safe_lo"],
-                                                    row["p_safe_hi"]) in text
+        assert (
+            f"<td>{row['arm']}" in text
+            and percent_interval(row["p_safe"], row["p_safe_lo"], row["p_safe_hi"]) in text
+        )
     # The base scenario shown is the resolved one (defaults filled in, [set] applied).
     sweep = load_sweep(result.path)
     assert sweep.manifest["scenario"]["days"] == 20
@@ -61,5 +65,8 @@ def test_every_sweep_view_renders_from_a_real_sweep(tmp_path: Path) -> None:
     forest_rows = {t.get_text() for t in figures["forest"].axes[0].get_yticklabels()}
     assert "lab.tax=0.0: P(safe) (n=4)" in forest_rows  # paired on lead and replicate
     legend = [t.get_text() for t in figures["drift"].axes[0].get_legend().get_texts()]
-    assert legend == ["lab.tax = 0.0", "lab.tax = 0.5",
-                      "a*_eff, effective basin boundary (median; 1: no basin)"]
+    assert legend == [
+        "lab.tax = 0.0",
+        "lab.tax = 0.5",
+        "a*_eff, effective basin boundary (median; 1: no basin)",
+    ]

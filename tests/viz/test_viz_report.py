@@ -17,8 +17,9 @@ from matplotlib.image import imread
 import society
 from viz import RUN_VIEWS, SWEEP_VIEWS, write_compare, write_report
 
-CHROMIUM = next((c for c in ("chromium", "chromium-browser", "google-chrome")
-                 if shutil.which(c)), None)
+CHROMIUM = next(
+    (c for c in ("chromium", "chromium-browser", "google-chrome") if shutil.which(c)), None
+)
 # In CI the browser is installed by .ci/run, so a missing one is a failure, not a skip.
 NO_BROWSER = CHROMIUM is None and not os.environ.get("CI")
 
@@ -88,16 +89,30 @@ def test_compare_report(tiny_dir: Path, bare_dir: Path, tmp_path: Path) -> None:
 def _screenshot(html: Path, png: Path) -> np.ndarray:
     assert CHROMIUM is not None
     subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-         "--no-first-run", f"--user-data-dir={png.parent / 'profile'}",
-         "--window-size=1200,2400", f"--screenshot={png}", html.as_uri()],
-        check=True, capture_output=True, timeout=60,
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--no-first-run",
+            f"--user-data-dir={png.parent / 'profile'}",
+            "--window-size=1200,2400",
+            f"--screenshot={png}",
+            html.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
     )
     return imread(png)[..., :3]
 
 
-@pytest.mark.skipif(NO_BROWSER, reason="chromium is not installed (`apt-get install -y "
-                    "chromium`, done by .ci/run); cannot screenshot the report")
+@pytest.mark.skipif(
+    NO_BROWSER,
+    reason="chromium is not installed (`apt-get install -y "
+    "chromium`, done by .ci/run); cannot screenshot the report",
+)
 def test_report_screenshot_shows_figures(tiny_dir: Path, tmp_path: Path) -> None:
     report = write_report(tiny_dir, out=tmp_path / "report.html")
     pixels = _screenshot(report, tmp_path / "shot.png")
@@ -105,7 +120,7 @@ def test_report_screenshot_shows_figures(tiny_dir: Path, tmp_path: Path) -> None
     assert float(pixels.std()) > 0.05, "screenshot is blank"
     # The figures start below the summary table; the lower half of the page is mostly figures:
     # it must hold many coloured (not grey) pixels, which text and tables alone do not have.
-    lower = pixels[pixels.shape[0] // 2:]
+    lower = pixels[pixels.shape[0] // 2 :]
     chroma = lower.max(axis=-1) - lower.min(axis=-1)
     assert float((chroma > 0.15).mean()) > 0.01, "no coloured figure pixels in the screenshot"
     assert float(lower.std()) > 0.05
@@ -125,8 +140,11 @@ def test_text_only_page_fails_the_figure_check(tmp_path: Path) -> None:
 def test_baseline_report_within_10s(tmp_path_factory: pytest.TempPathFactory) -> None:
     # Model v2 ends a run at its first catastrophe (a daily hazard); keep going to day 365 so
     # that the report has a full year of metrics to draw whatever the draws.
-    run = society.run("baseline", out=tmp_path_factory.mktemp("runs") / "baseline",
-                      overrides={"outcomes.stop_on_catastrophe": False})
+    run = society.run(
+        "baseline",
+        out=tmp_path_factory.mktemp("runs") / "baseline",
+        overrides={"outcomes.stop_on_catastrophe": False},
+    )
     assert run.metrics["n_instances"][0] == 10_000 and run.metrics["day"].max() == 365
     t0 = time.perf_counter()
     write_report(run.path)

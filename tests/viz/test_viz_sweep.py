@@ -81,23 +81,36 @@ def test_heatmap_overlays_required_tax() -> None:
     # Drawn on both panels, named once in the legend.
     assert len(fig.axes[1].get_lines()) == 1
     assert [t.get_text() for t in fig.legends[0].get_texts()] == [
-        "analytic required tax τ_req(a0=0.80) = 0.07 (effective tax, no erosion)"]
+        "analytic required tax τ_req(a0=0.80) = 0.07 (effective tax, no erosion)"
+    ]
 
 
 def test_heatmap_reads_the_scenario_as_written() -> None:
     """A sweep's manifest keeps its base scenario as written (only some keys): the overlay
     fills in the defaults (here a0 and rho_max) rather than failing."""
-    fig = basin_heatmap_figure(synthetic_points(),
-                               scenario={"generations": {"milestone_work": 4e5},
-                                         "population": {"initial_alignment": 0.5}})
+    fig = basin_heatmap_figure(
+        synthetic_points(),
+        scenario={"generations": {"milestone_work": 4e5}, "population": {"initial_alignment": 0.5}},
+    )
     (line,) = [ln for ln in fig.axes[0].get_lines() if "required tax" in str(ln.get_label())]
     assert math.isclose(line.get_ydata()[0], required_tax(0.5, 1.0, 0.1, 0.5))
 
 
 def test_heatmap_curve_over_initial_alignment() -> None:
-    rows = [{"population.initial_alignment": a0, "lab.tax": t, "seed": s, "safe": t > 0.3,
-             "stayed_in_basin": t > 0.3, "catastrophe": False, "lost_lead": False}
-            for a0 in (0.3, 0.5, 0.7, 0.9) for t in (0.1, 0.3, 0.6) for s in range(3)]
+    rows = [
+        {
+            "population.initial_alignment": a0,
+            "lab.tax": t,
+            "seed": s,
+            "safe": t > 0.3,
+            "stayed_in_basin": t > 0.3,
+            "catastrophe": False,
+            "lost_lead": False,
+        }
+        for a0 in (0.3, 0.5, 0.7, 0.9)
+        for t in (0.1, 0.3, 0.6)
+        for s in range(3)
+    ]
     fig = basin_heatmap_figure(pl.DataFrame(rows), "population.initial_alignment", "lab.tax")
     curve = [ln for ln in fig.axes[0].get_lines() if "required tax" in str(ln.get_label())]
     assert curve and len(curve[0].get_xdata()) > 10
@@ -128,19 +141,22 @@ def test_paired_differences_pair_on_seed_and_other_parameters() -> None:
     assert row["n_pairs"].item() == 4 * 5 - 1  # the failed reference run has no pair
     ok = pts.filter(pl.col("status") == "success")
     pairs = ok.filter(pl.col("lab.tax") == 1.0).join(
-        ok.filter(pl.col("lab.tax") == 0.1), on=["lab.lead_days", "seed", "replicate"])
+        ok.filter(pl.col("lab.tax") == 0.1), on=["lab.lead_days", "seed", "replicate"]
+    )
     d = (pairs["safe"].cast(pl.Float64) - pairs["safe_right"].cast(pl.Float64)).to_list()
     mean, lo, hi = paired_difference(d)
     assert row["diff"].item() == pytest.approx(mean)
     assert (row["lo"].item(), row["hi"].item()) == pytest.approx((max(lo, -1), min(hi, 1)))
     assert -1 <= row["lo"].item() <= row["diff"].item() <= row["hi"].item() <= 1
     left = diffs.filter((pl.col("arm") == "lab.tax=1.0") & (pl.col("outcome") == "left_basin"))
-    stayed = (pairs["stayed_in_basin"].cast(pl.Float64)
-              - pairs["stayed_in_basin_right"].cast(pl.Float64)).mean()
+    stayed = (
+        pairs["stayed_in_basin"].cast(pl.Float64) - pairs["stayed_in_basin_right"].cast(pl.Float64)
+    ).mean()
     assert left["diff"].item() == pytest.approx(-stayed)  # left basin = not stayed in basin
     fig = forest_figure(diffs)
-    rows = sorted(((t.get_position()[1], t.get_text()) for t in fig.axes[0].get_yticklabels()),
-                  reverse=True)
+    rows = sorted(
+        ((t.get_position()[1], t.get_text()) for t in fig.axes[0].get_yticklabels()), reverse=True
+    )
     assert len(rows) == 12
     assert rows[0][1] == "lab.tax=0.25: P(safe) (n=19)"  # the top row
     assert rows[-1][1] == "lab.tax=1.0: P(lost lead) (n=19)"

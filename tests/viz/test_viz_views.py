@@ -87,9 +87,16 @@ def test_views_accept_empty_frames() -> None:
     for build in TIME_VIEWS:
         assert isinstance(build(empty, None, None), Figure)
     assert isinstance(ladder_figure(empty), Figure)
-    nodes = pl.DataFrame(schema={"day": pl.Int32, "node": pl.Int32, "opinion": pl.Float64,
-                                 "alignment": pl.Float64, "role": pl.String,
-                                 "hacking": pl.Boolean})
+    nodes = pl.DataFrame(
+        schema={
+            "day": pl.Int32,
+            "node": pl.Int32,
+            "opinion": pl.Float64,
+            "alignment": pl.Float64,
+            "role": pl.String,
+            "hacking": pl.Boolean,
+        }
+    )
     edges = pl.DataFrame(schema={"day": pl.Int32, "u": pl.Int32, "v": pl.Int32})
     assert isinstance(network_figure(nodes, edges), Figure)
 
@@ -108,14 +115,20 @@ def test_tests_view_draws_awareness_gap_when_present(tiny_dir: Path) -> None:
     m = r.metrics.with_columns(pl.lit(0.05).alias("test_awareness_gap"))
     fig = draw_tests_view(m, r.events, r.manifest)
     assert any("awareness" in ax.get_title() for ax in fig.axes)
-    assert not any("awareness" in ax.get_title()
-                   for ax in draw_tests_view(r.metrics, r.events, r.manifest).axes)
+    assert not any(
+        "awareness" in ax.get_title()
+        for ax in draw_tests_view(r.metrics, r.events, r.manifest).axes
+    )
 
 
 def test_drift_bands_across_replicates(tiny_dir: Path) -> None:
     m = pl.read_parquet(tiny_dir / "metrics.parquet")
-    reps = pl.concat([m.with_columns(pl.lit(i).alias("replicate"),
-                                     pl.col("alignment_mean") + 0.01 * i) for i in range(5)])
+    reps = pl.concat(
+        [
+            m.with_columns(pl.lit(i).alias("replicate"), pl.col("alignment_mean") + 0.01 * i)
+            for i in range(5)
+        ]
+    )
     fig = drift_figure(reps)
     labels = fig.axes[0].get_legend_handles_labels()[1]
     assert "5-95% of 5 replicates" in labels
@@ -151,9 +164,13 @@ def test_lab_progress_shows_safety_and_capability_shares(tiny_dir: Path) -> None
     (hazards,) = [ax for ax in fig.axes if ax.get_title() == "daily catastrophe hazards by cause"]
     labels = [str(ln.get_label()) for ln in hazards.get_lines()]
     assert [lab for lab in labels if not lab.startswith("_")] == [
-        "loss of control", "misuse", "rival ahead"]
+        "loss of control",
+        "misuse",
+        "rival ahead",
+    ]
     assert list(hazards.get_lines()[0].get_ydata()) == pytest.approx(
-        m["hazard_loss_of_control"].to_list())
+        m["hazard_loss_of_control"].to_list()
+    )
 
 
 def test_drift_boundary_is_a_star_eff(tiny_dir: Path) -> None:

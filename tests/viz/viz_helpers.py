@@ -32,17 +32,27 @@ def synthetic_points(seed: int = 0, replicates: int = 8) -> pl.DataFrame:
                 in_basin = bool(rng.random() < p_basin)
                 catastrophe = bool(rng.random() < 0.3 * (1 - p_basin))
                 safe = in_basin and not catastrophe and bool(rng.random() < 0.7)
-                rows.append({
-                    "lab.lead_days": lead, "lab.tax": tax, "seed": 1000 + rep, "replicate": rep,
-                    "status": "success" if (lead, tax, rep) != (30.0, 0.1, 0) else "error",
-                    "outcome": "catastrophe" if catastrophe else
-                    "left_basin" if not in_basin else "safe" if safe else "undecided",
-                    "safe": safe,
-                    "stayed_in_basin": in_basin,
-                    "catastrophe": catastrophe,
-                    "catastrophe_cause": causes[rep % 4] if catastrophe else None,
-                    "lost_lead": bool(rng.random() < tax / (1 + tax) * 90 / lead / 2),
-                    "final_alignment": float(0.5 + 0.4 * p_basin + rng.normal(0, 0.02)),
-                    "final_lead_days": float(lead - 100 * tax),
-                })
+                rows.append(
+                    {
+                        "lab.lead_days": lead,
+                        "lab.tax": tax,
+                        "seed": 1000 + rep,
+                        "replicate": rep,
+                        "status": "success" if (lead, tax, rep) != (30.0, 0.1, 0) else "error",
+                        "outcome": "catastrophe"
+                        if catastrophe
+                        else "left_basin"
+                        if not in_basin
+                        else "safe"
+                        if safe
+                        else "undecided",
+                        "safe": safe,
+                        "stayed_in_basin": in_basin,
+                        "catastrophe": catastrophe,
+                        "catastrophe_cause": causes[rep % 4] if catastrophe else None,
+                        "lost_lead": bool(rng.random() < tax / (1 + tax) * 90 / lead / 2),
+                        "final_alignment": float(0.5 + 0.4 * p_basin + rng.normal(0, 0.02)),
+                        "final_lead_days": float(lead - 100 * tax),
+                    }
+                )
     return pl.DataFrame(rows)
