@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from society.store.outdir import OutputDir
+from society.store.rundir import RunDir
 from society.verdict import day_of, verdict
 from viz.html import (
     Section,
@@ -99,6 +100,9 @@ def run_report_html(run_dir: str | Path, figures_dir: str | Path | None = None) 
     sections.append(
         Section("views", f"Views ({len(figures)})", f"<ul>{views_list}</ul>{note_html}{figs}")
     )
+    llm = _llm_html(result, figures_dir)
+    if llm:
+        sections.append(Section("llm", "LLM decisions", llm))
     calibration = _calibration_html(result.path)
     if calibration:
         sections.append(Section("calibration", "Stub calibrated on this run", calibration))
@@ -109,6 +113,29 @@ def run_report_html(run_dir: str | Path, figures_dir: str | Path | None = None) 
     # Runs stored before the verdict existed get one computed from their summary.
     said = result.summary.get("verdict") or verdict(result.summary)
     return page(title, str(scen.get("question") or ""), sections, "society report", said)
+
+
+def _llm_html(result: Any, figures_dir: str | Path | None) -> str:
+    """For an LLM run: how its decisions were made (model, repaired, stub) by kind and day."""
+    import polars as pl
+
+    from viz.llm_calls import decision_outcomes, llm_calls_figure
+
+    path = RunDir(result.path).llm_calls
+    if not path.is_file():
+        return ""
+    calls = pl.read_parquet(path)
+    fig = llm_calls_figure(calls, result.manifest)
+    if figures_dir is not None:
+        save_figure(fig, Path(figures_dir) / "llm.png")
+    rows = decision_outcomes(calls).with_columns(pl.selectors.float().round(2))
+    return figure_html(
+        "llm",
+        "LLM decisions",
+        "Each LLM call as the model's own valid answer, a near miss the client repaired, or a "
+        "fallback to the stub policy, by decision kind and by day (llm_calls.parquet).",
+        png_bytes(fig),
+    ) + table(rows.rows(), rows.columns)
 
 
 def _calibration_html(run: Path) -> str:

@@ -150,3 +150,31 @@ def test_baseline_report_within_10s(tmp_path_factory: pytest.TempPathFactory) ->
     write_report(run.path)
     elapsed = time.perf_counter() - t0
     assert elapsed < 10, f"report took {elapsed:.1f} s"
+
+
+def test_an_llm_run_report_shows_how_its_decisions_were_made(tmp_path: Path) -> None:
+    from viz.llm_calls import decision_outcomes
+
+    result = society.run(
+        "llm_small",
+        overrides={"llm.backend": "stub", "days": 3, "tests.every_days": 2},
+        out=tmp_path / "llm",
+    )
+    text = write_report(result.path, figures_dir=result.path / "figures").read_text()
+    _views_named(text, ["llm"])
+    assert "LLM decisions" in text
+    assert imread(result.path / "figures" / "llm.png").shape[1] > 800
+    import polars as pl
+
+    calls = pl.read_parquet(result.path / "llm_calls.parquet")
+    table = decision_outcomes(calls)
+    total = table.filter(pl.col("decision") == "all").row(0, named=True)
+    assert total["calls"] == calls.height == result.summary["llm_calls"]
+    assert total["accepted"] + total["repaired"] + total["fell back"] == calls.height
+    kinds = table.filter(pl.col("decision") != "all")
+    assert kinds["calls"].sum() == calls.height
+    assert set(kinds["decision"]) == set(calls["decision"])
+    assert f'<td>all</td><td class="num">{calls.height}</td>' in text
+    # A run without LLM calls has no such section.
+    plain = society.run("tiny", overrides={"days": 5}, out=tmp_path / "plain")
+    assert 'id="view-llm"' not in write_report(plain.path).read_text()
