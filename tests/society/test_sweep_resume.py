@@ -49,35 +49,37 @@ def assert_same_sweep(a: Path, b: Path) -> None:
     assert_frame_equal(metrics(a), metrics(b))
 
 
+def start_sweep(sweep_file: Path, out: Path, workers: int, *extra: str) -> subprocess.Popen[str]:
+    """``society sweep`` in a subprocess, in its own process group (a kill or a terminal's
+    SIGINT reaches its workers too)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "society.cli", "sweep", str(sweep_file), "--out", str(out),
+         "--workers", str(workers), "--quiet", *extra],
+        env={**os.environ, "PYTHONPATH": str(WORKTREE)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )  # fmt: skip
+
+
+def wait_for_points(proc: subprocess.Popen[str], out: Path, count: int) -> None:
+    """Until the sweep has stored ``count`` points (failing if it dies or stalls)."""
+    deadline = time.monotonic() + 120
+    while len(list((out / "points").glob("*.json"))) < count:
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        assert time.monotonic() < deadline, "the sweep made no progress"
+        time.sleep(0.02)
+
+
 @pytest.mark.slow
 def test_sigkill_then_resume_equals_uninterrupted(
     sweep_file: Path, uninterrupted: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "killed"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "society.cli",
-            "sweep",
-            str(sweep_file),
-            "--out",
-            str(out),
-            "--workers",
-            "1",
-            "--quiet",
-        ],
-        env={**os.environ, "PYTHONPATH": str(WORKTREE)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,  # its own process group: the kill takes its workers too
-    )
+    proc = start_sweep(sweep_file, out, 1)
     try:
-        deadline = time.monotonic() + 120
-        while len(list((out / "points").glob("*.json"))) < 5:
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            assert time.monotonic() < deadline, "the sweep made no progress"
-            time.sleep(0.02)
+        wait_for_points(proc, out, 5)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
@@ -103,31 +105,8 @@ def test_a_signal_finishes_running_points_marks_interrupted_and_resumes(
     sweep_file: Path, uninterrupted: Path, tmp_path: Path, sig: signal.Signals
 ) -> None:
     out = tmp_path / "signalled"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "society.cli",
-            "sweep",
-            str(sweep_file),
-            "--out",
-            str(out),
-            "--workers",
-            "2",
-            "--quiet",
-            "--no-report",
-        ],
-        env={**os.environ, "PYTHONPATH": str(WORKTREE)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 120
-    while len(list((out / "points").glob("*.json"))) < 3:
-        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-        assert time.monotonic() < deadline, "the sweep made no progress"
-        time.sleep(0.02)
+    proc = start_sweep(sweep_file, out, 2, "--no-report")
+    wait_for_points(proc, out, 3)
     # SIGINT as a terminal sends it: to the whole process group, workers included.
     os.killpg(proc.pid, sig) if sig == signal.SIGINT else proc.send_signal(sig)
     _, stderr = proc.communicate(timeout=120)
