@@ -278,7 +278,15 @@ def _dry_run(scenario: Scenario, out: Console) -> int:
     )
     table.add_row("calls", f"~{usage['calls']:,}")
     table.add_row("prompt tokens", f"~{usage['prompt_tokens']:,}")
-    table.add_row("reply tokens", f"~{usage['reply_tokens']:,} (at most {p.reply_tokens} per call)")
+    table.add_row(
+        "reply tokens",
+        f"at most ~{usage['reply_tokens']:,} (each call's cap is sized from its decision's "
+        f"schema, at most {p.reply_tokens})",
+    )
+    table.add_row(
+        "structured mode",
+        "probed when the run starts (auto)" if p.structured == "auto" else p.structured,
+    )
     budget = f"{p.max_calls:,} calls" if p.max_calls else "no call limit"
     budget += f", {p.max_tokens:,} tokens" if p.max_tokens else ", no token limit"
     table.add_row("budget", budget)

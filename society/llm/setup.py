@@ -211,6 +211,9 @@ def expected_usage(scenario: Scenario) -> dict[str, float]:
     strategist = s.days * s.risks.pressure_rate * 1.5
     calls = daily + tests + strategist
     bodies = ("work_allocation", "peer_message", "behavior_test", "strategist")
+    reply_cap = sum(min(p.reply_tokens, decisions.decision_reply_tokens(b)) for b in bodies) / len(
+        bodies
+    )
     # System prompt + an average body + ~300 characters of filled-in state and peer message.
     prompt_chars = (
         len(decisions.template("system"))
@@ -221,5 +224,7 @@ def expected_usage(scenario: Scenario) -> dict[str, float]:
         "llm_instances": members,
         "calls": round(calls),
         "prompt_tokens": round(calls * prompt_chars / 4),
-        "reply_tokens": round(calls * min(p.reply_tokens, 120)),
+        # An upper bound: each decision's max_tokens, sized from its schema (replies that
+        # a grammar holds to the schema use about a third of it).
+        "reply_tokens": round(calls * reply_cap),
     }

@@ -183,3 +183,9 @@ def test_cli_dry_run_sends_nothing_and_replay_reruns_offline(tmp_path: Path) -> 
         ), name
     missing = cli("run", "--replay", "nowhere", "--quiet")
     assert missing.returncode == 2 and "has no manifest.json" in missing.stderr
+    # The dry run's reply tokens are an upper bound of what the run was sent.
+    said = " ".join(dry.stdout.split())
+    assert "probed when the run starts (auto)" in said
+    bound = int(said.split("at most ~", 1)[1].split()[0].replace(",", ""))
+    calls = pl.read_parquet(tmp_path / "rec" / "llm_calls.parquet")
+    assert 0 < calls["completion_tokens"].sum() <= bound
