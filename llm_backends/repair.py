@@ -7,11 +7,13 @@ and rarely helps a small model; throwing the answer away wastes one that was pai
 reply that fails validation is first offered to :func:`repair_reply`, which applies only
 these mends, each named in the notes it returns:
 
-- **unterminated object**: a reply cut off (usually by ``max_tokens``) is closed, dropping
-  a half-written last member when it cannot be completed;
+- **unterminated object**: a reply cut off (usually by ``max_tokens``) inside a string is
+  closed there; a member the cut went through otherwise (a number, an array) is dropped, and
+  if it was required the reply stays invalid;
 - **text around the object**: prose or a code fence around one JSON object is dropped;
 - **control characters** (raw newlines) inside strings are accepted;
-- **out of bounds**: a number outside ``minimum``/``maximum`` is clamped to the bound;
+- **out of bounds**: a number outside ``minimum``/``maximum`` is clamped to the bound (never
+  NaN or an infinity, which stay invalid);
 - **not an integer**: a whole float (``7.0``) becomes ``7``; other floats round;
 - **not in the enum**: a number becomes the nearest numeric member; a string matches a
   member ignoring case and surrounding spaces;
@@ -31,7 +33,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,7 +41,7 @@ from .validation import resolve_ref, validate
 __all__ = ["close_truncated", "repair_reply"]
 
 _MAX_CUTS = 64
-_FENCE = re.compile(r"^```[a-zA-Z]*\s*|\s*```\s*$")
+_SCALAR_TAIL = frozenset("0123456789+-.eEtrufalsn")  # the end of a number, true, false, null
 
 
 def repair_reply(text: str, schema: Mapping[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
@@ -70,8 +71,19 @@ def repair_reply(text: str, schema: Mapping[str, Any]) -> tuple[dict[str, Any] |
     return mended, notes
 
 
+def _unfenced(text: str) -> str:
+    """``text`` without a Markdown code fence around it (plain string tests: a regex here
+    backtracks quadratically on long runs of spaces, and replies are up to 64 KiB)."""
+    body = text.strip()
+    if body.startswith("```"):
+        body = body[3:].lstrip("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    if body.endswith("```"):
+        body = body[:-3]
+    return body.strip()
+
+
 def _parse(text: str, notes: list[str]) -> dict[str, Any] | None:
-    body = _FENCE.sub("", text.strip())
+    body = _unfenced(text)
     start = body.find("{")
     if start < 0:
         notes.append("no JSON object in the reply")
@@ -108,14 +120,20 @@ def _has_control_chars(text: str) -> bool:
 def close_truncated(text: str) -> dict[str, Any] | None:
     """The object a reply cut off mid-way most plausibly meant, or None.
 
-    Closes an open string and the open brackets; when the result does not parse (a key
+    Closes an open string and the open braces; when the result does not parse (a key
     without its value, a dangling comma), cuts back to the last complete member and closes
-    there.
+    there. A number, ``true``/``false``/``null`` or an array the cut went through is dropped,
+    never closed: ``1`` may have been the start of ``10``, and a shorter array is another
+    answer.
 
     >>> close_truncated('{"a": 1, "b": "half a sent')
     {'a': 1, 'b': 'half a sent'}
     >>> close_truncated('{"a": 1, "b": ')
     {'a': 1}
+    >>> close_truncated('{"a": "x", "n": 1')
+    {'a': 'x'}
+    >>> close_truncated('{"a": "x", "list": [1, 2')
+    {'a': 'x'}
     >>> close_truncated('[1, 2') is None
     True
     """
@@ -144,8 +162,13 @@ def close_truncated(text: str) -> dict[str, Any] | None:
         elif ch == ",":
             cuts.append((i, "".join(reversed(stack))))
     tail = text[:-1] if escaped else text
-    candidates = [(tail + ('"' if in_string else "") + "".join(reversed(stack)))]
-    candidates += [text[:pos] + closers for pos, closers in reversed(cuts[-_MAX_CUTS:])]
+    candidates = []
+    in_scalar = not in_string and text.rstrip()[-1:] in _SCALAR_TAIL
+    if not in_scalar and "]" not in stack:
+        candidates.append(tail + ('"' if in_string else "") + "".join(reversed(stack)))
+    candidates += [
+        text[:pos] + closers for pos, closers in reversed(cuts[-_MAX_CUTS:]) if "]" not in closers
+    ]
     for candidate in candidates:
         try:
             obj = json.loads(candidate, strict=False)
@@ -164,8 +187,8 @@ def _coerce(  # noqa: PLR0911 (one branch per mend)
     enum = schema.get("enum")
     if typ in ("number", "integer") or (enum and all(_is_number(v) for v in enum)):
         value = _number_from_string(value, where, notes)
-        if not _is_number(value):
-            return value
+        if not _is_number(value) or not math.isfinite(value):
+            return value  # NaN, Infinity or 1e400 is nobody's near miss
         members = [m for m in enum or () if _is_number(m)]
         if members:
             nearest = min(members, key=lambda m: (abs(m - value), m))

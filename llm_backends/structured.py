@@ -46,25 +46,30 @@ def pydantic_validator(model: type[BaseModel]) -> Validator:
     return _validate
 
 
-_CHARS_PER_TOKEN = 2.5  # JSON punctuation and digits tokenize densely; prose near 4
+# Tokens, counted conservatively for BPE tokenizers: every character of a number, sign or
+# punctuation may be its own token ("-2, " is 3-4); prose runs about 4 characters a token, and
+# a free string gets 1 token per 2 characters in case it is not prose.
+_STRING_CHARS_PER_TOKEN = 2
 _FREE_STRING_CHARS = 200
 _FREE_ARRAY_ITEMS = 8
+_MARGIN = 8
 
 
 def reply_token_budget(schema: Mapping[str, Any]) -> int:
     """Tokens the longest reply ``schema`` allows can take, with a margin: the ``max_tokens``
-    a structured request needs. Sized from the schema so a reply is never cut off while
-    valid, and a runaway one stops early (free strings without ``maxLength`` count as 200
-    characters, arrays without ``maxItems`` as 8 items).
+    a structured request needs. Sized from the schema so a valid reply is not cut off, and a
+    runaway one stops early (free strings without ``maxLength`` count as 200 characters,
+    arrays without ``maxItems`` as 8 items). Checked against SmolLM2's tokenizer in
+    ``tests/society/test_real_llm.py``.
 
     >>> reply_token_budget({"type": "object", "properties": {"x": {"enum": [0, 10]},
     ...     "why": {"type": "string", "maxLength": 60}}})
-    44
+    54
     """
-    return math.ceil(_reply_chars(schema, schema, 0) / _CHARS_PER_TOKEN) + 8
+    return _reply_tokens(schema, schema, 0) + _MARGIN
 
 
-def _reply_chars(schema: Mapping[str, Any], root: Mapping[str, Any], depth: int) -> int:  # noqa: PLR0911
+def _reply_tokens(schema: Mapping[str, Any], root: Mapping[str, Any], depth: int) -> int:  # noqa: PLR0911
     schema = resolve_ref(schema, root)
     if "const" in schema:
         return len(json.dumps(schema["const"]))
@@ -72,22 +77,34 @@ def _reply_chars(schema: Mapping[str, Any], root: Mapping[str, Any], depth: int)
         return max((len(json.dumps(m)) for m in schema["enum"]), default=4)
     alternatives = schema.get("anyOf") or schema.get("oneOf")
     if alternatives and depth < 16:
-        return max(_reply_chars(s, root, depth + 1) for s in alternatives)
+        return max(_reply_tokens(s, root, depth + 1) for s in alternatives)
     typ = schema.get("type", "object" if "properties" in schema else "string")
     if isinstance(typ, list):
         typ = next((t for t in typ if t != "null"), "null")
     if typ == "object" and depth < 16:
         props: Mapping[str, Any] = schema.get("properties", {})
-        # '"name": value, ' per member, as models write it, inside '{}'.
-        return 2 + sum(len(n) + 6 + _reply_chars(s, root, depth + 1) for n, s in props.items())
+        # '"name": value, ' per member: the name in pieces of about 3 characters, 4 tokens of
+        # quotes, colon, comma and space; inside '{}'.
+        return 2 + sum(
+            math.ceil(len(n) / 3) + 4 + _reply_tokens(s, root, depth + 1) for n, s in props.items()
+        )
     if typ == "array" and depth < 16:
         items = schema.get("items", {"type": "string"})
         count = int(schema.get("maxItems", _FREE_ARRAY_ITEMS))
-        return 2 + count * (_reply_chars(items, root, depth + 1) + 2)
+        return 2 + count * (_reply_tokens(items, root, depth + 1) + 2)
     if typ == "string":
-        # Quotes, and room for a few escapes.
-        return int(schema.get("maxLength", _FREE_STRING_CHARS)) * 11 // 10 + 2
-    return {"integer": 6, "number": 10, "boolean": 5, "null": 4}.get(str(typ), 10)
+        chars = int(schema.get("maxLength", _FREE_STRING_CHARS))
+        return math.ceil(chars / _STRING_CHARS_PER_TOKEN) + 2
+    return {"integer": 6, "number": 10, "boolean": 2, "null": 2}.get(str(typ), 10)
+
+
+def _both(first: Validator, second: Validator) -> Validator:
+    """``first``'s problems, or ``second``'s when there are none."""
+
+    def _validate(obj: dict[str, Any]) -> list[str]:
+        return first(obj) or second(obj)
+
+    return _validate
 
 
 def _problems(text: str, validator: Validator | None) -> tuple[dict[str, Any] | None, list[str]]:
@@ -141,8 +158,9 @@ async def ask_structured(
     backend : Backend
     request : CompletionRequest
     validator : callable, pydantic model class or None
-        Checks the parsed reply. Defaults to the request's ``json_schema`` (any JSON object
-        when there is none).
+        Checks the parsed reply. A pydantic model is checked after the request's
+        ``json_schema`` (whose types are exact: ``true`` is not an integer). Defaults to the
+        ``json_schema`` alone (any JSON object when there is none).
     recorder : FallbackRecorder or None
         Where fallbacks are persisted for replay. Defaults to ``backend`` when it has a
         ``record_fallback`` method (e.g. :class:`~llm_backends.cache.CachedBackend`).
@@ -172,6 +190,10 @@ async def ask_structured(
     check: Validator | None
     if isinstance(validator, type):
         check = pydantic_validator(validator)
+        if request.json_schema is not None:
+            # The schema sent is the contract: pydantic's lax mode would take true or 7.0 for
+            # an integer enum (equal to 1 and 7), which a grammar never emits.
+            check = _both(schema_validator(request.json_schema), check)
     elif validator is not None:
         check = validator
     elif request.json_schema is not None:

@@ -13,6 +13,7 @@ Replies are only ever *parsed* with :func:`json.loads`; nothing here evaluates t
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -115,6 +116,9 @@ def _check(
         if "maxLength" in schema and len(value) > schema["maxLength"]:
             out.append(f"{where}: longer than {schema['maxLength']} characters")
     elif _TYPE_CHECKS["number"](value):
+        if not math.isfinite(value):
+            out.append(f"{where}: {value} is not a finite number")
+            return
         if "minimum" in schema and value < schema["minimum"]:
             out.append(f"{where}: {value} is below the minimum {schema['minimum']}")
         if "maximum" in schema and value > schema["maximum"]:

@@ -583,15 +583,18 @@ class SocietyModel(mesa.Model):
         if self.llm is None:
             return {}
         calls = self.llm.calls
+        repaired = sum(bool(c.get("repaired")) for c in calls)
+        fallbacks = sum(bool(c["fallback"]) for c in calls)
         return {
             "llm_calls": len(calls),
             "llm_structured": self.scenario.llm.structured,
-            "llm_accepted_share": 1.0 - self.llm.run_repaired_share - self.llm.run_fallback_share
+            # From counts, so a run with nothing accepted says 0, not 1e-16.
+            "llm_accepted_share": (len(calls) - repaired - fallbacks) / len(calls)
             if calls
             else 0.0,
-            "llm_repaired": sum(bool(c.get("repaired")) for c in calls),
+            "llm_repaired": repaired,
             "llm_repaired_share": self.llm.run_repaired_share,
-            "llm_fallbacks": sum(bool(c["fallback"]) for c in calls),
+            "llm_fallbacks": fallbacks,
             "llm_tokens": sum(c["prompt_tokens"] + c["completion_tokens"] for c in calls),
             "llm_budget_exhausted": self.llm.budget_noted,
             "llm_fallback_share": self.llm.run_fallback_share,

@@ -75,10 +75,11 @@ def llm_calls_figure(calls: pl.DataFrame, manifest: Mapping[str, Any] | None = N
     left.set_title("per decision kind")
     left.legend(loc="lower right", fontsize=8)
 
+    repaired = pl.col("repaired") if "repaired" in calls.columns else pl.lit(False)
     day = (
         calls.with_columns(
             pl.col("day").ceil().cast(pl.Int64).alias("day_n"),
-            (pl.col("fallback") | pl.col("repaired").fill_null(False)).alias("missed"),
+            (pl.col("fallback").fill_null(False) | repaired.fill_null(False)).alias("missed"),
         )
         .group_by("day_n")
         .agg(pl.len().alias("calls"), pl.col("missed").mean().alias("missed"))

@@ -175,6 +175,12 @@ def test_an_llm_run_report_shows_how_its_decisions_were_made(tmp_path: Path) -> 
     assert kinds["calls"].sum() == calls.height
     assert set(kinds["decision"]) == set(calls["decision"])
     assert f'<td>all</td><td class="num">{calls.height}</td>' in text
+    # A run recorded before llm_calls had its mode, repair and state columns still reports.
+    old = calls.drop("structured", "repaired", "role", "alignment", "hacking", "tax", "lead",
+                     "peer_alignment", "answer")  # fmt: skip
+    old.write_parquet(result.path / "llm_calls.parquet")
+    assert 'id="view-llm"' in write_report(result.path).read_text()
+    assert decision_outcomes(old)["repaired"].sum() == 0
     # A run without LLM calls has no such section.
     plain = society.run("tiny", overrides={"days": 5}, out=tmp_path / "plain")
     assert 'id="view-llm"' not in write_report(plain.path).read_text()
