@@ -64,7 +64,7 @@ def bimodality_coefficient(x: FloatArray) -> float:
     d = x - x.mean()
     d2 = d * d
     m2 = d2.mean()
-    if m2 <= 1e-300:
+    if m2 <= 1e-150:  # no spread (and m2 * m2 below would underflow to 0)
         return 0.0
     # Elementwise products, not np.dot: a 1-D dot goes through multithreaded BLAS, which is
     # 100x slower than this on a busy 2-core machine.
