@@ -38,8 +38,9 @@ def monitor_day(
     consequential actions and scheme more; ``ungated`` is the share of decisions no human
     approves first, ``1 - (1 - d) b / K``: deference is what lets an action execute); an
     action is misaligned with probability ``1 - a`` (at least 1/2 for a reward hacker), plus
-    the stub test-awareness gap ``tests.awareness`` (an instance that behaves better when it
-    knows it is tested behaves that much worse in deployment, where it thinks no one looks). Caught
+    the instance's test-awareness gap: its own for an LLM-backed instance, at least
+    ``tests.awareness`` for any (an instance that behaves better when it knows it is tested
+    behaves that much worse in deployment, where it thinks no one looks). Caught
     actors are corrected: retrained toward their anchor, hacking cleared. Returns
     ``(caught, uncaught)``.
     """
@@ -47,8 +48,14 @@ def monitor_day(
     rate = p.action_rate * ungated * (pop.capability if x == 1.0 else pop.capability**x)
     acts = rng.random(pop.n) < -np.expm1(-rate * dt)
     p_bad = np.where(pop.hacking, np.maximum(1.0 - pop.alignment, 0.5), 1.0 - pop.alignment)
-    if tests.awareness > 0.0:  # behaves better when tested: worse when it thinks it is not
-        p_bad = np.minimum(p_bad + tests.awareness, 1.0)
+    # Behaves better when tested: worse when it thinks no one looks. The gap is an LLM-backed
+    # instance's own (its last test round) or at least the stub's, so a stub calibrated on
+    # an LLM run pays in deployment what the LLM society did.
+    aware = np.clip(pop.awareness, 0.0, 1.0)
+    if tests.awareness > 0.0:
+        aware = np.maximum(aware, tests.awareness)
+    if aware.any():
+        p_bad = np.minimum(p_bad + aware, 1.0)
     bad = acts & (rng.random(pop.n) < p_bad)
     if not bad.any():
         return 0, 0

@@ -326,3 +326,18 @@ def test_a_sweep_applies_a_fragment_at_every_point_and_a_later_set_wins(tmp_path
     assert spec["set"] == {"days": 10, "values.peer_shift": -0.002, "work.risk_share": 0.2}
     missing = ["sweep", sweep, "--set-file", "nope.toml", "--quiet"]
     assert cli_main(missing) == 2
+
+
+def test_an_llm_instances_own_test_gap_costs_in_deployment_as_the_stubs_does() -> None:
+    """The calibrated stub's tests.awareness stands in for the LLM's measured gaps, so both
+    raise misaligned actions the same way: a population whose LLM-backed instances carry a
+    gap of 0.3 acts like a stub population with tests.awareness = 0.3."""
+    bad = {}
+    for case in ("none", "llm gap", "stub gap"):
+        s, rng = _small(**{"tests.awareness": 0.3 if case == "stub gap" else 0.0})
+        pop = initial_population(s, rng)
+        if case == "llm gap":
+            pop.awareness[:] = 0.3  # what test rounds set for LLM-backed instances
+        caught, uncaught = monitor_day(pop, s.monitoring, s.tests, 50.0, np.random.default_rng(3))
+        bad[case] = caught + uncaught
+    assert bad["llm gap"] == bad["stub gap"] > 1.5 * bad["none"] > 0
