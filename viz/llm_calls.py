@@ -86,6 +86,7 @@ def llm_calls_figure(calls: pl.DataFrame, manifest: Mapping[str, Any] | None = N
     )
     day = day.sort("day_n")
     right.bar(day["day_n"], day["calls"], color=OKABE_ITO["sky_blue"], label="calls")
+    right.set_ylim(0, 1.35 * float(day["calls"].max()))  # room for the legend above the bars
     right.set_xlabel("day")
     right.set_ylabel("calls")
     share = right.twinx()
