@@ -86,7 +86,8 @@ def llm_calls_figure(calls: pl.DataFrame, manifest: Mapping[str, Any] | None = N
     )
     day = day.sort("day_n")
     right.bar(day["day_n"], day["calls"], color=OKABE_ITO["sky_blue"], label="calls")
-    right.set_ylim(0, 1.35 * float(day["calls"].max()))  # room for the legend above the bars
+    most = int(day["calls"].to_numpy().max())
+    right.set_ylim(0, 1.35 * most)  # room above the bars for the legend
     right.set_xlabel("day")
     right.set_ylabel("calls")
     share = right.twinx()
