@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from .errors import AUTH, CONNECTION, NOT_FOUND, TIMEOUT, BackendError, ConfigError, redact
 from .limits import DEFAULT_MAX_REPLY_BYTES, ReplyLimits
+from .negotiate import negotiate, refuses_format
 from .types import Completion, CompletionRequest
 from .validation import parse_json_object, validate
 
@@ -121,8 +122,6 @@ async def check_endpoint(backend: _Probeable, structured: str = "auto") -> Check
         Dead endpoint, wrong model, rejected key or timeout, with a message naming the URL,
         the model and the API-key variable (never the key).
     """
-    from .negotiate import negotiate
-
     start = time.perf_counter()
     try:
         negotiation = ""
@@ -166,8 +165,6 @@ def _check_request(model: str, structured: str) -> CompletionRequest:
 
 async def _unusable(backend: _Probeable, exc: BackendError, structured: str) -> EndpointCheckError:
     """The check's one-line verdict on an endpoint that failed it."""
-    from .negotiate import refuses_format
-
     where = f"{backend.base_url} (model {backend.model!r})"
     detail = exc.message
     if refuses_format(exc):

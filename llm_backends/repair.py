@@ -41,6 +41,8 @@ from .validation import resolve_ref, validate
 __all__ = ["close_truncated", "repair_reply"]
 
 _MAX_CUTS = 64
+_STRICT = json.JSONDecoder()
+_LENIENT = json.JSONDecoder(strict=False)  # raw newlines inside strings
 _SCALAR_TAIL = frozenset("0123456789+-.eEtrufalsn")  # the end of a number, true, false, null
 
 
@@ -91,30 +93,34 @@ def _parse(text: str, notes: list[str]) -> dict[str, Any] | None:
     if start > 0:
         notes.append("text before the object dropped")
         body = body[start:]
-    try:
-        obj, end = json.JSONDecoder(strict=False).raw_decode(body)
-    except (ValueError, RecursionError):
+    decoded = _decode(body)
+    if decoded is None:
         closed = close_truncated(body)
         if closed is None:
             notes.append("reply is not a JSON object and cannot be closed")
             return None
         notes.append("unterminated object closed")
         return closed
+    obj, end, lenient = decoded
     if body[end:].strip():
         notes.append("text after the object dropped")
     if not isinstance(obj, dict):
         return None
-    if _has_control_chars(body[:end]):
+    if lenient:
         notes.append("control characters inside strings accepted")
     return obj
 
 
-def _has_control_chars(text: str) -> bool:
-    try:
-        json.loads(text)
-    except ValueError:
-        return True
-    return False
+def _decode(body: str) -> tuple[Any, int, bool] | None:
+    """``(value, end, lenient)`` of the JSON value opening ``body``; ``lenient`` when it only
+    parses with raw control characters (newlines) allowed inside strings."""
+    for decoder, lenient in ((_STRICT, False), (_LENIENT, True)):
+        try:
+            obj, end = decoder.raw_decode(body)
+        except (ValueError, RecursionError):
+            continue
+        return obj, end, lenient
+    return None
 
 
 def close_truncated(text: str) -> dict[str, Any] | None:
