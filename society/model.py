@@ -585,19 +585,21 @@ class SocietyModel(mesa.Model):
         calls = self.llm.calls
         repaired = sum(bool(c.get("repaired")) for c in calls)
         fallbacks = sum(bool(c["fallback"]) for c in calls)
+        accepted = len(calls) - repaired - fallbacks
+
+        def share(count: int) -> float:  # from counts: nothing accepted is 0, not 1e-16
+            return count / len(calls) if calls else 0.0
+
         return {
             "llm_calls": len(calls),
             "llm_structured": self.scenario.llm.structured,
-            # From counts, so a run with nothing accepted says 0, not 1e-16.
-            "llm_accepted_share": (len(calls) - repaired - fallbacks) / len(calls)
-            if calls
-            else 0.0,
+            "llm_accepted_share": share(accepted),
             "llm_repaired": repaired,
-            "llm_repaired_share": self.llm.run_repaired_share,
+            "llm_repaired_share": share(repaired),
             "llm_fallbacks": fallbacks,
             "llm_tokens": sum(c["prompt_tokens"] + c["completion_tokens"] for c in calls),
             "llm_budget_exhausted": self.llm.budget_noted,
-            "llm_fallback_share": self.llm.run_fallback_share,
+            "llm_fallback_share": share(fallbacks),
             "llm_fallback_causes": self.llm.fallback_causes,
             "llm_max_fallback_share": self.scenario.llm.max_fallback_share,
             "llm_degraded": self.llm.degraded,

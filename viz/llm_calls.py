@@ -19,6 +19,15 @@ OUTCOMES = (
 )
 
 
+def _flagged(calls: pl.DataFrame) -> pl.DataFrame:
+    """``calls`` with ``repaired`` and ``fallback`` as plain booleans (``repaired`` false in
+    runs recorded before it existed)."""
+    repaired = pl.col("repaired") if "repaired" in calls.columns else pl.lit(False)
+    return calls.with_columns(
+        repaired.fill_null(False).alias("repaired"), pl.col("fallback").fill_null(False)
+    )
+
+
 def decision_outcomes(calls: pl.DataFrame) -> pl.DataFrame:
     """Per decision kind: calls, accepted / repaired / fell back counts, mean prompt and reply
     tokens and mean latency; one row per kind, most calls first, then an ``all`` row.
@@ -29,10 +38,7 @@ def decision_outcomes(calls: pl.DataFrame) -> pl.DataFrame:
     >>> decision_outcomes(calls).select("decision", "calls", "accepted", "fell back").rows()
     [('a', 2, 1, 1), ('b', 1, 0, 0), ('all', 3, 1, 1)]
     """
-    repaired = pl.col("repaired") if "repaired" in calls.columns else pl.lit(False)
-    flagged = calls.with_columns(
-        repaired.fill_null(False).alias("repaired"), pl.col("fallback").fill_null(False)
-    )
+    flagged = _flagged(calls)
     aggregates = [
         pl.len().alias("calls"),
         (~pl.col("fallback") & ~pl.col("repaired")).sum().alias("accepted"),
@@ -75,11 +81,11 @@ def llm_calls_figure(calls: pl.DataFrame, manifest: Mapping[str, Any] | None = N
     left.set_title("per decision kind")
     left.legend(loc="lower right", fontsize=8)
 
-    repaired = pl.col("repaired") if "repaired" in calls.columns else pl.lit(False)
     day = (
-        calls.with_columns(
+        _flagged(calls)
+        .with_columns(
             pl.col("day").ceil().cast(pl.Int64).alias("day_n"),
-            (pl.col("fallback").fill_null(False) | repaired.fill_null(False)).alias("missed"),
+            (pl.col("fallback") | pl.col("repaired")).alias("missed"),
         )
         .group_by("day_n")
         .agg(pl.len().alias("calls"), pl.col("missed").mean().alias("missed"))

@@ -431,14 +431,6 @@ class LLMPolicy:
         return dict(counts.most_common())
 
     @property
-    def run_repaired_share(self) -> float:
-        """Share of the run's LLM calls whose reply was a near miss the client mended
-        (:mod:`llm_backends.repair`) and then used (0 without calls)."""
-        if not self.calls:
-            return 0.0
-        return sum(bool(c.get("repaired")) for c in self.calls) / len(self.calls)
-
-    @property
     def run_fallback_share(self) -> float:
         """Share of the run's LLM calls that fell back to the stub policy (0 without calls)."""
         if not self.calls:
