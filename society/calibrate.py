@@ -50,12 +50,12 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy import stats
 
 from society.errors import SocietyError, printable
 from society.mechanisms.research import stub_alignment_fraction
 from society.scenario import Scenario, format_default
 from society.store.rundir import RunDir
+from society.sweeps.summary import paired_difference
 
 #: Fewest usable replies of a decision to fit its parameters.
 MIN_SAMPLES = 5
@@ -127,10 +127,11 @@ class Quantity:
 
     @property
     def interval(self) -> tuple[float, float]:
-        """95% t interval of the LLM mean (a point when every reply agrees)."""
-        sd = float(self.llm.std(ddof=1)) if self.n > 1 else 0.0
-        half = float(stats.t.ppf(0.975, self.n - 1)) * sd / math.sqrt(self.n) if self.n > 1 else 0.0
-        return self.mean - half, self.mean + half
+        """95% t interval of the LLM mean (a point when every reply agrees, or for one reply)."""
+        if self.n < 2:
+            return self.mean, self.mean
+        _, low, high = paired_difference(self.llm.tolist())  # a mean and its t interval
+        return low, high
 
     def inside(self, value: float) -> bool:
         lo, hi = self.interval
