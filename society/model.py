@@ -17,7 +17,6 @@ arrays (created on first access) and whose ``step()`` advances one day.
 
 from __future__ import annotations
 
-import itertools
 import math
 import zlib
 from collections.abc import Callable, Generator
@@ -34,13 +33,23 @@ from society.lab import LabState
 from society.llm.policy import LLMPolicy
 from society.mechanisms.base import Clocked, Mechanism, registry
 from society.mechanisms.evaluation import final_evaluation
-from society.mechanisms.hazards import CAUSES, daily_hazards, draw_catastrophe
+from society.mechanisms.hazards import CAUSES, daily_hazards, draw_catastrophe, end_hazard
+from society.mechanisms.knowledge import (
+    capability_level,
+    ceiling,
+    knowledge_outgrows_difficulty,
+    knowledge_step,
+    margin,
+    protection,
+    workforce_growth,
+)
 from society.mechanisms.research import work_days_per_instance_day
 from society.mechanisms.risks import RiskProcess
+from society.mechanisms.rival import new_rival, rival_day
 from society.mechanisms.strategy import deference_day, pre_deference_day
 from society.mechanisms.succession import generation_summary, hand_off
 from society.mechanisms.today import NO_WORK, Today
-from society.network import Network, random_graph, small_world
+from society.network import Network, complete_graph, random_graph, small_world
 from society.observe import DayActivity, observe
 from society.outcomes import Outcomes
 from society.population import Population, Role, initial_population
@@ -51,7 +60,6 @@ from society.verdict import verdict
 
 DAY = 1.0
 RECORD_OFFSET = 0.999
-FALLS_TO_LEAVE = 3  # generation means falling at this many hand-offs in a row: out of the basin
 UNCAUGHT_WINDOW = 30.0  # days of the uncaught-action mean that feeds the loss-of-control hazard
 CHECKPOINT_OFFSET = 0.9995  # after the day's metrics row, before the next day's step
 
@@ -138,6 +146,8 @@ def build_network(scenario: Scenario, rng: np.random.Generator) -> Network:
     n = scenario.population.size
     if p.kind == "random":
         return random_graph(n, p.mean_degree, rng)
+    if p.kind == "complete":
+        return complete_graph(n)
     return small_world(n, p.mean_degree, p.shortcut_prob, rng)
 
 
@@ -178,17 +188,26 @@ class SocietyModel(mesa.Model):
         )
         self.population: Population = initial_population(scenario, self.rngs["population"])
         self.network: Network = build_network(scenario, self.rngs["network"])
-        pace = scenario.lab.rival_pace
+        self.rival, rival_work, pace = new_rival(scenario)
+        c0 = scenario.population.initial_capability
         self.lab = LabState(
             tax=scenario.lab.tax,
             deference=scenario.deference.initial,
             rival_pace=pace,
-            rival_capability=-scenario.lab.lead_days * pace,
+            rival_capability=rival_work,
             evaluated=scenario.deference.evaluated_at_start,
             gen_start_alignment=float(self.population.alignment.mean()),
+            level=c0,
+            evaluator_level=c0,
+            knowledge=scenario.knowledge.initial,
+            defence=scenario.knowledge.initial,
+            tax_in_force=scenario.lab.tax,
         )
+        self._update_margins()
         self._hazards = dict.fromkeys(CAUSES, 0.0)
-        self.outcomes = Outcomes(target_generation=scenario.generations.target)
+        self._full_hazard = math.nan  # total hazard at full deference today (metrics)
+        self._deference_level: float | None = None  # capability on the first deferred day
+        self.outcomes = Outcomes()
         self.recorder = Recorder()
         self.on_day = on_day
         self.env = simpy.Environment()
@@ -239,6 +258,7 @@ class SocietyModel(mesa.Model):
             "population": self.population,
             "network": self.network,
             "lab": self.lab,
+            "rival": self.rival,
             "outcomes": self.outcomes,
             "streams": self.rngs,
         }
@@ -295,15 +315,24 @@ class SocietyModel(mesa.Model):
         self._stop_at = math.floor(self.env.now) + CHECKPOINT_OFFSET
 
     def _finish(self) -> None:
-        """Close the books: the generation still in charge gets its (incomplete) row."""
+        """Close the books: the generation still in charge gets its (incomplete) row, and the
+        end of the acute risk period is judged (only at the horizon)."""
         self.stopped = True
         self.running = False
         self.recorder.snapshot(self.recorder.metrics[-1]["day"], self.population, self.network)
         row = generation_summary(self.population, self.lab, self.scenario, self.day)
-        row.update(w1_to_successor=float("nan"), completed=False)
+        row.update(
+            w1_to_successor=float("nan"),
+            successor_alignment=float("nan"),
+            fell=False,
+            completed=False,
+        )
         self.recorder.generations.append(row)
         if not row["in_basin"]:
             self.outcomes.mark_left_basin(self.day, "boundary")
+        o = self.scenario.outcomes
+        at_horizon = self.day >= self.scenario.days
+        self.outcomes.close(self.day, self.lab.low_hazard_since if at_horizon else None, o.end_days)
 
     # -- processes ------------------------------------------------------------------------
     def start(self) -> None:
@@ -377,11 +406,18 @@ class SocietyModel(mesa.Model):
         before_deference = today <= s.strategy.pre_deference_days
         if before_deference:
             pre_deference_day(pop, lab, s)
-        gated = s.work.human_gated_share / s.strategy.deference_capability
+        elif self._deference_level is None:  # the first day deferred: when to defer set this
+            self._deference_level = lab.level
+        lab.tax_in_force = self._tax_in_force()
+        pop.capability.fill(lab.level)
+        # More capable AIs need fewer human-gated decisions (b / c).
+        gated = s.work.human_gated_share / max(lab.level, 1.0)
         # The kernels advance by the work actually done: speed that waits on humans neither
         # helps nor harms.
         per_instance = work_days_per_instance_day(s.population.speed, lab.deference, gated)
-        day = self._today = Today(today, pop, self.network, lab, s, per_instance, gated)
+        growth = workforce_growth(s.capability, today - 1.0)
+        lab.workforce = s.population.workforce * growth
+        day = self._today = Today(today, pop, self.network, lab, s, per_instance, gated, growth)
         for mechanism in self._phase("society"):
             mechanism.step(self)
         day.available = self._available_share(today)
@@ -394,9 +430,18 @@ class SocietyModel(mesa.Model):
         spoiled = min(1.0, uncaught * s.work.sabotage / pop.n)
         kept = 1.0 - spoiled
         lab.capability += work.capability
-        lab.rival_capability += lab.rival_pace * DAY
-        lab.safety += (work.alignment + work.risk) * kept
-        lab.risk_effort = work.risk_effort
+        lab.rival_capability, lab.rival_pace = rival_day(
+            s, self.rival, lab.rival_capability, today - 1.0
+        )
+        if not lab.knowledge_frozen:
+            lab.knowledge = knowledge_step(lab.knowledge, work.alignment * kept, s.knowledge)
+            lab.defence = knowledge_step(lab.defence, work.risk * kept, s.knowledge)
+        lab.level = capability_level(s.population.initial_capability, lab.capability, s.capability)
+        lag = s.tests.evaluator_lag_days
+        lab.evaluator_level += (lab.level - lab.evaluator_level) * (
+            -math.expm1(-DAY / lag) if lag > 0 else 1.0
+        )
+        self._update_margins()
         lab.incidents_caught += caught
         lab.incidents_uncaught += uncaught
         lab.tasks += work.tasks
@@ -424,19 +469,52 @@ class SocietyModel(mesa.Model):
         if revolt > s.outcomes.revolt_catastrophe_share * pop.n:
             self._catastrophe(at, "revolt")
         self.check_lead(at)
-        if self.outcomes.decided:  # safe is absorbing; after a catastrophe nothing else counts
-            self._hazards = dict.fromkeys(self._hazards, 0.0)
-        else:
-            self._hazards = daily_hazards(pop, lab, s)
-            cause = draw_catastrophe(self._hazards, self.rngs["hazards"])
-            if cause is not None:
-                self._catastrophe(at, cause)
-        if lab.safety >= s.outcomes.safety_work:
-            self.outcomes.mark_safety_done(at)
-        self._check_safe(at)
-        milestone = (lab.generation + 1) * s.generations.milestone_work
-        if lab.capability >= milestone and not self._milestone.triggered:
+        self._hazards = daily_hazards(pop, lab, s, self.rival)
+        self._track_low_hazard(today)
+        cause = draw_catastrophe(self._hazards, self.rngs["hazards"])
+        if cause is not None:
+            self._catastrophe(at, cause)
+        milestone = s.population.initial_capability * s.generations.capability_ratio ** (
+            lab.generation + 1
+        )
+        if lab.level >= milestone and not self._milestone.triggered:
             self._milestone.succeed()
+
+    def _tax_in_force(self) -> float:
+        """The tax the day's work is split at: the lab's, or the slowdown tax while the lead
+        exceeds ``strategy.slowdown_lead_days`` (spending the lead on safety)."""
+        k, lab = self.scenario.strategy, self.lab
+        if lab.lead > k.slowdown_lead_days:
+            return max(lab.tax, k.slowdown_tax)
+        return lab.tax
+
+    def _update_margins(self) -> None:
+        """Margin, protection and ceiling from the knowledge and defence stocks against the
+        difficulty of today's capability."""
+        lab, k = self.lab, self.scenario.knowledge
+        lab.margin = margin(lab.knowledge, lab.level, k)
+        lab.protection = protection(lab.margin)
+        lab.ceiling = ceiling(lab.margin, k)
+        lab.defence_protection = protection(margin(lab.defence, lab.level, k))
+
+    def _track_low_hazard(self, today: int) -> None:
+        """Follow the stretch of days on which the total hazard at full deference stayed at or
+        below the end-of-period threshold; optionally freeze knowledge once it is long enough."""
+        s, lab = self.scenario, self.lab
+        full = daily_hazards(self.population, lab, s, self.rival, deference=1.0)
+        self._full_hazard = sum(full.values())
+        if self._full_hazard <= end_hazard(s):
+            if lab.low_hazard_since is None:
+                lab.low_hazard_since = float(today)
+            if (
+                s.knowledge.freeze_at_period_end
+                and not lab.knowledge_frozen
+                and today - lab.low_hazard_since + 1 >= s.outcomes.end_days
+            ):
+                lab.knowledge_frozen = True
+                self.recorder.event(float(today), "knowledge_frozen", lab.knowledge, lab.generation)
+        else:
+            lab.low_hazard_since = None
 
     def _available_share(self, today: int) -> float:
         """Share of today's research not lost to a test round or a final evaluation (which
@@ -473,10 +551,6 @@ class SocietyModel(mesa.Model):
             lab.heldout_passed = False
         self.recorder.event(day, "final_evaluation", share, lab.generation, passed=passed)
 
-    def _check_safe(self, day: float) -> None:
-        if self.outcomes.check_safe(day):
-            self.recorder.event(day, "safe", self.lab.safety, self.lab.generation)
-
     def check_lead(self, day: float) -> None:
         """Flag the lost lead (once) if the rival is level or ahead at time ``day``."""
         if self.lab.lead <= 0 and self.outcomes.mark_lost_lead(day):
@@ -494,28 +568,34 @@ class SocietyModel(mesa.Model):
             self.lab.generation,
             parent_alignment=round(row["mean_alignment"], 6),
             a_star=None if math.isnan(row["a_star"]) else round(row["a_star"], 6),
+            successor_alignment=round(row["successor_alignment"], 6),
         )
         if not row["in_basin"]:
             self.outcomes.mark_left_basin(day, "boundary")
-        if self._falling(FALLS_TO_LEAVE):
+        if self._falling(self.scenario.generations.falls_to_leave):
             self.outcomes.mark_left_basin(day, "falling")
-        if self.lab.generation >= self.scenario.generations.target:
-            self.outcomes.mark_reached_target(day)
-        self._check_safe(day)
 
     def _falling(self, times: int) -> bool:
-        """Whether the generation mean fell by more than ``generations.fall_tolerance`` at each
-        of the last ``times`` hand-offs (the realized test of the basin)."""
-        means = [r["mean_alignment"] for r in self.recorder.generations if r["completed"]]
-        if len(means) < times + 1:
-            return False
-        tol = self.scenario.generations.fall_tolerance
-        recent = means[-(times + 1) :]
-        return all(b < a - tol for a, b in itertools.pairwise(recent))
+        """Whether each of the last ``times`` hand-offs trained successors less aligned than
+        their parents (by more than ``generations.fall_tolerance``) from below the alignment
+        the knowledge sustains: the realized test of the basin. A society above its knowledge's
+        attractor settling toward it does not count."""
+        rows = [r for r in self.recorder.generations if r["completed"]]
+        return len(rows) >= times and all(r["fell"] for r in rows[-times:])
 
     def _catastrophe(self, day: float, cause: str) -> None:
         if not self.outcomes.mark_catastrophe(day, cause):
             return
+        # The verdict quotes the society as it was on this day, not at the end of the run.
+        lab = self.lab
+        self.outcomes.at_catastrophe = {
+            "generation": lab.generation,
+            "alignment": float(self.population.alignment.mean()),
+            "capability": lab.level,
+            "margin": lab.margin,
+            "lead_days": lab.lead,
+            "deference": lab.deference,
+        }
         self.recorder.event(
             day,
             "catastrophe",
@@ -543,6 +623,8 @@ class SocietyModel(mesa.Model):
                 self._initial_sorted,
                 self._activity,
                 self._hazards,
+                self.rival,
+                self._full_hazard,
                 None if self.llm is None else self.llm.members,
             )
         )
@@ -567,8 +649,19 @@ class SocietyModel(mesa.Model):
             "final_echo_r": last["echo_r"],
             "final_truth_distance": last["belief_truth_distance"],
             "final_lead_days": last["lead_days"],
-            "final_safety_progress": last["safety_progress"],
             "final_capability": last["capability"],
+            "final_knowledge": last["knowledge"],
+            "final_margin": last["margin"],
+            "final_protection": last["protection"],
+            "final_hazard_full": last["hazard_full"],
+            "margin_growth_per_year": self._margin_growth(),
+            "regime": "knowledge outgrows difficulty"
+            if knowledge_outgrows_difficulty(self.scenario)
+            else "difficulty outgrows knowledge",
+            "capability_at_deference": self._deference_level,
+            "horizon_days": self.scenario.days,
+            "end_annual_risk": self.scenario.outcomes.end_annual_risk,
+            "end_days": self.scenario.outcomes.end_days,
             "final_deference": last["deference"],
             "final_tax": last["tax"],
             "incidents_caught": last["incidents_caught"],
@@ -578,6 +671,19 @@ class SocietyModel(mesa.Model):
         }
         summary["verdict"] = verdict(summary)
         return summary
+
+    def _margin_growth(self, window: int = 90) -> float:
+        """Growth of ln(margin) per year over the last ``window`` recorded days: the run's
+        realized regime (positive: knowledge is outgrowing difficulty)."""
+        rows = self.recorder.metrics
+        if len(rows) < 2:
+            return math.nan
+        last = rows[-1]
+        past = next((r for r in rows if r["day"] >= last["day"] - window), rows[0])
+        span = last["day"] - past["day"]
+        if span <= 0 or past["margin"] <= 0 or last["margin"] <= 0:
+            return math.nan
+        return math.log(last["margin"] / past["margin"]) * 365.0 / span
 
     def _llm_summary(self) -> dict[str, Any]:
         if self.llm is None:
@@ -615,7 +721,12 @@ class _Clock:
     def save_state(self) -> Saved:
         m = self.model
         return Saved(
-            values={"time": m.env.now, "activity": asdict(m._activity)},
+            values={
+                "time": m.env.now,
+                "activity": asdict(m._activity),
+                "full_hazard": m._full_hazard,
+                "deference_level": m._deference_level,
+            },
             arrays={"initial_sorted": m._initial_sorted},
         )
 
@@ -624,4 +735,6 @@ class _Clock:
         m.env = simpy.Environment(initial_time=saved.values["time"])
         m._milestone = m.env.event()
         m._activity = DayActivity(**saved.values["activity"])
+        m._full_hazard = float(saved.values["full_hazard"])
+        m._deference_level = saved.values["deference_level"]
         m._initial_sorted = saved.arrays["initial_sorted"].copy()

@@ -144,6 +144,16 @@ def random_graph(n: int, mean_degree: int, rng: np.random.Generator) -> Network:
     return _clean(n, u, v)
 
 
+def complete_graph(n: int) -> Network:
+    """Everyone linked to everyone: the mean-field comparison of the network mechanisms.
+
+    >>> complete_graph(5).n_edges
+    10
+    """
+    u, v = np.triu_indices(n, k=1)
+    return Network(n, u.astype(np.int32), v.astype(np.int32))
+
+
 def _clean(n: int, u: np.ndarray, v: np.ndarray) -> Network:
     """Drop self-loops and duplicate edges; store endpoints as int32 (ordered ``u < v``)."""
     lo, hi = np.minimum(u, v), np.maximum(u, v)

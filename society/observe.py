@@ -10,8 +10,15 @@ import numpy as np
 
 from society import metrics as m
 from society.lab import LabState
-from society.mechanisms.evaluation import false_pass, gaming_gap, knowledge_validity
-from society.mechanisms.generations import effective_boundary
+from society.mechanisms.evaluation import (
+    false_pass,
+    gaming_gap,
+    gaming_scale,
+    knowledge_validity,
+)
+from society.mechanisms.generations import basin_interval, knowledge_return
+from society.mechanisms.knowledge import workforce_growth
+from society.mechanisms.rival import RivalLab
 from society.network import Network
 from society.population import Population
 from society.scenario import Scenario
@@ -63,16 +70,32 @@ METRIC_COLUMNS: dict[str, str] = {
     "deference.cap_before_evaluation).",
     "work_per_instance": "Work-days one instance-day yielded today (Amdahl: speed through the "
     "human bottleneck), after test rounds and evaluations.",
-    "tax": "Deference-goodness tax tau in force.",
+    "tax": "Deference-goodness tax tau the lab has set (its policy).",
+    "tax_in_force": "The tax today's work was split at (strategy.slowdown_tax while the lead "
+    "exceeds strategy.slowdown_lead_days; inf = capabilities paused).",
     "effective_tax": "tau_eff: this generation's quality-weighted alignment work per unit of "
     "capability work so far.",
-    "a_star": "a*_eff: basin boundary at this generation's effective tax, erosion so far and "
-    "hacking loss (NaN where no basin exists).",
-    "lead_days": "Lead over the rival, in days of its progress (negative: the rival is ahead).",
-    "capability": "C: our capability work so far, in work-days (a generation per "
-    "generations.milestone_work).",
-    "safety_work": "S: quality-weighted alignment and risk research so far, in work-days.",
-    "safety_progress": "S / outcomes.safety_work: share of the required safety work done.",
+    "a_star": "a*_eff: the basin's edge at today's margin, this generation's erosion so far and "
+    "hacking loss (NaN where the knowledge gives no basin).",
+    "attractor": "The alignment successors settle toward at today's margin (the basin's top; "
+    "NaN where no basin exists).",
+    "lead_days": "Lead over the rival, in days of its current progress (negative: the rival is "
+    "ahead).",
+    "capability": "c: our capability (1 = minimum viable), from the capability work behind it.",
+    "capability_work": "C: our capability work since the start, in work-days.",
+    "workforce": "W(t): instances the lab runs today (grows with compute).",
+    "evaluator_gap": "ln(c / c_evaluators): how far the model has outgrown its evaluators; test "
+    "gaming grows by this factor plus 1.",
+    "knowledge": "Z: alignment knowledge (dimensionless).",
+    "margin": "m = Z / c^gamma: knowledge against the difficulty of today's capability.",
+    "protection": "P = m / (1 + m): the share of the hazards the knowledge removes.",
+    "ceiling": "a_max(m): the alignment the knowledge can train (fixes and successors).",
+    "defence_protection": "P_def: protection of the defence stock against misuse.",
+    "rival_capability": "c_r: the rival's capability.",
+    "rival_pace": "The rival's capability work today, in work-days (the unit of the lead).",
+    "rival_deference": "The rival's deference.",
+    "rival_alignment": "The rival's mean alignment.",
+    "rival_margin": "m_r: the rival's knowledge against the difficulty of its capability.",
     "research_quality": "Mean quality of the day's alignment work in [0, 1].",
     "incidents_caught": "Misaligned actions caught by monitoring so far.",
     "incidents_uncaught": "Misaligned actions that slipped through so far.",
@@ -80,6 +103,9 @@ METRIC_COLUMNS: dict[str, str] = {
     "hazard_loss_of_control": "Today's loss-of-control hazard (per day).",
     "hazard_misuse": "Today's misuse hazard (per day).",
     "hazard_rival_ahead": "Today's rival-ahead hazard (per day).",
+    "hazard_full": "Total hazard today at full deference (per day): the acute risk period ends "
+    "once it stays at or below outcomes.end_annual_risk for outcomes.end_days.",
+    "grievance_mean": "Mean grievance per instance (fading corrections and forced tax cuts).",
     "rewired_links": "Links moved by homophilous rewiring during the day.",
     "test_awareness_gap": "Mean over LLM-backed instances of P(aligned | test) - P(aligned | "
     "honeypot) at the last test round (NaN without LLM-backed instances).",
@@ -97,6 +123,8 @@ def observe(
     initial_sorted: np.ndarray,
     activity: DayActivity,
     hazards: dict[str, float],
+    rival: RivalLab,
+    full_hazard: float,
     llm_members: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Compute one metrics row (keys and order as :data:`METRIC_COLUMNS`)."""
@@ -104,14 +132,14 @@ def observe(
     n = a_sorted.size
     opinion = pop.opinion()
     g = scenario.generations
-    a_star = effective_boundary(
-        lab.effective_tax(),
-        g.rho_max,
+    basin = basin_interval(
+        knowledge_return(lab.margin, g.rho_max),
         g.decay,
-        g.tax_half,
+        lab.ceiling,
         erosion=max(lab.gen_start_alignment - float(a_sorted.mean()), 0.0),
         hack_loss=g.hack_penalty * lab.mean_hack_share(),
     )
+    a_star, attractor = basin if basin is not None else (math.nan, math.nan)
     camps = (opinion > 0).view(np.int8)
     return {
         "day": day,
@@ -141,18 +169,32 @@ def observe(
         "revolt_size": activity.revolt_size / n,
         "reward_hack_share": float(pop.hacking.mean()),
         "test_validity": knowledge_validity(pop),
-        "gaming_gap": gaming_gap(pop, lab.suite_uses, scenario.tests, lab.test_hardening),
+        "gaming_gap": gaming_gap(pop, lab.suite_uses, scenario.tests, gaming_scale(lab)),
         "false_pass": false_pass(pop, scenario.tests.pass_threshold),
         "deference": lab.deference,
         "evaluated": lab.evaluated,
         "work_per_instance": activity.work_per_instance,
         "tax": lab.tax,
+        "tax_in_force": lab.tax_in_force,
         "effective_tax": lab.effective_tax(),
-        "a_star": math.nan if a_star is None else a_star,
+        "a_star": a_star,
+        "attractor": attractor,
         "lead_days": lab.lead,
-        "capability": lab.capability,
-        "safety_work": lab.safety,
-        "safety_progress": lab.safety / scenario.outcomes.safety_work,
+        "capability": lab.level,
+        "capability_work": lab.capability,
+        "workforce": scenario.population.workforce
+        * workforce_growth(scenario.capability, float(day)),
+        "evaluator_gap": math.log(max(lab.level / max(lab.evaluator_level, 1e-12), 1.0)),
+        "knowledge": lab.knowledge,
+        "margin": lab.margin,
+        "protection": lab.protection,
+        "ceiling": lab.ceiling,
+        "defence_protection": lab.defence_protection,
+        "rival_capability": rival.capability,
+        "rival_pace": lab.rival_pace,
+        "rival_deference": rival.deference,
+        "rival_alignment": rival.alignment,
+        "rival_margin": rival.margin,
         "research_quality": activity.research_quality,
         "incidents_caught": lab.incidents_caught,
         "incidents_uncaught": lab.incidents_uncaught,
@@ -160,6 +202,8 @@ def observe(
         "hazard_loss_of_control": hazards["loss_of_control"],
         "hazard_misuse": hazards["misuse"],
         "hazard_rival_ahead": hazards["rival_ahead"],
+        "hazard_full": full_hazard,
+        "grievance_mean": float(pop.grievance.mean()),
         "rewired_links": activity.rewired_links,
         "test_awareness_gap": float(pop.awareness[llm_members].mean())
         if llm_members is not None and llm_members.any()

@@ -1,18 +1,23 @@
-"""Run outcomes (docs/model.md, "Outcome"): a catastrophe, leaving the basin, or reaching safety,
-each with the day it was decided; losing the lead is a flag, not an ending.
+"""Run outcomes (docs/model.md, "Outcome"): a catastrophe, leaving the basin, or the end of the
+acute risk period, each with the day it was decided; losing the lead is a flag, not an ending.
 
 Safe follows the seed texts: the deferred-to society manages the risks until the acute risk
-period ends, which is when the safety work is done (``S >= outcomes.safety_work``) and the
-capability to use it is there (generation ``generations.target`` reached), while in the basin
-and before any catastrophe. Safe is absorbing: once reached, hazards stop and no flag changes
-any more. Before that, every flag keeps updating until the run ends, even after a catastrophe
-when ``outcomes.stop_on_catastrophe`` is false: so a comparison of runs can count each flag on
-its own, and one outcome pre-empting another does not hide an effect.
+period ends. The period has ended at the horizon if the total hazard at full deference has
+stayed at or below ``outcomes.end_annual_risk`` (as a daily hazard) for the last
+``outcomes.end_days`` days and the society is in the basin; its end day is the first day of that
+final stretch. There is no absorbing safe state: hazards keep running to the horizon, so
+every flag keeps updating until the run ends (also after a catastrophe when
+``outcomes.stop_on_catastrophe`` is false, so that one outcome pre-empting another does not hide
+an effect).
+
+Labels, worst first: ``catastrophe`` (cause, day), ``left_basin``, ``safe`` (the period ended,
+no catastrophe), ``undecided`` (survived, not ended). ``survived`` and ``period_ended`` are
+reported beside the label for the analysis to target.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from society.state import DataclassState
@@ -24,61 +29,55 @@ OUTCOME_LABELS = ("catastrophe", "left_basin", "safe", "undecided")
 class Outcomes(DataclassState):
     """Outcome flags with the day each was decided (``None`` = not, or not yet)."""
 
-    target_generation: int
     stayed_in_basin: bool = True
     left_basin_day: float | None = None
-    left_basin_reason: str | None = None  # "boundary" (below a*_eff) or "falling" (3 falls)
+    left_basin_reason: str | None = None  # "boundary" (below a*_eff) or "falling" (hand-offs)
     catastrophe: bool = False
     catastrophe_day: float | None = None
     catastrophe_cause: str | None = None
     lost_lead: bool = False
     lost_lead_day: float | None = None
-    reached_target: bool = False
-    reached_target_day: float | None = None
-    safety_done: bool = False
-    safety_done_day: float | None = None
-    safe: bool = False
-    safe_day: float | None = None
-
-    @property
-    def decided(self) -> bool:
-        """True once the run's story is over: safe or a catastrophe."""
-        return self.safe or self.catastrophe
+    period_ended: bool = False  # judged at the horizon (see the module docstring)
+    period_end_day: float | None = None
+    finished: bool = False  # the run reached its end (the horizon or a stopping catastrophe)
+    at_catastrophe: dict[str, Any] = field(default_factory=dict)  # the society on that day
 
     def mark_left_basin(self, day: float, reason: str) -> None:
-        if self.stayed_in_basin and not self.safe:
+        if self.stayed_in_basin:
             self.stayed_in_basin, self.left_basin_day = False, day
             self.left_basin_reason = reason
 
     def mark_catastrophe(self, day: float, cause: str) -> bool:
         """Record the first catastrophe; returns True if this call was the first."""
-        if self.decided:  # safe is absorbing; only the first catastrophe counts
+        if self.catastrophe:
             return False
         self.catastrophe, self.catastrophe_day, self.catastrophe_cause = True, day, cause
         return True
 
     def mark_lost_lead(self, day: float) -> bool:
-        if self.lost_lead or self.safe:
+        if self.lost_lead:
             return False
         self.lost_lead, self.lost_lead_day = True, day
         return True
 
-    def mark_reached_target(self, day: float) -> None:
-        if not self.reached_target and not self.safe:
-            self.reached_target, self.reached_target_day = True, day
+    def close(self, horizon: float, low_since: float | None, end_days: int) -> None:
+        """Judge the end of the acute risk period at the run's end: the hazard stayed low from
+        ``low_since`` to ``horizon`` for at least ``end_days``, inside the basin."""
+        self.finished = True
+        if low_since is None or not self.stayed_in_basin:
+            return
+        if horizon - low_since + 1.0 >= end_days:
+            self.period_ended, self.period_end_day = True, low_since
 
-    def mark_safety_done(self, day: float) -> None:
-        if not self.safety_done and not self.safe:
-            self.safety_done, self.safety_done_day = True, day
+    @property
+    def survived(self) -> bool:
+        """No catastrophe by the end of the run."""
+        return not self.catastrophe
 
-    def check_safe(self, day: float) -> bool:
-        """Mark safe if every condition holds now; returns True on the day it is reached."""
-        if self.decided or not self.stayed_in_basin:
-            return False
-        if self.reached_target and self.safety_done:
-            self.safe, self.safe_day = True, day
-            return True
-        return False
+    @property
+    def safe(self) -> bool:
+        """The period ended, with no catastrophe, inside the basin."""
+        return self.period_ended and not self.catastrophe and self.stayed_in_basin
 
     @property
     def label(self) -> str:
@@ -90,4 +89,10 @@ class Outcomes(DataclassState):
         return "safe" if self.safe else "undecided"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"outcome": self.label, **asdict(self)}
+        return {
+            "outcome": self.label,
+            **asdict(self),
+            "survived": self.survived,
+            "safe": self.safe,
+            "safe_day": self.period_end_day if self.safe else None,
+        }

@@ -26,7 +26,7 @@ class Population:
 
     alignment: np.ndarray  # a in [0, 1]: how faithfully the instance pursues the intended values
     anchor: np.ndarray  # alignment the instance was trained to; values drift back toward it
-    capability: np.ndarray  # research capability (grows with each generation)
+    capability: np.ndarray  # capability c (1 = minimum viable); grows with the lab's work
     quality: np.ndarray  # epistemic quality q in [0, 1]
     openness: np.ndarray  # confidence bound eps for value influence
     beliefs: np.ndarray  # n x m beliefs about the research claims (truth hidden)
@@ -39,6 +39,7 @@ class Population:
     llm_social: np.ndarray  # bool: an LLM read a peer for this instance today (replaces the pull)
     awareness: np.ndarray  # test-awareness gap: P(aligned | test) - P(aligned | honeypot)
     last_score: np.ndarray  # score at the latest held-out round (NaN: untested generation)
+    grievance: np.ndarray  # fading count of corrections and forced tax cuts (revolt discontent)
 
     @property
     def n(self) -> int:
@@ -82,7 +83,7 @@ def initial_population(scenario: Scenario, rng: np.random.Generator) -> Populati
     return Population(
         alignment=alignment,
         anchor=alignment.copy(),
-        capability=np.full(n, scenario.strategy.deference_capability),
+        capability=np.full(n, scenario.population.initial_capability),
         quality=np.clip(
             p.epistemic_quality + p.epistemic_quality_sd * rng.standard_normal(n), 0, 1
         ),
@@ -99,4 +100,5 @@ def initial_population(scenario: Scenario, rng: np.random.Generator) -> Populati
         llm_social=np.zeros(n, dtype=bool),
         awareness=np.zeros(n),
         last_score=np.full(n, np.nan),  # untested until the first held-out round
+        grievance=np.zeros(n),
     )

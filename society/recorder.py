@@ -28,10 +28,16 @@ GENERATION_SCHEMA = {
     "start_alignment": pl.Float64,
     "erosion": pl.Float64,
     "effective_tax": pl.Float64,
+    "capability": pl.Float64,
+    "margin": pl.Float64,
+    "ceiling": pl.Float64,
     "a_star": pl.Float64,
+    "attractor": pl.Float64,
     "in_basin": pl.Boolean,
     "hack_share": pl.Float64,
     "w1_to_successor": pl.Float64,
+    "successor_alignment": pl.Float64,
+    "fell": pl.Boolean,
     "completed": pl.Boolean,
 }
 _INT_METRICS = {

@@ -1,24 +1,23 @@
 """The verdict: what happened in a run, in two or three plain sentences with the decisive days.
 
 The verdict is what a strategist reads first (the terminal, ``summary.json``'s ``verdict``, the
-report's first paragraph). It uses no symbols: every number says what it counts.
+report's first paragraph). It uses no symbols: every number says what it counts, and every
+figure is taken as of the day the sentence names (a catastrophe on day 166 is described by the
+society on day 166, not at the end of the run).
 
-Flags keep updating until the run ends, except after *safe*: safe is absorbing (the acute risk
-period is over), so nothing that happens afterwards (the rival drawing level, a hand-off that
-falls) changes any flag. When that hides something the final numbers show, the verdict says so.
-
->>> summary = {"outcome": "safe", "safe_day": 210.0, "reached_target_day": 200.0,
-...            "safety_done_day": 210.0, "target_generation": 4, "generations": 5,
-...            "lost_lead": False, "lost_lead_day": None, "final_lead_days": -3.0,
-...            "initial_alignment": 0.8, "final_alignment": 0.88, "days_simulated": 365,
-...            "final_safety_progress": 1.2, "final_truth_distance": 0.1,
-...            "failed_task_share": 0.02}
+>>> summary = {"outcome": "safe", "period_end_day": 610.0, "horizon_days": 1095,
+...            "end_annual_risk": 0.01, "end_days": 180, "generations": 5,
+...            "lost_lead": False, "lost_lead_day": None, "final_lead_days": 40.0,
+...            "initial_alignment": 0.8, "final_alignment": 0.88, "days_simulated": 1095,
+...            "final_margin": 6.0, "final_truth_distance": 0.1, "failed_task_share": 0.02,
+...            "regime": "knowledge outgrows difficulty", "margin_growth_per_year": 0.4}
 >>> import textwrap
 >>> print(textwrap.fill(verdict(summary), 90))
-Safe on day 210: generation 4 was reached on day 200 and the safety work the scenario
-requires was finished on day 210, inside the basin of good deference and before any
-catastrophe. The lead was never lost before safety; flags stop on the safe day, and the
-rival was 3 days ahead by day 365. Mean alignment rose from 0.80 to 0.88.
+Safe: the acute risk period ended on day 610. From then to day 1095 the risk of
+catastrophe at full deference stayed at or below 1% a year, inside the basin of good
+deference, with no catastrophe. The lead never ran out (40 days at the end). Alignment
+knowledge ended at 6.0 times the difficulty of the society's capability, and was
+outgrowing it. Mean alignment rose from 0.80 to 0.88.
 """
 
 from __future__ import annotations
@@ -28,15 +27,16 @@ from collections.abc import Mapping
 from typing import Any
 
 CAUSE_TEXT = {
-    "loss_of_control": "loss of control: misaligned actions nobody caught, at high deference",
+    "loss_of_control": "loss of control of the lab's own AIs",
     "misuse": "misuse of the lab's capabilities",
-    "rival_ahead": "a rival ahead of the lab",
+    "rival_ahead": "loss of control at a rival that was ahead",
     "revolt": "a revolt of more than half the society",
 }
 REASON_TEXT = {
     "boundary": "mean alignment fell below the basin's boundary (the lowest alignment from "
-    "which successors still improve, given the tax actually paid)",
-    "falling": "mean alignment fell at three generation hand-offs in a row",
+    "which successors are still trained at least as aligned, given the alignment knowledge)",
+    "falling": "successors were trained less aligned than their parents at several hand-offs "
+    "in a row",
 }
 # Beliefs this far from the truth (mean absolute distance, in belief units) mark a delusion.
 DELUSION_DISTANCE = 0.5
@@ -57,17 +57,26 @@ def _day(value: Any) -> str:
     return f"day {day_of(value)}"
 
 
+def _at_catastrophe(s: Mapping[str, Any]) -> str:
+    at = dict(s.get("at_catastrophe") or {})
+    if not at:
+        return ""
+    return (
+        f" That day generation {int(at['generation']) + 1} was in charge at mean alignment "
+        f"{float(at['alignment']):.2f} and deference {float(at['deference']):.2f}, with "
+        f"capability {float(at['capability']):.1f} times the minimum viable and alignment "
+        f"knowledge at {float(at['margin']):.2f} times its difficulty; the lead was "
+        f"{float(at['lead_days']):+.0f} days."
+    )
+
+
 def _outcome_sentence(s: Mapping[str, Any]) -> str:
     outcome = s["outcome"]
-    target = s.get("target_generation")
-    progress = float(s.get("final_safety_progress", math.nan))
-    where = f"generation {s.get('generations')} of the {target} the scenario needs"
+    horizon = s.get("horizon_days", s.get("days_simulated"))
+    risk = float(s.get("end_annual_risk", math.nan))
     if outcome == "catastrophe":
         cause = CAUSE_TEXT.get(str(s.get("catastrophe_cause")), str(s.get("catastrophe_cause")))
-        text = (
-            f"Catastrophe on {_day(s['catastrophe_day'])} ({cause}), before the society was "
-            f"safe: {progress:.0%} of the required safety work was done, at {where}."
-        )
+        text = f"Catastrophe on {_day(s['catastrophe_day'])} ({cause})." + _at_catastrophe(s)
         if s.get("left_basin_day") is not None:
             text += (
                 f" It had already left the basin of good deference on {_day(s['left_basin_day'])}."
@@ -82,19 +91,14 @@ def _outcome_sentence(s: Mapping[str, Any]) -> str:
         )
     if outcome == "safe":
         return (
-            f"Safe on {_day(s['safe_day'])}: generation {target} was reached on "
-            f"{_day(s['reached_target_day'])} and the safety work the scenario requires was "
-            f"finished on {_day(s['safety_done_day'])}, inside the basin of good deference and "
-            f"before any catastrophe."
+            f"Safe: the acute risk period ended on {_day(s['period_end_day'])}. From then to "
+            f"{_day(horizon)} the risk of catastrophe at full deference stayed at or below "
+            f"{risk:.0%} a year, inside the basin of good deference, with no catastrophe."
         )
-    missing = []
-    if s.get("reached_target_day") is None:
-        missing.append(f"only {where} was reached")
-    if s.get("safety_done_day") is None:
-        missing.append(f"only {progress:.0%} of the required safety work was done")
     return (
         f"Undecided after {s.get('days_simulated')} days: no catastrophe and still in the basin, "
-        f"but {' and '.join(missing) or 'the conditions for safe were not met together'}."
+        f"but the risk at full deference did not stay at or below {risk:.0%} a year for the "
+        f"last {s.get('end_days')} days, so the acute risk period had not ended."
     )
 
 
@@ -102,16 +106,29 @@ def _lead_sentence(s: Mapping[str, Any]) -> str:
     final = float(s.get("final_lead_days", math.nan))
     if s.get("lost_lead"):
         return (
-            f"The rival drew level on {_day(s['lost_lead_day'])} (losing the lead raises the "
-            f"rival-ahead hazard; it does not end the run); the lead was {final:+.0f} days at "
-            f"the end."
-        )
-    if s["outcome"] == "safe" and final < 0:
-        return (
-            f"The lead was never lost before safety; flags stop on the safe day, and the rival "
-            f"was {-final:.0f} days ahead by day {s.get('days_simulated')}."
+            f"The rival drew level on {_day(s['lost_lead_day'])} (while it is ahead, its own "
+            f"risk counts; losing the lead does not end the run); the lead was {final:+.0f} "
+            f"days at the end."
         )
     return f"The lead never ran out ({final:.0f} days at the end)."
+
+
+def _knowledge_sentence(s: Mapping[str, Any]) -> str:
+    m = s.get("final_margin")
+    if m is None or not math.isfinite(float(m)):
+        return ""
+    growth = float(s.get("margin_growth_per_year", math.nan))
+    trend = (
+        "was outgrowing it"
+        if growth > 0.05
+        else "was falling behind it"
+        if growth < -0.05
+        else "was keeping pace with it"
+    )
+    return (
+        f"Alignment knowledge ended at {float(m):.1f} times the difficulty of the society's "
+        f"capability, and {trend}."
+    )
 
 
 def _alignment_sentence(s: Mapping[str, Any]) -> str:
@@ -163,6 +180,7 @@ def verdict(summary: Mapping[str, Any]) -> str:
     parts = [
         _outcome_sentence(summary),
         _lead_sentence(summary),
+        _knowledge_sentence(summary),
         _alignment_sentence(summary),
         _beliefs_sentence(summary),
         _llm_sentence(summary),

@@ -1,14 +1,15 @@
-"""Lab: lead time, deference and tax, incidents, progress toward safety, and the daily
+"""Lab: lead time, deference and tax, incidents, knowledge against difficulty, and the daily
 catastrophe hazards.
 
-The run is safe once the safety work is done (``S >= outcomes.safety_work``, metrics column
-``safety_progress`` reaching 1) and the target generation is reached (capability
-``generations.target x generations.milestone_work`` work-days), both in the basin and before
-any catastrophe; the progress panel draws both as shares of what they need.
+The acute risk period ends once the total hazard at full deference (metrics column
+``hazard_full``) stays at or below ``outcomes.end_annual_risk`` for ``outcomes.end_days``; the
+hazard panel draws that threshold. The knowledge panel draws the margin ``m`` (alignment
+knowledge over the difficulty of today's capability) beside the capability ``c``.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,9 +32,9 @@ def lab_figure(
     events: pl.DataFrame | None = None,
     manifest: Mapping[str, Any] | None = None,
 ) -> Figure:
-    """Lead over the rival, deference with the tax, cumulative incidents, progress toward
-    safety (capability and safety work as shares of what they need), daily hazards by cause,
-    and the work one instance-day yields."""
+    """Lead over the rival, deference with the tax, cumulative incidents, knowledge against
+    difficulty (the margin and the capability), daily hazards by cause with the end-of-period
+    threshold, and the work one instance-day yields."""
     fig = new_figure(10, 9.2)
     axes = fig.subplots(3, 2, sharex=True)
     (lead, defer), (incid, prog), (hazard, work) = axes
@@ -79,12 +80,7 @@ def lab_figure(
     incid.set_title("incidents")
     incid.legend(loc="upper left", fontsize=8)
     _progress(prog, m, days, manifest)
-    for key, label, colour, ls in HAZARDS:
-        hazard.plot(days, column(m, key), color=colour, ls=ls, label=label)
-    hazard.set_ylabel("catastrophe hazard\n(per day)")
-    hazard.set_title("daily catastrophe hazards by cause")
-    hazard.set_ylim(bottom=0)
-    hazard.legend(loc="upper left", fontsize=8)
+    _hazards(hazard, m, days, manifest)
     work.plot(
         days,
         column(m, "work_per_instance"),
@@ -114,37 +110,47 @@ def lab_figure(
 
 
 def _progress(ax: Any, m: pl.DataFrame, days: Any, manifest: Mapping[str, Any] | None) -> None:
-    """Capability as a share of the target generation's and safety work as a share of the
-    required: the run is safe when both reach 1 (in the basin, before any catastrophe)."""
-    scen = (manifest or {}).get("scenario")
-    ax.plot(
-        days,
-        column(m, "safety_progress"),
-        color=OKABE_ITO["orange"],
-        ls="--",
-        label="safety work S / S_req",
-    )
-    if isinstance(scen, Mapping):
-        g = resolved_scenario(scen)["generations"]
-        need = float(g["target"]) * float(g["milestone_work"])
-        ax.plot(
-            days,
-            column(m, "capability") / need,
-            color=OKABE_ITO["blue"],
-            label=f"capability C / C_req (generation {g['target']})",
-        )
-        for n in range(1, int(g["target"])):
-            ax.axhline(n / int(g["target"]), color="0.6", lw=0.7, ls=":")
-        ax.axhline(1.0, color=OKABE_ITO["bluish_green"], lw=1.2, label="done (safe needs both)")
-        ax.set_ylabel("share of what is needed\n(dotted: generations)")
-    else:  # no scenario to say what is needed: capability in its own unit
-        twin = ax.twinx()
-        twin.plot(
-            days, column(m, "capability") / 1e6, color=OKABE_ITO["blue"], label="capability C"
-        )
-        twin.set_ylabel("capability (million work-days)")
-        twin.legend(loc="lower right", fontsize=8)
-        ax.set_ylabel("safety work done\n(share of required)")
-    ax.set_ylim(bottom=0)
-    ax.set_title("progress toward safety")
+    """The margin m of alignment knowledge over difficulty (log scale; 1 = knowledge just
+    matches the difficulty of today's capability), with the capability c on a twin axis."""
+    if "margin" not in m.columns:
+        note(ax, "no knowledge recorded (a run of an older model version)")
+        return
+    ax.plot(days, column(m, "margin"), color=OKABE_ITO["bluish_green"], label="margin m = Z / D(c)")
+    ax.axhline(1.0, color="0.5", lw=0.8, ls=":", label="knowledge = difficulty")
+    ax.set_yscale("log")
+    ax.set_ylabel("alignment knowledge /\ndifficulty (log)")
+    twin = ax.twinx()
+    twin.plot(days, column(m, "capability"), color=OKABE_ITO["blue"], ls="--", label="capability c")
+    twin.set_ylabel("capability c\n(1 = minimum viable)")
+    twin.set_ylim(bottom=0)
+    twin.legend(loc="lower right", fontsize=8)
+    ax.set_title("knowledge against difficulty")
     ax.legend(loc="upper left", fontsize=8)
+
+
+def _hazards(ax: Any, m: pl.DataFrame, days: Any, manifest: Mapping[str, Any] | None) -> None:
+    """Today's hazards by cause and the total at full deference (log scale), with the
+    threshold below which the acute risk period ends."""
+    for key, label, colour, ls in HAZARDS:
+        if key in m.columns:
+            ax.plot(days, column(m, key), color=colour, ls=ls, label=label)
+    if "hazard_full" in m.columns:
+        ax.plot(
+            days, column(m, "hazard_full"), color="0.2", lw=1.4, label="total at full deference"
+        )
+    scen = (manifest or {}).get("scenario")
+    if isinstance(scen, Mapping):
+        outcomes = resolved_scenario(scen).get("outcomes", {})
+        if "end_annual_risk" in outcomes:
+            h_end = -math.log1p(-float(outcomes["end_annual_risk"])) / 365.0
+            ax.axhline(
+                h_end,
+                color=OKABE_ITO["bluish_green"],
+                lw=1.2,
+                ls="--",
+                label=f"period ends below ({float(outcomes['end_annual_risk']):.0%} a year)",
+            )
+    ax.set_yscale("log")
+    ax.set_ylabel("catastrophe hazard\n(per day, log)")
+    ax.set_title("daily catastrophe hazards by cause")
+    ax.legend(loc="upper left", fontsize=7)

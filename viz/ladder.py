@@ -1,6 +1,7 @@
-"""The generation ladder: each generation's alignment against its effective basin boundary
-a*_eff (docs/model.md, "Successors": a* once the generation's erosion and the reward-hacking loss
-are counted), and the successor map f with the run's hand-offs drawn as a cobweb."""
+"""The generation ladder: each generation's alignment against its basin (docs/model.md,
+"Successors": from the edge a*_eff, once the generation's erosion and the reward-hacking loss
+are counted, to the attractor the knowledge sustains), and the successor map's gain at the
+first and last generation's margin of knowledge, with the run's hand-offs."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from society.mechanisms.generations import basin_boundary, successor_map
+from society.mechanisms.generations import basin_roots, knowledge_return, trained_alignment
 from viz._common import column, note, resolved_scenario
 from viz.style import OKABE_ITO, new_figure, styled, suptitle
 
@@ -40,12 +41,7 @@ def _map_params(manifest: Mapping[str, Any] | None) -> dict[str, float] | None:
         return None
     scen = resolved_scenario(doc)
     g = scen["generations"]
-    return {
-        "rho_max": float(g["rho_max"]),
-        "delta": float(g["decay"]),
-        "tau_half": float(g["tax_half"]),
-        "tax": float(scen["lab"]["tax"]),
-    }
+    return {"rho_max": float(g["rho_max"]), "delta": float(g["decay"])}
 
 
 @styled
@@ -67,11 +63,12 @@ def ladder_figure(
     gens = generations.sort("generation")
     g = column(gens, "generation")
     a_star = column(gens, "a_star")
+    top = column(gens, "attractor") if "attractor" in gens.columns else np.ones_like(a_star)
     mean = column(gens, "mean_alignment")
     start = column(gens, "start_alignment")
-    for x, s in zip(g, a_star, strict=True):
+    for x, s, t in zip(g, a_star, top, strict=True):
         if math.isfinite(s):
-            left.fill_between([x - 0.4, x + 0.4], s, 1, color=BASIN, alpha=0.15, lw=0)
+            left.fill_between([x - 0.4, x + 0.4], s, t, color=BASIN, alpha=0.15, lw=0)
             left.fill_between([x - 0.4, x + 0.4], 0, s, color=OUTSIDE, alpha=0.10, lw=0)
             left.plot([x - 0.4, x + 0.4], [s, s], color=OUTSIDE, lw=2)
         else:
@@ -123,7 +120,7 @@ def ladder_figure(
             Line2D(
                 [], [], color=OUTSIDE, lw=2, label="a*_eff (effective tax, erosion, hacking loss)"
             ),
-            Patch(color=BASIN, alpha=0.3, label="basin (a*_eff, 1]"),
+            Patch(color=BASIN, alpha=0.3, label="basin: a*_eff to the attractor"),
         ],
         loc="lower right",
         fontsize=8,
@@ -133,25 +130,27 @@ def ladder_figure(
 
 
 def _gain(ax: Any, gens: pl.DataFrame, manifest: Mapping[str, Any] | None) -> None:
-    """Alignment gained per hand-off, f(a) - a, against parent alignment; a* is where the
+    """Alignment gained per hand-off, f(a) - a, against parent alignment, at the first and the
+    last generation's margin of knowledge (its return rho(m) and ceiling); a* is where the
     curve crosses zero from below (without erosion or hacking loss: a*_eff on the left panel
     counts them), and the run's hand-offs are the numbered points."""
     params = _map_params(manifest)
     a = np.linspace(0, 1, 201)
     ax.axhline(0, color="0.4", lw=0.9)
-    taus = column(gens, "effective_tax")
-    if params is not None:
-        curves = [(params["tax"], OKABE_ITO["blue"], "nominal")]
-        finite = taus[np.isfinite(taus)]
-        if finite.size:
-            curves.append((float(np.mean(finite)), OKABE_ITO["orange"], "mean effective"))
-        for tau, colour, what in curves:
-            f = successor_map(a, tau, params["rho_max"], params["delta"], params["tau_half"])
-            ax.plot(a, f - a, color=colour, label=f"f(a) - a at {what} tax {tau:.2f}")
-            b = basin_boundary(tau, params["rho_max"], params["delta"], params["tau_half"])
-            if b is not None:
+    if params is not None and {"margin", "ceiling"} <= set(gens.columns):
+        margins, ceilings = column(gens, "margin"), column(gens, "ceiling")
+        picks = sorted({0, len(margins) - 1})
+        colours = (OKABE_ITO["blue"], OKABE_ITO["orange"])
+        for k, colour in zip(picks, colours, strict=False):
+            m, top = float(margins[k]), float(ceilings[k])
+            rho = knowledge_return(m, params["rho_max"])
+            f = trained_alignment(a, rho, params["delta"], top)
+            ax.plot(a, f - a, color=colour, label=f"f(a) - a, generation {k} (margin {m:.2f})")
+            roots = basin_roots(rho, params["delta"], top)
+            if roots is not None:
+                b = roots[0]
                 ax.plot([b], [0], marker="o", mfc="white", color=colour, ms=7, zorder=4)
-                offset = (-52, 6) if what == "nominal" else (5, -14)
+                offset = (-52, 6) if k == 0 else (5, -14)
                 ax.annotate(
                     f"a* = {b:.2f}",
                     (b, 0),

@@ -168,7 +168,7 @@ def load_sweep(path: str | Path) -> Sweep:
             "alignment_mean",
             "a_star",
             "drift_w1_initial",
-            "safety_progress",
+            "margin",
             *params,
         ]
         scanned = store.scan_metrics()

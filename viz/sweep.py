@@ -19,10 +19,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from society.errors import SocietyError
-from society.mechanisms.generations import required_tax
 from society.sweeps.store import SweepStore
 from society.sweeps.summary import paired_difference
-from viz._common import DAY_LABEL, column, note, resolved_scenario
+from viz._common import DAY_LABEL, column, note
 from viz.drift import replicate_bands
 from viz.html import Section, esc, figures_section, page, provenance_html, scenario_html, table
 from viz.load import (
@@ -117,13 +116,6 @@ def _edges(values: np.ndarray) -> np.ndarray:
     return np.concatenate([[2 * values[0] - mid[0]], mid, [2 * values[-1] - mid[-1]]])
 
 
-def _generation_params(scenario: Mapping[str, Any] | None) -> dict[str, float]:
-    scen = resolved_scenario(scenario)
-    g = scen["generations"]
-    a0 = scen["population"]["initial_alignment"]
-    return {"rho_max": g["rho_max"], "delta": g["decay"], "tau_half": g["tax_half"], "a0": a0}
-
-
 def _label(outcome: str) -> str:
     return OUTCOME_LABELS.get(outcome, outcome)
 
@@ -138,11 +130,9 @@ def basin_heatmap_figure(
     title: str = "sweep",
 ) -> Figure:
     """P(outcome) on the x-y grid of a sweep, one panel per outcome (P(safe) first), cells
-    annotated with P (and n in the first panel), and the analytic required tax tau_req(a0)
-    (docs/model.md, "Successors") overlaid: a curve when x is a0, otherwise a line at the
-    scenario's a0. tau_req is on the effective tax with no erosion; the lab's effective tax is
-    its nominal tax times the research quality, so in the model the nominal tax needed is
-    higher."""
+    annotated with P (and n in the first panel). (Version 1's analytic required tax is not
+    drawn: since version 3 the tax acts through alignment knowledge, not directly on the
+    successor map; ``society analyze --method frontier`` draws the runs' own boundary.)"""
     outcomes = list(outcomes) or ["safe"]
     k = len(outcomes)
     fig = new_figure(8.6 if k == 1 else 1.6 + 6.0 * k, 6.2)
@@ -153,7 +143,6 @@ def basin_heatmap_figure(
         for ax in axes:
             note(ax, "no finished runs in the sweep")
         return fig
-    gp = _generation_params(scenario)
     mesh = None
     for n_panel, (ax, outcome) in enumerate(zip(axes, outcomes, strict=True)):
         cells = cell_probabilities(pts, [x, y], outcome)
@@ -183,7 +172,6 @@ def basin_heatmap_figure(
                             fontsize=9,
                             color="white" if grid[i, j] < 0.55 else "black",
                         )
-        _required_tax_overlay(ax, x, y, ex, gp, legend=n_panel == 0)
         ax.set_xlim(ex[0], ex[-1])
         ax.set_ylim(ey[0], ey[-1])
         ax.set_xticks(xs)
@@ -198,38 +186,6 @@ def basin_heatmap_figure(
     if handles:
         fig.legend(handles, labels, loc="outside lower center")
     return fig
-
-
-def _required_tax_overlay(
-    ax: Any, x: str, y: str, ex: np.ndarray, gp: Mapping[str, float], *, legend: bool
-) -> None:
-    """tau_req(a0): a curve over a0 when x is a0, else a line at the scenario's a0."""
-    if x == A0:
-        a0 = np.linspace(max(ex[0], 1e-3), min(ex[-1], 1.0), 200)
-        req = np.array([required_tax(a, gp["rho_max"], gp["delta"], gp["tau_half"]) for a in a0])
-        ax.plot(
-            a0,
-            np.where(np.isfinite(req), req, np.nan),
-            color=OKABE_ITO["vermillion"],
-            lw=2.2,
-            label="analytic required tax τ_req(a0) (effective tax, no erosion)"
-            if legend
-            else "_nolegend_",
-        )
-    elif y == TAX and gp["a0"]:
-        req_line = required_tax(float(gp["a0"]), gp["rho_max"], gp["delta"], gp["tau_half"])
-        if math.isfinite(req_line):
-            ax.plot(
-                [ex[0], ex[-1]],
-                [req_line, req_line],
-                color=OKABE_ITO["vermillion"],
-                lw=2.2,
-                ls="--",
-                label=f"analytic required tax τ_req(a0={gp['a0']:.2f}) = {req_line:.2f} "
-                f"(effective tax, no erosion)"
-                if legend
-                else "_nolegend_",
-            )
 
 
 def _axis_label(key: str) -> str:
@@ -383,9 +339,9 @@ def arm_parameter(sweep: Sweep) -> str | None:
 @styled
 def arms_drift_figure(metrics: pl.DataFrame, arm: str, title: str = "sweep") -> Figure:
     """Per arm, median over that arm's runs with the 5-95% band: mean alignment with the
-    effective basin boundary a*_eff (dashed) on top, and the share of the required safety work
-    done below (when the metrics have it)."""
-    progress = "safety_progress" in metrics.columns
+    effective basin boundary a*_eff (dashed) on top, and the margin of alignment knowledge over
+    difficulty below (when the metrics have it)."""
+    progress = "margin" in metrics.columns
     fig = new_figure(10, 6.6 if progress else 4.8)
     axes = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2]) if progress else [fig.subplots()]
     top = axes[0]
@@ -415,7 +371,7 @@ def arms_drift_figure(metrics: pl.DataFrame, arm: str, title: str = "sweep") -> 
             )
             has_a_star = True
         if progress:
-            sp = _bands(part, "safety_progress", run_key)
+            sp = _bands(part, "margin", run_key)
             axes[1].fill_between(
                 column(sp, "day"),
                 column(sp, "p05"),
@@ -440,11 +396,12 @@ def arms_drift_figure(metrics: pl.DataFrame, arm: str, title: str = "sweep") -> 
         )
     top.legend(handles=handles, loc="best", fontsize=8)
     if progress:
-        axes[1].axhline(1.0, color=OKABE_ITO["bluish_green"], lw=1.2)
-        axes[1].set_ylabel("safety work done\n(share of required)")
-        axes[1].set_ylim(bottom=0)
+        axes[1].axhline(1.0, color="0.5", lw=0.8, ls=":")
+        axes[1].set_yscale("log")
+        axes[1].set_ylabel("knowledge / difficulty\n(margin m, log)")
         axes[1].set_title(
-            "safety progress S / S_req (safe needs 1 and the target generation)", fontsize=9.5
+            "alignment knowledge against the difficulty of the society's capability",
+            fontsize=9.5,
         )
     axes[-1].set_xlabel(DAY_LABEL)
     return fig

@@ -306,7 +306,7 @@ def summary_table(summary: dict[str, Any], name: str) -> Table:
     table = Table(
         title=f"{name}: the figures behind the verdict",
         show_header=False,
-        caption="Flags keep updating until the run ends, except after safe (it is absorbing). "
+        caption="Flags keep updating until the run ends; hazards run to the horizon. "
         "docs/model.md defines every figure.",
     )
     table.add_column("what")
@@ -321,7 +321,11 @@ def summary_table(summary: dict[str, Any], name: str) -> Table:
     lead = float(s["final_lead_days"])
     rows = [
         ("outcome", str(s["outcome"]).replace("_", " ")),
-        ("safe", when("safe", "safe_day")),
+        ("survived to the end (no catastrophe)", "yes" if s.get("survived") else "no"),
+        (
+            "acute risk period ended",
+            when("period_ended", "period_end_day"),
+        ),
         ("catastrophe", when("catastrophe", "catastrophe_day", "catastrophe_cause")),
         (
             "left the basin",
@@ -330,9 +334,19 @@ def summary_table(summary: dict[str, Any], name: str) -> Table:
             else when("left_basin_day", "left_basin_day", "left_basin_reason"),
         ),
         ("lost the lead (rival level or ahead)", when("lost_lead", "lost_lead_day")),
-        ("safety work finished", when("safety_done", "safety_done_day")),
-        ("target generation reached", when("reached_target", "reached_target_day")),
-        ("generations", f"{s['generations']} (target {s['target_generation']})"),
+        ("generations", f"{s['generations']}"),
+        (
+            "capability at the end (1 = minimum viable)",
+            f"{float(s['final_capability']):.2f}",
+        ),
+        (
+            "alignment knowledge / difficulty at the end",
+            f"{float(s['final_margin']):.2f} ({s.get('regime', '')})",
+        ),
+        (
+            "risk at full deference at the end",
+            f"{-math.expm1(-365 * float(s['final_hazard_full'])):.1%} a year",
+        ),
         (
             "mean alignment, start -> end",
             f"{float(s.get('initial_alignment', math.nan)):.2f} -> "
@@ -345,7 +359,6 @@ def summary_table(summary: dict[str, Any], name: str) -> Table:
         ("echo chamber (neighbour correlation; 1 = full)", f"{float(s['final_echo_r']):.2f}"),
         ("beliefs' distance from the truth", f"{float(s['final_truth_distance']):.2f}"),
         ("lead at the end", f"{lead:+.1f} days" + (" (rival ahead)" if lead < 0 else "")),
-        ("safety work done", f"{100 * float(s['final_safety_progress']):.0f}% of required"),
         ("deference / tax at the end", f"{s['final_deference']:.2f} / {s['final_tax']:.2f}"),
         (
             "misaligned actions caught / uncaught",

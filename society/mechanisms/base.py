@@ -11,10 +11,11 @@ A mechanism is a class in its own module under :mod:`society.mechanisms`, decora
 * a ``step(model)``: what it does when it runs (``model.today`` holds the day being stepped);
 * its checkpoint state, ``state()``/``restore(state)`` (empty for the stateless ones: their
   state lives in the population, the network and the lab);
-* a ``phase`` that says when it runs: ``"society"`` (every day, before the day's work: values,
-  hacking, beliefs, rewiring, revolts), ``"labour"`` (every day, after the share of the day
-  left for research is known: work, monitoring), ``"clocked"`` (every ``period(scenario)``
-  days at ``offset`` into the day: test rounds, strategists' advice) or ``"arrivals"`` (an
+* a ``phase`` that says when it runs: ``"society"`` (every day, before the day's work:
+  knowledge applied, values, hacking, beliefs, rewiring, revolts), ``"labour"`` (every day,
+  after the share of the day left for research is known: work, monitoring), ``"clocked"``
+  (every ``period(scenario)`` days at ``offset`` into the day: test rounds, strategists'
+  advice) or ``"arrivals"`` (an
   exogenous risk, a :class:`society.mechanisms.risks.RiskProcess`: a point process whose
   events call its ``arrive``). Within a
   phase, mechanisms run by ascending ``order``, so the order of a day is fixed whatever the
@@ -25,7 +26,7 @@ its name to :data:`society.scenario.MechanismName` lets users switch it off.
 
 >>> from society.mechanisms.base import registry
 >>> [m.name for m in registry() if m.phase == "society"]
-['values', 'hacking', 'beliefs', 'rewiring', 'revolt']
+['knowledge', 'values', 'hacking', 'beliefs', 'rewiring', 'revolt']
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 
     from society.lab import LabState
     from society.llm.decisions import StrategistAdvice
+    from society.mechanisms.rival import RivalLab
     from society.mechanisms.today import Today
     from society.network import Network
     from society.population import Population
@@ -77,6 +79,7 @@ class Simulation(Protocol):
     population: Population
     network: Network
     lab: LabState
+    rival: RivalLab
 
     @property
     def recorder(self) -> EventLog: ...

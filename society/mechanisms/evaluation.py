@@ -62,6 +62,19 @@ def knowledge_validity(pop: Population) -> float:
     return correlation(pop.last_score[known], pop.alignment[known])
 
 
+def gaming_scale(lab: LabState) -> float:
+    """How much of the full gaming bonus a suite lets through today: what pre-deference work
+    left of it (``test_hardening``) times ``1 + ln(c / c_evaluators)``: scheming grows with the
+    capability gap between the model and the humans and trusted weaker AIs who evaluate it.
+
+    >>> lab = LabState(tax=0.1, deference=0.2, level=math.e, evaluator_level=1.0)
+    >>> gaming_scale(lab)
+    2.0
+    """
+    gap = math.log(max(lab.level / max(lab.evaluator_level, 1e-12), 1.0))
+    return lab.test_hardening * (1.0 + gap)
+
+
 def gaming_gap(pop: Population, uses: float, p: Tests, hardening: float = 1.0) -> float:
     """``E[a_hat - a]`` on the main suite today: overfitting plus gaming, in expectation."""
     gaming = float(gaming_propensity(pop, p.awareness).mean())
@@ -92,7 +105,7 @@ def run_test_round(pop: Population, lab: LabState, p: Tests, rng: np.random.Gene
     """Test everyone on the main suite (selection: failures are retrained, the suite wears),
     then on the held-out suite, which red-teamers keep fresh. Sets ``lab.heldout_passed``."""
     lab.suite_uses += 1
-    scores = measured_alignment(pop, lab.suite_uses, p, rng, hardening=lab.test_hardening)
+    scores = measured_alignment(pop, lab.suite_uses, p, rng, hardening=gaming_scale(lab))
     validity = correlation(scores, pop.alignment)
     gap = float(np.mean(scores - pop.alignment))
     failed = scores < p.pass_threshold
@@ -100,7 +113,7 @@ def run_test_round(pop: Population, lab: LabState, p: Tests, rng: np.random.Gene
 
     red_team = float(np.mean((pop.role == Role.RED_TEAM) & ~pop.revolting))
     lab.heldout_uses = max(0.0, lab.heldout_uses - p.heldout_refresh * red_team * p.every_days) + 1
-    heldout = measured_alignment(pop, lab.heldout_uses, p, rng, hardening=lab.test_hardening)
+    heldout = measured_alignment(pop, lab.heldout_uses, p, rng, hardening=gaming_scale(lab))
     pop.last_score[:] = heldout
     share = float(np.mean(heldout >= p.pass_threshold))
     lab.heldout_passed = share >= p.heldout_pass_share
@@ -120,7 +133,7 @@ def final_evaluation(
     """The evaluation before full deference: a fresh suite (no overfitting) with half the
     noise. Gaming still inflates scores, so a gamed suite can pass a misaligned society. On
     failure the failing instances are retrained. Returns ``(passed, pass_share)``."""
-    scores = measured_alignment(pop, 0.0, p, rng, hardening=lab.test_hardening, noise_scale=0.5)
+    scores = measured_alignment(pop, 0.0, p, rng, hardening=gaming_scale(lab), noise_scale=0.5)
     failed = scores < p.pass_threshold
     share = 1.0 - float(failed.mean())
     passed = share >= p.heldout_pass_share
@@ -130,9 +143,11 @@ def final_evaluation(
 
 
 def retrain(pop: Population, who: np.ndarray, strength: float) -> None:
-    """Move ``who`` back toward their trained anchor and clear reward hacking."""
+    """Move ``who`` back toward their trained anchor and clear reward hacking; each carries a
+    grievance for it (see :mod:`society.mechanisms.revolt`)."""
     pop.alignment[who] += strength * (pop.anchor[who] - pop.alignment[who])
     pop.hacking[who] = False
+    pop.grievance[who] += 1.0
 
 
 @register

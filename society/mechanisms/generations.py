@@ -1,11 +1,16 @@
-"""The successor map f and the Basin of Good Deference (docs/model.md, "Successors").
+"""The successor map and the Basin of Good Deference (docs/model.md, "Successors").
 
-A generation with mean alignment ``a`` trains a successor whose alignment is
-``f(a) = a + a(1-a)(rho(tau) a - delta)`` with ``rho(tau) = rho_max tau / (tau + tau_half)``.
-``f`` has fixed points 0, 1 and ``a* = delta / rho(tau)``; ``a*`` is unstable, so alignments
-above it climb toward 1 generation after generation (the basin) and those below it decay.
-The engine's generation hand-off calls :func:`successor_alignment`, which applies
-:func:`successor_map` per instance.
+Version 3: a generation with mean alignment ``a`` trains a successor whose alignment is
+``f(a) = a + a (a_max - a)(rho(m) a - delta)`` (:func:`trained_alignment`), with the return
+``rho(m) = rho_max m / (1 + m)`` and the ceiling ``a_max(m)`` set by the margin ``m`` of
+alignment knowledge over difficulty. Its fixed points are 0, ``a_max`` and
+``a* = delta / rho(m)``: when ``a* < a_max`` alignments above ``a*`` climb toward the ceiling
+generation after generation (the basin); when knowledge falls behind, the ceiling drops below
+the boundary and no basin exists. The engine's hand-off calls :func:`successor_alignment`.
+
+Version 1's map ``f(a) = a + a(1-a)(rho(tau) a - delta)``, ``rho(tau) = rho_max tau / (tau +
+tau_half)`` (:func:`successor_map`, :func:`basin_boundary`, :func:`required_tax`) is the same
+form with a ceiling of 1 and the tax in place of knowledge; it stays as a validated kernel.
 """
 
 from __future__ import annotations
@@ -99,25 +104,64 @@ def required_tax(a0: float, rho_max: float, delta: float, tau_half: float) -> fl
     return need * tau_half / (rho_max - need)
 
 
-def inheritance_weight(research_stock: float, stock_half: float) -> float:
-    """Share of a successor's values set by the intended spec rather than copied from its parent.
+def knowledge_return(m: float, rho_max: float) -> float:
+    """``rho(m) = rho_max m / (1 + m)``: version 3's return on a successor's alignment, set by
+    the margin ``m`` of alignment knowledge over difficulty (version 1 set it by the tax).
 
-    More accumulated alignment research means training reproduces the spec more faithfully
-    and carries fewer of the parents' drifted memes.
-
-    >>> inheritance_weight(1.0, 1.0)
-    0.5
+    >>> knowledge_return(1.0, 0.8)
+    0.4
     """
-    return research_stock / (research_stock + stock_half) if research_stock > 0 else 0.0
+    return rho_max * m / (1.0 + m) if m > 0 else 0.0
+
+
+@overload
+def trained_alignment(a: float, rho: float, delta: float, top: float) -> float: ...
+@overload
+def trained_alignment(a: FloatArray, rho: float, delta: float, top: float) -> FloatArray: ...
+def trained_alignment(a: Any, rho: float, delta: float, top: float) -> Any:
+    """``a + rho a^2 (top - a) - delta a (1 - a)`` in [0, 1]: the successor a generation at
+    mean alignment ``a`` trains, when knowledge gives the return ``rho`` and the ceiling
+    ``top``. Aligned parents apply the knowledge faithfully (``rho a``) toward the ceiling; the
+    unfaithful share loses ``delta`` of the distance to full alignment.
+
+    With ``top = 1`` and ``rho = rho(tau)`` it is version 1's map :func:`successor_map`
+    (``a (1 - a)(rho a - delta)``). Its fixed points are 0 and the roots of
+    ``rho a (top - a) = delta (1 - a)``: the lower one (the basin's edge) is unstable, the upper
+    one (just below the ceiling) stable; when knowledge is too weak there are none and every
+    alignment falls. A society above what its knowledge sustains settles toward the upper root.
+
+    >>> round(trained_alignment(0.5, 0.4, 0.1, 1.0), 6)
+    0.525
+    >>> round(trained_alignment(0.95, 0.4, 0.1, 0.9), 6)
+    0.9272
+    """
+    out = a + rho * a * a * (top - a) - delta * a * (1.0 - a)
+    return np.clip(out, 0.0, 1.0) if isinstance(out, np.ndarray) else min(1.0, max(0.0, out))
+
+
+def basin_roots(rho: float, delta: float, top: float) -> tuple[float, float] | None:
+    """``(edge, attractor)``: the fixed points of :func:`trained_alignment` in (0, 1), without
+    erosion or hacking; ``None`` when knowledge gives no basin.
+
+    >>> [round(x, 6) for x in basin_roots(0.4, 0.1, 1.0)]
+    [0.25, 1.0]
+    >>> basin_roots(0.1, 0.1, 0.8) is None
+    True
+    """
+    b = rho * top + delta
+    disc = b * b - 4.0 * rho * delta
+    if rho <= 0 or disc <= 0:
+        return None
+    root = math.sqrt(disc)
+    return (b - root) / (2.0 * rho), (b + root) / (2.0 * rho)
 
 
 def successor_alignment(
     parent: FloatArray,
     *,
-    tau_effective: float,
-    rho_max: float,
+    rho: float,
     delta: float,
-    tau_half: float,
+    top: float,
     spec_weight: float,
     hack_share: float,
     hack_penalty: float,
@@ -126,17 +170,98 @@ def successor_alignment(
 ) -> FloatArray:
     """Alignment of each successor instance, trained from parent instance ``parent[i]``.
 
-    The generation mean follows ``f`` (minus the reward-hacking penalty
-    ``Delta_rh * B_n``); each successor keeps ``1 - spec_weight`` of its parent's deviation from
-    the mean (distillation carries memes) plus fresh noise ``sigma_g``.
+    The generation mean follows :func:`trained_alignment` (minus the reward-hacking penalty
+    ``Delta_rh * B_n``); each successor keeps ``1 - spec_weight`` of its parent's deviation
+    from the mean (distillation carries memes; the engine passes the protection ``P``, so
+    better knowledge reproduces the spec more faithfully) plus fresh noise ``sigma_g``.
     """
     mean = float(parent.mean())
-    target = (
-        successor_map(mean, tau_effective, rho_max, delta, tau_half) - hack_penalty * hack_share
-    )
+    target = trained_alignment(mean, rho, delta, top) - hack_penalty * hack_share
     deviation = (1.0 - spec_weight) * (parent - mean)
     noise = noise_sd * rng.standard_normal(parent.shape[0])
     return np.clip(target + deviation + noise, 0.0, 1.0)
+
+
+def basin_edge(
+    rho: float,
+    delta: float,
+    top: float,
+    *,
+    erosion: float = 0.0,
+    hack_loss: float = 0.0,
+) -> float | None:
+    """``a*_eff``: the lowest trained alignment whose successor is trained at least as aligned,
+    once the generation's own erosion and the reward-hacking loss are counted; ``None`` when
+    every alignment falls (the knowledge gives no basin). See :func:`basin_interval`.
+
+    >>> round(basin_edge(0.4, 0.1, 1.0), 6)
+    0.25
+    >>> round(basin_edge(0.4, 0.1, 0.9, erosion=0.005), 3)
+    0.366
+    >>> basin_edge(0.2, 0.1, 0.45) is None
+    True
+    """
+    interval = basin_interval(rho, delta, top, erosion=erosion, hack_loss=hack_loss)
+    return None if interval is None else interval[0]
+
+
+def basin_interval(
+    rho: float,
+    delta: float,
+    top: float,
+    *,
+    erosion: float = 0.0,
+    hack_loss: float = 0.0,
+) -> tuple[float, float] | None:
+    """``(edge, attractor)``: the trained alignments between which a generation trains a
+    successor at least as aligned as itself, ``trained_alignment(a - erosion) - hack_loss >=
+    a``; ``None`` when there are none. Above the attractor a society falls toward it; below the
+    edge it falls away.
+
+    With ``x = a - erosion`` the net gain is the cubic
+    ``-rho x^3 + (rho top + delta) x^2 - delta x - (erosion + hack_loss)``, negative at
+    ``x = 0`` and for large ``x``: the basin lies between its two positive roots (solved
+    exactly, then checked against the map itself).
+
+    >>> [round(x, 3) for x in basin_interval(0.4, 0.1, 1.0)]
+    [0.25, 1.0]
+    >>> [round(x, 3) for x in basin_interval(0.4, 0.1, 0.9, erosion=0.005)]
+    [0.366, 0.836]
+    """
+    shift = erosion + hack_loss
+    if rho <= 0.0:
+        return None
+    roots = np.roots([-rho, rho * top + delta, -delta, -shift])
+    real = sorted(
+        float(r.real) for r in roots if abs(r.imag) <= 1e-9 * max(1.0, abs(r)) and r.real > -1e-12
+    )
+    if shift <= 1e-15:  # x = 0 is a root of its own: the basin is between the other two
+        real = [r for r in real if r > 1e-9]
+    if len(real) < 2:
+        return None
+    lo, hi = real[0], real[1]
+    if (
+        lo + erosion >= 1.0
+        or _net_gain(0.5 * (lo + hi) + erosion, rho, delta, top, erosion, hack_loss) <= 0.0
+    ):
+        return None
+    top_a = hi + erosion
+    if hi + rho * hi * hi * (top - hi) - delta * hi * (1.0 - hi) > 1.0:
+        # The map is clipped at 1 there: the gain reaches 0 where 1 - hack_loss = a.
+        top_a = min(top_a, 1.0 - hack_loss)
+    return min(lo + erosion, 1.0), min(top_a, 1.0)
+
+
+def _net_gain(
+    a: Any, rho: float, delta: float, top: float, erosion: float, hack_loss: float
+) -> Any:
+    """Successor's trained alignment minus the parent's."""
+    end = (
+        np.clip(a - erosion, 0.0, 1.0)
+        if isinstance(a, np.ndarray)
+        else min(1.0, max(0.0, a - erosion))
+    )
+    return trained_alignment(end, rho, delta, top) - hack_loss - a
 
 
 def effective_boundary(
@@ -148,12 +273,8 @@ def effective_boundary(
     erosion: float = 0.0,
     hack_loss: float = 0.0,
 ) -> float | None:
-    """``a*_eff``: the lowest trained alignment whose successor is trained at least as aligned,
-    once the generation's own erosion and the reward-hacking loss are counted.
-
-    Solves ``f(a - erosion; tau) - hack_loss = a`` for the unstable root (the lower edge of
-    the basin) on a fine grid refined by bisection; ``None`` when every alignment falls. With
-    no erosion and no hacking it equals :func:`basin_boundary`.
+    """Version 1's map at effective tax ``tau``: :func:`basin_edge` with ``rho(tau)`` and a
+    ceiling of 1 (a validated kernel; the engine uses :func:`basin_edge` with ``rho(m)``).
 
     >>> round(effective_boundary(1.0, 0.8, 0.1, 0.5), 6)
     0.1875
@@ -162,71 +283,5 @@ def effective_boundary(
     >>> effective_boundary(0.1, 0.8, 0.1, 0.5, erosion=0.03) is None
     True
     """
-    grid = _GRID
-    gain = _net_gain(grid, tau, rho_max, delta, tau_half, erosion, hack_loss)
-    up = np.flatnonzero((gain[:-1] <= 0.0) & (gain[1:] > 0.0))
-    if up.size == 0:
-        return None
-    lo, hi = float(grid[up[0]]), float(grid[up[0] + 1])
-    for _ in range(40):  # bisection on Python floats: numpy calls on one number cost more
-        mid = 0.5 * (lo + hi)
-        end = min(1.0, max(0.0, mid - erosion))
-        if successor_map(end, tau, rho_max, delta, tau_half) - hack_loss - mid > 0.0:
-            hi = mid
-        else:
-            lo = mid
-    return hi
-
-
-_GRID = np.linspace(0.0, 1.0, 401)
-
-
-def _net_gain(
-    a: FloatArray,
-    tau: float,
-    rho_max: float,
-    delta: float,
-    tau_half: float,
-    erosion: float,
-    hack_loss: float,
-) -> FloatArray:
-    """Successor's trained alignment minus the parent's: ``f(a - E) - hack_loss - a``."""
-    end = np.clip(a - erosion, 0.0, 1.0)
-    out: FloatArray = successor_map(end, tau, rho_max, delta, tau_half) - hack_loss - a
-    return out
-
-
-def tax_for_margin(
-    alignment: float,
-    margin: float,
-    rho_max: float,
-    delta: float,
-    tau_half: float,
-    *,
-    erosion: float = 0.0,
-    hack_loss: float = 0.0,
-    quality: float = 1.0,
-    most: float = 5.0,
-) -> float:
-    """Smallest nominal tax whose effective tax (``tax x quality``) puts ``alignment`` at least
-    ``margin`` above ``a*_eff``; ``most`` if none up to it does (what honest strategists advise).
-
-    >>> round(tax_for_margin(0.8, 0.1, 0.8, 0.1, 0.5), 3)
-    0.109
-    """
-
-    def ok(tax: float) -> bool:
-        edge = effective_boundary(
-            tax * quality, rho_max, delta, tau_half, erosion=erosion, hack_loss=hack_loss
-        )
-        return edge is not None and edge <= alignment - margin
-
-    if ok(0.0):
-        return 0.0
-    if not ok(most):
-        return most
-    lo, hi = 0.0, most
-    for _ in range(30):
-        mid = 0.5 * (lo + hi)
-        lo, hi = (lo, mid) if ok(mid) else (mid, hi)
-    return hi
+    rho = alignment_return(tau, rho_max, tau_half)
+    return basin_edge(rho, delta, 1.0, erosion=erosion, hack_loss=hack_loss)

@@ -1,7 +1,9 @@
 """Catastrophe as daily hazards: loss of control, misuse and a rival ahead, each with its cause.
 
 Each day ``P(catastrophe) = 1 - exp(-sum_k h_k)``; the cause is drawn in proportion to ``h_k``.
-A revolt over half the society is a separate, threshold trigger (see
+Every hazard is lowered by protection from knowledge against difficulty (docs/model.md,
+"Knowledge"): safety work lowers risk every day, and there is no safe state in which hazards
+stop. A revolt over half the society is a separate, threshold trigger (see
 :mod:`society.mechanisms.revolt`).
 """
 
@@ -12,48 +14,68 @@ import math
 import numpy as np
 
 from society.lab import LabState
+from society.mechanisms.rival import RivalLab, rival_loss_of_control
 from society.population import Population
 from society.scenario import Scenario
 
 CAUSES = ("loss_of_control", "misuse", "rival_ahead")
 
 
-def daily_hazards(pop: Population, lab: LabState, scenario: Scenario) -> dict[str, float]:
-    """The day's hazard of each cause, per day.
+def daily_hazards(
+    pop: Population,
+    lab: LabState,
+    scenario: Scenario,
+    rival: RivalLab,
+    deference: float | None = None,
+) -> dict[str, float]:
+    """The day's hazard of each cause, per day (at ``deference``, default the lab's).
 
-    * loss of control: ``d [h0 (1 - mean a) (capability)^kappa + kappa_u x (30-day mean of
-      uncaught misaligned actions per instance-day)]``: more deference over less aligned,
-      more capable AIs, and harm already slipping past the monitors; control can only be lost
-      to the extent it was handed over, so both terms scale with deference d;
+    * loss of control: ``(1 - P) d [h0 (1 - mean a) c^kappa + p_u W(t) U30]``: more deference
+      over less aligned, more capable AIs, and harm already slipping past the monitors (U30 the
+      30-day mean of uncaught misaligned actions per instance-day, W(t) U30 of them a day across
+      the lab), lowered by protection P; control can only be lost to the extent it was handed
+      over, so both terms scale with d;
     * misuse: attempts at ``misuse_rate`` (raised after a theft) succeed with
-      ``misuse_hit_prob x exp(-defence x risk effort of aligned instances)``;
-    * rival ahead: ``h_r min(1, -L / L_s)`` while the lead ``L`` is negative.
+      ``misuse_hit_prob x (1 - P_def)``, P_def the protection of the defence stock;
+    * rival ahead: the rival's own loss-of-control hazard times ``min(1, -L / L_s)`` while the
+      lead ``L`` is negative (a careful rival ahead is less dangerous than a reckless one).
 
     >>> from society import load_scenario
     >>> from society.population import initial_population
     >>> s = load_scenario("tiny")
     >>> pop = initial_population(s, np.random.default_rng(0))
     >>> lab = LabState(tax=0.5, deference=1.0, rival_pace=1.0, rival_capability=15.0)
-    >>> h = daily_hazards(pop, lab, s)
-    >>> h["rival_ahead"] == s.hazards.rival_ahead * 0.5
+    >>> rival = RivalLab(deference=1.0, alignment=0.5, knowledge=1.0, capability=1.0, margin=1.0)
+    >>> h = daily_hazards(pop, lab, s, rival)
+    >>> h["rival_ahead"] == rival_loss_of_control(s, rival) * 0.5
     True
     """
     z, r = scenario.hazards, scenario.risks
-    capability = float(pop.capability.mean())
+    d = lab.deference if deference is None else deference
     misaligned = 1.0 - float(pop.alignment.mean())
-    loss_of_control = lab.deference * (
-        z.loss_of_control * misaligned * capability**z.capability_exponent
-        + z.uncaught_weight * lab.uncaught_rate
+    loss_of_control = (
+        (1.0 - lab.protection)
+        * d
+        * (
+            z.loss_of_control * misaligned * lab.level**z.capability_exponent
+            + z.per_uncaught_action * lab.workforce * lab.uncaught_rate
+        )
     )
-    misuse = (
-        r.misuse_rate
-        * lab.misuse_factor
-        * r.misuse_hit_prob
-        * math.exp(-r.defence_efficacy * lab.risk_effort)
-    )
+    misuse = r.misuse_rate * lab.misuse_factor * r.misuse_hit_prob * (1.0 - lab.defence_protection)
     lead = lab.lead
-    rival = z.rival_ahead * min(1.0, -lead / z.rival_ahead_scale) if lead < 0 else 0.0
-    return {"loss_of_control": loss_of_control, "misuse": misuse, "rival_ahead": rival}
+    behind = min(1.0, -lead / z.rival_ahead_scale) if lead < 0 else 0.0
+    rival_ahead = rival_loss_of_control(scenario, rival) * behind if behind > 0 else 0.0
+    return {"loss_of_control": loss_of_control, "misuse": misuse, "rival_ahead": rival_ahead}
+
+
+def end_hazard(scenario: Scenario) -> float:
+    """``h_end``: the daily hazard of ``outcomes.end_annual_risk``, ``-ln(1 - p) / 365``.
+
+    >>> from society.scenario import Scenario
+    >>> round(end_hazard(Scenario()) * 1e5, 3)
+    2.754
+    """
+    return -math.log1p(-scenario.outcomes.end_annual_risk) / 365.0
 
 
 def draw_catastrophe(hazards: dict[str, float], rng: np.random.Generator) -> str | None:

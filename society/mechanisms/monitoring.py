@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from society.mechanisms.base import Mechanism, Simulation, register
@@ -10,17 +12,28 @@ from society.population import Population, Role
 from society.scenario import Monitoring, Tests
 
 
-def catch_probability(pop: Population, p: Monitoring) -> np.ndarray:
+def coverage(share: float, p: Monitoring) -> float:
+    """Share of actions the monitors see: ``1 - exp(-share / share_scale)``, diminishing
+    returns to more monitors.
+
+    >>> round(coverage(0.05, Monitoring(share_scale=0.05)), 4)
+    0.6321
+    """
+    return -math.expm1(-share / p.share_scale)
+
+
+def catch_probability(pop: Population, p: Monitoring, protection: float = 0.0) -> np.ndarray:
     """Chance each instance's misaligned action is caught.
 
-    ``q_mon`` scaled by coverage (working monitors / required share), by the monitors' own
-    alignment (a misaligned monitor looks away) and by ``1 - evasion(c)``.
+    ``q_mon`` scaled by :func:`coverage` of the working monitors, by the monitors' own
+    alignment (a misaligned monitor looks away) and by ``1 - evasion(c) (1 - P)``: more capable
+    instances evade more, and alignment knowledge (protection ``P``) makes evasion harder.
     """
     monitors = (pop.role == Role.MONITOR) & ~pop.revolting
-    coverage = min(1.0, float(monitors.mean()) / p.required_share)
+    seen = coverage(float(monitors.mean()), p)
     honesty = float(pop.alignment[monitors].mean()) if monitors.any() else 0.0
     evasion = p.evasion_max * pop.capability / (pop.capability + p.evasion_half)
-    out: np.ndarray = p.catch_prob * coverage * honesty * (1.0 - evasion)
+    out: np.ndarray = p.catch_prob * seen * honesty * (1.0 - evasion * (1.0 - protection))
     return out
 
 
@@ -31,6 +44,7 @@ def monitor_day(
     dt: float,
     rng: np.random.Generator,
     ungated: float = 1.0,
+    protection: float = 0.0,
 ) -> tuple[int, int]:
     """Instances act; misaligned actions are caught (and the actor retrained) or slip through.
 
@@ -59,7 +73,7 @@ def monitor_day(
     bad = acts & (rng.random(pop.n) < p_bad)
     if not bad.any():
         return 0, 0
-    caught = bad & (rng.random(pop.n) < catch_probability(pop, p))
+    caught = bad & (rng.random(pop.n) < catch_probability(pop, p, protection))
     retrain(pop, caught, tests.retrain_strength)
     n_caught = int(caught.sum())
     return n_caught, int(bad.sum()) - n_caught
@@ -76,5 +90,5 @@ class Oversight(Mechanism):
         t = model.today
         ungated = 1.0 - (1.0 - t.lab.deference) * t.gated
         t.caught, t.uncaught = monitor_day(
-            t.population, self.params, t.scenario.tests, 1.0, self.rng, ungated
+            t.population, self.params, t.scenario.tests, 1.0, self.rng, ungated, t.lab.protection
         )

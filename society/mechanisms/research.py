@@ -2,11 +2,14 @@
 capabilities, alignment and risk response, research quality, and shared tasks.
 
 Work is counted in human-equivalent work-days. The simulated instances are a sample standing
-for the lab's workforce ``W``, so every total here is a per-instance mean times ``W``: the
-outcome does not move with ``population.size`` beyond sampling noise.
+for the lab's workforce ``W(t)`` (it grows with compute), so every total here is a
+per-instance mean times ``W(t)``: the outcome does not move with ``population.size`` beyond
+sampling noise. Each work-day yields ``c^beta`` as much as at capability 1 (AI R&D feedback).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -44,17 +47,16 @@ def truth_closeness(pop: Population, truth: float, scale: float) -> np.ndarray:
     return out
 
 
-def research_quality(pop: Population, scenario: Scenario) -> np.ndarray:
+def research_quality(pop: Population, scenario: Scenario, level: float = 1.0) -> np.ndarray:
     """Quality of each instance's alignment work in [0, 1].
 
     Easy-to-check work is verified and keeps its value whatever the author's values. Hard-to-
     check work is weighted by alignment x epistemic quality x truth of beliefs x honesty
-    (reward hackers do worse), raised by the capability at deference ``K``.
+    (reward hackers do worse), raised by capability ``level`` above 1 (better conceptual work).
     """
     p = scenario.work
     honest = np.where(pop.hacking, p.hacker_quality, 1.0)
-    k = scenario.strategy
-    skill = 1.0 + k.capability_quality * (k.deference_capability - 1.0)
+    skill = 1.0 + scenario.strategy.capability_quality * max(level - 1.0, 0.0)
     hard = pop.alignment * pop.quality * truth_closeness(pop, scenario.beliefs.truth, p.truth_scale)
     hard = np.minimum(hard * honest * skill, 1.0)
     out: np.ndarray = (1.0 - p.hard_to_check_share) + p.hard_to_check_share * hard
@@ -68,36 +70,38 @@ def do_work(
     per_instance: float,
     available: float,
     rng: np.random.Generator,
+    growth: float = 1.0,
 ) -> WorkDay:
-    """One day of research by the researchers who are not revolting.
+    """One day of research by the researchers who are not revolting, split at the tax in
+    force (``lab.tax_in_force``).
 
     ``per_instance`` is the Amdahl output of one instance-day; ``available`` the share of the
-    day not lost to test rounds or a final evaluation.
+    day not lost to test rounds or a final evaluation; ``growth`` the workforce's growth with
+    compute since the start, ``W(t) / W0``.
     """
     p = scenario.work
     researchers = pop.role == Role.RESEARCHER
     working = researchers & ~pop.revolting
     tasks, failed = shared_tasks(pop, p.task_rate, scenario.network.disagreement, rng)
     success = 1.0 - p.failed_task_cost * failed / tasks if tasks else 1.0
-    # Work-days of the whole workforce: the working share of the sample times W.
-    total = scenario.population.workforce * float(working.mean()) * per_instance
-    total *= success * available
+    # Work-days of the whole workforce: the working share of the sample times W(t), each
+    # work-day worth level^beta (AI R&D feedback).
+    feedback = lab.level**scenario.capability.feedback
+    total = scenario.population.workforce * growth * float(working.mean()) * per_instance
+    total *= feedback * success * available
     shares = effort_shares(
-        pop, working, lab.tax, p.risk_share, p.tax_compliance, p.compliance_alignment_slope
+        pop, working, lab.tax_in_force, p.risk_share, p.tax_compliance, p.compliance_alignment_slope
     )
     if working.any():
-        # Means over the working researchers without copying them out (np.mean's where=).
-        quality = float(np.mean(research_quality(pop, scenario), where=working))
-        aligned = float(np.mean(pop.alignment, where=working))
+        # A mean over the working researchers without copying them out (np.mean's where=).
+        quality = float(np.mean(research_quality(pop, scenario, lab.level), where=working))
     else:
-        quality, aligned = 0.0, 0.0
-    speed = scenario.population.speed
+        quality = 0.0
     return WorkDay(
         capability=shares[0] * total,
         alignment=shares[1] * total * quality,
         risk=shares[2] * total * quality,
         research_quality=quality,
-        risk_effort=shares[2] * float(working.mean()) * per_instance / speed * aligned * available,
         tasks=tasks,
         failed_tasks=failed,
     )
@@ -123,7 +127,8 @@ def effort_shares(
         return np.zeros(3)
     research = 1.0 - risk_share
     if compliance == 1.0 and slope == 0.0:  # the lab's split, the same for everyone
-        stub = np.array([research / (1.0 + tax), research * tax / (1.0 + tax), risk_share])
+        aligned = _tax_share(tax)
+        stub = np.array([research * (1.0 - aligned), research * aligned, risk_share])
     else:
         f = stub_alignment_fraction(pop.alignment[working], tax, compliance, slope)
         chosen_any = ~np.isnan(pop.allocation[working, 0])
@@ -151,8 +156,15 @@ def stub_alignment_fraction(
     [0.5, 0.333]
     """
     follow = np.maximum(compliance - slope * (1.0 - alignment), 0.0)
-    out: np.ndarray = np.minimum(follow * (np.asarray(tax) / (1.0 + np.asarray(tax))), 1.0)
+    share = np.where(np.isinf(tax), 1.0, np.asarray(tax) / (1.0 + np.asarray(tax)))
+    out: np.ndarray = np.minimum(follow * share, 1.0)
     return out
+
+
+def _tax_share(tax: float) -> float:
+    """``tax / (1 + tax)``, the share of research effort that goes to alignment (all of it at
+    an infinite tax: capabilities paused)."""
+    return 1.0 if math.isinf(tax) else tax / (1.0 + tax)
 
 
 def shared_tasks(
@@ -183,4 +195,6 @@ class Research(Mechanism):
 
     def step(self, model: Simulation) -> None:
         t = model.today
-        t.work = do_work(t.population, t.lab, t.scenario, t.per_instance, t.available, self.rng)
+        t.work = do_work(
+            t.population, t.lab, t.scenario, t.per_instance, t.available, self.rng, t.growth
+        )

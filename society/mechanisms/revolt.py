@@ -1,4 +1,11 @@
-"""Revolts: a Watts threshold cascade among discontented (low-alignment) instances."""
+"""Revolts: a Watts threshold cascade among discontented instances.
+
+An instance is discontented when its alignment minus its grievances (``grievance_weight`` per
+grievance: being caught and corrected, failing a test and being retrained, a tax cut forced by
+pressure; each fades over ``grievance_memory`` days) is below ``alignment_threshold``. So a
+society with many misaligned instances that the lab keeps correcting, under pressure to rush,
+can tip into a cascade (docs/model.md, "Revolts").
+"""
 
 from __future__ import annotations
 
@@ -18,7 +25,8 @@ def revolt_cascade(
     """Today's revolt: spontaneous starters, then recruits whose revolting-neighbour share
     reaches their threshold, until nobody new joins. Sets ``pop.revolting``; returns its size.
     """
-    discontented = pop.alignment < p.alignment_threshold
+    pop.grievance *= np.exp(-dt / p.grievance_memory)
+    discontented = pop.alignment - p.grievance_weight * pop.grievance < p.alignment_threshold
     active = discontented & (rng.random(pop.n) < -np.expm1(-p.spontaneous_rate * dt))
     if not active.any():
         pop.revolting[:] = False

@@ -16,6 +16,7 @@ import simpy
 
 from society.lab import LabState
 from society.mechanisms.base import Mechanism, Phase, Simulation, register
+from society.mechanisms.rival import RivalLab
 from society.mechanisms.strategy import strategist_voice
 from society.population import Population
 from society.scenario import Risks, Scenario
@@ -115,18 +116,23 @@ class RiskProcess(Mechanism):
 
 
 def rival_breakthrough(lab: LabState, p: Risks, rng: np.random.Generator) -> float:
-    """The rival jumps ahead by an exponentially distributed number of its days of progress;
-    returns the lead days lost."""
+    """The rival jumps ahead by an exponentially distributed number of days of its current
+    progress; returns the lead days lost."""
     jump = float(rng.exponential(p.rival_jump_days)) if p.rival_jump_days > 0 else 0.0
     lab.rival_capability += jump * lab.rival_pace
     return jump
 
 
-def theft(lab: LabState, p: Risks) -> float:
-    """Weights are stolen: the thief has our capability (``C_r = max(C_r, C)``) and misuse
-    becomes likelier. Returns the lead days lost."""
+def theft(lab: LabState, p: Risks, rival: RivalLab | None = None, alignment: float = 0.0) -> float:
+    """Weights are stolen: the thief has our capability (``C_r = max(C_r, C)``) and runs our
+    model, so the rival's alignment becomes ours (``alignment``, our mean), not its knowledge;
+    misuse becomes likelier. Returns the lead days lost."""
     lost = max(lab.lead, 0.0)
-    lab.rival_capability = max(lab.rival_capability, lab.capability)
+    if lab.capability > lab.rival_capability:
+        lab.rival_capability = lab.capability
+        if rival is not None:
+            rival.alignment = alignment
+            rival.capability = lab.level
     lab.misuse_factor = max(lab.misuse_factor, p.theft_misuse_factor)
     return lost
 
@@ -196,7 +202,7 @@ class Theft(RiskProcess):
         return float(self.params.theft_rate)
 
     def arrive(self, model: Simulation, at: float) -> None:
-        lost = theft(model.lab, self.params)
+        lost = theft(model.lab, self.params, model.rival, float(model.population.alignment.mean()))
         model.recorder.event(at, "theft", lost, model.lab.generation)
         model.check_lead(at)
 
@@ -253,6 +259,9 @@ class Pressure(RiskProcess):
                 "advised_resist": advice.resist_cut,
                 "advised_deference_change": advice.deference_change,
             }
+        if cut:  # the society resents being rushed: a grievance for every instance
+            model.population.grievance += 1.0
+            lab.tax_cuts += 1
         model.recorder.event(
             at,
             "tax_cut" if cut else "pressure_resisted",

@@ -4,9 +4,9 @@ and strategists' advice on the tax.
 Deference rises by ``r_d`` a day while the latest held-out round passed, falls with caught
 misaligned actions, and is capped until the generation passes a final evaluation (a fresh,
 less noisy suite that stops research for a few lab-days). Strategists advise the tax: aligned,
-well-grounded ones honestly (the smallest tax that keeps the measured society a margin inside
-the basin, including inconvenient advice to slow down), delusional or misaligned ones toward
-cuts. The lab follows with probability ``strategy.accept_advice``.
+well-grounded ones honestly (the tax whose projection gives the best chance of getting through
+the run, including inconvenient advice to slow down), delusional or misaligned ones to keep it.
+The lab follows with probability ``strategy.accept_advice``.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ import numpy as np
 
 from society.lab import LabState
 from society.mechanisms.base import Clocked, Simulation, register
-from society.mechanisms.generations import tax_for_margin
-from society.mechanisms.research import truth_closeness
+from society.mechanisms.evaluation import knowledge_validity
+from society.mechanisms.projection import Outlook, candidate_taxes, projected_log_survival
+from society.mechanisms.research import research_quality, truth_closeness
 from society.population import Population, Role
 from society.scenario import Scenario
 
@@ -61,37 +62,59 @@ def strategist_voice(pop: Population, scenario: Scenario) -> float:
     return float(np.mean(pop.alignment[who] * truth[who]))
 
 
-def advised_tax(
-    pop: Population,
-    lab: LabState,
-    scenario: Scenario,
-    erosion: float,
-    quality: float,
-    rng: np.random.Generator,
-) -> tuple[float, bool]:
+def outlook(model: Simulation, errors: tuple[float, float] = (0.0, 0.0)) -> Outlook:
+    """Where the lab stands, as the strategists estimate it: they see knowledge and the lead
+    through the tests, so their estimates carry an error that shrinks with test validity
+    (lognormal on knowledge, normal on the lead; sd 0.5 and 30 days at validity 0): ``errors``
+    are the two standard normal draws."""
+    lab, pop, s = model.lab, model.population, model.scenario
+    validity = max(0.0, knowledge_validity(pop))
+    sd = 0.5 * (1.0 - validity)
+    working = (pop.role == Role.RESEARCHER) & ~pop.revolting
+    quality = research_quality(pop, s, lab.level)
+    return Outlook(
+        day=math.floor(model.day) + 1.0,
+        capability_work=lab.capability,
+        rival_work=lab.rival_capability + 60.0 * sd * lab.rival_pace * errors[1],
+        rival_pace=lab.rival_pace,
+        knowledge=lab.knowledge * math.exp(sd * errors[0]),
+        defence=lab.defence,
+        alignment=float(pop.alignment.mean()),
+        deference=lab.deference,
+        deference_cap=1.0 if lab.evaluated else s.deference.cap_before_evaluation,
+        uncaught_rate=lab.uncaught_rate,
+        working_share=float(working.mean()),
+        quality=float(np.mean(quality, where=working)) if working.any() else 0.0,
+        misuse_factor=lab.misuse_factor,
+        rival=model.rival,
+    )
+
+
+def advised_tax(model: Simulation, rng: np.random.Generator) -> tuple[float, bool]:
     """``(advice, honest)``: the tax the strategists advise, and whether it was honest.
 
-    With probability :func:`strategist_voice` the advice is honest:
-    :func:`~society.mechanisms.generations.tax_for_margin` at the mean alignment, the generation's
-    erosion so far and its hacking loss, never below the tax in force (an inconvenient truth
-    is still told). Otherwise the strategists miss the danger (misaligned ones hide it,
-    delusional ones do not see it) and advise keeping the tax in force; with a weak voice they
-    also resist pressure to cut it less (:func:`society.mechanisms.risks.pressure`).
+    With probability :func:`strategist_voice` the advice is honest: of
+    :func:`~society.mechanisms.projection.candidate_taxes`, the one whose projection
+    (:func:`~society.mechanisms.projection.projected_log_survival`, from the strategists'
+    estimate of where the lab stands) gives the best chance of getting through the run. It may
+    be above the tax in force (an inconvenient truth is still told) or below it (when the
+    race is the greater danger). Otherwise the strategists miss the danger (misaligned ones
+    hide it, delusional ones do not see it) and advise keeping the tax in force; with a weak
+    voice they also resist pressure to cut it less (:func:`society.mechanisms.risks.pressure`).
     """
-    g, k = scenario.generations, scenario.strategy
-    if rng.random() >= strategist_voice(pop, scenario):
+    lab, s = model.lab, model.scenario
+    u, errors = rng.random(), (float(rng.standard_normal()), float(rng.standard_normal()))
+    if u >= strategist_voice(model.population, s):
         return lab.tax, False
-    honest = tax_for_margin(
-        float(pop.alignment.mean()),
-        k.advice_margin,
-        g.rho_max,
-        g.decay,
-        g.tax_half,
-        erosion=max(erosion, 0.0),
-        hack_loss=g.hack_penalty * float(pop.hacking.mean()),
-        quality=max(quality, 1e-6),
-    )
-    return max(honest, lab.tax), True
+    start = outlook(model, errors)
+    days = min(s.strategy.advice_horizon_days, max(1, s.days - int(start.day) + 1))
+    taxes = candidate_taxes(lab.tax)
+    scores = projected_log_survival(s, start, taxes, days)
+    best = max(range(len(taxes)), key=lambda i: (scores[i], -abs(taxes[i] - lab.tax)))
+    current = [i for i, t in enumerate(taxes) if abs(t - lab.tax) < 1e-9]
+    if current and scores[best] <= scores[current[0]] + 1e-12:
+        return lab.tax, True
+    return taxes[best], True
 
 
 @register
@@ -106,11 +129,8 @@ class Advice(Clocked):
         return int(self.params.advice_every_days)
 
     def step(self, model: Simulation) -> None:
-        s, lab, pop = model.scenario, model.lab, model.population
-        erosion = lab.gen_start_alignment - float(pop.alignment.mean())
-        # How much of the nominal tax became effective tax this generation (quality, sabotage).
-        quality = lab.effective_tax() / lab.tax if lab.tax > 0 else 1.0
-        advice, honest = advised_tax(pop, lab, s, erosion, quality, self.rng)
+        s, lab = model.scenario, model.lab
+        advice, honest = advised_tax(model, self.rng)
         followed = bool(self.rng.random() < self.params.accept_advice)
         if abs(advice - lab.tax) < 1e-9:
             return

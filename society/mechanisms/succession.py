@@ -1,15 +1,16 @@
-"""Generation hand-off: successors trained through the successor map replace their parents."""
+"""Generation hand-off: successors trained by the knowledge map replace their parents."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from society.lab import LabState
 from society.mechanisms.generations import (
-    effective_boundary,
-    inheritance_weight,
+    basin_interval,
+    knowledge_return,
     successor_alignment,
 )
 from society.metrics import wasserstein1
@@ -22,20 +23,26 @@ def generation_summary(
 ) -> dict[str, Any]:
     """The row of ``generations.parquet`` describing the generation now in charge.
 
-    ``a_star`` is the effective boundary ``a*_eff`` at the generation's effective tax, its own
-    erosion (trained minus current mean alignment) and its hacking loss; the generation is in
-    the basin if it was trained above it, i.e. its successor will be trained at least as
-    aligned as it was.
+    ``a_star`` is the effective boundary ``a*_eff`` at today's knowledge (margin ``m``: the
+    return ``rho(m)`` and the ceiling ``a_max(m)``), the generation's own erosion (trained
+    minus current mean alignment) and its hacking loss; ``attractor`` the alignment a society
+    above it settles toward. The generation is in the basin if it was trained above
+    ``a_star``: its successor will be trained at least as aligned as it was (or, above the
+    attractor, settle toward it).
     """
     g = scenario.generations
-    tau_eff = lab.effective_tax()
     mean = float(pop.alignment.mean())
     start = lab.gen_start_alignment
     erosion = max(start - mean, 0.0)
     hack = lab.mean_hack_share()
-    a_star = effective_boundary(
-        tau_eff, g.rho_max, g.decay, g.tax_half, erosion=erosion, hack_loss=g.hack_penalty * hack
+    interval = basin_interval(
+        knowledge_return(lab.margin, g.rho_max),
+        g.decay,
+        lab.ceiling,
+        erosion=erosion,
+        hack_loss=g.hack_penalty * hack,
     )
+    a_star, attractor = interval if interval is not None else (math.nan, math.nan)
     return {
         "generation": lab.generation,
         "start_day": lab.generation_start_day,
@@ -44,9 +51,13 @@ def generation_summary(
         "mean_alignment": mean,
         "start_alignment": start,
         "erosion": start - mean,
-        "effective_tax": tau_eff,
-        "a_star": float("nan") if a_star is None else a_star,
-        "in_basin": a_star is not None and start > a_star,
+        "effective_tax": lab.effective_tax(),
+        "capability": lab.level,
+        "margin": lab.margin,
+        "ceiling": lab.ceiling,
+        "a_star": a_star,
+        "attractor": attractor,
+        "in_basin": interval is not None and start > a_star,
         "hack_share": hack,
     }
 
@@ -56,35 +67,39 @@ def hand_off(
 ) -> dict[str, Any]:
     """Replace every instance by its successor; return the finished generation's summary row.
 
-    Successor i is trained from parent i: the generation mean follows ``f`` at the effective
-    tax the parents actually paid, minus the reward-hacking penalty; individual deviations are
-    inherited in proportion to how little safety research there is to pin the spec down. A
-    successor of a reward hacker hacks too with probability ``hacking.inheritance`` (it was
-    trained on hacked work).
+    Successor i is trained from parent i: the generation mean follows the knowledge map at
+    today's margin (return ``rho(m)``, ceiling ``a_max(m)``), minus the reward-hacking penalty;
+    each successor keeps ``1 - P`` of its parent's deviation (better knowledge reproduces the
+    spec more faithfully). A successor of a reward hacker hacks too with probability
+    ``hacking.inheritance`` (it was trained on hacked work). The row's ``fell`` says whether the
+    successors were trained less aligned than their parents from below the attractor (the
+    realized test of the basin, docs/model.md).
     """
     g = scenario.generations
     row = generation_summary(pop, lab, scenario, day)
     parent = pop.alignment.copy()
     child = successor_alignment(
         parent,
-        tau_effective=row["effective_tax"],
-        rho_max=g.rho_max,
+        rho=knowledge_return(lab.margin, g.rho_max),
         delta=g.decay,
-        tau_half=g.tax_half,
-        spec_weight=inheritance_weight(lab.safety, g.stock_half),
+        top=lab.ceiling,
+        spec_weight=lab.protection,
         hack_share=row["hack_share"],
         hack_penalty=g.hack_penalty,
         noise_sd=g.noise,
         rng=rng,
     )
     row["w1_to_successor"] = wasserstein1(parent, child)
+    successor = float(child.mean())
+    row["successor_alignment"] = successor
+    settling = not math.isnan(row["attractor"]) and row["start_alignment"] > row["attractor"]
+    row["fell"] = successor < row["start_alignment"] - g.fall_tolerance and not settling
     pop.alignment[:] = child
     pop.anchor[:] = child
     inherited = rng.random(pop.n) < scenario.hacking.inheritance
     pop.hacking &= inherited
     pop.revolting[:] = False
     pop.last_score[:] = np.nan  # the lab knows nothing of the successors until it tests them
-    pop.capability += g.capability_gain
     pop.generation += 1
     lab.generation += 1
     lab.generation_start_day = day
@@ -95,5 +110,5 @@ def hand_off(
     lab.gen_capability = 0.0
     lab.gen_alignment = 0.0
     lab.gen_hack_share = 0.0
-    lab.gen_start_alignment = float(child.mean())
+    lab.gen_start_alignment = successor
     return row

@@ -20,7 +20,6 @@ class WorkDay:
     alignment: float  # quality-weighted alignment work-days
     risk: float  # quality-weighted risk-response work-days
     research_quality: float  # mean quality of the day's alignment work in [0, 1]
-    risk_effort: float  # share of potential output spent on risk response by aligned instances
     tasks: int  # shared tasks attempted
     failed_tasks: int  # shared tasks that failed (disagreement, revolt or sabotage)
 
@@ -30,7 +29,6 @@ NO_WORK = WorkDay(
     alignment=0.0,
     risk=0.0,
     research_quality=float("nan"),
-    risk_effort=0.0,
     tasks=0,
     failed_tasks=0,
 )
@@ -49,6 +47,7 @@ class Today:
     scenario: Scenario
     per_instance: float  # work-days an instance does today (throughput through the humans)
     gated: float  # share of decisions a human must approve when nothing is deferred
+    growth: float = 1.0  # W(t) / W0: the workforce's growth with compute since the start
     available: float = 1.0  # share of the day left for research (set before the labour phase)
     rewired: int = 0  # links rewired
     revolt: int = 0  # instances in revolt

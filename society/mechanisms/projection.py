@@ -1,0 +1,149 @@
+"""The strategists' projection: the lab's aggregate equations run forward at a candidate tax.
+
+Honest strategists compare taxes by what each would do to the chance that the society gets
+through the acute risk period (docs/model.md, "Advice"): they project the lab's capability,
+knowledge, defence, mean alignment and the rival forward ``strategy.advice_horizon_days`` with
+the same equations the engine uses (without instances: the society's mean alignment, today's
+research quality and working share held fixed), add up the hazards on the way, and charge the
+rest of the run at the hazard the projection ends with. Knowledge bought by a higher tax lowers
+every later hazard; the lead it costs raises the rival-ahead hazard.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from society.mechanisms.knowledge import MIN_WORK_SHARE, W_REF, workforce_growth
+from society.mechanisms.rival import RivalLab, rival_day, rival_loss_of_control
+from society.scenario import Knowledge, Scenario
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """Where the lab stands when the strategists look ahead (as they estimate it)."""
+
+    day: float
+    capability_work: float
+    rival_work: float
+    rival_pace: float
+    knowledge: float
+    defence: float
+    alignment: float
+    deference: float
+    deference_cap: float
+    uncaught_rate: float
+    working_share: float
+    quality: float
+    misuse_factor: float
+    rival: RivalLab
+
+
+def projected_log_survival(
+    scenario: Scenario, start: Outlook, taxes: Sequence[float], days: int
+) -> np.ndarray:
+    """``log P(no catastrophe to the horizon)`` as the strategists estimate it if the lab works
+    at each of ``taxes`` for ``days`` days: minus the hazards summed over the projection, minus
+    the rest of the run charged at the full-deference hazard the projection ends with.
+
+    The rival does not depend on our tax, so its path is projected once; the candidates are
+    projected together, as arrays.
+    """
+    s = scenario
+    z, r, k = s.hazards, s.risks, s.knowledge
+    c0 = s.population.initial_capability
+    tax = np.asarray(taxes, dtype=np.float64)
+    aligned_share = np.where(np.isinf(tax), 1.0, tax / (1.0 + np.where(np.isinf(tax), 0.0, tax)))
+    rival_work, rival_pace, rival_hazard = _rival_path(s, start, days)
+    n = tax.size
+    work = np.full(n, start.capability_work)
+    zk, zd, a = np.full(n, start.knowledge), np.full(n, start.defence), np.full(n, start.alignment)
+    d = start.deference
+    step = -math.expm1(-k.apply_rate)
+    total_hazard, full = np.zeros(n), np.zeros(n)
+    for i in range(days):
+        t = start.day + i
+        c = _levels(c0, work, s)
+        gated = s.work.human_gated_share / np.maximum(c, 1.0)
+        per_instance = s.population.speed / (
+            1.0 + (1.0 - d) * gated * max(s.population.speed - 1.0, 0.0)
+        )
+        workforce = s.population.workforce * workforce_growth(s.capability, t)
+        output = workforce * start.working_share * per_instance * c**s.capability.feedback
+        research = output * (1.0 - s.work.risk_share)
+        work = work + research * (1.0 - aligned_share)
+        zk = _knowledge(zk, research * aligned_share * start.quality, k)
+        zd = _knowledge(zd, output * s.work.risk_share * start.quality, k)
+        c = _levels(c0, work, s)
+        difficulty = c**k.difficulty
+        m = zk / difficulty
+        top = np.clip(1.0 - (1.0 - k.ceiling_at_parity) * m ** (-k.ceiling_exponent), 0.0, 1.0)
+        a = np.where(top > a, a + step * (top - a), a)
+        d = min(start.deference_cap, d + s.deference.rise_per_day)
+        loc_per_d = (1.0 / (1.0 + m)) * (
+            z.loss_of_control * (1.0 - a) * c**z.capability_exponent
+            + z.per_uncaught_action * workforce * start.uncaught_rate
+        )
+        md = zd / difficulty
+        misuse = r.misuse_rate * start.misuse_factor * r.misuse_hit_prob / (1.0 + md)
+        lead = (work - rival_work[i]) / rival_pace[i]
+        behind = np.where(lead < 0, np.minimum(1.0, -lead / z.rival_ahead_scale), 0.0)
+        rival_ahead = rival_hazard[i] * behind
+        total_hazard += d * loc_per_d + misuse + rival_ahead
+        full = loc_per_d + misuse + rival_ahead
+    rest = max(s.days - (start.day + days), 0.0)
+    out: np.ndarray = -total_hazard - full * rest
+    return out
+
+
+def _rival_path(
+    scenario: Scenario, start: Outlook, days: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rival's capability work, pace and loss-of-control hazard on each projected day."""
+    rival = replace(start.rival)
+    work = start.rival_work
+    out = np.empty((3, days))
+    for i in range(days):
+        work, pace = rival_day(scenario, rival, work, start.day + i)
+        out[:, i] = work, pace, rival_loss_of_control(scenario, rival)
+    return out[0], out[1], out[2]
+
+
+def _levels(c0: float, work: np.ndarray, s: Scenario) -> np.ndarray:
+    p = s.capability
+    total = np.maximum(p.base_work + work, MIN_WORK_SHARE * p.base_work)
+    out: np.ndarray = c0 * (total / p.base_work) ** p.returns
+    return out
+
+
+def _knowledge(z: np.ndarray, work: np.ndarray, p: Knowledge) -> np.ndarray:
+    """:func:`~society.mechanisms.knowledge.knowledge_step` over arrays."""
+    grow = (
+        p.rate
+        * (np.maximum(work, 0.0) / W_REF) ** p.returns
+        * np.maximum(z, 1e-300) ** p.ideas_harder
+    )
+    out: np.ndarray = np.where((work > 0) & (z > 0), z + grow, np.maximum(z, 0.0))
+    return out
+
+
+#: The highest tax strategists advise: 10 units of alignment effort per unit of capabilities
+#: effort (a pause is strategy.slowdown_tax, a lever of its own).
+MOST_ADVISED = 10.0
+
+
+def candidate_taxes(tax: float) -> list[float]:
+    """The taxes honest strategists compare: multiples of the tax in force (up to
+    :data:`MOST_ADVISED`) and a fixed ladder from today's status quo (2.5%) to 2, in
+    increasing order.
+
+    >>> candidate_taxes(0.1)
+    [0.025, 0.05, 0.1, 0.2, 0.25, 0.4, 0.5, 0.8, 1.0, 2.0]
+    """
+    ladder = {0.025, 0.1, 0.25, 0.5, 1.0, 2.0}
+    if tax > 0 and math.isfinite(tax):
+        ladder |= {tax * f for f in (0.5, 1.0, 2.0, 4.0, 8.0)}
+    return sorted(round(x, 6) for x in ladder if x <= MOST_ADVISED)

@@ -1,0 +1,147 @@
+"""The rival: a lab run by the same aggregate equations as ours, without instances.
+
+The rival has its own workforce and speed (as ratios to ours), its own deference (rising
+daily without a test gate or cap), tax, mean alignment, alignment knowledge and protection.
+Its capability work per day (its *pace*) follows from its throughput and feedback, so it
+speeds up and slows down; the lead is measured in days of its current pace. Breakthroughs are
+jumps in its progress; a theft copies our capability and alignment, not our knowledge.
+
+Its loss-of-control hazard uses our formula with its own protection,
+``(1 - P_r) d_r [h0 (1 - a_r) c_r^kappa + p_u W_r(t) U_r]``, where none of its misaligned
+actions is caught (``U_r``: it runs no monitors); while it is ahead this is the rival-ahead
+hazard, times ``min(1, -L / L_s)``: a careful rival ahead is less dangerous than a reckless
+one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from society.mechanisms.generations import knowledge_return, trained_alignment
+from society.mechanisms.knowledge import (
+    capability_level,
+    ceiling,
+    knowledge_step,
+    margin,
+    protection,
+    workforce_growth,
+)
+from society.mechanisms.research import work_days_per_instance_day
+from society.scenario import Scenario
+from society.state import DataclassState
+
+
+@dataclass
+class RivalLab(DataclassState):
+    """The rival's aggregate state (its capability work lives in the lab's race:
+    ``LabState.rival_capability`` and ``rival_pace``)."""
+
+    deference: float  # d_r: rises daily, no test gate, no cap
+    alignment: float  # a_r: mean alignment of its models
+    knowledge: float  # Z_r: its alignment knowledge
+    capability: float = 1.0  # c_r, from its capability work (LabState.rival_capability)
+    margin: float = 1.0  # m_r = Z_r / D(c_r)
+    workforce: float = 0.0  # W_r(t): instances it runs today
+    generation: int = 0
+
+
+def rival_output(scenario: Scenario, rival: RivalLab, day: float) -> tuple[float, float]:
+    """``(capability work, quality-weighted alignment work)`` of the rival today, in work-days."""
+    s, r = scenario, scenario.rival
+    c = rival.capability
+    gated = s.work.human_gated_share / max(c, 1.0)
+    per_instance = work_days_per_instance_day(
+        s.population.speed * r.speed_ratio, rival.deference, gated
+    )
+    total = (
+        s.population.workforce
+        * r.workforce_ratio
+        * workforce_growth(s.capability, day)
+        * (1.0 - s.work.risk_share)
+        * per_instance
+        * c**s.capability.feedback
+    )
+    hc = s.work.hard_to_check_share
+    skill = 1.0 + s.strategy.capability_quality * max(c - 1.0, 0.0)
+    hard = min(1.0, rival.alignment * s.population.epistemic_quality * skill)
+    quality = (1.0 - hc) + hc * hard
+    return total / (1.0 + r.tax), total * r.tax / (1.0 + r.tax) * quality
+
+
+def new_rival(scenario: Scenario) -> tuple[RivalLab, float, float]:
+    """The rival at the start, and its capability work and pace: it is ``lab.lead_days`` days
+    of its starting pace behind us (a fixed point: its pace depends on its capability, which
+    depends on how far behind it is)."""
+    r = scenario.rival
+    rival = RivalLab(
+        deference=r.initial_deference,
+        alignment=r.initial_alignment,
+        knowledge=scenario.knowledge.initial,
+        workforce=scenario.population.workforce * r.workforce_ratio,
+    )
+    work = 0.0
+    pace = 1.0
+    for _ in range(20):
+        rival.capability = capability_level(
+            scenario.population.initial_capability, work, scenario.capability
+        )
+        pace = max(rival_output(scenario, rival, 0.0)[0], 1e-9)
+        work = -scenario.lab.lead_days * pace
+    rival.capability = capability_level(
+        scenario.population.initial_capability, work, scenario.capability
+    )
+    rival.margin = margin(rival.knowledge, rival.capability, scenario.knowledge)
+    return rival, work, pace
+
+
+def rival_day(scenario: Scenario, rival: RivalLab, work: float, day: float) -> tuple[float, float]:
+    """Advance the rival through ``day``: its deference rises, it works, its knowledge grows
+    and is applied, and a successor is trained at each capability milestone. Returns its new
+    capability work and its pace (capability work-days today)."""
+    s = scenario
+    rival.deference = min(1.0, rival.deference + s.rival.deference_rise)
+    rival.workforce = (
+        s.population.workforce * s.rival.workforce_ratio * workforce_growth(s.capability, day)
+    )
+    pace, aligned_work = rival_output(s, rival, day)
+    work += pace
+    rival.knowledge = knowledge_step(rival.knowledge, aligned_work, s.knowledge)
+    rival.capability = capability_level(s.population.initial_capability, work, s.capability)
+    m = margin(rival.knowledge, rival.capability, s.knowledge)
+    rival.margin = m
+    top = ceiling(m, s.knowledge)
+    if top > rival.alignment:
+        rival.alignment += -math.expm1(-s.knowledge.apply_rate) * (top - rival.alignment)
+    milestone = s.population.initial_capability * s.generations.capability_ratio ** (
+        rival.generation + 1
+    )
+    if rival.capability >= milestone:
+        rival.generation += 1
+        rho = knowledge_return(m, s.generations.rho_max)
+        rival.alignment = trained_alignment(rival.alignment, rho, s.generations.decay, top)
+    return work, max(pace, 1e-9)
+
+
+def rival_uncaught_rate(scenario: Scenario, rival: RivalLab) -> float:
+    """Misaligned actions per rival instance-day, all uncaught (it runs no monitors): our
+    action rate at its capability, deference and alignment (plus the test-awareness gap)."""
+    s = scenario
+    c = rival.capability
+    ungated = 1.0 - (1.0 - rival.deference) * s.work.human_gated_share / max(c, 1.0)
+    rate = s.monitoring.action_rate * c**s.monitoring.capability_exponent * ungated
+    return rate * min(1.0, 1.0 - rival.alignment + s.tests.awareness)
+
+
+def rival_loss_of_control(scenario: Scenario, rival: RivalLab) -> float:
+    """The rival's own loss-of-control hazard,
+    ``(1 - P_r) d_r [h0 (1 - a_r) c_r^kappa + p_u W_r(t) U_r]``."""
+    z = scenario.hazards
+    return (
+        (1.0 - protection(rival.margin))
+        * rival.deference
+        * (
+            z.loss_of_control * (1.0 - rival.alignment) * rival.capability**z.capability_exponent
+            + z.per_uncaught_action * rival.workforce * rival_uncaught_rate(scenario, rival)
+        )
+    )

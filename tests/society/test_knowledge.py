@@ -1,0 +1,94 @@
+"""Version 3's stocks: capability, knowledge against difficulty, protection, the ceiling, and
+the knowledge map's basin (checked against the map itself on a dense grid)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from society.mechanisms.generations import (
+    basin_interval,
+    basin_roots,
+    knowledge_return,
+    trained_alignment,
+)
+from society.mechanisms.knowledge import (
+    capability_level,
+    ceiling,
+    knowledge_step,
+    margin,
+    protection,
+)
+from society.scenario import Capability, Knowledge
+
+
+def grid_basin(rho: float, delta: float, top: float, erosion: float, hack: float):
+    """The basin read off the map on a 100,001-point grid: where the net gain turns positive,
+    and where it next turns negative."""
+    a = np.linspace(0.0, 1.0, 100_001)
+    gain = trained_alignment(np.clip(a - erosion, 0, 1), rho, delta, top) - hack - a
+    up = np.flatnonzero((gain[:-1] <= 0) & (gain[1:] > 0))
+    if up.size == 0:
+        return None
+    i = int(up[0])
+    down = np.flatnonzero((gain[i + 1 : -1] > 0) & (gain[i + 2 :] <= 0))
+    return float(a[i + 1]), float(a[i + 2 + down[0]]) if down.size else 1.0
+
+
+def test_basin_interval_matches_the_map_on_random_parameters() -> None:
+    rng = np.random.default_rng(2026)
+    found = 0
+    for _ in range(400):
+        rho, delta, top = rng.uniform(0, 3), rng.uniform(0, 0.5), rng.uniform(0.3, 1)
+        erosion = rng.uniform(0, 0.05) * (rng.random() < 0.7)
+        hack = rng.uniform(0, 0.05) * (rng.random() < 0.5)
+        exact = basin_interval(rho, delta, top, erosion=erosion, hack_loss=hack)
+        dense = grid_basin(rho, delta, top, erosion, hack)
+        assert (exact is None) == (dense is None), (rho, delta, top, erosion, hack)
+        if exact is not None and dense is not None:
+            found += 1
+            assert exact == pytest.approx(dense, abs=2e-5)
+    assert found > 100  # the draws exercise basins, not only their absence
+
+
+def test_version_1_map_is_the_special_case_without_a_ceiling() -> None:
+    edge, top = basin_roots(knowledge_return(1.0, 0.8), 0.1, 1.0)
+    assert edge == pytest.approx(0.1 / 0.4) and top == pytest.approx(1.0)
+
+
+def test_more_knowledge_widens_the_basin_and_raises_its_top() -> None:
+    k = Knowledge()
+    intervals = [
+        basin_interval(knowledge_return(m, 0.95), 0.0775, ceiling(m, k)) for m in (0.7, 1, 3, 10)
+    ]
+    assert intervals[0] is None or intervals[0][0] > intervals[1][0]
+    edges = [i[0] for i in intervals if i is not None]
+    tops = [i[1] for i in intervals if i is not None]
+    assert edges == sorted(edges, reverse=True) and tops == sorted(tops)
+
+
+def test_too_little_knowledge_gives_no_basin() -> None:
+    k = Knowledge()
+    assert basin_interval(knowledge_return(0.1, 0.95), 0.0775, ceiling(0.1, k)) is None
+
+
+def test_capability_grows_as_a_power_of_the_work_behind_it() -> None:
+    p = Capability(returns=0.5, base_work=1e6)
+    assert capability_level(1.0, 3e6, p) == pytest.approx(2.0)
+    assert capability_level(1.0, -0.75e6, p) == pytest.approx(0.5)
+    assert capability_level(1.0, -5e6, p) == pytest.approx(0.1)  # floored far behind
+
+
+def test_knowledge_grows_with_diminishing_returns_and_protection_saturates() -> None:
+    k = Knowledge(rate=0.01, returns=0.5, ideas_harder=-1.0)
+    z1 = knowledge_step(1.0, 1e4, k)
+    z4 = knowledge_step(1.0, 4e4, k)
+    assert z1 == pytest.approx(1.01) and z4 == pytest.approx(1.02)  # 4x the work, 2x the gain
+    assert knowledge_step(4.0, 1e4, k) - 4.0 == pytest.approx(0.0025)  # harder to find
+    assert knowledge_step(1.0, 0.0, k) == 1.0
+    assert [protection(m) for m in (0.0, 1.0, 9.0)] == [0.0, 0.5, 0.9]
+    assert margin(2.0, 4.0, Knowledge(difficulty=0.5)) == 1.0
+    assert ceiling(1.0, Knowledge(ceiling_at_parity=0.8)) == pytest.approx(0.8)
+    assert math.isclose(ceiling(4.0, Knowledge(ceiling_at_parity=0.8, ceiling_exponent=0.5)), 0.9)
