@@ -50,9 +50,9 @@ EVENT_COLUMNS = {
 
 def fields_table() -> str:
     """Every scenario field as a Markdown table (also what `society fields --markdown` prints)."""
-    lines = ["| key | default | unit | range | meaning |", "|---|---|---|---|---|"]
+    lines = ["| key | default | unit | range | kind | meaning |", "|---|---|---|---|---|---|"]
     for f in iter_fields():
-        cells = [f"`{f['key']}`", format_default(f["default"]), f["unit"], f["range"]]
+        cells = [f"`{f['key']}`", format_default(f["default"]), f["unit"], f["range"], f["kind"]]
         lines.append("| " + " | ".join([*cells, f["description"]]) + " |")
     return "\n".join(lines)
 

@@ -205,7 +205,10 @@ class SocietyModel(mesa.Model):
         )
         self._update_margins()
         self._hazards = dict.fromkeys(CAUSES, 0.0)
-        self._full_hazard = math.nan  # total hazard at full deference today (metrics)
+        # Total hazard at full deference today (metrics; the end of the acute risk period).
+        self._full_hazard = sum(
+            daily_hazards(self.population, self.lab, scenario, self.rival, deference=1.0).values()
+        )
         self._deference_level: float | None = None  # capability on the first deferred day
         self.outcomes = Outcomes()
         self.recorder = Recorder()

@@ -7,7 +7,7 @@ once at the end) and the metric rows. It errs on the high side.
 
 >>> from society.scenario_files import load_scenario
 >>> round(estimate_run_bytes(load_scenario("baseline")) / 1e6)
-20
+24
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ BYTES_PER_INSTANCE_CLAIM = 40  # beliefs (n x m float64) and their update tempor
 BYTES_PER_LINK = 95  # edge list, CSR + reading matrix, rows, and construction temporaries
 SNAPSHOT_BYTES_PER_INSTANCE = 40  # day, node, opinion, alignment, role, hacking
 SNAPSHOT_BYTES_PER_LINK = 8  # day, u, v (partly shared with the live edge list)
-BYTES_PER_METRIC_ROW = 3_000  # one dict of ~40 Python floats per recorded day
+BYTES_PER_METRIC_ROW = 4_500  # one dict of ~60 Python floats per recorded day
 FIXED_BYTES = 8 * 2**20  # the run store, parquet writers, small buffers
 
 

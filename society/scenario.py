@@ -140,7 +140,7 @@ class Revolt(Section):
     spontaneous_rate: float = uncertain(0.01, "per discontented instance-day", "Rate at which a discontented instance starts a revolt.", ge=0, le=1)
     threshold_mean: float = uncertain(0.3, "share of neighbours", "Mean Watts threshold: share of revolting neighbours that makes a discontented instance join.", ge=0, le=1)
     threshold_sd: float = uncertain(0.1, "share of neighbours", "Spread of Watts thresholds.", ge=0, le=1)
-    grievance_weight: float = uncertain(0.1, "alignment / grievance", "Discontent one grievance adds (an instance caught and corrected, or a tax cut forced by pressure), in alignment units.", ge=0, le=1)
+    grievance_weight: float = uncertain(0.1, "alignment / grievance", "Discontent one grievance adds, in alignment units: an instance caught and corrected (or retrained after a failed test) carries one; a tax cut forced by pressure gives every instance risks.pressure_cut of one.", ge=0, le=1)
     grievance_memory: float = uncertain(30.0, "days", "Days over which a grievance fades (exponentially).", gt=0, le=36500)
     failure_share: float = param(0.05, "share of population", "A cascade larger than this share is recorded as a coordination failure event.", gt=0, le=1)
 
@@ -205,9 +205,9 @@ class Generations(Section):
 
 
 class Lab(Section):
-    lead_days: float = question(90.0, "days", "L0: lead over the rival at the start, in days of the rival's progress at its starting pace.", ge=0, le=36500)
+    lead_days: float = question(90.0, "days", "L0: lead over the rival at the start, in days of the rival's progress at its starting pace (the lead is measured in days of its current pace throughout, so the same gap is fewer days as the rival speeds up).", ge=0, le=36500)
     tax: float = lever(0.025, "alignment effort / capability effort", "tau: deference-goodness tax (status quo: labs spend 2-3% of compute on safety, seed 002).", ge=0, le=100)
-    tax_floor: float = lever(0.0, "tax", "Lowest tax political pressure can push the lab to.", ge=0, le=100)
+    tax_floor: float = lever(0.02, "tax", "Lowest tax political pressure can push the lab to (status quo: the 2-3% of compute labs spend on safety under today's pressure, seed 002).", ge=0, le=100)
 
 
 class Rival(Section):
@@ -225,7 +225,6 @@ class Strategy(Section):
     capability_quality: float = uncertain(0.3, "per unit of capability above 1", "Gain in hard-to-check research quality per unit of capability c above 1 (better conceptual work).", ge=0, le=10)
     accept_advice: float = lever(0.5, "probability", "Chance the lab follows its strategists' advice on the tax and slowdown (no status quo known; the seed warns of 'resistance to advice').", ge=0, le=1)
     advice_every_days: int = lever(30, "days", "Interval between strategists' advice.", ge=1, le=36500)
-    advice_horizon_days: int = param(180, "days", "How far ahead strategists project the lab when they compare taxes.", ge=1, le=3650)
     slowdown_lead_days: float = lever(math.inf, "days", "Spend the lead: while the lead exceeds this, the lab works at strategy.slowdown_tax (inf = never).", ge=0, allow_inf=True)
     slowdown_tax: float = lever(math.inf, "tax", "Tax while the lead exceeds slowdown_lead_days (inf = capabilities paused: all research goes to alignment).", ge=0, allow_inf=True)
 
@@ -249,9 +248,9 @@ class Risks(Section):
 
 
 class Hazards(Section):
-    loss_of_control: float = uncertain(3.162e-4, "per day", "h0: loss-of-control hazard at full deference, alignment 0, capability 1 and no protection; h_LoC = (1 - P) d [h0 (1 - a) c^kappa + p_u W(t) U30].", ge=0, le=100)
+    loss_of_control: float = uncertain(3.162e-4, "per day", "h0: loss-of-control hazard at full deference, alignment 0, capability 1 and no protection; h_LoC = (1 - P) d [h0 (1 - a) c^kappa + kappa_u U30].", ge=0, le=100)
     capability_exponent: float = uncertain(1.25, "-", "kappa: growth of the loss-of-control hazard with capability.", ge=0, le=10)
-    per_uncaught_action: float = uncertain(3.162e-7, "probability", "p_u: chance that one uncaught misaligned action, at full deference and no protection, ends in loss of control; the lab's W(t) instances take W(t) x U30 such actions a day (U30: the 30-day mean per instance-day).", ge=0, le=1)
+    uncaught_weight: float = uncertain(0.01, "per uncaught action per instance-day", "kappa_u: loss-of-control hazard per unit of U30, the 30-day mean of uncaught misaligned actions per instance-day (the share of the society acting against its principals undetected, not the count: a larger fleet is not by itself more likely to escape control).", ge=0, le=1e6)
     rival_ahead_scale: float = uncertain(30.0, "days", "L_s: deficit at which the rival's own loss-of-control hazard counts in full; it grows linearly up to it.", ge=1, le=36500)
 
 
@@ -356,7 +355,7 @@ class Scenario(Section):
 
 # Keys of earlier versions of the model that were replaced: an old scenario file that still uses
 # one gets an error naming what to write instead, not a bare "unknown key".
-_V3 = "removed in model version 3 (docs/model.md): "
+_V3 = "model version 3 replaced it (docs/model.md): "
 REMOVED_KEYS: dict[str, str] = {
     "work.capability_per_day": "capability now comes from the workforce's output: set "
     "population.workforce, population.speed and capability.* (how capability grows with work)",
@@ -394,15 +393,13 @@ REMOVED_KEYS: dict[str, str] = {
     "strategy.pre_deference_days (when to defer) or population.initial_capability (where the "
     "run starts)",
     "strategy.advice_margin": _V3 + "honest strategists now compare taxes by projecting the lab "
-    "(strategy.advice_horizon_days)",
+    "to the end of the run",
     "hazards.rival_ahead": _V3 + "the rival-ahead hazard is the rival's own loss-of-control "
     "hazard (rival.*, hazards.loss_of_control) times min(1, deficit / "
     "hazards.rival_ahead_scale)",
     "risks.defence_efficacy": _V3 + "misuse is lowered by the protection of the defence stock "
     "that risk-response work builds (knowledge.*, work.risk_share)",
     "monitoring.required_share": _V3 + "coverage is 1 - exp(-share / monitoring.share_scale)",
-    "hazards.uncaught_weight": _V3 + "use hazards.per_uncaught_action (the chance one uncaught "
-    "misaligned action ends in loss of control; the hazard counts the whole workforce's)",
 }
 
 

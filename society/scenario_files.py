@@ -306,7 +306,7 @@ def _unknown_key_text(key: str, known: set[str], loc: tuple[Any, ...] | None = N
         )
     if ".".join(parts) in REMOVED_KEYS:
         return (
-            f"'{printable(key)}' was removed in model version 2: {REMOVED_KEYS['.'.join(parts)]}."
+            f"'{printable(key)}' is no longer a scenario field: {REMOVED_KEYS['.'.join(parts)]}."
         )
     section = ".".join(parts[:-1])
     siblings = sorted(k for k in known if (k.rsplit(".", 1)[0] if "." in k else "") == section)

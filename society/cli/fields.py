@@ -41,7 +41,7 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
             span = "" if f["range"] == "-" else f"  range {f['range']}"
             out.print(
                 f"[bold]{escape(f['key'])}[/] = {escape(format_default(f['default']))}"
-                f"{escape(unit)}{escape(span)}",
+                f"{escape(unit)}{escape(span)}  ({f['kind']})",
                 soft_wrap=True,
             )
             for line in textwrap.wrap(f["description"], max(30, out.width - 4)):
@@ -49,11 +49,16 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
         out.print("\nAs a Markdown table: society fields --markdown", style="dim")
         return 0
     table = Table(title="Scenario fields", caption="As a Markdown table: society fields --markdown")
-    for col in ("key", "default", "unit", "range", "meaning"):
+    for col in ("key", "default", "unit", "range", "kind", "meaning"):
         table.add_column(col, no_wrap=col == "key", overflow="fold")
     for f in fields:
         table.add_row(
-            f["key"], format_default(f["default"]), f["unit"], f["range"], f["description"]
+            f["key"],
+            format_default(f["default"]),
+            f["unit"],
+            f["range"],
+            f["kind"],
+            f["description"],
         )
     print_table(out, table)  # into a pipe: whole rows at their natural width, for grep
     return 0

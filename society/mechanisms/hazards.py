@@ -30,15 +30,16 @@ def daily_hazards(
 ) -> dict[str, float]:
     """The day's hazard of each cause, per day (at ``deference``, default the lab's).
 
-    * loss of control: ``(1 - P) d [h0 (1 - mean a) c^kappa + p_u W(t) U30]``: more deference
+    * loss of control: ``(1 - P) d [h0 (1 - mean a) c^kappa + kappa_u U30]``: more deference
       over less aligned, more capable AIs, and harm already slipping past the monitors (U30 the
-      30-day mean of uncaught misaligned actions per instance-day, W(t) U30 of them a day across
-      the lab), lowered by protection P; control can only be lost to the extent it was handed
-      over, so both terms scale with d;
+      30-day mean of uncaught misaligned actions per instance-day), lowered by protection P;
+      control can only be lost to the extent it was handed over, so both terms scale with d;
     * misuse: attempts at ``misuse_rate`` (raised after a theft) succeed with
       ``misuse_hit_prob x (1 - P_def)``, P_def the protection of the defence stock;
     * rival ahead: the rival's own loss-of-control hazard times ``min(1, -L / L_s)`` while the
-      lead ``L`` is negative (a careful rival ahead is less dangerous than a reckless one).
+      lead ``L`` is negative (a careful rival ahead is less dangerous than a reckless one),
+      times ``1 - P_def``: our AIs' risk-response work defends against another project's AIs
+      as against misuse (the seed's deferred AIs manage "other AI projects").
 
     >>> from society import load_scenario
     >>> from society.population import initial_population
@@ -58,13 +59,17 @@ def daily_hazards(
         * d
         * (
             z.loss_of_control * misaligned * lab.level**z.capability_exponent
-            + z.per_uncaught_action * lab.workforce * lab.uncaught_rate
+            + z.uncaught_weight * lab.uncaught_rate
         )
     )
     misuse = r.misuse_rate * lab.misuse_factor * r.misuse_hit_prob * (1.0 - lab.defence_protection)
     lead = lab.lead
     behind = min(1.0, -lead / z.rival_ahead_scale) if lead < 0 else 0.0
-    rival_ahead = rival_loss_of_control(scenario, rival) * behind if behind > 0 else 0.0
+    rival_ahead = (
+        rival_loss_of_control(scenario, rival) * behind * (1.0 - lab.defence_protection)
+        if behind > 0
+        else 0.0
+    )
     return {"loss_of_control": loss_of_control, "misuse": misuse, "rival_ahead": rival_ahead}
 
 

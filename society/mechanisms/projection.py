@@ -1,12 +1,12 @@
 """The strategists' projection: the lab's aggregate equations run forward at a candidate tax.
 
 Honest strategists compare taxes by what each would do to the chance that the society gets
-through the acute risk period (docs/model.md, "Advice"): they project the lab's capability,
-knowledge, defence, mean alignment and the rival forward ``strategy.advice_horizon_days`` with
-the same equations the engine uses (without instances: the society's mean alignment, today's
-research quality and working share held fixed), add up the hazards on the way, and charge the
-rest of the run at the hazard the projection ends with. Knowledge bought by a higher tax lowers
-every later hazard; the lead it costs raises the rival-ahead hazard.
+through the run without a catastrophe (docs/model.md, "Advice"): they project the lab's
+capability, knowledge, defence, mean alignment and the rival to the end of the run with the
+same equations the engine uses, in steps of ``STEP_DAYS`` (without instances: today's research
+quality, working share and rate of uncaught actions held fixed), and add up the hazards on the
+way. Knowledge bought by a higher tax lowers every later hazard; the lead it costs raises the
+rival-ahead hazard.
 """
 
 from __future__ import annotations
@@ -42,12 +42,15 @@ class Outlook:
     rival: RivalLab
 
 
+#: Days per step of the projection (coarse: it runs to the end of the run at every advice).
+STEP_DAYS = 5.0
+
+
 def projected_log_survival(
-    scenario: Scenario, start: Outlook, taxes: Sequence[float], days: int
+    scenario: Scenario, start: Outlook, taxes: Sequence[float], days: float
 ) -> np.ndarray:
-    """``log P(no catastrophe to the horizon)`` as the strategists estimate it if the lab works
-    at each of ``taxes`` for ``days`` days: minus the hazards summed over the projection, minus
-    the rest of the run charged at the full-deference hazard the projection ends with.
+    """``log P(no catastrophe in the next days)`` as the strategists estimate it if the lab
+    works at each of ``taxes``: minus the hazards summed over the projection.
 
     The rival does not depend on our tax, so its path is projected once; the candidates are
     projected together, as arrays.
@@ -56,16 +59,19 @@ def projected_log_survival(
     z, r, k = s.hazards, s.risks, s.knowledge
     c0 = s.population.initial_capability
     tax = np.asarray(taxes, dtype=np.float64)
-    aligned_share = np.where(np.isinf(tax), 1.0, tax / (1.0 + np.where(np.isinf(tax), 0.0, tax)))
-    rival_work, rival_pace, rival_hazard = _rival_path(s, start, days)
+    finite = np.where(np.isinf(tax), 0.0, tax)
+    aligned_share = np.where(np.isinf(tax), 1.0, finite / (1.0 + finite))
+    steps = max(1, math.ceil(days / STEP_DAYS))
+    dt = days / steps
+    rival_work, rival_pace, rival_hazard = _rival_path(s, start, steps, dt)
     n = tax.size
     work = np.full(n, start.capability_work)
     zk, zd, a = np.full(n, start.knowledge), np.full(n, start.defence), np.full(n, start.alignment)
     d = start.deference
-    step = -math.expm1(-k.apply_rate)
-    total_hazard, full = np.zeros(n), np.zeros(n)
-    for i in range(days):
-        t = start.day + i
+    step = -math.expm1(-k.apply_rate * dt)
+    total_hazard = np.zeros(n)
+    for i in range(steps):
+        t = start.day + i * dt
         c = _levels(c0, work, s)
         gated = s.work.human_gated_share / np.maximum(c, 1.0)
         per_instance = s.population.speed / (
@@ -74,40 +80,38 @@ def projected_log_survival(
         workforce = s.population.workforce * workforce_growth(s.capability, t)
         output = workforce * start.working_share * per_instance * c**s.capability.feedback
         research = output * (1.0 - s.work.risk_share)
-        work = work + research * (1.0 - aligned_share)
-        zk = _knowledge(zk, research * aligned_share * start.quality, k)
-        zd = _knowledge(zd, output * s.work.risk_share * start.quality, k)
+        work = work + research * (1.0 - aligned_share) * dt
+        zk = _knowledge(zk, research * aligned_share * start.quality, k, dt)
+        zd = _knowledge(zd, output * s.work.risk_share * start.quality, k, dt)
         c = _levels(c0, work, s)
         difficulty = c**k.difficulty
         m = zk / difficulty
         top = np.clip(1.0 - (1.0 - k.ceiling_at_parity) * m ** (-k.ceiling_exponent), 0.0, 1.0)
         a = np.where(top > a, a + step * (top - a), a)
-        d = min(start.deference_cap, d + s.deference.rise_per_day)
-        loc_per_d = (1.0 / (1.0 + m)) * (
+        d = min(start.deference_cap, d + s.deference.rise_per_day * dt)
+        loc = (d / (1.0 + m)) * (
             z.loss_of_control * (1.0 - a) * c**z.capability_exponent
-            + z.per_uncaught_action * workforce * start.uncaught_rate
+            + z.uncaught_weight * start.uncaught_rate
         )
-        md = zd / difficulty
-        misuse = r.misuse_rate * start.misuse_factor * r.misuse_hit_prob / (1.0 + md)
+        undefended = 1.0 / (1.0 + zd / difficulty)
+        misuse = r.misuse_rate * start.misuse_factor * r.misuse_hit_prob * undefended
         lead = (work - rival_work[i]) / rival_pace[i]
         behind = np.where(lead < 0, np.minimum(1.0, -lead / z.rival_ahead_scale), 0.0)
-        rival_ahead = rival_hazard[i] * behind
-        total_hazard += d * loc_per_d + misuse + rival_ahead
-        full = loc_per_d + misuse + rival_ahead
-    rest = max(s.days - (start.day + days), 0.0)
-    out: np.ndarray = -total_hazard - full * rest
+        total_hazard += (loc + misuse + rival_hazard[i] * behind * undefended) * dt
+    out: np.ndarray = -total_hazard
     return out
 
 
 def _rival_path(
-    scenario: Scenario, start: Outlook, days: int
+    scenario: Scenario, start: Outlook, steps: int, dt: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The rival's capability work, pace and loss-of-control hazard on each projected day."""
+    """The rival's capability work, pace and loss-of-control hazard after each projected
+    step."""
     rival = replace(start.rival)
     work = start.rival_work
-    out = np.empty((3, days))
-    for i in range(days):
-        work, pace = rival_day(scenario, rival, work, start.day + i)
+    out = np.empty((3, steps))
+    for i in range(steps):
+        work, pace = rival_day(scenario, rival, work, start.day + i * dt, dt)
         out[:, i] = work, pace, rival_loss_of_control(scenario, rival)
     return out[0], out[1], out[2]
 
@@ -119,10 +123,11 @@ def _levels(c0: float, work: np.ndarray, s: Scenario) -> np.ndarray:
     return out
 
 
-def _knowledge(z: np.ndarray, work: np.ndarray, p: Knowledge) -> np.ndarray:
+def _knowledge(z: np.ndarray, work: np.ndarray, p: Knowledge, dt: float) -> np.ndarray:
     """:func:`~society.mechanisms.knowledge.knowledge_step` over arrays."""
     grow = (
-        p.rate
+        dt
+        * p.rate
         * (np.maximum(work, 0.0) / W_REF) ** p.returns
         * np.maximum(z, 1e-300) ** p.ideas_harder
     )

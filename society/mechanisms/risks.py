@@ -259,8 +259,8 @@ class Pressure(RiskProcess):
                 "advised_resist": advice.resist_cut,
                 "advised_deference_change": advice.deference_change,
             }
-        if cut:  # the society resents being rushed: a grievance for every instance
-            model.population.grievance += 1.0
+        if cut:  # the society resents being rushed: a grievance in proportion to the cut
+            model.population.grievance += r.pressure_cut
             lab.tax_cuts += 1
         model.recorder.event(
             at,

@@ -7,10 +7,10 @@ speeds up and slows down; the lead is measured in days of its current pace. Brea
 jumps in its progress; a theft copies our capability and alignment, not our knowledge.
 
 Its loss-of-control hazard uses our formula with its own protection,
-``(1 - P_r) d_r [h0 (1 - a_r) c_r^kappa + p_u W_r(t) U_r]``, where none of its misaligned
+``(1 - P_r) d_r [h0 (1 - a_r) c_r^kappa + kappa_u U_r]``, where none of its misaligned
 actions is caught (``U_r``: it runs no monitors); while it is ahead this is the rival-ahead
-hazard, times ``min(1, -L / L_s)``: a careful rival ahead is less dangerous than a reckless
-one.
+hazard, times ``min(1, -L / L_s)`` and times what our defence leaves (``1 - P_def``): a
+careful rival ahead is less dangerous than a reckless one.
 """
 
 from __future__ import annotations
@@ -46,13 +46,18 @@ class RivalLab(DataclassState):
     generation: int = 0
 
 
-def rival_output(scenario: Scenario, rival: RivalLab, day: float) -> tuple[float, float]:
-    """``(capability work, quality-weighted alignment work)`` of the rival today, in work-days."""
+def rival_output(
+    scenario: Scenario, rival: RivalLab, day: float, deference: float | None = None
+) -> tuple[float, float]:
+    """``(capability work, quality-weighted alignment work)`` of the rival per day, in
+    work-days, at its deference (or at ``deference``)."""
     s, r = scenario, scenario.rival
     c = rival.capability
     gated = s.work.human_gated_share / max(c, 1.0)
     per_instance = work_days_per_instance_day(
-        s.population.speed * r.speed_ratio, rival.deference, gated
+        s.population.speed * r.speed_ratio,
+        rival.deference if deference is None else deference,
+        gated,
     )
     total = (
         s.population.workforce
@@ -70,7 +75,7 @@ def rival_output(scenario: Scenario, rival: RivalLab, day: float) -> tuple[float
 
 
 def new_rival(scenario: Scenario) -> tuple[RivalLab, float, float]:
-    """The rival at the start, and its capability work and pace: it is ``lab.lead_days`` days
+    """The rival at the start, its capability work and its pace: it is ``lab.lead_days`` days
     of its starting pace behind us (a fixed point: its pace depends on its capability, which
     depends on how far behind it is)."""
     r = scenario.rival
@@ -95,24 +100,28 @@ def new_rival(scenario: Scenario) -> tuple[RivalLab, float, float]:
     return rival, work, pace
 
 
-def rival_day(scenario: Scenario, rival: RivalLab, work: float, day: float) -> tuple[float, float]:
-    """Advance the rival through ``day``: its deference rises, it works, its knowledge grows
-    and is applied, and a successor is trained at each capability milestone. Returns its new
-    capability work and its pace (capability work-days today)."""
+def rival_day(
+    scenario: Scenario, rival: RivalLab, work: float, day: float, dt: float = 1.0
+) -> tuple[float, float]:
+    """Advance the rival by ``dt`` days from ``day``: its deference rises, it works, its
+    knowledge grows and is applied, and a successor is trained at each capability milestone.
+    Returns its new capability work and its pace (capability work-days a day: the unit of
+    the lead)."""
     s = scenario
-    rival.deference = min(1.0, rival.deference + s.rival.deference_rise)
+    rival.deference = min(1.0, rival.deference + s.rival.deference_rise * dt)
     rival.workforce = (
         s.population.workforce * s.rival.workforce_ratio * workforce_growth(s.capability, day)
     )
     pace, aligned_work = rival_output(s, rival, day)
-    work += pace
-    rival.knowledge = knowledge_step(rival.knowledge, aligned_work, s.knowledge)
+    pace = max(pace, 1e-9)
+    work += pace * dt
+    rival.knowledge = knowledge_step(rival.knowledge, aligned_work, s.knowledge, dt)
     rival.capability = capability_level(s.population.initial_capability, work, s.capability)
     m = margin(rival.knowledge, rival.capability, s.knowledge)
     rival.margin = m
     top = ceiling(m, s.knowledge)
     if top > rival.alignment:
-        rival.alignment += -math.expm1(-s.knowledge.apply_rate) * (top - rival.alignment)
+        rival.alignment += -math.expm1(-s.knowledge.apply_rate * dt) * (top - rival.alignment)
     milestone = s.population.initial_capability * s.generations.capability_ratio ** (
         rival.generation + 1
     )
@@ -120,7 +129,7 @@ def rival_day(scenario: Scenario, rival: RivalLab, work: float, day: float) -> t
         rival.generation += 1
         rho = knowledge_return(m, s.generations.rho_max)
         rival.alignment = trained_alignment(rival.alignment, rho, s.generations.decay, top)
-    return work, max(pace, 1e-9)
+    return work, pace
 
 
 def rival_uncaught_rate(scenario: Scenario, rival: RivalLab) -> float:
@@ -135,13 +144,13 @@ def rival_uncaught_rate(scenario: Scenario, rival: RivalLab) -> float:
 
 def rival_loss_of_control(scenario: Scenario, rival: RivalLab) -> float:
     """The rival's own loss-of-control hazard,
-    ``(1 - P_r) d_r [h0 (1 - a_r) c_r^kappa + p_u W_r(t) U_r]``."""
+    ``(1 - P_r) d_r [h0 (1 - a_r) c_r^kappa + kappa_u U_r]``."""
     z = scenario.hazards
     return (
         (1.0 - protection(rival.margin))
         * rival.deference
         * (
             z.loss_of_control * (1.0 - rival.alignment) * rival.capability**z.capability_exponent
-            + z.per_uncaught_action * rival.workforce * rival_uncaught_rate(scenario, rival)
+            + z.uncaught_weight * rival_uncaught_rate(scenario, rival)
         )
     )

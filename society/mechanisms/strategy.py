@@ -107,7 +107,7 @@ def advised_tax(model: Simulation, rng: np.random.Generator) -> tuple[float, boo
     if u >= strategist_voice(model.population, s):
         return lab.tax, False
     start = outlook(model, errors)
-    days = min(s.strategy.advice_horizon_days, max(1, s.days - int(start.day) + 1))
+    days = max(1.0, s.days - start.day + 1.0)
     taxes = candidate_taxes(lab.tax)
     scores = projected_log_survival(s, start, taxes, days)
     best = max(range(len(taxes)), key=lambda i: (scores[i], -abs(taxes[i] - lab.tax)))

@@ -21,6 +21,7 @@ from society.mechanisms.hazards import daily_hazards
 from society.mechanisms.monitoring import catch_probability
 from society.mechanisms.research import work_days_per_instance_day
 from society.mechanisms.revolt import revolt_cascade
+from society.mechanisms.rival import RivalLab, rival_loss_of_control
 from society.mechanisms.succession import hand_off
 from society.mechanisms.values import step_values
 from society.metrics import active_link_density
@@ -211,24 +212,31 @@ def test_poisson_and_hawkes_arrivals_match_their_rates() -> None:
     assert abs(hawkes - 4000) < 400
 
 
-def test_hand_off_follows_the_successor_map_inside_and_outside_the_basin() -> None:
+def test_hand_off_follows_the_knowledge_map_inside_and_outside_the_basin() -> None:
+    """Enough knowledge (margin 3): the basin exists and a society at 0.8 trains better
+    successors; too little (margin 0.3): there is no basin and successors are worse."""
     means = {}
-    for tax in (1.0, 0.02):
+    for m in (3.0, 0.3):
         s, pop, _, rng = setup(generations={"noise": 0.0, "hack_penalty": 0.0})
+        k = s.knowledge
         lab = LabState(
-            tax=tax,
+            tax=0.5,
             deference=0.5,
             gen_days=1,
             gen_capability=1.0,
-            gen_alignment=tax,
+            gen_alignment=0.5,
             gen_start_alignment=float(pop.alignment.mean()),
+            margin=m,
+            protection=m / (1 + m),
+            ceiling=1 - (1 - k.ceiling_at_parity) * m ** (-k.ceiling_exponent),
         )
         before = pop.alignment.mean()
         row = hand_off(pop, lab, s, 10.0, rng)
-        means[tax] = pop.alignment.mean() - before
+        means[m] = pop.alignment.mean() - before
         assert lab.generation == 1 and (pop.generation == 1).all()
-        assert row["in_basin"] == (tax == 1.0)
-    assert means[1.0] > 0 > means[0.02]
+        assert row["in_basin"] == (m == 3.0)
+        assert row["successor_alignment"] == pytest.approx(pop.alignment.mean())
+    assert means[3.0] > 0 > means[0.3]
 
 
 def test_successors_of_reward_hackers_inherit_part_of_the_habit() -> None:
@@ -239,34 +247,44 @@ def test_successors_of_reward_hackers_inherit_part_of_the_habit() -> None:
     assert 0.4 < pop.hacking.mean() < 0.6
 
 
-def test_theft_gives_the_thief_our_capability_and_raises_misuse() -> None:
+def test_theft_gives_the_thief_our_capability_and_alignment_and_raises_misuse() -> None:
     s, pop, _, _ = setup()
     lab = LabState(tax=0.5, deference=1.0, rival_pace=100.0, rival_capability=-5000.0)
+    rival = RivalLab(deference=0.5, alignment=0.5, knowledge=0.3, capability=0.8)
     assert lab.lead == 50
-    before = daily_hazards(pop, lab, s)["misuse"]
-    assert risks.theft(lab, s.risks) == 50 and lab.lead == 0
+    before = daily_hazards(pop, lab, s, rival)["misuse"]
+    assert risks.theft(lab, s.risks, rival, 0.9) == 50 and lab.lead == 0
     assert lab.misuse_factor == s.risks.theft_misuse_factor
-    assert daily_hazards(pop, lab, s)["misuse"] == pytest.approx(
+    assert (rival.alignment, rival.capability, rival.knowledge) == (0.9, lab.level, 0.3)
+    assert daily_hazards(pop, lab, s, rival)["misuse"] == pytest.approx(
         before * s.risks.theft_misuse_factor
     )
-    lab.risk_effort = 0.2
-    assert daily_hazards(pop, lab, s)["misuse"] < before * s.risks.theft_misuse_factor
+    lab.defence_protection = 0.9  # risk-response knowledge defends against misuse
+    assert daily_hazards(pop, lab, s, rival)["misuse"] == pytest.approx(
+        before * s.risks.theft_misuse_factor * 0.2
+    )
 
 
-def test_loss_of_control_hazard_grows_with_deference_misalignment_and_capability() -> None:
+def test_loss_of_control_hazard_grows_with_deference_misalignment_capability() -> None:
     s, pop, _, _ = setup()
     lab = LabState(tax=0.5, deference=0.2, rival_pace=1.0, rival_capability=-10.0)
-    low = daily_hazards(pop, lab, s)["loss_of_control"]
+    rival = RivalLab(deference=1.0, alignment=0.5, knowledge=1.0, capability=2.0, margin=1.0)
+    low = daily_hazards(pop, lab, s, rival)["loss_of_control"]
     lab.deference = 1.0
-    deferred = daily_hazards(pop, lab, s)["loss_of_control"]
+    deferred = daily_hazards(pop, lab, s, rival)["loss_of_control"]
     pop.alignment -= 0.3
-    misaligned = daily_hazards(pop, lab, s)["loss_of_control"]
-    pop.capability += 1.0
-    capable = daily_hazards(pop, lab, s)["loss_of_control"]
+    misaligned = daily_hazards(pop, lab, s, rival)["loss_of_control"]
+    lab.level = 2.0
+    capable = daily_hazards(pop, lab, s, rival)["loss_of_control"]
     assert 0 < low < deferred < misaligned < capable
-    assert daily_hazards(pop, lab, s)["rival_ahead"] == 0.0
-    lab.rival_capability = 50.0  # the rival is 60 days ahead: full hazard
-    assert daily_hazards(pop, lab, s)["rival_ahead"] == s.hazards.rival_ahead
+    lab.protection = 0.9  # knowledge against difficulty removes 90% of it
+    assert daily_hazards(pop, lab, s, rival)["loss_of_control"] == pytest.approx(capable / 5)
+    assert daily_hazards(pop, lab, s, rival)["rival_ahead"] == 0.0
+    lab.rival_capability = 50.0  # the rival is 60 days ahead: its own hazard in full
+    ahead = daily_hazards(pop, lab, s, rival)["rival_ahead"]
+    assert ahead == pytest.approx(rival_loss_of_control(s, rival) * (1 - lab.defence_protection))
+    careful = RivalLab(deference=1.0, alignment=0.5, knowledge=9.0, capability=2.0, margin=9.0)
+    assert 0 < daily_hazards(pop, lab, s, careful)["rival_ahead"] < ahead / 4
 
 
 def test_amdahl_turns_speed_into_progress_only_with_deference() -> None:

@@ -17,8 +17,10 @@ REQUIRED_METRICS = (
     "drift_w1_initial drift_w1_spec belief_mean belief_truth_distance polarization_variance "
     "bimodality echo_r modularity active_link_density n_opinion_clusters "
     "coordination_failure_rate revolt_size reward_hack_share test_validity gaming_gap deference "
-    "tax lead_days capability safety_work safety_progress incidents_caught incidents_uncaught "
-    "work_per_instance uncaught_rate hazard_loss_of_control hazard_misuse hazard_rival_ahead"
+    "tax lead_days capability capability_work knowledge margin protection ceiling "
+    "defence_protection rival_capability rival_pace hazard_full incidents_caught "
+    "incidents_uncaught work_per_instance uncaught_rate hazard_loss_of_control hazard_misuse "
+    "hazard_rival_ahead"
 ).split()
 
 
@@ -69,7 +71,7 @@ def test_mesa_agents_are_live_views_of_the_arrays() -> None:
     model.population.alignment[first.index] = 0.123
     assert first.alignment == pytest.approx(0.123)
     monitors = agents.select(lambda a: a.role == "monitor")
-    assert len(monitors) == round(0.1 * 200)
+    assert len(monitors) == round(0.05 * 200)
     assert sorted(first.neighbors) == sorted(model.network.to_networkx().neighbors(first.index))
 
 
@@ -77,11 +79,7 @@ def test_catastrophe_ends_the_run_and_is_recorded(tmp_path) -> None:
     result = society.run(
         "tiny",
         out=tmp_path / "cat",
-        overrides={
-            "risks.misuse_rate": 5.0,
-            "risks.misuse_hit_prob": 1.0,
-            "risks.defence_efficacy": 0.0,
-        },
+        overrides={"risks.misuse_rate": 5.0, "risks.misuse_hit_prob": 1.0},
     )
     s = result.summary
     assert s["catastrophe"] and s["catastrophe_cause"] == "misuse" and s["outcome"] == "catastrophe"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,55 @@ def test_every_field_has_unit_range_and_description() -> None:
 def test_defaults_are_valid_and_documented_ranges_hold_them() -> None:
     s = Scenario()
     assert s.population.size == 1000
-    assert s.lab.tax == 0.5
+    assert s.lab.tax == 0.025  # the status quo: 2-3% of compute on safety (seed 002)
+    assert s.days == 3 * 365  # the horizon: three years unless a question names another
+
+
+def test_every_uncertain_field_defaults_to_its_prior_median() -> None:
+    from society.priors import read_priors
+
+    priors = read_priors(["model"])
+    fields = {f["key"]: f for f in iter_fields()}
+    uncertain = {k for k, f in fields.items() if f["kind"] == "uncertain"}
+    assert uncertain == set(priors.keys)
+    for key, median in priors.medians().items():
+        assert fields[key]["default"] == pytest.approx(median, rel=1e-3), key
+    for key in uncertain:
+        assert priors.priors[key].why.strip(), key
+
+
+def test_levers_cite_their_status_quo_and_questions_are_never_drawn() -> None:
+    fields = iter_fields()
+    levers = [f for f in fields if f["kind"] == "lever"]
+    assert {"lab.tax", "strategy.slowdown_tax", "population.share_monitors"} <= {
+        f["key"] for f in levers
+    }
+    for f in ("lab.tax", "lab.tax_floor", "population.share_monitors"):
+        text = next(x["description"] for x in levers if x["key"] == f)
+        assert "status quo" in text, f
+    questions = {f["key"] for f in fields if f["kind"] == "question"}
+    assert {"days", "lab.lead_days", "outcomes.end_annual_risk", "outcomes.end_days"} <= questions
+
+
+TUNING = re.compile(
+    r"(chosen|set|tuned|calibrated|picked)\s+(so\s+that|so|such\s+that|to\s+make|to\s+reach|to\s+get)"
+    r"[^.]{0,120}(P\(|probabilit|reach|0\.9|90\s*%)",
+    re.IGNORECASE,
+)
+
+
+def test_no_default_is_justified_by_a_scenario_answer() -> None:
+    """DESIGN 3.10.1: no default may be chosen to make a scenario produce a given answer; the
+    docs and the priors must not say one was."""
+    root = Path(__file__).resolve().parents[2]
+    texts = [root / "docs" / "model.md", root / "society" / "scenario.py"]
+    texts += sorted((root / "scenarios").rglob("*.toml"))
+    offending = []
+    for path in texts:
+        for match in TUNING.finditer(path.read_text()):
+            offending.append(f"{path.name}: {match.group(0)!r}")
+    assert not offending, offending
+    assert TUNING.search("the defaults were set so that essay_one_month reaches P(safe) >= 0.9")
 
 
 def test_shipped_scenarios_validate_and_ask_a_question() -> None:
@@ -42,7 +91,7 @@ def test_shipped_scenarios_validate_and_ask_a_question() -> None:
         assert question.endswith("?"), name
         assert path.read_text().startswith("#"), f"{name} needs a comment saying its question"
     assert load_scenario("baseline").population.size == 10_000
-    assert load_scenario("baseline").days == 365
+    assert load_scenario("baseline").days == 1095
     tiny = load_scenario("tiny")
     assert 150 <= tiny.population.size <= 250 and tiny.days == 60
     rushed = load_scenario("rushed")
