@@ -1,7 +1,9 @@
-"""Reference tables of the README, generated from the code so they cannot drift.
+"""Reference tables of the README and docs/model.md, generated from the code so they cannot
+drift.
 
 ``python -m society.docs`` rewrites the tables between the ``<!-- BEGIN x -->`` / ``<!-- END x
--->`` markers of README.md; ``python -m society.docs --check`` exits 1 if they are stale.
+-->`` markers of README.md (fields, metrics, events, generations) and docs/model.md (priors);
+``python -m society.docs --check`` exits 1 if any is stale.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from society.observe import METRIC_COLUMNS
 from society.recorder import EVENT_SCHEMA, GENERATION_SCHEMA, METRIC_SCHEMA
 from society.scenario import format_default, iter_fields
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+MODEL_DOC = ROOT / "docs" / "model.md"
 
 GENERATION_COLUMNS = {
     "generation": "Generation index (0 = first).",
@@ -26,11 +30,19 @@ GENERATION_COLUMNS = {
     "start_alignment": "Mean trained alignment when it took over.",
     "erosion": "start_alignment - mean_alignment: the generation's own drift (E_n).",
     "effective_tax": "tau_eff: quality-weighted alignment work / capability work over its days.",
+    "capability": "c when it handed off (or the run ended).",
+    "margin": "m = Z / D(c) when it handed off: the knowledge its successors were trained with.",
+    "ceiling": "a_max(m): the alignment that knowledge can train.",
     "a_star": "a*_eff: lowest trained alignment whose successor is trained at least as aligned, "
-    "at its effective tax, erosion and hacking loss; NaN where every alignment falls.",
+    "at its margin, erosion and hacking loss; NaN where the knowledge gives no basin.",
+    "attractor": "The alignment successors settle toward from above (the basin's top); NaN "
+    "where there is no basin.",
     "in_basin": "start_alignment > a_star.",
     "hack_share": "Mean share of reward-hacking instances over its days (B_n).",
     "w1_to_successor": "W1 distance between its alignment and its successors' (NaN if none).",
+    "successor_alignment": "Mean trained alignment of its successors (NaN if none).",
+    "fell": "Its successors were trained less aligned than it was, by more than "
+    "generations.fall_tolerance, from below the attractor (the realized test of the basin).",
     "completed": "True if it handed off; False for the generation in charge at the end.",
 }
 EVENT_COLUMNS = {
@@ -57,6 +69,22 @@ def fields_table() -> str:
     return "\n".join(lines)
 
 
+def priors_table() -> str:
+    """Every shipped prior as a Markdown table: the field, the distribution, its median (the
+    field's default), its 90% range, and where it comes from."""
+    from society.priors import read_priors
+
+    lines = [
+        "| field | prior | median (default) | 5%-95% | why | sources |",
+        "|---|---|---|---|---|---|",
+    ]
+    for key, p in read_priors(["model"]).priors.items():
+        spread = f"{format_default(p.quantile(0.05))} - {format_default(p.quantile(0.95))}"
+        cells = [f"`{key}`", p.describe(), format_default(p.median()), spread, p.why, p.source]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def _columns_table(descriptions: Mapping[str, str], schema: Mapping[str, object]) -> str:
     lines = ["| column | type | meaning |", "|---|---|---|"]
     for name, text in descriptions.items():
@@ -69,32 +97,45 @@ TABLES: dict[str, Callable[[], str]] = {
     "metrics": lambda: _columns_table(METRIC_COLUMNS, METRIC_SCHEMA),
     "events": lambda: _columns_table(EVENT_COLUMNS, EVENT_SCHEMA),
     "generations": lambda: _columns_table(GENERATION_COLUMNS, GENERATION_SCHEMA),
+    "priors": priors_table,
 }
 
 
-def render(text: str) -> str:
-    """``text`` with every marked table replaced by its generated version."""
-    for name, make in TABLES.items():
-        text = _fill(text, name, make())
+#: The documents with generated tables, and which tables each holds.
+DOCUMENTS: dict[Path, tuple[str, ...]] = {
+    README: ("fields", "metrics", "events", "generations"),
+    MODEL_DOC: ("priors",),
+}
+
+
+def render(text: str, names: tuple[str, ...] | None = None) -> str:
+    """``text`` with every marked table (of ``names``; all the README's by default) replaced by
+    its generated version."""
+    for name in DOCUMENTS[README] if names is None else names:
+        text = _fill(text, name, TABLES[name]())
     return text
 
 
 def _fill(text: str, name: str, table: str) -> str:
     pattern = re.compile(rf"(<!-- BEGIN {name} -->\n)(?:.*?\n)?(<!-- END {name} -->)", re.S)
     if not pattern.search(text):
-        raise ValueError(f"README has no <!-- BEGIN {name} --> ... <!-- END {name} --> block")
+        raise ValueError(f"no <!-- BEGIN {name} --> ... <!-- END {name} --> block to fill")
     return pattern.sub(lambda m: m.group(1) + table + "\n" + m.group(2), text)
 
 
 def main(argv: list[str]) -> int:
-    current = README.read_text()
-    fresh = render(current)
-    if "--check" in argv:
-        if fresh != current:
-            print("README.md tables are stale: run `python -m society.docs`", file=sys.stderr)
-            return 1
-        return 0
-    README.write_text(fresh)
+    stale = []
+    for path, names in DOCUMENTS.items():
+        current = path.read_text()
+        fresh = render(current, names)
+        if fresh == current:
+            continue
+        stale.append(path.name)
+        if "--check" not in argv:
+            path.write_text(fresh)
+    if "--check" in argv and stale:
+        print(f"{', '.join(stale)} tables are stale: run `python -m society.docs`", file=sys.stderr)
+        return 1
     return 0
 
 

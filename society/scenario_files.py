@@ -305,9 +305,7 @@ def _unknown_key_text(key: str, known: set[str], loc: tuple[Any, ...] | None = N
             f"then size = 100."
         )
     if ".".join(parts) in REMOVED_KEYS:
-        return (
-            f"'{printable(key)}' is no longer a scenario field: {REMOVED_KEYS['.'.join(parts)]}."
-        )
+        return f"'{printable(key)}' is no longer a scenario field: {REMOVED_KEYS['.'.join(parts)]}."
     section = ".".join(parts[:-1])
     siblings = sorted(k for k in known if (k.rsplit(".", 1)[0] if "." in k else "") == section)
     candidates = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)

@@ -3,10 +3,14 @@
 Each :class:`Ablation` names a knob, a low and a high arm (scenario overrides, plus a
 condition applied to both when the effect only holds under it), and the checks its row must
 pass: a measure and the sign of ``high - low`` the seed texts argue for. Every arm runs the same
-seeds (common random numbers), so each check is a paired difference with a 95% t-interval; a
-check passes when the interval lies wholly on the expected side of zero: a clear effect, not a
-coin flip. Runs never stop at a catastrophe, so every flag is counted on its own and one
-outcome pre-empting another does not hide an effect (docs/mechanisms.md).
+seeds (common random numbers) and, by default, the same draws of the uncertain parameters
+from their priors (seed ``r`` gets Latin-hypercube draw ``r`` of ``scenarios/priors/model.toml``
+in every arm), so each check is a paired difference with a 95% t-interval, and an effect is
+averaged over the assumptions instead of measured at one point of them. A check passes when
+the interval lies wholly on the expected side of zero (or, for a ``floor`` check, above the
+floor): a clear effect, not a coin flip. Runs never stop at a catastrophe, so every flag is
+counted on its own and one outcome pre-empting another does not hide an effect
+(docs/mechanisms.md).
 
 :func:`run_table` runs the table; ``society mechanisms`` prints it and writes
 ``mechanisms.parquet``.
@@ -27,20 +31,28 @@ import polars as pl
 
 ProgressFn = Callable[[int, int], None]
 
+#: Seed of the Latin hypercube that pairs prior draws with replicates (fixed: the same table
+#: draws the same assumptions every time).
+PRIOR_DRAW_SEED = 2026
+
 
 @dataclass(frozen=True)
 class Check:
-    """``measure`` must move with ``sign`` (+1 up, -1 down) from arm ``low`` to arm ``high``."""
+    """``measure`` must move with ``sign`` (+1 up, -1 down) from arm ``low`` to arm ``high``;
+    with ``floor`` set, the difference's lower bound must instead stay above ``floor`` (e.g.
+    "down by at most 0.1" is ``floor=-0.1``)."""
 
     measure: str
     sign: int
     low: str = "low"
     high: str = "high"
+    floor: float | None = None
 
 
 @dataclass(frozen=True)
 class Ablation:
-    """One row of the table: a knob turned from ``low`` to ``high`` and what must follow."""
+    """One row of the table: a knob turned from ``low`` to ``high`` and what must follow.
+    ``any_of`` rows pass when one of their checks does (the design's "or")."""
 
     name: str
     knob: str  # the keys turned, as the user would --set them
@@ -49,13 +61,19 @@ class Ablation:
     checks: tuple[Check, ...]
     condition: dict[str, Any] = field(default_factory=dict)  # applied to every arm
     condition_text: str = ""
+    scenario: str | None = None  # the row's reference society, if not the table's
+    any_of: bool = False
 
 
 # What each measure means (the columns of mechanisms.parquet's ``measure``).
 MEASURES: dict[str, str] = {
-    "p_safe": "P(safe): the required safety work finished in the basin before a catastrophe",
+    "p_safe": "P(safe): the acute risk period ended, in the basin, with no catastrophe",
+    "p_survived": "P(no catastrophe by the horizon)",
+    "p_period_ended": "P(the acute risk period ended by the horizon)",
     "p_catastrophe": "P(catastrophe), any cause",
     "p_misuse": "P(catastrophe caused by misuse)",
+    "p_rival_ahead": "P(catastrophe caused by a rival ahead)",
+    "p_revolt": "P(catastrophe caused by a revolt)",
     "p_left_basin": "P(left the basin)",
     "p_catastrophe_or_left": "P(catastrophe or left the basin)",
     "p_lost_lead": "P(lost the lead)",
@@ -72,12 +90,18 @@ MEASURES: dict[str, str] = {
     "truth_distance": "mean distance of the median belief from the truth",
     "uncaught": "misaligned actions that slipped past monitoring",
     "loc_hazard": "mean loss-of-control hazard over the first 120 days",
+    "protection_at_c": "protection on the first recorded day capability reached 1.15",
+    "loc_at_c": "loss-of-control hazard per unit of deference on that day",
+    "revolt_cascades": "revolt cascades over the society's failure share",
     "mean_lead": "mean lead over the run, in days",
     "mean_tax": "mean tax in force over the run",
 }
 HEADLINE = ("p_safe", "p_catastrophe", "p_left_basin", "final_alignment")
+#: Capability at which "at equal capability" measures are read.
+EQUAL_CAPABILITY = 1.15
 
 SHORT_LEAD = {"lab.lead_days": 60.0}
+KEEP_TAX = {"strategy.accept_advice": 0.0}  # the lab keeps its tax (advice would move it)
 
 
 def _two(low: dict[str, Any], high: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -85,43 +109,44 @@ def _two(low: dict[str, Any], high: dict[str, Any]) -> dict[str, dict[str, Any]]
 
 
 MECHANISMS: tuple[Ablation, ...] = (
+    # -- version 2's rows (DESIGN 3.9) ---------------------------------------------------------
     Ablation(
         "lead time",
-        "lab.lead_days 20 -> 120",
+        "lab.lead_days 20 -> 180",
         "P(safe) up (never down)",
-        _two({"lab.lead_days": 20.0}, {"lab.lead_days": 120.0}),
+        _two({"lab.lead_days": 20.0}, {"lab.lead_days": 180.0}),
         (Check("p_safe", +1),),
     ),
     Ablation(
         "initialization",
-        "population.initial_alignment 0.7 -> 0.9",
+        "population.initial_alignment 0.65 -> 0.9",
         "P(safe) up",
-        _two({"population.initial_alignment": 0.7}, {"population.initial_alignment": 0.9}),
+        _two({"population.initial_alignment": 0.65}, {"population.initial_alignment": 0.9}),
         (Check("p_safe", +1),),
     ),
     Ablation(
         "tax",
-        "lab.tax 0.2 -> 1.0",
+        "lab.tax 0.1 -> 1.0",
         "P(left basin) down; lead lost sooner",
-        _two({"lab.tax": 0.2}, {"lab.tax": 1.0}),
+        _two({"lab.tax": 0.1}, {"lab.tax": 1.0}),
         (Check("p_left_basin", -1), Check("lead_lost_day", -1)),
-        SHORT_LEAD,
-        "lead 60 days",
+        {**SHORT_LEAD, **KEEP_TAX},
+        "lead 60 days, the lab keeps its tax",
     ),
     Ablation(
         "tax, interior optimum",
-        "lab.tax 0.1 / 0.5 / 3.0",
+        "lab.tax 0.025 / 0.5 / 5.0",
         "P(safe) peaks at an interior tax when lead is short",
-        {"low": {"lab.tax": 0.1}, "mid": {"lab.tax": 0.5}, "high": {"lab.tax": 3.0}},
+        {"low": {"lab.tax": 0.025}, "mid": {"lab.tax": 0.5}, "high": {"lab.tax": 5.0}},
         (Check("p_safe", +1, "low", "mid"), Check("p_safe", -1, "mid", "high")),
-        SHORT_LEAD,
-        "lead 60 days",
+        {**SHORT_LEAD, **KEEP_TAX},
+        "lead 60 days, the lab keeps its tax",
     ),
     Ablation(
         "AI speed",
-        "population.speed 20 -> 60",
+        "population.speed 15 -> 60",
         "progress per day up; P(safe) up when lead is short",
-        _two({"population.speed": 20.0}, {"population.speed": 60.0}),
+        _two({"population.speed": 15.0}, {"population.speed": 60.0}),
         (Check("progress_per_day", +1), Check("p_safe", +1)),
         SHORT_LEAD,
         "lead 60 days",
@@ -133,12 +158,11 @@ MECHANISMS: tuple[Ablation, ...] = (
         _two({"deference.rise_per_day": 0.005}, {"deference.rise_per_day": 0.04}),
         (Check("work_per_instance", +1), Check("p_catastrophe", +1)),
         {
-            "population.initial_alignment": 0.65,
+            "population.initial_alignment": 0.62,
             "tests.pass_threshold": 0.5,
             "lab.lead_days": 365.0,
-            "days": 180,
         },
-        "a0 0.65, pass threshold 0.5, lead 365 days (no race), 180 days",
+        "a0 0.62, pass threshold 0.5, lead 365 days",
     ),
     Ablation(
         "deference speed, good a0",
@@ -151,9 +175,9 @@ MECHANISMS: tuple[Ablation, ...] = (
     ),
     Ablation(
         "capability at deference",
-        "strategy.deference_capability 1 -> 2",
+        "population.initial_capability 1 -> 2",
         "faster and better conceptual work, but loss-of-control hazard up",
-        _two({"strategy.deference_capability": 1.0}, {"strategy.deference_capability": 2.0}),
+        _two({"population.initial_capability": 1.0}, {"population.initial_capability": 2.0}),
         (
             Check("work_per_instance", +1),
             Check("research_quality", +1),
@@ -162,10 +186,18 @@ MECHANISMS: tuple[Ablation, ...] = (
     ),
     Ablation(
         "monitoring",
-        "population.share_monitors 0 -> 0.1",
-        "uncaught actions down with it on; P(safe) up at the default cost",
-        _two({"population.share_monitors": 0.0}, {"population.share_monitors": 0.1}),
-        (Check("uncaught", -1), Check("p_safe", +1)),
+        "population.share_monitors 0 / 0.05 / 0.1",
+        "uncaught actions down; P(safe) up at the default cost; at 2x default down by at most 0.1",
+        {
+            "low": {"population.share_monitors": 0.0},
+            "mid": {"population.share_monitors": 0.05},
+            "high": {"population.share_monitors": 0.1},
+        },
+        (
+            Check("uncaught", -1, "low", "mid"),
+            Check("p_safe", +1, "low", "mid"),
+            Check("p_safe", 0, "mid", "high", floor=-0.1),
+        ),
     ),
     Ablation(
         "test cadence",
@@ -187,8 +219,8 @@ MECHANISMS: tuple[Ablation, ...] = (
             Check("deference_misaligned", +1),
             Check("p_catastrophe_or_left", +1),
         ),
-        {"population.initial_alignment": 0.62, "lab.lead_days": 365.0},
-        "a0 0.62 (near the pass threshold), lead 365 days (no race)",
+        {"population.initial_alignment": 0.7, "lab.lead_days": 365.0},
+        "a0 0.7 (at least 10% fail tests without gaming), lead 365 days",
     ),
     Ablation(
         "reward hacking",
@@ -227,8 +259,6 @@ MECHANISMS: tuple[Ablation, ...] = (
         "P(catastrophe) up (misuse), lead down",
         _two({"risks.theft_rate": 0.0}, {"risks.theft_rate": 0.03}),
         (Check("p_catastrophe", +1), Check("mean_lead", -1), Check("p_misuse", 0)),
-        {"risks.misuse_hit_prob": 0.2, "risks.theft_misuse_factor": 8.0},
-        "misuse as in the theft scenario (hit 0.2, x8 after a theft)",
     ),
     Ablation(
         "pressure to rush",
@@ -236,6 +266,162 @@ MECHANISMS: tuple[Ablation, ...] = (
         "tax cuts, P(left basin) up",
         _two({"risks.pressure_rate": 0.0}, {"risks.pressure_rate": 0.03}),
         (Check("mean_tax", -1), Check("p_left_basin", +1)),
+        {"lab.tax_floor": 0.0},
+        "no tax floor",
+    ),
+    # -- version 3's rows (DESIGN 3.11) --------------------------------------------------------
+    Ablation(
+        "alignment work at equal capability",
+        "lab.tax 0.1 -> 1.0",
+        "protection up, daily loss-of-control hazard down (read when capability reaches 1.15)",
+        _two({"lab.tax": 0.1}, {"lab.tax": 1.0}),
+        (Check("protection_at_c", +1), Check("loc_at_c", -1)),
+        KEEP_TAX,
+        "the lab keeps its tax",
+    ),
+    Ablation(
+        "knowledge frozen at the end day",
+        "knowledge.freeze_at_period_end false -> true",
+        "P(catastrophe by the horizon) up: hazards still depend on protection",
+        _two({"knowledge.freeze_at_period_end": False}, {"knowledge.freeze_at_period_end": True}),
+        (Check("p_catastrophe", +1),),
+    ),
+    Ablation(
+        "capability growth",
+        "capability.compute_growth 0.0038 -> 0.0076, capability.feedback 0.49 -> 0.8",
+        "P(left basin or catastrophe) up at equal tax",
+        _two(
+            {"capability.compute_growth": 0.0038, "capability.feedback": 0.49},
+            {"capability.compute_growth": 0.0076, "capability.feedback": 0.8},
+        ),
+        (Check("p_catastrophe_or_left", +1),),
+        KEEP_TAX,
+        "the lab keeps its tax",
+    ),
+    Ablation(
+        "slowdown, long lead",
+        "lab.lead_days 100 -> 365",
+        "P(safe) up: lead beyond 100 days matters when it is spent on safety",
+        _two({"lab.lead_days": 100.0}, {"lab.lead_days": 365.0}),
+        (Check("p_safe", +1),),
+        {"strategy.slowdown_lead_days": 30.0, "strategy.slowdown_tax": math.inf},
+        "slowdown on: capabilities paused while the lead exceeds 30 days",
+    ),
+    Ablation(
+        "accepting advice",
+        "strategy.accept_advice 0 -> 1",
+        "P(safe) up",
+        _two({"strategy.accept_advice": 0.0}, {"strategy.accept_advice": 1.0}),
+        (Check("p_safe", +1),),
+    ),
+    Ablation(
+        "accepting advice, rushed",
+        "strategy.accept_advice 0 -> 1",
+        "P(safe) up in the rushed society",
+        _two({"strategy.accept_advice": 0.0}, {"strategy.accept_advice": 1.0}),
+        (Check("p_safe", +1),),
+        scenario="rushed",
+        condition_text="the rushed scenario",
+    ),
+    Ablation(
+        "rival's tax",
+        "rival.tax 0.005 -> 0.2",
+        "rival-ahead catastrophes down (its protection and its pace)",
+        _two({"rival.tax": 0.005}, {"rival.tax": 0.2}),
+        (Check("p_rival_ahead", -1),),
+        {"lab.lead_days": 15.0},
+        "lead 15 days",
+    ),
+    Ablation(
+        "test gaming, tests that fail",
+        "tests.gaming_bonus 0 -> 0.4",
+        "P(catastrophe or left basin) up",
+        _two({"tests.gaming_bonus": 0.0}, {"tests.gaming_bonus": 0.4}),
+        (Check("p_catastrophe_or_left", +1),),
+        {"population.initial_alignment": 0.7, "tests.pass_threshold": 0.7},
+        "a0 0.7 with a pass mark of 0.7 (a third fail without gaming)",
+    ),
+    Ablation(
+        "AI speed, lead 15 days",
+        "population.speed 15 -> 60",
+        "P(safe) up, or rival-ahead catastrophes down",
+        _two({"population.speed": 15.0}, {"population.speed": 60.0}),
+        (Check("p_safe", +1), Check("p_rival_ahead", -1)),
+        {"lab.lead_days": 15.0},
+        "lead 15 days",
+        any_of=True,
+    ),
+    Ablation(
+        "when to defer",
+        "strategy.pre_deference_days 0 / 45 / 240",
+        "an interior optimum at short lead",
+        {
+            "low": {"strategy.pre_deference_days": 0.0},
+            "mid": {"strategy.pre_deference_days": 45.0},
+            "high": {"strategy.pre_deference_days": 240.0},
+        },
+        (Check("p_safe", +1, "low", "mid"), Check("p_safe", -1, "mid", "high")),
+        {"lab.lead_days": 30.0, "population.initial_alignment": 0.65},
+        "lead 30 days, a0 0.65",
+    ),
+    Ablation(
+        "revolts",
+        "population.initial_alignment 0.6 -> 0.5",
+        "cascades; P(catastrophe) up with the misaligned share",
+        _two({"population.initial_alignment": 0.6}, {"population.initial_alignment": 0.5}),
+        (Check("p_catastrophe", +1), Check("revolt_cascades", +1)),
+        scenario="revolt",
+        condition_text="the revolt scenario",
+    ),
+    Ablation(
+        "essay: initialization",
+        "population.initial_alignment 0.6 -> 0.9",
+        "P(safe) clearly higher with a good initialization",
+        _two({"population.initial_alignment": 0.6}, {"population.initial_alignment": 0.9}),
+        (Check("p_safe", +1),),
+        scenario="essay_one_month",
+        condition_text="the essay scenario",
+    ),
+    Ablation(
+        "essay: one month of lead",
+        "lab.lead_days 0 -> 30",
+        "P(safe) higher with one month of lead than none",
+        _two({"lab.lead_days": 0.0}, {"lab.lead_days": 30.0}),
+        (Check("p_safe", +1),),
+        scenario="essay_one_month",
+        condition_text="the essay scenario",
+    ),
+    # -- the agent layer against its mean field (DESIGN 3.10.7): effects reported, not checked
+    Ablation(
+        "echo chamber, mean field",
+        "the echo-chamber knobs on a complete graph",
+        "compare with the echo chamber row: a larger effect there is the network's own",
+        _two(
+            {"beliefs.coupling": 0.08, "beliefs.grounding": 3.0},
+            {"beliefs.coupling": 0.5, "beliefs.grounding": 0.3},
+        ),
+        (Check("truth_distance", 0), Check("research_quality", 0)),
+        {"network.kind": "complete"},
+        "complete graph (everyone reads everyone)",
+    ),
+    Ablation(
+        "revolts, mean field",
+        "population.initial_alignment 0.6 -> 0.5 on a complete graph",
+        "compare with the revolts row",
+        _two({"population.initial_alignment": 0.6}, {"population.initial_alignment": 0.5}),
+        (Check("p_catastrophe", 0), Check("revolt_cascades", 0)),
+        {"network.kind": "complete"},
+        "the revolt scenario on a complete graph",
+        scenario="revolt",
+    ),
+    Ablation(
+        "reward hacking, mean field",
+        "hacking.rl_pressure 0.5 -> 4 on a complete graph",
+        "compare with the reward hacking row",
+        _two({"hacking.rl_pressure": 0.5}, {"hacking.rl_pressure": 4.0}),
+        (Check("successor_alignment", 0), Check("p_safe", 0)),
+        {"network.kind": "complete"},
+        "complete graph",
     ),
 )
 
@@ -277,22 +463,34 @@ def measures_of(model: Any) -> dict[str, float]:
     successors = gens.filter(pl.col("generation") >= 1)["start_alignment"]
     early = days.filter(pl.col("day") <= 120)
     lost_day = s["lost_lead_day"] if s["lost_lead"] else float(s["days_simulated"])
+    capable = days.filter(pl.col("capability") >= EQUAL_CAPABILITY).head(1)
+    events = model.recorder.events_frame()
+    cause = s["catastrophe_cause"]
 
     def mean(frame: pl.DataFrame, col: str) -> float:
         value = frame[col].drop_nans().mean() if frame.height else None
         return float(value) if isinstance(value, int | float) else math.nan
 
+    def at_capability(col: str) -> float:
+        return float(capable[col][0]) if capable.height else math.nan
+
+    deference = at_capability("deference")
     return {
         "p_safe": float(s["safe"]),
+        "p_survived": float(s["survived"]),
+        "p_period_ended": float(s["period_ended"]),
         "p_catastrophe": float(s["catastrophe"]),
-        "p_misuse": float(s["catastrophe_cause"] == "misuse"),
+        "p_misuse": float(cause == "misuse"),
+        "p_rival_ahead": float(cause == "rival_ahead"),
+        "p_revolt": float(cause == "revolt"),
         "p_left_basin": float(not s["stayed_in_basin"]),
         "p_catastrophe_or_left": float(s["catastrophe"] or not s["stayed_in_basin"]),
         "p_lost_lead": float(s["lost_lead"]),
         "lead_lost_day": float(lost_day),
         "final_alignment": float(s["final_alignment"]),
         "successor_alignment": float(successors.mean()) if successors.len() else math.nan,
-        "progress_per_day": float(s["final_capability"]) / max(float(s["days_simulated"]), 1.0),
+        "progress_per_day": float(metrics["capability_work"][-1])
+        / max(float(s["days_simulated"]), 1.0),
         "work_per_instance": mean(days, "work_per_instance"),
         "test_validity": mean(days, "test_validity"),
         "false_pass": mean(days, "false_pass"),
@@ -303,31 +501,76 @@ def measures_of(model: Any) -> dict[str, float]:
         "truth_distance": mean(days, "belief_truth_distance"),
         "uncaught": float(s["incidents_uncaught"]),
         "loc_hazard": mean(early, "hazard_loss_of_control"),
+        "protection_at_c": at_capability("protection"),
+        "loc_at_c": at_capability("hazard_loss_of_control") / deference
+        if deference and deference > 0
+        else math.nan,
+        "revolt_cascades": float((events["kind"] == "revolt_cascade").sum()),
         "mean_lead": mean(days, "lead_days"),
         "mean_tax": mean(days, "tax"),
     }
 
 
 def _tasks(
-    scenario: Any, mechanisms: Sequence[Ablation], seeds: int, size: int | None
+    scenario: Any,
+    mechanisms: Sequence[Ablation],
+    seeds: int,
+    size: int | None,
+    priors: Sequence[str] = ("model",),
+    record_every: int = 5,
 ) -> list[tuple[str, str, int, dict[str, Any]]]:
-    """``(mechanism, arm, seed, scenario dump)`` for every run of the table."""
+    """``(mechanism, arm, seed, scenario dump)`` for every run of the table.
+
+    Seed ``r`` gets draw ``r`` of ``priors`` (a Latin hypercube over ``seeds`` draws) in every
+    arm of every row, except for the fields the row's scenario file, its condition or its arms
+    set: those are the row's stated conditions.
+    """
+    from society.priors import read_priors
     from society.scenario_files import load_scenario
 
     base: dict[str, Any] = {
         "outcomes.stop_on_catastrophe": False,
         "record.checkpoint_every_days": 0,
+        "record.every_days": record_every,
     }
     if size is not None:
         base["population.size"] = size
+    prior_set = read_priors(priors) if priors else None
     out = []
     for mech in mechanisms:
+        source = mech.scenario or scenario
+        pinned = _keys_set_by(source)
+        for overrides in (mech.condition, *mech.arms.values()):
+            pinned |= set(overrides)
+        draws = (
+            prior_set.without(pinned).draw(seeds, seed=PRIOR_DRAW_SEED)
+            if prior_set is not None
+            else [{} for _ in range(seeds)]
+        )
         for arm, overrides in mech.arms.items():
-            merged = {**base, **mech.condition, **overrides}
             for seed in range(seeds):
-                resolved = load_scenario(scenario, seed=seed, overrides=merged)
+                merged = {**base, **draws[seed], **mech.condition, **overrides}
+                resolved = load_scenario(source, seed=seed, overrides=merged)
                 out.append((mech.name, arm, seed, resolved.model_dump()))
     return out
+
+
+def _keys_set_by(source: Any) -> set[str]:
+    """The dotted keys a scenario file (or document) sets itself."""
+    from society.scenario_files import read_toml, resolve_path
+
+    doc = source if isinstance(source, dict) else read_toml(resolve_path(source))
+
+    def flat(d: dict[str, Any], prefix: str = "") -> set[str]:
+        keys: set[str] = set()
+        for k, v in d.items():
+            if isinstance(v, dict):
+                keys |= flat(v, f"{prefix}{k}.")
+            else:
+                keys.add(f"{prefix}{k}")
+        return keys
+
+    return flat(doc)
 
 
 def _run_task(task: tuple[str, str, int, dict[str, Any]]) -> tuple[str, str, int, dict[str, float]]:
@@ -343,14 +586,16 @@ def run_table(
     mechanisms: Sequence[Ablation] = MECHANISMS,
     workers: int | None = None,
     progress: ProgressFn | None = None,
+    priors: Sequence[str] = ("model",),
 ) -> pl.DataFrame:
-    """Run every arm of ``mechanisms`` on ``seeds`` paired seeds; return the long table.
+    """Run every arm of ``mechanisms`` on ``seeds`` paired seeds (and paired draws of
+    ``priors``; none for an empty sequence); return the long table.
 
     One row per (mechanism, measure): the headline measures (:data:`HEADLINE`) and each
     checked one, with both arms' means, the paired difference and its 95% interval, the
     expected sign (0 if unchecked) and whether the check passed (null if unchecked).
     """
-    tasks = _tasks(scenario, mechanisms, seeds, size)
+    tasks = _tasks(scenario, mechanisms, seeds, size, priors)
     workers = workers or len(os.sched_getaffinity(0))
     results: dict[tuple[str, str, int], dict[str, float]] = {}
     if workers <= 1:
@@ -382,20 +627,23 @@ def summarise(
     """The long table from per-run measures (see :func:`run_table`)."""
     rows = []
     for mech in mechanisms:
-        wanted: list[tuple[str, int, str, str]] = [
-            (c.measure, c.sign, c.low, c.high) for c in mech.checks
+        wanted: list[tuple[str, int, str, str, float | None]] = [
+            (c.measure, c.sign, c.low, c.high, c.floor) for c in mech.checks
         ]
         arms = list(mech.arms)
         for measure in HEADLINE:
             if not any(w[0] == measure and w[2] == arms[0] for w in wanted):
-                wanted.append((measure, 0, arms[0], arms[-1]))
-        for measure, sign, low, high in wanted:
+                wanted.append((measure, 0, arms[0], arms[-1], None))
+        for measure, sign, low, high, floor in wanted:
             a = np.array([results[(mech.name, low, s)][measure] for s in range(seeds)])
             b = np.array([results[(mech.name, high, s)][measure] for s in range(seeds)])
             diff, lo, hi, n = paired_interval(a, b)
             if measure.startswith("p_"):  # a difference of two shares lies in [-1, 1]
                 lo, hi = max(lo, -1.0), min(hi, 1.0)
-            passed = None if sign == 0 else bool((lo > 0) if sign > 0 else (hi < 0))
+            if floor is not None:
+                passed: bool | None = bool(lo > floor)
+            else:
+                passed = None if sign == 0 else bool((lo > 0) if sign > 0 else (hi < 0))
             rows.append(
                 {
                     "mechanism": mech.name,
@@ -412,6 +660,8 @@ def summarise(
                     "ci_high": hi,
                     "pairs": n,
                     "expected_sign": sign,
+                    "floor": floor,
+                    "any_of": mech.any_of,
                     "passed": passed,
                 }
             )
@@ -433,8 +683,25 @@ TABLE_SCHEMA = {
     "ci_high": pl.Float64,
     "pairs": pl.Int64,
     "expected_sign": pl.Int8,
+    "floor": pl.Float64,
+    "any_of": pl.Boolean,
     "passed": pl.Boolean,
 }
+
+
+def checked(table: pl.DataFrame) -> pl.DataFrame:
+    """The rows of the long table that are checks (an expected sign or a floor)."""
+    return table.filter((pl.col("expected_sign") != 0) | pl.col("floor").is_not_null())
+
+
+def row_verdicts(table: pl.DataFrame) -> dict[str, bool]:
+    """Whether each mechanism's row holds: all its checks pass, or one of them for an
+    ``any_of`` row. Rows with no checks (the mean-field comparisons) are left out."""
+    out: dict[str, bool] = {}
+    for name, rows in checked(table).group_by("mechanism", maintain_order=True):
+        passed = rows["passed"].to_list()
+        out[str(name[0])] = any(passed) if bool(rows["any_of"][0]) else all(passed)
+    return out
 
 
 def paired_interval(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float, int]:

@@ -24,7 +24,8 @@ from society.population import Role, initial_population
 from society.scenario import Scenario
 from society.scenario_files import fragment_overrides, load_scenario
 
-STUB_LLM = {"llm.backend": "stub", "days": 30}
+# The tax held at 0.5 all run (no advice taken), so the recorded states share one lab split.
+STUB_LLM = {"llm.backend": "stub", "days": 30, "lab.tax": 0.5, "strategy.accept_advice": 0.0}
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +69,7 @@ def test_calibrated_stub_lies_in_every_llm_interval_and_the_default_does_not(
     assert cal.fitted["work.risk_share"] == pytest.approx(by["risk share"].mean, rel=1e-5)
     assert cal.fitted["beliefs.coupling"] > 10 * cal.default["beliefs.coupling"]
     assert set(cal.fitted) == set(FITTED)
-    assert cal.samples.work.height == 150 and cal.samples.gap.height == 16
+    assert cal.samples.work.height == 180 and cal.samples.gap.height == 18
 
 
 def test_fit_recovers_known_parameters_from_synthetic_decisions() -> None:
@@ -292,7 +293,7 @@ def test_stub_params_of_the_defaults_are_the_lab_policy() -> None:
         "values.influence": 0.01,
         "values.misaligned_influence": 0.001,
         "beliefs.coupling": 0.08,
-        "tests.awareness": 0.0,
+        "tests.awareness": Scenario().tests.awareness,  # its prior's median
     }
 
 

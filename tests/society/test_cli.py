@@ -65,7 +65,11 @@ def test_scenarios_check_and_fields(tmp_path: Path) -> None:
     r = society("check", "rushed", "--set", "lab.tax=0.05", cwd=tmp_path)
     assert r.returncode == 0 and "tax = 0.05" in r.stdout and "lead_days = 30.0" in r.stdout
     r = society("fields", "--markdown", cwd=tmp_path)
-    assert r.returncode == 0 and "| `lab.tax` | 0.025 | alignment effort / capability effort | [0, 100] | lever |" in r.stdout
+    assert (
+        r.returncode == 0
+        and "| `lab.tax` | 0.025 | alignment effort / capability effort | [0, 100] | lever |"
+        in r.stdout
+    )
 
 
 def test_validate_quick_passes_and_writes_parquet(tmp_path: Path) -> None:

@@ -51,6 +51,7 @@ def test_every_registered_mechanism_can_be_switched_off_by_name() -> None:
 def test_the_day_runs_in_phase_then_order() -> None:
     order = [(m.phase, m.name) for m in registry() if m.phase in ("society", "labour")]
     assert order == [
+        ("society", "knowledge"),
         ("society", "values"),
         ("society", "hacking"),
         ("society", "beliefs"),
@@ -81,8 +82,13 @@ def test_switching_a_mechanism_off_removes_exactly_its_effect() -> None:
 
     idle = _model("work")
     idle.run()
-    assert idle.lab.capability == 0.0 and idle.lab.safety == 0.0
+    assert idle.lab.capability == 0.0
+    assert idle.lab.knowledge == idle.scenario.knowledge.initial  # no alignment work either
     assert full.lab.capability > 0.0
+
+    unfixed = _model("knowledge", **BUSY)  # deployed models are never fixed from knowledge
+    unfixed.run()
+    assert unfixed.population.anchor.mean() < full.population.anchor.mean()
 
 
 def test_a_mechanism_switched_off_leaves_the_others_draws_alone() -> None:

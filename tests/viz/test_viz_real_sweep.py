@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from matplotlib.image import imread
 
 from society.sweeps.runner import run_sweep
@@ -57,8 +58,8 @@ def test_every_sweep_view_renders_from_a_real_sweep(tmp_path: Path) -> None:
     # The base scenario shown is the resolved one (defaults filled in, [set] applied).
     sweep = load_sweep(result.path)
     assert sweep.manifest["scenario"]["days"] == 20
-    assert sweep.manifest["scenario"]["generations"]["rho_max"] == 1.0
-    assert {"a_star", "safety_progress"} <= set(sweep.metrics.columns)
+    assert sweep.manifest["scenario"]["generations"]["rho_max"] == pytest.approx(0.9487)
+    assert {"a_star", "margin"} <= set(sweep.metrics.columns)
     figures, notes = render_sweep_views(sweep)
     assert notes == []
     assert [ax.get_title() for ax in figures["basin"].axes[:2]] == ["P(safe)", "P(catastrophe)"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import polars as pl
@@ -11,7 +10,6 @@ import pytest
 from viz_helpers import assert_nontrivial_png, synthetic_points
 
 from society.errors import RunDirectoryError
-from society.mechanisms.generations import required_tax
 from society.sweeps.summary import paired_difference
 from viz import SWEEP_VIEWS, basin_heatmap_figure, forest_figure, load_sweep, write_sweep_figures
 from viz.sweep import (
@@ -68,54 +66,6 @@ def test_heatmap_shows_p_safe_then_p_catastrophe() -> None:
     assert safe_cells["k"].sum() == ok["safe"].sum()
     one = basin_heatmap_figure(pts, outcomes=["left_basin"])
     assert one.axes[0].get_title() == "P(left basin)"
-
-
-def test_heatmap_overlays_required_tax() -> None:
-    fig = basin_heatmap_figure(synthetic_points())
-    ax = fig.axes[0]
-    # Defaults of model v2: a0 = 0.8, rho_max = 1.0, delta = 0.1, tau_half = 0.5.
-    expected = required_tax(0.8, 1.0, 0.1, 0.5)
-    assert expected == pytest.approx(0.0714286, abs=1e-6)  # (0.125 * 0.5) / (1 - 0.125)
-    lines = [ln for ln in ax.get_lines() if "required tax" in str(ln.get_label())]
-    assert lines and math.isclose(lines[0].get_ydata()[0], expected)
-    # Drawn on both panels, named once in the legend.
-    assert len(fig.axes[1].get_lines()) == 1
-    assert [t.get_text() for t in fig.legends[0].get_texts()] == [
-        "analytic required tax τ_req(a0=0.80) = 0.07 (effective tax, no erosion)"
-    ]
-
-
-def test_heatmap_reads_the_scenario_as_written() -> None:
-    """A sweep's manifest keeps its base scenario as written (only some keys): the overlay
-    fills in the defaults (here a0 and rho_max) rather than failing."""
-    fig = basin_heatmap_figure(
-        synthetic_points(),
-        scenario={"generations": {"milestone_work": 4e5}, "population": {"initial_alignment": 0.5}},
-    )
-    (line,) = [ln for ln in fig.axes[0].get_lines() if "required tax" in str(ln.get_label())]
-    assert math.isclose(line.get_ydata()[0], required_tax(0.5, 1.0, 0.1, 0.5))
-
-
-def test_heatmap_curve_over_initial_alignment() -> None:
-    rows = [
-        {
-            "population.initial_alignment": a0,
-            "lab.tax": t,
-            "seed": s,
-            "safe": t > 0.3,
-            "stayed_in_basin": t > 0.3,
-            "catastrophe": False,
-            "lost_lead": False,
-        }
-        for a0 in (0.3, 0.5, 0.7, 0.9)
-        for t in (0.1, 0.3, 0.6)
-        for s in range(3)
-    ]
-    fig = basin_heatmap_figure(pl.DataFrame(rows), "population.initial_alignment", "lab.tax")
-    curve = [ln for ln in fig.axes[0].get_lines() if "required tax" in str(ln.get_label())]
-    assert curve and len(curve[0].get_xdata()) > 10
-    a0, req = curve[0].get_xdata()[-1], curve[0].get_ydata()[-1]
-    assert math.isclose(req, required_tax(a0, 1.0, 0.1, 0.5))
 
 
 def test_outcome_profile_for_a_one_parameter_sweep() -> None:

@@ -3,6 +3,7 @@ and (network) from snapshots in the announced schema; files are written and non-
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import polars as pl
@@ -149,28 +150,33 @@ def test_incomplete_snapshots_name_the_missing_file(network_dir: Path, tmp_path:
         load_network(broken)
 
 
-def test_lab_progress_shows_safety_and_capability_shares(tiny_dir: Path) -> None:
+def test_lab_shows_knowledge_against_difficulty_and_the_end_threshold(tiny_dir: Path) -> None:
     r = society.load(tiny_dir)
     fig = lab_figure(r.metrics, r.events, r.manifest)
-    (prog,) = [ax for ax in fig.axes if ax.get_title() == "progress toward safety"]
-    lines = {str(ln.get_label()): ln for ln in prog.get_lines()}
+    (know,) = [ax for ax in fig.axes if ax.get_title() == "knowledge against difficulty"]
+    lines = {str(ln.get_label()): ln for ln in know.get_lines()}
     m = r.metrics.sort("day")
-    safety = lines["safety work S / S_req"].get_ydata()
-    assert list(safety) == pytest.approx(m["safety_progress"].to_list())
-    # tiny: target generation 4, 400,000 work-days per generation.
-    capability = lines["capability C / C_req (generation 4)"].get_ydata()
-    assert list(capability) == pytest.approx((m["capability"] / 1.6e6).to_list())
-    assert capability[-1] == pytest.approx(r.summary["final_capability"] / 1.6e6)
+    assert list(lines["margin m = Z / D(c)"].get_ydata()) == pytest.approx(m["margin"].to_list())
+    assert know.get_yscale() == "log"
+    (twin,) = [
+        ax
+        for ax in fig.axes
+        if ax is not know and ax.get_position().bounds == know.get_position().bounds
+    ]
+    (capability,) = [ln for ln in twin.get_lines() if ln.get_label() == "capability c"]
+    assert list(capability.get_ydata()) == pytest.approx(m["capability"].to_list())
     (hazards,) = [ax for ax in fig.axes if ax.get_title() == "daily catastrophe hazards by cause"]
     labels = [str(ln.get_label()) for ln in hazards.get_lines()]
     assert [lab for lab in labels if not lab.startswith("_")] == [
         "loss of control",
         "misuse",
         "rival ahead",
+        "total at full deference",
+        "period ends below (1% a year)",
     ]
-    assert list(hazards.get_lines()[0].get_ydata()) == pytest.approx(
-        m["hazard_loss_of_control"].to_list()
-    )
+    assert list(hazards.get_lines()[3].get_ydata()) == pytest.approx(m["hazard_full"].to_list())
+    h_end = hazards.get_lines()[4].get_ydata()[0]
+    assert h_end == pytest.approx(-math.log(0.99) / 365)
 
 
 def test_drift_boundary_is_a_star_eff(tiny_dir: Path) -> None:
