@@ -21,9 +21,9 @@ EXAMPLES = """\
 examples:
   society mechanisms --quick
   society mechanisms baseline --seeds 24 --size 1000
-  society mechanisms --only monitoring
+  society mechanisms --only monitoring --no-priors
 """
-QUICK = {"seeds": 8, "size": 300}
+QUICK = {"seeds": 8, "size": 300, "days": 365}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -36,7 +36,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seeds", type=int, default=None, help="paired seeds per arm (default 24)")
     p.add_argument("--size", type=int, default=None, help="instances per run (default 1,000)")
     p.add_argument(
-        "--quick", action="store_true", help="8 seeds of 300 instances: a smoke run, not a verdict"
+        "--days",
+        type=int,
+        default=None,
+        help="horizon of every run (default: each scenario's own, three years)",
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="8 seeds of 300 instances over one year: a smoke run, not a verdict",
+    )
+    p.add_argument(
+        "--no-priors",
+        action="store_true",
+        help="run every seed at the priors' medians instead of pairing seeds with prior draws",
     )
     p.add_argument("--only", action="append", default=[], metavar="NAME", help="run one row")
     p.add_argument("--workers", type=int, default=None, help="processes (default: cores)")
@@ -60,6 +73,9 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
         raise SocietyError(f"--seeds {seeds}: a paired interval needs at least 2 seeds.")
     if size < 20:
         raise SocietyError(f"--size {size}: give at least 20 instances per run.")
+    days = args.days if args.days is not None else (QUICK["days"] if args.quick else None)
+    if days is not None and days < 10:
+        raise SocietyError(f"--days {days}: give at least 10 days per run.")
     load_scenario(args.scenario)  # a bad scenario fails here, before any run
     rows = by_name(args.only)
     folder = args.runs_dir / f"mechanisms-{utc_now().strftime('%Y%m%dT%H%M%SZ')}"
@@ -72,9 +88,13 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
         if sys.stderr.isatty() or done == total:
             err.print(f"\r{done}/{total} runs", end="" if done < total else "\n")
 
+    priors = () if args.no_priors else ("model",)
     err.print(
-        f"{len(rows)} mechanisms on {args.scenario}: {seeds} paired seeds per arm, "
-        f"{size:,} instances, runs never stop at a catastrophe"
+        f"{len(rows)} mechanisms on {args.scenario}: {seeds} paired seeds per arm"
+        + ("" if args.no_priors else " (each with its draw of scenarios/priors/model.toml)")
+        + f", {size:,} instances, "
+        + (f"{days} days" if days else "each scenario's horizon")
+        + ", runs never stop at a catastrophe"
     )
     table = run_table(
         args.scenario,
@@ -83,6 +103,8 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
         mechanisms=rows,
         workers=args.workers,
         progress=progress,
+        priors=priors,
+        days=days,
     )
     path = folder / "mechanisms.parquet"
     write_parquet(table, path)

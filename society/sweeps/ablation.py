@@ -518,6 +518,7 @@ def _tasks(
     size: int | None,
     priors: Sequence[str] = ("model",),
     record_every: int = 5,
+    days: int | None = None,
 ) -> list[tuple[str, str, int, dict[str, Any]]]:
     """``(mechanism, arm, seed, scenario dump)`` for every run of the table.
 
@@ -535,6 +536,8 @@ def _tasks(
     }
     if size is not None:
         base["population.size"] = size
+    if days is not None:
+        base["days"] = days
     prior_set = read_priors(priors) if priors else None
     out = []
     for mech in mechanisms:
@@ -587,6 +590,7 @@ def run_table(
     workers: int | None = None,
     progress: ProgressFn | None = None,
     priors: Sequence[str] = ("model",),
+    days: int | None = None,
 ) -> pl.DataFrame:
     """Run every arm of ``mechanisms`` on ``seeds`` paired seeds (and paired draws of
     ``priors``; none for an empty sequence); return the long table.
@@ -595,7 +599,7 @@ def run_table(
     checked one, with both arms' means, the paired difference and its 95% interval, the
     expected sign (0 if unchecked) and whether the check passed (null if unchecked).
     """
-    tasks = _tasks(scenario, mechanisms, seeds, size, priors)
+    tasks = _tasks(scenario, mechanisms, seeds, size, priors, days=days)
     workers = workers or len(os.sched_getaffinity(0))
     results: dict[tuple[str, str, int], dict[str, float]] = {}
     if workers <= 1:
