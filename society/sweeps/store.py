@@ -24,6 +24,7 @@ from typing import Any
 
 import polars as pl
 
+from society.store.files import refuse_links
 from society.store.outdir import OutputDir
 from society.store.rundir import write_json, write_parquet
 from society.sweeps.spec import Sweep, SweepError
@@ -125,6 +126,7 @@ class SweepStore(OutputDir):
             ) from None
         self.acquire("Or write this sweep to another --out directory.")
         try:
+            refuse_links(self.root, self.KIND)
             if self.entries():
                 hint = (
                     f" To continue that sweep, run with --resume {self.root}."
@@ -146,6 +148,7 @@ class SweepStore(OutputDir):
         self._require_manifest()  # before the lock file: never litter a wrong directory
         self.acquire("A stopped sweep keeps every run it finished; --resume runs the rest.")
         try:
+            refuse_links(self.root, self.KIND)
             return self.read_manifest()
         except BaseException:
             self.release()
@@ -168,8 +171,7 @@ class SweepStore(OutputDir):
 
     def clean_partial(self) -> None:
         """Remove temporary files a killed sweep left behind (they never count as done)."""
-        for tmp in [*self.points_dir.glob("*.tmp"), *self.metrics_dir.rglob("*.tmp")]:
-            tmp.unlink(missing_ok=True)
+        self.remove_temporaries()
         self.points_dir.mkdir(parents=True, exist_ok=True)
         self.metrics_dir.mkdir(exist_ok=True)
 
