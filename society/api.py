@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import shutil
 import signal
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -28,7 +27,12 @@ from society.model import RunInterrupted, SocietyModel
 from society.resources import check_fits_in_memory
 from society.scenario import Scenario
 from society.scenario_files import load_scenario
-from society.store.checkpoint import checkpoints, newest_verified, resume_model
+from society.store.checkpoint import (
+    checkpoints,
+    newest_verified,
+    remove_checkpoints,
+    resume_model,
+)
 from society.store.checkpoint import save as save_checkpoint
 from society.store.files import refuse_links
 from society.store.provenance import utc_now
@@ -247,7 +251,7 @@ def _execute(
         result = _close(run_dir, manifest, t0, model, summary)
     except BaseException as err:
         _fail(run_dir, manifest, t0, model, err)
-    shutil.rmtree(run_dir.checkpoints, ignore_errors=True)  # finished: nothing left to resume
+    remove_checkpoints(run_dir.checkpoints)  # finished: nothing left to resume
     return result
 
 

@@ -18,6 +18,7 @@ a message naming it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -130,6 +131,19 @@ def _remove_tree(path: Path) -> None:
         path.unlink()
     else:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def remove_checkpoints(root: Path) -> None:
+    """Remove every checkpoint file under ``root`` (:func:`checkpoint_files`), then the folders
+    left empty; anything else there stays, and so do the folders holding it."""
+    for path in checkpoint_files(root):
+        path.unlink(missing_ok=True)
+    if not root.is_dir() or root.is_symlink():
+        return
+    folders = [Path(folder) for folder, _, _ in os.walk(root)]
+    for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+        with contextlib.suppress(OSError):
+            folder.rmdir()  # fails, harmlessly, while it holds anything that is not the run's
 
 
 def checkpoint_files(root: Path) -> list[Path]:

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from society.errors import RunDirectoryError, printable
 from society.scenario import Scenario
-from society.store.checkpoint import checkpoint_files
+from society.store.checkpoint import checkpoint_files, remove_checkpoints
 from society.store.files import open_nofollow, refuse_links, write_atomic
 from society.store.outdir import OutputDir
 from society.store.provenance import git_state, package_versions, platform_info, utc_now
@@ -375,13 +375,7 @@ class RunDir(OutputDir):
         try:
             for path in self.run_files(manifest):
                 path.unlink(missing_ok=True)
-            for folder in sorted(
-                (p for p in self.checkpoints.rglob("*") if p.is_dir() and not p.is_symlink()),
-                key=lambda p: len(p.parts),
-                reverse=True,
-            ):
-                _remove_if_empty(folder)
-            _remove_if_empty(self.checkpoints)
+            remove_checkpoints(self.checkpoints)  # the folders the files above leave empty
             _remove_if_empty(self.figures)
         except OSError as err:
             raise self._unwritable(err) from None
