@@ -319,13 +319,17 @@ def _storage_message(
     already known and a directory listing only (reading files may fail again)."""
     path = run_dir.path
     day = "before its first day" if model is None else f"on day {math.floor(model.env.now) + 1}"
-    found = checkpoints(path)
-    if found:
-        kept = f"with the newest checkpoint ({found[0].name})"
-        then = f"then continue with: society run --resume {path}"
+    try:
+        found: list[Path] | None = checkpoints(path)
+    except OSError:
+        found = None  # cannot even be listed now; what was written before is still there
+    resume = f"then continue with: society run --resume {path}"
+    if found is None:
+        kept, then = "with its checkpoints (they cannot be listed now)", resume
+    elif found:
+        kept, then = f"with the newest checkpoint ({found[0].name})", resume
     else:
-        kept = "but no checkpoint (none was written yet)"
-        then = "then rerun the scenario"
+        kept, then = "but no checkpoint (none was written yet)", "then rerun the scenario"
     manifest = (
         "the manifest says status 'error' with this cause"
         if recorded
@@ -339,7 +343,8 @@ def _storage_message(
         shown = ", ".join(str(p.relative_to(path)) for p in left[:3])
         more = f" and {len(left) - 3} more" if len(left) > 3 else ""
         temporaries = (
-            f"the temporary files {shown}{more} could not be removed (a resume removes them)"
+            f"what the interrupted write left ({shown}{more}) could not be removed (a resume "
+            f"removes it)"
         )
     return (
         f"{io_text(err)}: the run in {path} stopped {day}. What was already written is kept, "

@@ -328,11 +328,8 @@ def _damaged(checkpoint: Path, path: Path, what: str) -> DamagedCheckpoint:
 
 
 def checkpoints(run_dir: Path) -> list[Path]:
-    """The run's checkpoints, newest first (none if the folder cannot even be listed)."""
-    try:
-        return sorted((run_dir / "checkpoint").glob(f"{PREFIX}*"), reverse=True)
-    except OSError:
-        return []
+    """The run's checkpoints, newest first (an ``OSError`` if the folder cannot be listed)."""
+    return sorted((run_dir / "checkpoint").glob(f"{PREFIX}*"), reverse=True)
 
 
 def newest_verified(run_dir: Path) -> tuple[Path, list[str]]:
@@ -342,7 +339,13 @@ def newest_verified(run_dir: Path) -> tuple[Path, list[str]]:
     A clear error if there is no checkpoint, or none verifies (the newest one's problem, and
     the others'); nothing is changed on disk.
     """
-    found = checkpoints(run_dir)
+    try:
+        found = checkpoints(run_dir)
+    except OSError as err:
+        raise RunDirectoryError(
+            f"cannot resume '{run_dir}': its checkpoint folder cannot be read "
+            f"({err.strerror}). Nothing was changed. Check the disk, then try again."
+        ) from None
     if not found:
         raise RunDirectoryError(
             f"cannot resume '{run_dir}': it has no checkpoint (checkpoints are written every "

@@ -179,8 +179,9 @@ class Manifest(BaseModel):
             ) from None
 
     def write(self, path: str | Path) -> None:
-        """Write atomically (a crash leaves the previous manifest, never half of one)."""
-        write_json(self.to_json(), Path(path))
+        """Write atomically and durably: a crash, even of the machine or its filesystem,
+        leaves the previous manifest or this one, never half of one (a resume needs it)."""
+        write_json(self.to_json(), Path(path), durable=True)
 
 
 def _first_problem(err: ValidationError) -> str:
@@ -540,8 +541,9 @@ def write_parquet(frame: pl.DataFrame, path: Path) -> None:
     write_atomic(path, buffer.getvalue())
 
 
-def write_json(data: dict[str, Any], path: Path) -> None:
-    """Write atomically (a temporary file renamed into place; no link is written through).
+def write_json(data: dict[str, Any], path: Path, *, durable: bool = False) -> None:
+    """Write atomically (a temporary file renamed into place; no link is written through);
+    with ``durable``, the file and its name are on the disk when this returns.
 
     On a full disk, a file that already has room for the new text (its allocated blocks) is
     rewritten in place instead: no new space is needed, so a manifest can still record why a
@@ -550,7 +552,7 @@ def write_json(data: dict[str, Any], path: Path) -> None:
     """
     text = (json.dumps(data, indent=2, sort_keys=False, default=_json_default) + "\n").encode()
     try:
-        write_atomic(path, text)
+        write_atomic(path, text, durable=durable)
     except OSError as err:
         if err.errno != errno.ENOSPC:
             raise
