@@ -327,3 +327,26 @@ def test_checkpoint_files_are_synced_before_they_count(
     assert events[at + 1] == "sync r/checkpoint"  # the rename itself
     assert "remove day-00005" in events[at:] and "remove day-00005" not in before
     assert "sync r/checkpoint/rows/.metrics.tmp" in before  # the rows it reads back
+
+
+def test_a_sweep_run_whose_metrics_a_crash_emptied_is_run_again(tmp_path: Path) -> None:
+    """After a power cut, a run's point file can be on the disk while its metrics (not synced)
+    are empty: the run does not count as done, and a resume runs it again."""
+    from polars.testing import assert_frame_equal
+
+    from society.sweeps.runner import run_sweep
+    from society.sweeps.store import SweepStore
+
+    (tmp_path / "s.toml").write_text(
+        'scenario = "tiny"\nreplicates = 2\nseed = 1\n[grid]\n"lab.tax" = [0.0, 0.5]\n'
+    )
+    out = tmp_path / "out"
+    first = run_sweep(tmp_path / "s.toml", out=out, workers=1)
+    store = SweepStore(out)
+    before = store.scan_metrics().collect().sort("arm", "replicate", "day")
+    store.metrics_path(1, 0).write_bytes(b"")
+    assert store.done_ids() == {"a000000-r00000", "a000000-r00001", "a000001-r00001"}
+    resumed = run_sweep(None, resume=out, workers=1)
+    assert resumed.manifest["sessions"][-1]["runs"] == 1
+    assert_frame_equal(resumed.points, first.points)
+    assert_frame_equal(store.scan_metrics().collect().sort("arm", "replicate", "day"), before)
