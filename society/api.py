@@ -273,7 +273,7 @@ def _stop(
         f"{name}: stopped after day {day}; a checkpoint and the results so far are in {path}. "
         f"Continue with: society run --resume {path}",
         signum,
-    )
+    ) from None
 
 
 def _fail(

@@ -96,7 +96,7 @@ def _storage_error_in_text(err: BaseException) -> OSError | None:
     (only there: "Permission denied" in, say, an HTTP error is no disk's)."""
     text = str(err)
     codes = [int(code) for code in _OS_ERROR_CODE.findall(text)]
-    if isinstance(err, OSError):
+    if isinstance(err, OSError) and err.errno is None:
         codes += [code for code in sorted(STORAGE_ERRNOS) if os.strerror(code) in text]
     for code in codes:
         if code in STORAGE_ERRNOS:
