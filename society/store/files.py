@@ -52,7 +52,7 @@ def write_new(path: Path, write: Callable[[BinaryIO], object], *, durable: bool 
             os.fsync(f.fileno())
 
 
-def write_atomic(path: Path, data: bytes, *, durable: bool = False) -> None:
+def write_atomic(path: Path, data: bytes | memoryview, *, durable: bool = False) -> None:
     """Replace ``path`` with ``data`` atomically: a reader, a kill or a full disk sees the old
     file or the new one, never half of one. With ``durable``, the new file and its name are on
     the disk when this returns."""

@@ -455,8 +455,12 @@ def _is_file(path: Path) -> bool:
 
 
 def _remove_if_empty(folder: Path) -> None:
-    with contextlib.suppress(FileNotFoundError, NotADirectoryError, OSError):
+    with contextlib.suppress(OSError):
         folder.rmdir()  # fails, harmlessly, while it holds anything that is not the run's
+
+
+#: The formats ``society plot --format`` draws.
+FIGURE_FORMATS = ("png", "svg", "pdf")
 
 
 def drawn_figure_names() -> set[str]:
@@ -466,10 +470,6 @@ def drawn_figure_names() -> set[str]:
 
     views = [*RUN_VIEWS, "llm", "calibration"]
     return {f"{view}.{fmt}" for view in views for fmt in FIGURE_FORMATS}
-
-
-#: The formats ``society plot --format`` draws.
-FIGURE_FORMATS = ("png", "svg", "pdf")
 
 
 # -- names and paths ----------------------------------------------------------------------------
@@ -538,7 +538,7 @@ def write_parquet(frame: pl.DataFrame, path: Path) -> None:
     """
     buffer = io.BytesIO()
     frame.write_parquet(buffer, compression="zstd", statistics=True)
-    write_atomic(path, buffer.getvalue())
+    write_atomic(path, buffer.getbuffer())
 
 
 def write_json(data: dict[str, Any], path: Path, *, durable: bool = False) -> None:
