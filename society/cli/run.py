@@ -162,10 +162,10 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
                 replay_from=args.replay,
             )
     except KeyboardInterrupt:
+        # Once the run's directory is locked, Ctrl-C stops it cleanly (RunStopped, exit 130
+        # with the resume command); a KeyboardInterrupt comes only before that.
         _stop(progress)
-        err.print(
-            "interrupted: partial results and the manifest (status 'interrupted') were written"
-        )
+        err.print("interrupted before the run started: no results were written")
         return EXIT_INTERRUPTED
     finally:
         _stop(progress)
