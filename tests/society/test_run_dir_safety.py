@@ -10,10 +10,10 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from society_helpers import run_cli as cli
 
 import society
 from society.api import RunStopped
+from society.cli import main as cli_main
 from society.errors import RunDirectoryError
 from society.store.lock import DirLock
 from society.store.rundir import RunDir, write_json, write_parquet
@@ -34,6 +34,12 @@ def tree(root: Path) -> dict[str, str]:
         else:
             found[key] = path.read_bytes().hex()
     return found
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str]:
+    """``society ARGS`` in this process (the exit code and stderr), as a user would run it."""
+    code = cli_main([str(a) for a in args])
+    return code, capsys.readouterr().err
 
 
 def one_paragraph(stderr: str) -> str:
@@ -65,37 +71,41 @@ def victim(tmp_path: Path) -> Path:
 
 # -- 1. no write through a link ----------------------------------------------------------------
 def test_a_lock_link_is_refused_by_run_and_its_target_left_intact(
-    tmp_path: Path, victim: Path
+    tmp_path: Path, victim: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "d"
     out.mkdir()
     (out / ".lock").symlink_to(victim)
-    r = cli("run", "tiny", "--out", out, "--quiet", "--no-report", cwd=tmp_path)
-    assert r.returncode == 2, r.stderr  # before: exit 0, the victim overwritten with the PID
-    text = one_paragraph(r.stderr)
+    code, stderr = cli(capsys, "run", "tiny", "--out", out, "--quiet", "--no-report")
+    assert code == 2, stderr  # before: exit 0, the victim overwritten with the PID
+    text = one_paragraph(stderr)
     assert "is a symbolic link" in text and str(out / ".lock") in text and "rm " in text
     assert victim.read_text() == PRECIOUS
     assert tree(out) == {".lock": f"-> {victim}"}  # nothing written, the link left as found
 
 
-def test_a_lock_link_is_refused_by_resume(tmp_path: Path, victim: Path) -> None:
+def test_a_lock_link_is_refused_by_resume(
+    tmp_path: Path, victim: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     run = stopped_run(tmp_path / "run")
     (run / ".lock").symlink_to(victim)
     before = tree(run)
-    r = cli("run", "--resume", run, "--quiet", "--no-report", cwd=tmp_path)
-    assert r.returncode == 2, r.stderr
-    assert "is a symbolic link" in one_paragraph(r.stderr)
+    code, stderr = cli(capsys, "run", "--resume", run, "--quiet", "--no-report")
+    assert code == 2, stderr
+    assert "is a symbolic link" in one_paragraph(stderr)
     assert victim.read_text() == PRECIOUS and tree(run) == before
 
 
-def test_a_lock_link_is_refused_by_sweep(tmp_path: Path, victim: Path) -> None:
+def test_a_lock_link_is_refused_by_sweep(
+    tmp_path: Path, victim: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "two.toml").write_text(SWEEP)
     out = tmp_path / "s"
     out.mkdir()
     (out / ".lock").symlink_to(victim)
-    r = cli("sweep", "two.toml", "--out", out, "--quiet", "--no-report", cwd=tmp_path)
-    assert r.returncode == 2, r.stderr
-    assert "is a symbolic link" in one_paragraph(r.stderr)
+    code, stderr = cli(capsys, "sweep", tmp_path / "two.toml", "--out", out, "--quiet")
+    assert code == 2, stderr
+    assert "is a symbolic link" in one_paragraph(stderr)
     assert victim.read_text() == PRECIOUS and tree(out) == {".lock": f"-> {victim}"}
 
 
@@ -165,13 +175,15 @@ def foreign_files(root: Path) -> None:
     (root / "checkpoint" / "mine.bin").write_text(PRECIOUS)
 
 
-def test_force_refuses_a_directory_that_holds_no_run(tmp_path: Path) -> None:
+def test_force_refuses_a_directory_that_holds_no_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "mine"
     foreign_files(out)
     before = tree(out)
-    r = cli("run", "tiny", "--out", out, "--force", "--quiet", "--no-report", cwd=tmp_path)
-    assert r.returncode == 2, r.stderr  # before: exit 0, all three files deleted
-    text = one_paragraph(r.stderr)
+    code, stderr = cli(capsys, "run", "tiny", "--out", out, "--force", "--quiet", "--no-report")
+    assert code == 2, stderr  # before: exit 0, all three files deleted
+    text = one_paragraph(stderr)
     assert "holds no run" in text and "has no manifest.json" in text and "data.parquet" in text
     assert "Nothing was removed" in text
     assert tree(out) == before
@@ -187,15 +199,17 @@ def test_force_refuses_a_directory_whose_manifest_is_not_a_run_manifest(tmp_path
     assert tree(out) == before
 
 
-def test_force_through_an_out_link_never_deletes_what_it_points_to(tmp_path: Path) -> None:
+def test_force_through_an_out_link_never_deletes_what_it_points_to(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "sales.parquet").write_text(PRECIOUS)
     link = tmp_path / "link"
     link.symlink_to(outside)
-    r = cli("run", "tiny", "--out", link, "--force", "--quiet", "--no-report", cwd=tmp_path)
-    assert r.returncode == 2, r.stderr  # before: exit 0 and sales.parquet gone
-    assert "holds no run" in one_paragraph(r.stderr)
+    code, stderr = cli(capsys, "run", "tiny", "--out", link, "--force", "--quiet", "--no-report")
+    assert code == 2, stderr  # before: exit 0 and sales.parquet gone
+    assert "holds no run" in one_paragraph(stderr)
     assert tree(outside) == {"sales.parquet": PRECIOUS.encode().hex()}
 
 

@@ -73,14 +73,15 @@ def test_a_signal_during_the_checkpoint_write_stops_the_run_cleanly(
         return save(model, root)
 
     monkeypatch.setattr(society.api, "save_checkpoint", save_and_get_signalled)
+    short = {**DAILY, "days": 25}
     with pytest.raises(RunStopped) as stop:
-        society.run("tiny", overrides=DAILY, out=tmp_path / "cut")
+        society.run("tiny", overrides=short, out=tmp_path / "cut")
     assert stop.value.exit_code == 143 and "society run --resume" in str(stop.value)
     assert signalled[0] % 1 == pytest.approx(CHECKPOINT_OFFSET)  # it came during a write
     manifest = json.loads((tmp_path / "cut" / "manifest.json").read_text())
     assert manifest["status"] == "interrupted" and manifest["error"].startswith("stopped by SIG")
     monkeypatch.setattr(society.api, "save_checkpoint", save)
-    whole = society.run("tiny", overrides=DAILY, out=tmp_path / "whole")
+    whole = society.run("tiny", overrides=short, out=tmp_path / "whole")
     assert society.resume(tmp_path / "cut").manifest["status"] == "success"
     assert_byte_identical(whole.path, tmp_path / "cut")
 

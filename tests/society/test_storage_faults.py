@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import pytest
-from society_helpers import run_cli as cli
 
 import society
 import society.api
 from society.api import RunStopped
+from society.cli import main as cli_main
 from society.errors import StorageError, io_text, storage_cause
 from society.model import SocietyModel
 from society.store import checkpoint
@@ -195,15 +195,21 @@ def flip(path: Path) -> None:
     ids=["state-emptied", "arrays-flipped", "digest-lost"],
 )
 def test_resume_passes_over_a_damaged_newest_checkpoint_and_says_so(
-    tmp_path: Path, whole: Path, name: str, damage: Callable[[Path], None]
+    tmp_path: Path,
+    whole: Path,
+    name: str,
+    damage: Callable[[Path], None],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     run = stopped_run(tmp_path / "r")
     damage(run / "checkpoint" / "day-00023" / name)
-    r = cli("run", "--resume", run, "--quiet", "--no-report", cwd=tmp_path)
-    assert r.returncode == 0, r.stderr  # before: exit 2, the only checkpoint damaged
-    said = " ".join(r.stderr.split())
+    capsys.readouterr()
+    code = cli_main(["run", "--resume", str(run), "--quiet", "--no-report"])
+    out, err = capsys.readouterr()
+    assert code == 0, err  # before: exit 2, the only checkpoint damaged
+    said = " ".join(err.split())
     assert f"resuming {run} from checkpoint day-00020" in said and "passed over: day-00023" in said
-    assert f"'day-00023/{name}'" in said and r.stdout.strip() == str(run)
+    assert f"'day-00023/{name}'" in said and out.strip() == str(run)
     assert json.loads((run / "manifest.json").read_text())["resumed_from"] == "day-00020"
     assert_byte_identical(whole, run)
 
