@@ -1,11 +1,12 @@
 """Writing the files of a run or sweep directory: atomically, durably where it matters, and
 never through a symbolic link.
 
-A directory ``society`` writes holds only what it wrote. A link in it (``.lock -> ~/notes``,
-``checkpoint -> /data``) would make a write or a removal meant for the directory land on a
-file elsewhere, so files are created with ``O_EXCL | O_NOFOLLOW`` after whatever held their
-name is removed (a link is removed, never followed), an existing file is opened with
-``O_NOFOLLOW``, and a writer refuses a directory that holds a link (:func:`refuse_links`).
+What ``society`` writes or removes in a run or sweep directory must stay in it. A link there
+(``.lock -> ~/notes``, ``checkpoint -> /data``) would make a write or a removal meant for the
+directory land on a file elsewhere, so files are created with ``O_EXCL | O_NOFOLLOW`` after
+whatever held their name is removed (a link is removed, never followed), an existing file is
+opened with ``O_NOFOLLOW``, and a writer refuses a directory that holds a link
+(:func:`refuse_links`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from society.errors import RunDirectoryError, printable
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+_BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 
 
 def open_new(path: Path) -> BinaryIO:
@@ -32,14 +34,15 @@ def open_new(path: Path) -> BinaryIO:
     """
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW | _CLOEXEC, 0o644)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW | _CLOEXEC | _BINARY
+    fd = os.open(path, flags, 0o644)
     return os.fdopen(fd, "wb")
 
 
 def open_nofollow(path: Path, flags: int, mode: int = 0o644) -> int:
     """``os.open(path, flags, mode)``, refusing to follow a link: ``OSError`` with errno
     ``ELOOP`` if ``path`` is one."""
-    return os.open(path, flags | NOFOLLOW | _CLOEXEC, mode)
+    return os.open(path, flags | NOFOLLOW | _CLOEXEC | _BINARY, mode)
 
 
 def write_new(path: Path, write: Callable[[BinaryIO], object], *, durable: bool = False) -> None:
@@ -68,7 +71,10 @@ def write_atomic(path: Path, data: bytes | memoryview, *, durable: bool = False)
 
 
 def sync_directory(path: Path) -> None:
-    """``fsync`` a directory, so that names created, renamed or removed in it are durable."""
+    """``fsync`` a directory, so that names created, renamed or removed in it are durable (a
+    no-op on Windows, where a directory cannot be opened and renames are journaled)."""
+    if os.name == "nt":  # pragma: no cover - not Linux
+        return
     fd = os.open(path, os.O_RDONLY | _DIRECTORY | _CLOEXEC)
     try:
         os.fsync(fd)
