@@ -34,7 +34,7 @@ from society.store.checkpoint import (
     resume_model,
 )
 from society.store.checkpoint import save as save_checkpoint
-from society.store.files import refuse_links
+from society.store.files import refuse_links, sync_files
 from society.store.provenance import utc_now
 from society.store.rundir import (
     LLMRecord,
@@ -402,6 +402,9 @@ def _close(
     if summary is not None:
         run_dir.write_summary(summary)
         written.append(run_dir.summary)
+    # On the disk before the (synced) manifest that lists them: a crash never leaves a
+    # manifest that calls the run finished beside results that were lost.
+    sync_files(written)
     manifest.files = sorted({*(manifest.files or []), *(p.name for p in written)})
     manifest.finished_utc = utc_now().isoformat()
     manifest.wall_seconds = round(time.perf_counter() - t0, 4)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -68,6 +68,22 @@ def write_atomic(path: Path, data: bytes | memoryview, *, durable: bool = False)
     finally:
         with contextlib.suppress(OSError):  # the original error matters, not the cleanup's
             tmp.unlink(missing_ok=True)
+
+
+def sync_files(paths: Iterable[Path]) -> None:
+    """``fsync`` each file, then each folder holding them: written since, they are on the
+    disk (one sync per folder, not per file, where many files were written at once)."""
+    folders = []
+    for path in paths:
+        fd = open_nofollow(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if path.parent not in folders:
+            folders.append(path.parent)
+    for folder in folders:
+        sync_directory(folder)
 
 
 def sync_directory(path: Path) -> None:

@@ -303,7 +303,8 @@ def test_checkpoint_files_are_synced_before_they_count(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each file a checkpoint reads back, and the folders naming it, are fsynced before the
-    checkpoint is renamed into place, and that before an older one is removed."""
+    checkpoint is renamed into place, and that before an older one is removed; the results,
+    before the manifest that lists them."""
     events: list[str] = []
     fsync, replace, rmtree = os.fsync, os.replace, shutil.rmtree
 
@@ -333,6 +334,12 @@ def test_checkpoint_files_are_synced_before_they_count(
     assert events[at + 1] == "sync r/checkpoint"  # the rename itself
     assert "remove day-00005" in events[at:] and "remove day-00005" not in before
     assert "sync r/checkpoint/rows/.metrics.tmp" in before  # the rows it reads back
+    # The results are on the disk before the manifest that calls the run finished.
+    last = len(events) - 1 - events[::-1].index("rename manifest.json")
+    for table in ("metrics", "events", "generations", "network_nodes", "network_edges"):
+        assert events.index(f"sync r/{table}.parquet") < last, table
+    assert events.index("sync r/summary.json") < last
+    assert events.index("sync r/manifest.json.tmp", last - 2) < last
 
 
 def test_a_sweep_run_whose_metrics_a_crash_emptied_is_run_again(tmp_path: Path) -> None:
