@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import errno
+import os
+import re
 
 
 def printable(text: object, limit: int | None = 120) -> str:
@@ -62,13 +64,19 @@ class StorageError(SocietyError):
 
 
 STORAGE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EIO, errno.EDQUOT, errno.EACCES, errno.EPERM}
+#: How a library that drops the errno (polars) still names it: Rust's "(os error 30)".
+_OS_ERROR_CODE = re.compile(r"os error (\d+)")
 
 
 def storage_cause(err: BaseException) -> OSError | None:
     """The storage failure (disk full, read-only, I/O error) behind ``err``, if there is one:
-    libraries wrap it (numpy's zip writer, polars), so the whole chain is searched."""
+    libraries wrap it (numpy's zip writer, polars), so the whole chain is searched, and a
+    failure whose errno was lost (polars raises ``OSError`` with ``errno`` None and the code
+    only in its text, "... (os error 30)") is recognised by its text, returned as an
+    ``OSError`` with that errno."""
     seen: set[int] = set()
     stack: list[BaseException | None] = [err]
+    by_text: OSError | None = None
     while stack:
         e = stack.pop()
         if e is None or id(e) in seen:
@@ -76,7 +84,24 @@ def storage_cause(err: BaseException) -> OSError | None:
         seen.add(id(e))
         if isinstance(e, OSError) and e.errno in STORAGE_ERRNOS:
             return e
+        if by_text is None:
+            by_text = _storage_error_in_text(e)
         stack += [e.__cause__, e.__context__]
+    return by_text
+
+
+def _storage_error_in_text(err: BaseException) -> OSError | None:
+    """An ``OSError`` for the storage errno ``err``'s message names, if it names one: as Rust
+    does ("os error 30"), or, for an ``OSError`` that lost its errno, by its strerror text
+    (only there: "Permission denied" in, say, an HTTP error is no disk's)."""
+    text = str(err)
+    codes = [int(code) for code in _OS_ERROR_CODE.findall(text)]
+    if isinstance(err, OSError) and err.errno is None:
+        codes += [code for code in sorted(STORAGE_ERRNOS) if os.strerror(code) in text]
+    for code in codes:
+        if code in STORAGE_ERRNOS:
+            filename = err.filename if isinstance(err, OSError) else None
+            return OSError(code, os.strerror(code), filename)
     return None
 
 
@@ -85,3 +110,12 @@ def io_text(err: OSError) -> str:
     where = f" writing '{err.filename}'" if err.filename else ""
     code = errno.errorcode.get(err.errno or 0, str(err.errno))
     return f"{err.strerror or type(err).__name__}{where} ({code})"
+
+
+def storage_fix(err: OSError) -> str:
+    """What the user can do about a storage failure, as the start of a sentence."""
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "Free space"
+    if err.errno == errno.EIO:
+        return "Check the disk (the device or its filesystem failed; see `dmesg`) and remount it"
+    return "Make the directory writable"

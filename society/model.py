@@ -304,9 +304,11 @@ class SocietyModel(mesa.Model):
         end = min(t, float(self.scenario.days))
         while not self.stopped and self.env.peek() < end:
             if self._stop_at is not None and self.env.peek() > self._stop_at:
-                # A stop was requested: the day is finished; leave the clock at its end.
-                self.env.run(until=self._stop_at)
-                raise RunInterrupted(self._stop_at)
+                # A stop was requested: the day is finished; leave the clock at its end (it
+                # may be there already: a stop requested while the day's checkpoint is written).
+                if self._stop_at > self.env.now:
+                    self.env.run(until=self._stop_at)
+                raise RunInterrupted(self.env.now)
             self.env.step()
         if not self.stopped and self.env.now < end:
             self.env.run(until=end)
@@ -314,8 +316,9 @@ class SocietyModel(mesa.Model):
             self._finish()
 
     def request_stop(self) -> None:
-        """Stop at the end of the current day (after its metrics row), e.g. on SIGINT."""
-        self._stop_at = math.floor(self.env.now) + CHECKPOINT_OFFSET
+        """Stop at the end of the current day (after its metrics row), e.g. on SIGINT; at once
+        if that moment has passed (a request made at or after the day's checkpoint)."""
+        self._stop_at = max(math.floor(self.env.now) + CHECKPOINT_OFFSET, self.env.now)
 
     def _finish(self) -> None:
         """Close the books: the generation still in charge gets its (incomplete) row, and the

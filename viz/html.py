@@ -15,6 +15,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
+from society.store.files import write_atomic
 from viz.runviews import png_bytes
 
 CSS = """
@@ -155,10 +156,9 @@ def provenance_html(manifest: Mapping[str, Any], path: Path) -> str:
 
 
 def write_html(text: str, path: Path) -> Path:
+    """Write ``path`` atomically, never through a link (see :mod:`society.store.files`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".html.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, text.encode("utf-8"))
     return path
 
 

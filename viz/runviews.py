@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 
 from society.api import RunResult
 from society.errors import SocietyError
+from society.store.files import open_new
 from society.store.rundir import RunDir
 from viz.coordination import coordination_figure
 from viz.drift import drift_figure
@@ -134,11 +135,13 @@ def render_run_views(
 
 def save_figure(fig: Figure, path: Path, fmt: str | None = None) -> Path:
     """Write ``fig`` to ``path`` (format from the suffix unless given), atomically: a kill or a
-    full disk while drawing leaves the previous file or none, never a truncated one."""
+    full disk while drawing leaves the previous file or none, never a truncated one; and no
+    link at either name is written through."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        fig.savefig(tmp, format=fmt or path.suffix.lstrip(".") or "png")
+        with open_new(tmp) as f:
+            fig.savefig(f, format=fmt or path.suffix.lstrip(".") or "png")
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from society.errors import RunDirectoryError, printable
+from society.store.files import open_new
 
 NAME = "calibrate"
 HELP = (
@@ -89,7 +90,8 @@ def _write(target: Path, text: str) -> None:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
+        with open_new(tmp) as f:  # never through a link left at that name
+            f.write(text.encode("utf-8"))
         tmp.replace(target)
     except OSError as e:
         raise RunDirectoryError(

@@ -89,7 +89,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from society.api import resume, run
+    from society.api import resume, resume_note, run
     from society.cli.options import expand_overrides
     from society.errors import ScenarioError
     from society.scenario_files import load_scenario
@@ -145,7 +145,13 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
 
     try:
         if args.resume is not None:
-            result = resume(args.resume, on_day=on_day)
+
+            def announce(checkpoint: Path, passed_over: list[str]) -> None:
+                # Said even with --quiet when a damaged checkpoint was passed over.
+                if show or passed_over:
+                    err.print(escape(resume_note(checkpoint, passed_over)), soft_wrap=True)
+
+            result = resume(args.resume, on_day=on_day, on_resume=announce)
         else:
             result = run(
                 scenario,
@@ -156,10 +162,10 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
                 replay_from=args.replay,
             )
     except KeyboardInterrupt:
+        # Once the run's directory is locked, Ctrl-C stops it cleanly (RunStopped, exit 130
+        # with the resume command); a KeyboardInterrupt comes only before that.
         _stop(progress)
-        err.print(
-            "interrupted: partial results and the manifest (status 'interrupted') were written"
-        )
+        err.print("interrupted before the run started: no results were written")
         return EXIT_INTERRUPTED
     finally:
         _stop(progress)

@@ -98,6 +98,8 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
         resume=args.resume,
         overrides=args.overrides,
         replicates=args.replicates,
+        engine=args.engine,
+        workers=args.workers,
     )
     progress = Progress(
         TextColumn(f"[bold]{escape(sweep.name)}"),

@@ -13,12 +13,14 @@ has no ``flock`` (Windows), directories are not locked.
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from pathlib import Path
 from types import TracebackType
 
 from society.errors import RunDirectoryError, printable
+from society.store.files import link_error, open_nofollow
 
 try:
     import fcntl
@@ -75,11 +77,22 @@ class DirLock:
         return self._fd is not None
 
     def acquire(self) -> None:
-        """Take the lock without waiting; raise :class:`DirectoryLocked` naming the holder."""
+        """Take the lock without waiting; raise :class:`DirectoryLocked` naming the holder.
+
+        The lock file is never opened through a link (a link named ``.lock`` is refused), and
+        the lock is held on a read-only descriptor: the PID is written through a second one,
+        closed at once, so a held lock keeps no file open for writing (which would stop the
+        directory's filesystem from being remounted read-only, for one).
+        """
         if self._fd is not None or fcntl is None:
             return
         while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fd = open_nofollow(self.path, os.O_RDONLY | os.O_CREAT)
+            except OSError as err:
+                if err.errno == errno.ELOOP:
+                    raise link_error(self.path, self.path.parent, self.what) from None
+                raise
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -95,10 +108,11 @@ class DirLock:
             if _names(self.path, fd):
                 break
             os.close(fd)
-        pid = f"{os.getpid()}\n".encode()
-        # Overwrite, then cut: the file is never empty, so a waiting reader sees a PID.
-        os.pwrite(fd, pid, 0)
-        os.ftruncate(fd, len(pid))
+        try:
+            _write_pid(self.path, fd)
+        except BaseException:
+            os.close(fd)
+            raise
         self._fd = fd
 
     def release(self) -> None:
@@ -139,11 +153,25 @@ class DirLock:
 
 
 def _names(path: Path, fd: int) -> bool:
-    """Whether ``path`` still names the file open as ``fd``."""
+    """Whether ``path`` still names the file open as ``fd`` (itself, not through a link)."""
     try:
-        return os.path.samestat(os.fstat(fd), os.stat(path))
+        return os.path.samestat(os.fstat(fd), os.lstat(path))
     except FileNotFoundError:
         return False
+
+
+def _write_pid(path: Path, locked: int) -> None:
+    """Write this process's PID into the lock file open (and locked) as ``locked``."""
+    fd = open_nofollow(path, os.O_WRONLY)
+    try:
+        if not os.path.samestat(os.fstat(fd), os.fstat(locked)):
+            raise OSError(errno.ESTALE, "the lock file was replaced while it was taken", path)
+        pid = f"{os.getpid()}\n".encode()
+        # Overwrite, then cut: the file is never empty, so a waiting reader sees a PID.
+        os.pwrite(fd, pid, 0)
+        os.ftruncate(fd, len(pid))
+    finally:
+        os.close(fd)
 
 
 def _read_holder(fd: int) -> int | None:

@@ -31,18 +31,34 @@ class OutputDir:
     def __repr__(self) -> str:
         return f"{type(self).__name__}('{self.path}')"
 
-    def remove_temporaries(self) -> list[Path]:
+    def remove_temporaries(self) -> list[Path] | None:
         """Remove what an interrupted write left behind (``*.tmp`` files and folders: every
-        file here is written to a temporary name and renamed into place); returns them."""
+        file here is written to a temporary name and renamed into place).
+
+        Returns the temporaries still there afterwards: ``[]`` if all went, those that could
+        not be removed (a read-only or failing disk), or ``None`` if the directory could not
+        even be searched. Never raises: it runs while a run stops on such a disk.
+        """
         import shutil
 
-        found = sorted(self.path.rglob("*.tmp"), key=lambda p: len(p.parts), reverse=True)
+        try:
+            found = sorted(self.path.rglob("*.tmp"), key=lambda p: len(p.parts), reverse=True)
+        except OSError:
+            return None
+        left = []
         for tmp in found:
-            if tmp.is_dir():
-                shutil.rmtree(tmp, ignore_errors=True)
-            else:
-                tmp.unlink(missing_ok=True)
-        return found
+            try:
+                if tmp.is_dir() and not tmp.is_symlink():
+                    shutil.rmtree(tmp)
+                else:
+                    tmp.unlink(missing_ok=True)
+            except OSError:
+                left.append(tmp)
+        return [
+            tmp
+            for tmp in left
+            if not any(tmp.is_relative_to(other) for other in left if other != tmp)
+        ]
 
     @property
     def manifest_path(self) -> Path:

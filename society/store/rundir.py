@@ -7,12 +7,12 @@ Everything that reads or writes a run (the API, the command line, the views) ask
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import io
 import json
 import os
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -24,6 +24,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from society.errors import RunDirectoryError, printable
 from society.scenario import Scenario
+from society.store.checkpoint import checkpoint_files, remove_checkpoints
+from society.store.files import open_nofollow, refuse_links, write_atomic
 from society.store.outdir import OutputDir
 from society.store.provenance import git_state, package_versions, platform_info, utc_now
 
@@ -110,6 +112,10 @@ class Manifest(BaseModel):
     finished_utc: str | None = None
     wall_seconds: float | None = None
     error: str | None = None
+    #: The result files the run wrote in its directory (set when it ends; ``None`` in
+    #: manifests written before the list existed): with the manifest itself, its checkpoints
+    #: and the figures and report drawn from it, what ``--force`` may remove.
+    files: list[str] | None = None
     llm: LLMRecord | None = None
     #: The checkpoint a resumed run continued from (``day-00031``).
     resumed_from: str | None = None
@@ -129,6 +135,7 @@ class Manifest(BaseModel):
             git=GitState(**git_state()),
             platform=platform_info(),
             started_utc=started.isoformat(),
+            files=[],
         )
 
     def scenario_intact(self) -> bool:
@@ -172,8 +179,9 @@ class Manifest(BaseModel):
             ) from None
 
     def write(self, path: str | Path) -> None:
-        """Write atomically (a crash leaves the previous manifest, never half of one)."""
-        write_json(self.to_json(), Path(path))
+        """Write atomically and durably: a crash, even of the machine or its filesystem,
+        leaves the previous manifest or this one, never half of one (a resume needs it)."""
+        write_json(self.to_json(), Path(path), durable=True)
 
 
 def _first_problem(err: ValidationError) -> str:
@@ -230,6 +238,8 @@ class RunDir(OutputDir):
     REQUIRED = (OutputDir.MANIFEST, METRICS, EVENTS, GENERATIONS, SUMMARY)
     #: The tables a rerun of the same scenario and seed reproduces exactly (by stem).
     REPRODUCIBLE = ("metrics", "events", "generations", "network_nodes", "network_edges")
+    #: The result files a run wrote, for manifests written before they listed them.
+    WRITTEN_BEFORE_LISTS = (*REQUIRED, NETWORK_NODES, NETWORK_EDGES, LLM_CALLS)
     #: How to avoid a directory another process is writing, for a new run.
     NEW_RUN_ADVICE = "Or write this run to another --out directory."
 
@@ -299,10 +309,12 @@ class RunDir(OutputDir):
     def create(cls, path: str | Path, *, force: bool) -> Iterator[RunDir]:
         """Make ``path`` the directory of a new run and hold its write lock in the block.
 
-        A directory that already holds anything is refused unless ``force``; with ``force``
-        the files of an earlier run are removed and nothing else is (the LLM cache is kept:
-        it is paid for, and the new run's identical requests are served from it). Every
-        problem is raised before the block runs, so before any simulation.
+        A directory that holds a symbolic link is refused (:func:`refuse_links`), and so is
+        one that already holds anything, unless ``force``. With ``force``, the run stored there
+        is removed (:meth:`run_files`) and nothing else is: the LLM cache is kept (it is paid
+        for, and the new run's identical requests are served from it), and a directory without
+        a valid run manifest is refused rather than emptied. Every problem is raised before
+        the block runs, so before any simulation.
         """
         run = cls(path)
         shown = printable(path)
@@ -316,29 +328,58 @@ class RunDir(OutputDir):
         except OSError as err:  # unwritable, not a directory, name too long, ...
             raise run._unwritable(err) from None
         try:
+            refuse_links(run.path, cls.KIND)
             if run.entries():
                 if not force:
                     raise RunDirectoryError(
                         f"Output directory '{shown}' is not empty; choose a new --out directory "
                         f"or add --force to replace the run stored there."
                     )
-                try:
-                    run._remove_outputs()
-                except OSError as err:
-                    raise run._unwritable(err) from None
+                run._remove_stored_run()
             yield run
         finally:
             run.release()
 
-    def _remove_outputs(self) -> None:
-        for name in self.REQUIRED:
-            (self.path / name).unlink(missing_ok=True)
-        for table in self.path.glob("*.parquet"):
-            table.unlink()
-        # Derived from the old run, so stale now.
-        for folder in (self.checkpoints, self.figures):
-            shutil.rmtree(folder, ignore_errors=True)
-        self.report.unlink(missing_ok=True)
+    def run_files(self, manifest: Manifest) -> list[Path]:
+        """The files of the run stored here that exist, as ``--force`` removes them: the
+        manifest and the result files it lists, the checkpoints (by their layout), and the
+        figures and report drawn from the run (by the names society gives them). Anything else
+        (a user's notes, the LLM cache) is not the run's."""
+        listed = manifest.files if manifest.files is not None else self.WRITTEN_BEFORE_LISTS
+        names = {self.MANIFEST, self.REPORT, *listed} - {self.LLM_CACHE}
+        found = [self.path / name for name in sorted(names) if _is_file(self.path / name)]
+        found += checkpoint_files(self.checkpoints)
+        if self.figures.is_dir():
+            drawn = drawn_figure_names()
+            found += sorted(p for p in self.figures.iterdir() if p.name in drawn and _is_file(p))
+        return found
+
+    def _remove_stored_run(self) -> None:
+        """``--force``: remove the stored run's files (:meth:`run_files`), then the folders
+        they leave empty; refuse a directory that holds no run."""
+        try:
+            manifest = self.read_manifest()
+        except RunDirectoryError:
+            found = sorted(p.name for p in self.entries())
+            shown = ", ".join(found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
+            why = (
+                f"its {self.MANIFEST} is not a valid run manifest"
+                if self.manifest_path.exists()
+                else f"it has no {self.MANIFEST}"
+            )
+            raise RunDirectoryError(
+                f"--force replaces the run stored in '{printable(self.path)}', but that "
+                f"directory holds no run ({why}) and holds other files ({shown}), which --force "
+                f"never removes. Nothing was removed. Choose another --out directory, or move "
+                f"those files away first."
+            ) from None
+        try:
+            for path in self.run_files(manifest):
+                path.unlink(missing_ok=True)
+            remove_checkpoints(self.checkpoints)  # the folders the files above leave empty
+            _remove_if_empty(self.figures)
+        except OSError as err:
+            raise self._unwritable(err) from None
 
     def _unwritable(self, err: OSError) -> RunDirectoryError:
         return RunDirectoryError(
@@ -408,6 +449,29 @@ class RunDir(OutputDir):
         write_json(summary, self.summary)
 
 
+def _is_file(path: Path) -> bool:
+    """A regular file (a link is not one: links are refused before anything is removed)."""
+    return path.is_file() and not path.is_symlink()
+
+
+def _remove_if_empty(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        folder.rmdir()  # fails, harmlessly, while it holds anything that is not the run's
+
+
+#: The formats ``society plot --format`` draws.
+FIGURE_FORMATS = ("png", "svg", "pdf")
+
+
+def drawn_figure_names() -> set[str]:
+    """The file names society gives the figures it draws into a run's ``figures/``: each view
+    (``society run``, ``society plot``, any format), the LLM figure and the calibration one."""
+    from viz.runviews import RUN_VIEWS
+
+    views = [*RUN_VIEWS, "llm", "calibration"]
+    return {f"{view}.{fmt}" for view in views for fmt in FIGURE_FORMATS}
+
+
 # -- names and paths ----------------------------------------------------------------------------
 def utc_stamp(t: datetime) -> str:
     """Compact UTC timestamp used in directory names, e.g. ``20261125T121314Z``."""
@@ -470,21 +534,16 @@ def write_parquet(frame: pl.DataFrame, path: Path) -> None:
 
     The file is encoded in memory and written with Python's own I/O, so a full or read-only
     disk raises an ``OSError`` with its errno (polars reports one as an opaque "transport
-    error"); the temporary file is removed on any failure.
+    error"); the temporary file is removed on any failure, and no link is written through.
     """
-    tmp = path.with_name(path.name + ".tmp")
     buffer = io.BytesIO()
     frame.write_parquet(buffer, compression="zstd", statistics=True)
-    try:
-        with tmp.open("wb") as f:
-            f.write(buffer.getbuffer())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_atomic(path, buffer.getbuffer())
 
 
-def write_json(data: dict[str, Any], path: Path) -> None:
-    """Write atomically (a temporary file renamed into place).
+def write_json(data: dict[str, Any], path: Path, *, durable: bool = False) -> None:
+    """Write atomically (a temporary file renamed into place; no link is written through);
+    with ``durable``, the file and its name are on the disk when this returns.
 
     On a full disk, a file that already has room for the new text (its allocated blocks) is
     rewritten in place instead: no new space is needed, so a manifest can still record why a
@@ -492,16 +551,18 @@ def write_json(data: dict[str, Any], path: Path) -> None:
     be done at all.
     """
     text = (json.dumps(data, indent=2, sort_keys=False, default=_json_default) + "\n").encode()
-    tmp = path.with_name(path.name + ".tmp")
     try:
-        tmp.write_bytes(text)
-        os.replace(tmp, path)
+        write_atomic(path, text, durable=durable)
     except OSError as err:
-        tmp.unlink(missing_ok=True)
-        room = path.stat().st_blocks * 512 if path.is_file() else 0
-        if err.errno != errno.ENOSPC or room < len(text):
+        if err.errno != errno.ENOSPC:
             raise
-        with path.open("r+b") as f:
+        try:
+            fd = open_nofollow(path, os.O_RDWR)
+        except OSError:
+            raise err from None
+        with os.fdopen(fd, "r+b") as f:
+            if os.fstat(fd).st_blocks * 512 < len(text):
+                raise err from None
             f.write(text)
             f.truncate()
 

@@ -16,7 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from society.signals import ignore_interrupts
+from society.signals import current_handlers, ignore_interrupts, restore
 from society.sweeps.spec import SweepError
 
 Task = dict[str, Any]
@@ -203,6 +203,10 @@ class RayEngine:
         self._ray = ray
         self._owns = not ray.is_initialized()
         if self._owns:
+            # Ray takes SIGTERM over for itself while it starts (its handler exits the
+            # process, leaving the sweep's manifest 'running'); the sweep's own handlers are
+            # put back once it has started, so a SIGTERM stops the sweep as it stops a local one.
+            kept = current_handlers()
             try:
                 if address:
                     ray.init(address=address, include_dashboard=False, log_to_driver=False)
@@ -218,6 +222,8 @@ class RayEngine:
                     f"with `ray start --head` and pass --address auto, or omit --address to "
                     f"use a local Ray instance."
                 ) from None
+            finally:
+                restore(kept)
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.workers = workers or cpus
         self._remote = ray.remote(num_cpus=1, max_retries=0)(run_point)

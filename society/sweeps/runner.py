@@ -10,22 +10,27 @@
 
 from __future__ import annotations
 
-import contextlib
 import signal
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import polars as pl
 
 from society import signals
-from society.errors import Stopped, StorageError, io_text, storage_cause
+from society.errors import Stopped, StorageError, io_text, storage_cause, storage_fix
 from society.store.provenance import git_state, package_versions, platform_info, utc_now
 from society.store.rundir import safe_name, utc_stamp
-from society.sweeps.engines import make_engine
-from society.sweeps.spec import Sweep, SweepError, load_sweep, sweep_from_manifest
+from society.sweeps.engines import default_workers, make_engine
+from society.sweeps.spec import (
+    Sweep,
+    SweepError,
+    check_memory,
+    load_sweep,
+    sweep_from_manifest,
+)
 from society.sweeps.store import SweepStore
 
 SWEEP_FORMAT = 1
@@ -54,18 +59,31 @@ class SweepInterrupted(Stopped):
 
 def _stop_on_storage(
     store: SweepStore, manifest: dict[str, Any], err: OSError, n_points: int
-) -> None:
-    """A full or read-only disk mid-sweep: keep every stored point, remove temporaries, mark
-    the manifest (if it can still be written) and say how to continue."""
+) -> NoReturn:
+    """A full, read-only or failing disk mid-sweep: keep every stored point, remove
+    temporaries, mark the manifest (if it can still be written) and say, truthfully, what was
+    left and how to continue."""
     store.remove_temporaries()
     manifest.update(status="error", error=io_text(err), finished_utc=utc_now().isoformat())
-    with contextlib.suppress(Exception):
+    try:
         store.write_manifest(manifest)
+        recorded = "the manifest says status 'error'"
+    except Exception:
+        recorded = "the manifest could not be updated"
+    left = store.remove_temporaries()
+    temporaries = (
+        "temporary files were removed"
+        if left == []
+        else "temporary files may remain (a resume removes them)"
+    )
+    try:
+        stored = f"the {len(store.done_ids())} of {n_points} runs stored before it are kept"
+    except OSError:
+        stored = "the runs stored before it are kept"
     raise StorageError(
-        f"{io_text(err)}: the sweep in {store.root} stopped; the {len(store.done_ids())} of "
-        f"{n_points} runs stored before it are kept, temporary files were removed, and the "
-        f"manifest says status 'error' where it could be written. Free space or make the "
-        f"directory writable, then continue with: society sweep --resume {store.root}"
+        f"{io_text(err)}: the sweep in {store.root} stopped; {stored}, {temporaries}, and "
+        f"{recorded}. {storage_fix(err)}, then continue with: society sweep --resume "
+        f"{store.root}"
     ) from None
 
 
@@ -85,11 +103,16 @@ def prepare(
     sweeps_root: str | Path = "runs/sweeps",
     overrides: Iterable[str] = (),
     replicates: int | None = None,
+    engine: str = "local",
+    workers: int | None = None,
 ) -> tuple[Sweep, SweepStore, dict[str, Any] | None]:
-    """Validate everything (sweep file, every arm, output directory) before any run starts.
+    """Validate everything (sweep file, every arm, its memory, output directory) before any
+    run starts.
 
     ``overrides`` and ``replicates`` change the sweep file's ``[set]`` and replicate count
-    (see :func:`~society.sweeps.spec.load_sweep`).
+    (see :func:`~society.sweeps.spec.load_sweep`). Every point must fit in this machine's
+    memory, and with the local engine its ``workers`` largest together
+    (:func:`~society.sweeps.spec.check_memory`).
 
     The returned store holds the directory's write lock; :func:`execute` releases it.
     """
@@ -111,6 +134,7 @@ def prepare(
             sweep = (
                 load_sweep(sweep_file, overrides, replicates) if sweep_file is not None else stored
             )
+            check_memory(sweep, _in_flight(engine, workers))
             if sweep.fingerprint() != stored.fingerprint():
                 raise SweepError(
                     f"--resume {store.root}: the sweep stored there (from "
@@ -125,10 +149,17 @@ def prepare(
     if sweep_file is None:
         raise SweepError("Give a sweep file (e.g. scenarios/sweeps/lead_vs_tax.toml).")
     sweep = load_sweep(sweep_file, overrides, replicates)
+    check_memory(sweep, _in_flight(engine, workers))
     root = Path(out) if out is not None else default_sweep_dir(Path(sweeps_root), sweep.name)
     store = SweepStore(root)
     store.create()  # locked from here until execute() ends
     return sweep, store, None
+
+
+def _in_flight(engine: str, workers: int | None) -> int:
+    """How many runs of a sweep share this machine's memory at once: one per local worker;
+    Ray places its tasks itself (on other machines, perhaps), so each must fit on its own."""
+    return (workers or default_workers()) if engine == "local" else 1
 
 
 def run_sweep(
@@ -158,6 +189,8 @@ def run_sweep(
         sweeps_root=sweeps_root,
         overrides=overrides,
         replicates=replicates,
+        engine=engine,
+        workers=workers,
     )
     return execute(
         sweep,
@@ -262,11 +295,20 @@ def _execute(
             yield sweep.task(p)
 
     previous_handlers = signals.install(on_signal)
-    if todo:
-        runner = make_engine(engine, workers, address)
-        manifest["engine"] = {**runner.describe(), "address": address}
-        abandon = False
-        try:
+    runner = None
+    abandon = False
+    try:
+        if todo:
+            try:
+                runner = make_engine(engine, workers, address)
+            except SystemExit:
+                # Ray's own SIGTERM handler, in force while Ray starts (the engine puts this
+                # one back once it has), turns a SIGTERM into an exit: stop as for any other.
+                if engine != "ray":
+                    raise
+                stop.append(signal.SIGTERM)
+        if runner is not None:
+            manifest["engine"] = {**runner.describe(), "address": address}
             for result in runner.map(tasks()):
                 if first_result is None:
                     first_result = time.perf_counter() - t0
@@ -277,21 +319,46 @@ def _execute(
                 del result
                 if on_point is not None:
                     on_point(record)
-        except KeyboardInterrupt:
-            # Every finished point is already stored; the running ones are abandoned.
-            stop.append(signal.SIGINT)
-            abandon = True
-        except BaseException as err:
-            storage = storage_cause(err)
-            if storage is None:
-                raise
-            abandon = True
-            _stop_on_storage(store, manifest, storage, len(points))
-        finally:
+    except KeyboardInterrupt:
+        # Every finished point is already stored; the running ones are abandoned.
+        stop.append(signal.SIGINT)
+        abandon = True
+    except BaseException as err:
+        storage = storage_cause(err)
+        if storage is None:
+            raise
+        abandon = True
+        _stop_on_storage(store, manifest, storage, len(points))
+    finally:
+        if runner is not None:
             runner.close(abandon=abandon)
-            signals.restore(previous_handlers)
-    else:
         signals.restore(previous_handlers)
+    try:
+        timings = {
+            "run_seconds": round(run_seconds, 4),
+            "write_seconds": round(write_seconds, 4),
+            "first_result_seconds": None if first_result is None else round(first_result, 4),
+            "runs": len(todo),
+        }
+        return _finish(sweep, store, manifest, {**session, **timings}, stop, t0)
+    except OSError as err:
+        storage = storage_cause(err)
+        if storage is None:
+            raise
+        _stop_on_storage(store, manifest, storage, len(points))
+
+
+def _finish(
+    sweep: Sweep,
+    store: SweepStore,
+    manifest: dict[str, Any],
+    session: dict[str, Any],
+    stop: list[int],
+    t0: float,
+) -> SweepResult:
+    """Record how the session ended: interrupted (raise :class:`SweepInterrupted`), or done
+    (assemble points.parquet)."""
+    points = sweep.points
     if stop:
         manifest.update(status="interrupted", finished_utc=utc_now().isoformat())
         store.write_manifest(manifest)
@@ -305,14 +372,9 @@ def _execute(
     wall = time.perf_counter() - t0
     frame = store.assemble(sweep)
     failed = int((frame["status"] != "success").sum())
-    session.update(
-        finished_utc=utc_now().isoformat(),
-        wall_seconds=round(wall, 4),
-        run_seconds=round(run_seconds, 4),
-        write_seconds=round(write_seconds, 4),
-        first_result_seconds=None if first_result is None else round(first_result, 4),
-        runs=len(todo),
-    )
+    ended = {"finished_utc": utc_now().isoformat(), "wall_seconds": round(wall, 4)}
+    keys = ("started_utc", "resumed", "already_done", "to_run")
+    session = {**{k: session[k] for k in keys}, **ended, **session}  # the order written before
     manifest.update(
         status="complete" if failed == 0 else "failed",
         finished_utc=utc_now().isoformat(),

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import heapq
 import itertools
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,7 +27,13 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from society.errors import ScenarioError, SocietyError
-from society.scenario import iter_fields
+from society.resources import (
+    InsufficientMemoryError,
+    available_memory_bytes,
+    check_fits_in_memory,
+    estimate_run_bytes,
+)
+from society.scenario import Scenario, iter_fields
 from society.scenario_files import (
     _unknown_key_text,
     load_scenario,
@@ -103,6 +110,8 @@ class Sweep:
     scenarios: list[dict[str, Any]]
     seeds: list[int]
     reference_arm: int
+    #: Each arm's estimated peak memory per run (:func:`society.resources.estimate_run_bytes`).
+    arm_bytes: list[int] = field(default_factory=list)
 
     @property
     def points(self) -> list[Point]:
@@ -282,14 +291,14 @@ def build_sweep(
     seeds = [replicate_seed(base_seed, r) for r in range(spec.replicates)]
     arms: list[dict[str, Any]] = []
     scenarios: list[dict[str, Any]] = []
+    arm_bytes: list[int] = []
     for k, params in enumerate(raw_arms):
         try:
             scenario = load_scenario(scenario_doc, seed=seeds[0], overrides={**spec.set, **params})
         except ScenarioError as err:
-            shown = ", ".join(f"{key} = {value!r}" for key, value in params.items())
             problem = str(err).removeprefix("scenario: ").partition(" Fix the ")[0]
             raise SweepError(
-                f"{source}: arm {k} ({shown or 'no swept keys'}) is not a valid scenario: "
+                f"{source}: arm {k} ({_shown_params(params)}) is not a valid scenario: "
                 f"{problem} Fix the values in the sweep file ([grid], [sample] ranges or [set])."
             ) from None
         if scenario.llm.fraction > 0:
@@ -300,6 +309,7 @@ def build_sweep(
                 f"llm.fraction = 0 in the sweep's [set], or run LLM-backed scenarios one at a "
                 f"time with `society run`."
             )
+        arm_bytes.append(estimate_run_bytes(scenario))
         dumped = scenario.model_dump()
         # Store the values the scenario resolved to (e.g. 7 -> 7.0 for a float field), so a
         # column of points.parquet has one type.
@@ -317,7 +327,51 @@ def build_sweep(
         scenarios=scenarios,
         seeds=seeds,
         reference_arm=reference_arm,
+        arm_bytes=arm_bytes,
     )
+
+
+def check_memory(sweep: Sweep, concurrent: int = 1, available: int | None = None) -> None:
+    """Raise :class:`SweepError` unless every point of ``sweep`` fits in this machine's memory
+    on its own, and the ``concurrent`` largest together (the runs in flight at once), before
+    any worker starts; ``available`` defaults to
+    :func:`society.resources.available_memory_bytes` (unknown: the check passes).
+
+    A single run too large for the machine is refused (``society run``); so is the same
+    point in a sweep, which would otherwise start workers that grow until the OOM killer
+    ends them.
+    """
+    have = available_memory_bytes() if available is None else available
+    if have is None or not sweep.arm_bytes:
+        return
+    for k, need in enumerate(sweep.arm_bytes):
+        if need > have:
+            scenario = Scenario.model_validate(sweep.scenarios[k])
+            try:
+                check_fits_in_memory(scenario, have)
+            except InsufficientMemoryError as err:
+                raise SweepError(
+                    f"{sweep.source}: arm {k} ({_shown_params(sweep.arms[k])}; points "
+                    f"{point_id(k, 0)} to {point_id(k, len(sweep.seeds) - 1)}) would not fit in "
+                    f"memory: {err} Change the arm in the sweep file ([grid], [sample] ranges "
+                    f"or [set]); nothing was run."
+                ) from None
+    # The points in flight at once: the largest arms, each as often as it has replicates.
+    largest = heapq.nlargest(concurrent, (b for b in sweep.arm_bytes for _ in sweep.seeds))
+    together = sum(largest)
+    if concurrent > 1 and together > have:
+        fit = max(n for n in range(1, len(largest) + 1) if sum(largest[:n]) <= have)  # >= 1
+        raise SweepError(
+            f"{sweep.source}: {len(largest)} runs at once (one per worker) would need about "
+            f"{together / 1e9:.1f} GB of memory together, but this machine has "
+            f"{have / 1e9:.1f} GB available (the largest arm alone needs about "
+            f"{largest[0] / 1e9:.1f} GB). Run fewer at once with --workers {fit}, or lower "
+            f"population.size or network.mean_degree; nothing was run."
+        )
+
+
+def _shown_params(params: dict[str, Any]) -> str:
+    return ", ".join(f"{key} = {value!r}" for key, value in params.items()) or "no swept keys"
 
 
 def sweep_from_manifest(manifest: dict[str, Any], source: str) -> Sweep:

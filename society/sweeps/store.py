@@ -13,17 +13,20 @@ Layout (the names are :class:`SweepStore`'s; nothing else spells them)::
 
 Every file is written to a temporary name and renamed into place. A run's metrics are written
 before its point file, so a point file means the run's results are complete; on resume, any
-run without a point file (or whose point file records an error) is run again.
+run without a readable point file and a whole metrics file (or whose point file records an
+error) is run again.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from society.store.files import refuse_links
 from society.store.outdir import OutputDir
 from society.store.rundir import write_json, write_parquet
 from society.sweeps.spec import Sweep, SweepError
@@ -128,6 +131,7 @@ class SweepStore(OutputDir):
             ) from None
         self.acquire("Or write this sweep to another --out directory.")
         try:
+            refuse_links(self.root, self.KIND)
             if self.entries():
                 hint = (
                     f" To continue that sweep, run with --resume {self.root}."
@@ -149,6 +153,7 @@ class SweepStore(OutputDir):
         self._require_manifest()  # before the lock file: never litter a wrong directory
         self.acquire("A stopped sweep keeps every run it finished; --resume runs the rest.")
         try:
+            refuse_links(self.root, self.KIND)
             return self.read_manifest()
         except BaseException:
             self.release()
@@ -171,8 +176,7 @@ class SweepStore(OutputDir):
 
     def clean_partial(self) -> None:
         """Remove temporary files a killed sweep left behind (they never count as done)."""
-        for tmp in [*self.points_dir.glob("*.tmp"), *self.metrics_dir.rglob("*.tmp")]:
-            tmp.unlink(missing_ok=True)
+        self.remove_temporaries()
         self.points_dir.mkdir(parents=True, exist_ok=True)
         self.metrics_dir.mkdir(exist_ok=True)
 
@@ -184,9 +188,8 @@ class SweepStore(OutputDir):
                 record = json.loads(path.read_text())
             except (OSError, json.JSONDecodeError):
                 continue
-            if (
-                record.get("status") == "success"
-                and self.metrics_path(record["arm"], record["replicate"]).is_file()
+            if record.get("status") == "success" and _complete_parquet(
+                self.metrics_path(record["arm"], record["replicate"])
             ):
                 done.add(path.stem)
         return done
@@ -263,6 +266,20 @@ class SweepStore(OutputDir):
         """Every run's metrics as one lazy frame with the partition keys (``arm`` and
         ``replicate``) as columns."""
         return pl.scan_parquet(self.metrics_dir / "**" / "*.parquet", hive_partitioning=True)
+
+
+def _complete_parquet(path: Path) -> bool:
+    """Whether ``path`` is a whole Parquet file (it ends with the format's magic bytes).
+
+    Files are not synced as a sweep goes, so after a power cut a run's point file may be on
+    the disk while its metrics are empty: then the run is not done, and a resume runs it again.
+    """
+    try:
+        with path.open("rb") as f:
+            f.seek(-4, os.SEEK_END)
+            return f.read(4) == b"PAR1"
+    except OSError:  # missing, or shorter than the magic itself
+        return False
 
 
 def _dtype(values: list[Any]) -> pl.DataType:

@@ -42,16 +42,18 @@ def _flip(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
-def _rows_part(run: Path) -> Path:
-    return sorted((run / "checkpoint" / "rows").glob("metrics-*.arrow"))[0]
+def _rows_part(run: Path) -> list[Path]:
+    """The first part of the metrics rows: every checkpoint reads it back."""
+    return sorted((run / "checkpoint" / "rows").glob("metrics-*.arrow"))[:1]
 
 
-def _state(run: Path) -> Path:
-    return next((run / "checkpoint").glob("day-*")) / "state.json"
+def _state(run: Path) -> list[Path]:
+    """The state of every checkpoint kept (a resume falls back to an older one that verifies)."""
+    return sorted((run / "checkpoint").glob("day-*/state.json"))
 
 
-def _arrays(run: Path) -> Path:
-    return next((run / "checkpoint").glob("day-*")) / "arrays.npz"
+def _arrays(run: Path) -> list[Path]:
+    return sorted((run / "checkpoint").glob("day-*/arrays.npz"))
 
 
 @pytest.mark.parametrize(
@@ -67,16 +69,18 @@ def _arrays(run: Path) -> Path:
 def test_a_damaged_checkpoint_is_refused_and_nothing_changes(
     tmp_path: Path,
     damage: Callable[[Path], None],
-    target: Callable[[Path], Path],
+    target: Callable[[Path], list[Path]],
     words: str,
 ) -> None:
     run = _stopped_run(tmp_path)
     damaged = target(run)
-    damage(damaged)
+    assert damaged
+    for path in damaged:
+        damage(path)
     before = _tree(run)
     r = cli("run", "--resume", run, "--quiet", "--no-report", cwd=tmp_path)
     assert r.returncode == 2, r.stderr
-    assert "Traceback" not in r.stderr and words in r.stderr and damaged.name in r.stderr
+    assert "Traceback" not in r.stderr and words in r.stderr and damaged[0].name in r.stderr
     assert "--reproduce" in r.stderr
     assert _tree(run) == before
 

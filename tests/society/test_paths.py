@@ -116,7 +116,8 @@ def test_a_directory_with_only_user_files_is_not_empty_either(tmp_path: Path) ->
     (out / "thesis.tex").write_text("precious")
     with pytest.raises(RunDirectoryError, match="not empty"):
         prepare_run_dir(out, force=False)
-    prepare_run_dir(out, force=True)
+    with pytest.raises(RunDirectoryError, match="holds no run"):  # --force replaces runs only
+        prepare_run_dir(out, force=True)
     assert (out / "thesis.tex").read_text() == "precious"
 
 

@@ -18,7 +18,8 @@ from society.store.rundir import Manifest, RunDir
 from society.sweeps.store import SweepStore
 
 REPO = Path(__file__).resolve().parents[2]
-#: The manifest's keys, in the order written, since before the manifest was typed.
+#: The manifest's keys, in the order written, since before the manifest was typed (``files``
+#: added since, last).
 MANIFEST_KEYS = [
     "run_id",
     "status",
@@ -33,6 +34,7 @@ MANIFEST_KEYS = [
     "finished_utc",
     "wall_seconds",
     "error",
+    "files",
 ]
 
 
