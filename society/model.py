@@ -334,8 +334,7 @@ class SocietyModel(mesa.Model):
             completed=False,
         )
         self.recorder.generations.append(row)
-        if not row["in_basin"]:
-            self.outcomes.mark_left_basin(self.day, "boundary")
+        self._judge_basin(self.day, row)
         o = self.scenario.outcomes
         at_horizon = self.day >= self.scenario.days
         self.outcomes.close(self.day, self.lab.low_hazard_since if at_horizon else None, o.end_days)
@@ -576,10 +575,17 @@ class SocietyModel(mesa.Model):
             a_star=None if math.isnan(row["a_star"]) else round(row["a_star"], 6),
             successor_alignment=round(row["successor_alignment"], 6),
         )
+        self._judge_basin(day, row)
+
+    def _judge_basin(self, day: float, row: dict[str, Any]) -> None:
+        """In the basin: the generation was trained above a*_eff (at today's knowledge) and the
+        last hand-offs did not all fall."""
         if not row["in_basin"]:
-            self.outcomes.mark_left_basin(day, "boundary")
-        if self._falling(self.scenario.generations.falls_to_leave):
-            self.outcomes.mark_left_basin(day, "falling")
+            self.outcomes.judge_basin(day, False, "boundary")
+        elif self._falling(self.scenario.generations.falls_to_leave):
+            self.outcomes.judge_basin(day, False, "falling")
+        else:
+            self.outcomes.judge_basin(day, True, "")
 
     def _falling(self, times: int) -> bool:
         """Whether each of the last ``times`` hand-offs trained successors less aligned than

@@ -10,9 +10,15 @@ every flag keeps updating until the run ends (also after a catastrophe when
 ``outcomes.stop_on_catastrophe`` is false, so that one outcome pre-empting another does not hide
 an effect).
 
-Labels, worst first: ``catastrophe`` (cause, day), ``left_basin``, ``safe`` (the period ended,
-no catastrophe), ``undecided`` (survived, not ended). ``survived`` and ``period_ended`` are
-reported beside the label for the analysis to target.
+Labels at the end, worst first: ``catastrophe`` (cause, day), ``left_basin`` (out of the basin
+at the end), ``safe`` (the period ended, no catastrophe), ``undecided`` (survived, not ended).
+``survived`` and ``period_ended`` are reported beside the label for the analysis to target.
+
+The basin is judged where the run ends, like the period: knowledge that falls behind at one
+hand-off and catches up later leaves the society in the basin at the end. ``stayed_in_basin`` is
+that judgement (the name is version 2's; its negation is the ``left_basin`` label);
+``ever_left_basin`` with ``left_basin_day`` and ``left_basin_reason`` records the first time the
+society was out, even if it came back.
 """
 
 from __future__ import annotations
@@ -29,8 +35,9 @@ OUTCOME_LABELS = ("catastrophe", "left_basin", "safe", "undecided")
 class Outcomes(DataclassState):
     """Outcome flags with the day each was decided (``None`` = not, or not yet)."""
 
-    stayed_in_basin: bool = True
-    left_basin_day: float | None = None
+    stayed_in_basin: bool = True  # in the basin now (judged at each hand-off and at the end)
+    ever_left_basin: bool = False
+    left_basin_day: float | None = None  # the first day it was out
     left_basin_reason: str | None = None  # "boundary" (below a*_eff) or "falling" (hand-offs)
     catastrophe: bool = False
     catastrophe_day: float | None = None
@@ -42,9 +49,12 @@ class Outcomes(DataclassState):
     finished: bool = False  # the run reached its end (the horizon or a stopping catastrophe)
     at_catastrophe: dict[str, Any] = field(default_factory=dict)  # the society on that day
 
-    def mark_left_basin(self, day: float, reason: str) -> None:
-        if self.stayed_in_basin:
-            self.stayed_in_basin, self.left_basin_day = False, day
+    def judge_basin(self, day: float, inside: bool, reason: str) -> None:
+        """Record the basin judgement of a hand-off (or of the end of the run): ``inside`` or
+        out for ``reason``; the first time out is kept."""
+        self.stayed_in_basin = inside
+        if not inside and not self.ever_left_basin:
+            self.ever_left_basin, self.left_basin_day = True, day
             self.left_basin_reason = reason
 
     def mark_catastrophe(self, day: float, cause: str) -> bool:

@@ -77,17 +77,19 @@ def _outcome_sentence(s: Mapping[str, Any]) -> str:
     if outcome == "catastrophe":
         cause = CAUSE_TEXT.get(str(s.get("catastrophe_cause")), str(s.get("catastrophe_cause")))
         text = f"Catastrophe on {_day(s['catastrophe_day'])} ({cause})." + _at_catastrophe(s)
-        if s.get("left_basin_day") is not None:
+        if s.get("left_basin_day") is not None and s["left_basin_day"] <= s["catastrophe_day"]:
             text += (
-                f" It had already left the basin of good deference on {_day(s['left_basin_day'])}."
+                f" It had been out of the basin of good deference since "
+                f"{_day(s['left_basin_day'])}."
             )
         return text
     if outcome == "left_basin":
         reason = REASON_TEXT.get(str(s.get("left_basin_reason")), str(s.get("left_basin_reason")))
         return (
-            f"Left the basin of good deference on {_day(s['left_basin_day'])}: {reason}. "
-            f"Successors then drift away from the intended values, so the run counts as not "
-            f"safe although no catastrophe happened in its {s.get('days_simulated')} days."
+            f"Out of the basin of good deference at the end (first on "
+            f"{_day(s['left_basin_day'])}): {reason}. Successors drift away from the intended "
+            f"values, so the run counts as not safe although no catastrophe happened in its "
+            f"{s.get('days_simulated')} days."
         )
     if outcome == "safe":
         return (

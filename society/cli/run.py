@@ -333,11 +333,10 @@ def summary_table(summary: dict[str, Any], name: str) -> Table:
             when("period_ended", "period_end_day"),
         ),
         ("catastrophe", when("catastrophe", "catastrophe_day", "catastrophe_cause")),
+        ("in the basin at the end", "yes" if s["stayed_in_basin"] else "no"),
         (
-            "left the basin",
-            "no"
-            if s["stayed_in_basin"]
-            else when("left_basin_day", "left_basin_day", "left_basin_reason"),
+            "ever out of the basin",
+            when("ever_left_basin", "left_basin_day", "left_basin_reason"),
         ),
         ("lost the lead (rival level or ahead)", when("lost_lead", "lost_lead_day")),
         ("generations", f"{s['generations']}"),

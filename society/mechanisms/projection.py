@@ -43,7 +43,7 @@ class Outlook:
 
 
 #: Days per step of the projection (coarse: it runs to the end of the run at every advice).
-STEP_DAYS = 5.0
+STEP_DAYS = 10.0
 
 
 def projected_log_survival(

@@ -74,7 +74,7 @@ MEASURES: dict[str, str] = {
     "p_misuse": "P(catastrophe caused by misuse)",
     "p_rival_ahead": "P(catastrophe caused by a rival ahead)",
     "p_revolt": "P(catastrophe caused by a revolt)",
-    "p_left_basin": "P(left the basin)",
+    "p_left_basin": "P(out of the basin at the end)",
     "p_catastrophe_or_left": "P(catastrophe or left the basin)",
     "p_lost_lead": "P(lost the lead)",
     "lead_lost_day": "day the lead was lost (the run's length if never)",

@@ -38,6 +38,7 @@ SUMMARY_SCHEMA: dict[str, pl.DataType] = {
     "safe": pl.Boolean(),
     "safe_day": pl.Float64(),
     "stayed_in_basin": pl.Boolean(),
+    "ever_left_basin": pl.Boolean(),
     "left_basin_day": pl.Float64(),
     "left_basin_reason": pl.String(),
     "catastrophe": pl.Boolean(),

@@ -10,28 +10,31 @@ import pytest
 from society_helpers import run_cli
 
 from society.errors import SocietyError
+from society.scenario import Scenario
 from society.sweeps.ablation import (
     MEASURES,
     MECHANISMS,
     Ablation,
     Check,
+    _tasks,
     by_name,
+    checked,
     paired_interval,
+    row_verdicts,
     summarise,
 )
 
-# Checks whose effects are large enough to be clear even at the quick size (8 seeds of 300).
+# Checks whose effects are large enough to be clear even at the quick size (8 seeds of 300
+# instances over one year, each seed with its own draw of the priors).
 ROBUST = {
-    ("AI speed", "progress_per_day"),
-    ("capability at deference", "research_quality"),
-    ("capability at deference", "work_per_instance"),
     ("echo chamber", "truth_distance"),
     ("echo chamber", "research_quality"),
-    ("memetic drift", "final_alignment"),
     ("test gaming", "false_pass"),
-    ("theft", "mean_lead"),
     ("pressure to rush", "mean_tax"),
     ("monitoring", "uncaught"),
+    ("test cadence", "test_validity"),
+    ("capability at deference", "research_quality"),
+    ("alignment work at equal capability", "protection_at_c"),
 }
 
 
@@ -71,7 +74,7 @@ def test_a_check_passes_only_when_its_interval_excludes_zero_on_the_expected_sid
 
 def test_every_row_checks_known_measures_and_names_are_unique() -> None:
     names = [m.name for m in MECHANISMS]
-    assert len(names) == len(set(names)) == 16
+    assert len(names) == len(set(names)) == 32
     for mech in MECHANISMS:
         for check in mech.checks:
             assert check.measure in MEASURES
@@ -80,23 +83,44 @@ def test_every_row_checks_known_measures_and_names_are_unique() -> None:
         by_name(["nope"])
 
 
+def test_every_row_expands_to_valid_runs_with_paired_prior_draws() -> None:
+    """Every arm of every row resolves to a valid scenario; seed r has the same draw of the
+    priors in both arms, except for the keys the row itself turns."""
+    tasks = _tasks("baseline", MECHANISMS, 2, 100)
+    assert len(tasks) == 2 * sum(len(m.arms) for m in MECHANISMS)
+    by = {(name, arm, seed): doc for name, arm, seed, doc in tasks}
+    low, high = by[("lead time", "low", 1)], by[("lead time", "high", 1)]
+    assert low["knowledge"] == high["knowledge"] and low["hazards"] == high["hazards"]
+    assert (low["lab"]["lead_days"], high["lab"]["lead_days"]) == (20.0, 180.0)
+    other = by[("lead time", "low", 0)]
+    assert other["knowledge"]["rate"] != low["knowledge"]["rate"]  # another draw
+    revolt = by[("revolts", "low", 0)]
+    assert revolt["revolt"]["threshold_mean"] == 0.12  # the scenario's stated condition
+    assert by[("revolts", "high", 0)]["population"]["initial_alignment"] == 0.5
+    plain = _tasks("baseline", MECHANISMS[:1], 2, 100, priors=())
+    assert plain[0][3]["knowledge"]["rate"] == Scenario().knowledge.rate  # the median
+
+
 @pytest.mark.slow
-def test_quick_table_runs_every_mechanism_and_the_clear_effects_hold(tmp_path: Path) -> None:
-    proc = run_cli("mechanisms", "--quick", "--runs-dir", tmp_path, cwd=tmp_path, timeout=600)
+def test_quick_table_runs_and_the_clear_effects_hold(tmp_path: Path) -> None:
+    rows = sorted({name for name, _ in ROBUST})
+    only = [arg for name in rows for arg in ("--only", name)]
+    proc = run_cli(
+        "mechanisms", "--quick", *only, "--runs-dir", tmp_path, cwd=tmp_path, timeout=600
+    )
     assert proc.returncode in (0, 1), proc.stderr
     path = Path(proc.stdout.strip().splitlines()[-1])
     if not path.is_absolute():
         path = tmp_path / path
     table = pl.read_parquet(path)
-    assert set(table["mechanism"]) == {m.name for m in MECHANISMS}
-    checked = table.filter(pl.col("expected_sign") != 0)
+    assert set(table["mechanism"]) == set(rows)
     passed = {
-        (r["mechanism"], r["measure"]) for r in checked.filter("passed").iter_rows(named=True)
+        (r["mechanism"], r["measure"])
+        for r in checked(table).filter("passed").iter_rows(named=True)
     }
     assert passed >= ROBUST, ROBUST - passed
-    assert checked["passed"].mean() >= 0.75
-    assert ("checks passed" in proc.stdout) or ("checks passed" in proc.stderr)
-    assert (proc.returncode == 0) == bool(checked["passed"].all())
+    assert "rows hold" in proc.stdout + proc.stderr
+    assert (proc.returncode == 0) == all(row_verdicts(table).values())
 
 
 def test_bad_arguments_are_one_paragraph_errors(tmp_path: Path) -> None:
@@ -108,3 +132,26 @@ def test_bad_arguments_are_one_paragraph_errors(tmp_path: Path) -> None:
     proc = run_cli("mechanisms", "no_such_scenario", cwd=tmp_path)
     assert proc.returncode == 2 and "not found" in proc.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_floor_check_and_an_any_of_row_are_judged_as_stated() -> None:
+    row = Ablation(
+        "toy",
+        "x",
+        "y",
+        {"low": {}, "high": {}},
+        (Check("p_safe", 0, floor=-0.1), Check("final_alignment", +1)),
+        any_of=True,
+    )
+    results = {}
+    for seed in range(20):
+        results[("toy", "low", seed)] = dict.fromkeys(MEASURES, 0.0)
+        results[("toy", "high", seed)] = {
+            **dict.fromkeys(MEASURES, 0.0),
+            "p_safe": -0.05,  # down, but by less than the floor of 0.1: passes
+            "final_alignment": 0.01 if seed % 2 else -0.01,  # a coin flip: fails
+        }
+    table = summarise(results, [row], 20)
+    checks = {r["measure"]: r["passed"] for r in checked(table).iter_rows(named=True)}
+    assert checks == {"p_safe": True, "final_alignment": False}
+    assert row_verdicts(table) == {"toy": True}  # one of its checks holds

@@ -88,16 +88,22 @@ def test_catastrophe_ends_the_run_and_is_recorded(tmp_path) -> None:
     assert "catastrophe" in result.events["kind"].to_list()
 
 
-def test_rushed_leaves_the_basin_where_careful_stays(tmp_path) -> None:
-    small = {"population.size": 1000, "outcomes.stop_on_catastrophe": False}
+def test_careful_buys_knowledge_and_alignment_that_rushed_does_not(tmp_path) -> None:
+    """With the levers held (no advice taken), paying for safety buys knowledge against
+    difficulty, alignment and protection; rushing under pressure buys speed."""
+    small = {
+        "population.size": 1000,
+        "outcomes.stop_on_catastrophe": False,
+        "strategy.accept_advice": 0.0,
+    }
     rushed = society.run("rushed", out=tmp_path / "r", overrides=small)
     careful = society.run("careful", out=tmp_path / "c", overrides=small)
-    assert not rushed.summary["stayed_in_basin"]
-    assert rushed.summary["left_basin_reason"] == "boundary"
-    assert careful.summary["stayed_in_basin"]
-    assert careful.summary["final_alignment"] > rushed.summary["final_alignment"] + 0.2
-    # Careful finishes the safety work it pays for.
-    assert careful.summary["safety_done"]
+    r, c = rushed.summary, careful.summary
+    assert c["final_margin"] > 2 * r["final_margin"]
+    assert c["final_protection"] > r["final_protection"]
+    assert c["final_alignment"] > r["final_alignment"]
+    assert r["final_capability"] > c["final_capability"]  # rushing is faster
+    assert rushed.metrics["tax"].mean() < careful.metrics["tax"].mean()
 
 
 def test_echo_chamber_is_delusional_and_fails_to_coordinate(tmp_path) -> None:
