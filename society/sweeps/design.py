@@ -79,7 +79,7 @@ class Design:
     def problems(self) -> list[str]:
         """What is wrong with this design, in words (empty when it can be sampled)."""
         out = []
-        n, d = self.n, self.dimensions
+        n = self.n
         power_of_two = n >= 1 and not n & (n - 1)
         if self.method in ("sobol", "saltelli") and not power_of_two:
             up, down = 1 << (n - 1).bit_length(), 1 << (n.bit_length() - 1)

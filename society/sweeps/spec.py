@@ -214,9 +214,7 @@ def load_sweep(
     scenario_doc.setdefault("name", scenario_path.stem)
     priors = _sample_priors(doc.get("sample"), path.parent, str(path))
     _apply_command_line(doc, overrides, replicates, str(path), priors)
-    return build_sweep(
-        doc, scenario_doc, source=str(path), default_name=path.stem, priors=priors
-    )
+    return build_sweep(doc, scenario_doc, source=str(path), default_name=path.stem, priors=priors)
 
 
 def _sample_priors(sample: Any, base: Path | None, source: str) -> PriorSet | None:
@@ -477,7 +475,7 @@ def _check_sample(
     """Check ``[sample]`` and return the priors its keys are drawn from (a range is uniform)."""
     if not sample.ranges and not sample.priors:
         raise SweepError(
-            f'{source}: [sample] has neither ranges nor priors; give one, e.g. ranges = {{ '
+            f"{source}: [sample] has neither ranges nor priors; give one, e.g. ranges = {{ "
             f'"lab.tax" = [0.0, 2.0] }} or priors = ["my_priors.toml"].'
         )
     for key, bounds in sample.ranges.items():
@@ -499,8 +497,8 @@ def _check_sample(
                 f'{source}: "{key}" has both a [sample] range and a prior; keep one of them.'
             )
     uniform = {
-        key: Prior(
-            dist="uniform", low=lo, high=hi, why="range given in the sweep file's [sample]"
+        key: Prior.model_validate(
+            {"dist": "uniform", "low": lo, "high": hi, "why": "range in the sweep's [sample]"}
         )
         for key, (lo, hi) in sample.ranges.items()
     }
