@@ -70,10 +70,10 @@ class Target:
 
     @property
     def label(self) -> str:
-        """``P(safe)``, ``P(final_alignment >= 0.6)`` or ``mean final_alignment``."""
+        """``P(safe)``, ``P(final_alignment >= 0.6)`` or ``final_alignment``."""
         if self.threshold is not None:
             return f"P({self.column} {'<' if self.below else '>='} {self.threshold:g})"
-        return f"P({self.column})" if self.flag else f"mean {self.column}"
+        return f"P({self.column})" if self.flag else self.column
 
     @property
     def slug(self) -> str:

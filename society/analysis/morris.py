@@ -90,11 +90,12 @@ def describe(table: pl.DataFrame, label: str) -> list[str]:
     if not (ranked["mu_star"] > 0).any():
         return [f"No swept key moved {label} at any step: it is the same at every point."]
     lines = []
+    scale = float(ranked["mu_star"].max() or 1.0)
     for i, row in enumerate(ranked.iter_rows(named=True)):
         mu_star, conf, sigma = row["mu_star"], row["mu_star_conf"], row["sigma"]
         ratio = sigma / mu_star if mu_star > 0 else 0.0
         shape = (
-            "about the same wherever the other keys are (nearly linear)"
+            "is about the same wherever the other keys are (nearly linear)"
             if ratio < 0.1
             else "depends on where the other keys are (interactions or a non-linear effect)"
             if ratio > 1.0
@@ -103,11 +104,21 @@ def describe(table: pl.DataFrame, label: str) -> list[str]:
         direction = "raises" if row["mu"] > 0 else "lowers" if row["mu"] < 0 else "moves"
         head = f"{row['parameter']}" + (" moves it most" if i == 0 else "")
         lines.append(
-            f"{head}: across its whole prior it {direction} {label} by {mu_star:.3g} on "
-            f"average (mu* {mu_star:.3g} +- {conf:.2g}); its effect {shape} (sigma "
-            f"{sigma:.3g})."
+            f"{head}: across its whole prior it {direction} {label} by {show(mu_star, scale)} "
+            f"on average (mu* {show(mu_star, scale)} +- {show(conf, scale)}); its effect "
+            f"{shape} (sigma {show(sigma, scale)})."
         )
     return lines
 
 
-__all__ = ["RESAMPLES", "describe", "morris_effects"]
+def show(value: float, scale: float) -> str:
+    """``value`` to 3 significant digits, or ``0`` when it is rounding noise next to
+    ``scale`` (an effect of 1e-17 beside one of 0.02 is a float's last bit, not an effect).
+
+    >>> show(6.3e-17, 0.02), show(0.0236, 0.02), show(-0.5, 0.02)
+    ('0', '0.0236', '-0.5')
+    """
+    return "0" if abs(value) <= 1e-9 * max(abs(scale), 1e-300) else f"{value:.3g}"
+
+
+__all__ = ["RESAMPLES", "describe", "morris_effects", "show"]

@@ -242,12 +242,14 @@ def _morris(data: SweepData, target: Target, options: Options) -> Analysis:
         f"mu* with its {level} bootstrap half-width (SALib)."
     )
     ranked = table.sort("mu_star", descending=True, maintain_order=True)
+    scale = float(ranked["mu_star"].max() or 1.0)
+    show = morris_mod.show
     rows = [
         [
             r["parameter"],
-            f"{r['mu_star']:.3g} +- {r['mu_star_conf']:.2g}",
-            f"{r['mu']:.3g}",
-            f"{r['sigma']:.3g}",
+            f"{show(r['mu_star'], scale)} +- {show(r['mu_star_conf'], scale)}",
+            show(r["mu"], scale),
+            show(r["sigma"], scale),
         ]
         for r in ranked.iter_rows(named=True)
     ]
@@ -345,9 +347,9 @@ def _prim(data: SweepData, target: Target, options: Options) -> Analysis:
     words = [
         result.describe(target.label) + ".",
         f"The box holds {chosen.mass:.0%} of the arms ({chosen.n}); in it {target.label} is "
-        f"{chosen.density:.2f} on average against {base_rate:.2f} over the whole sweep, and it "
-        f"holds {chosen.coverage:.0%} of all the {target.label.removeprefix('P(').rstrip(')')}"
-        f" there is.",
+        f"{chosen.density:.2f} on average (density) against {base_rate:.2f} over the whole "
+        f"sweep, and {chosen.coverage:.0%} of the sweep's cases (the sum of {target.label} over "
+        f"its arms) fall inside it (coverage).",
     ]
     heading = (
         f"PRIM boxes for {target.label} over {len(keys)} swept keys and {arms.height} arms; "
