@@ -90,7 +90,7 @@ def describe(table: pl.DataFrame, label: str) -> list[str]:
     if not (ranked["mu_star"] > 0).any():
         return [f"No swept key moved {label} at any step: it is the same at every point."]
     lines = []
-    scale = float(ranked["mu_star"].max() or 1.0)
+    scale = float(ranked["mu_star"].to_numpy().max())
     for i, row in enumerate(ranked.iter_rows(named=True)):
         mu_star, conf, sigma = row["mu_star"], row["mu_star_conf"], row["sigma"]
         ratio = sigma / mu_star if mu_star > 0 else 0.0

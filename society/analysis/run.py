@@ -242,7 +242,7 @@ def _morris(data: SweepData, target: Target, options: Options) -> Analysis:
         f"mu* with its {level} bootstrap half-width (SALib)."
     )
     ranked = table.sort("mu_star", descending=True, maintain_order=True)
-    scale = float(ranked["mu_star"].max() or 1.0)
+    scale = float(ranked["mu_star"].to_numpy().max())
     show = morris_mod.show
     rows = [
         [

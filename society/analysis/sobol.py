@@ -84,7 +84,9 @@ def sobol_indices(
             calc_second_order=design.second_order,
             num_resamples=resamples,
             conf_level=confidence,
-            seed=seed,
+            # SALib 1.6 takes seed 0 as "no seed" (`if seed:`) and bootstraps from numpy's
+            # global state: offset by one, so every seed, 0 included, repeats exactly.
+            seed=seed + 1,
         )
     rows: list[tuple[str, str, str | None, float, float, float, float]] = []
     for j, key in enumerate(design.keys):
