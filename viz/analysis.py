@@ -155,7 +155,7 @@ def prim_figure(trajectory: pl.DataFrame, label: str, title: str = "sweep") -> F
     bar = fig.colorbar(points, ax=ax, label="keys the box limits")
     bar.set_ticks(sorted(set(peel["restricted"].to_list())))
     selected = peel.filter(pl.col("selected"))
-    pasted = trajectory.filter(pl.col("stage") == "pasted")
+    pasted = trajectory.filter(pl.col("stage") == "simplified")
     if selected.height:
         ax.scatter(
             selected["coverage"],
@@ -176,7 +176,7 @@ def prim_figure(trajectory: pl.DataFrame, label: str, title: str = "sweep") -> F
             s=220,
             color=OKABE_ITO["vermillion"],
             zorder=5,
-            label="after pasting (reported)",
+            label="after pasting and simplifying (reported)",
         )
         ax.set_title("\n".join(_wrap(f"{label} when {row['limits']}", 90)), fontsize=9.5)
     base = float(peel["density"][0]) if peel.height else math.nan

@@ -52,10 +52,14 @@ def read_points(path: Path) -> pl.DataFrame:
 def value_column(points: pl.DataFrame, key: str) -> str | None:
     """The column of ``points`` holding swept key ``key`` (``lab.tax``): the dotted name, or
     the same name without dots (``lab_tax``, ``lab__tax``), whichever the table has."""
-    for name in (key, key.replace(".", "__"), key.replace(".", "_")):
+    for name in _spellings(key):
         if name in points.columns:
             return name
     return None
+
+
+def _spellings(key: str) -> tuple[str, str, str]:
+    return key, key.replace(".", "__"), key.replace(".", "_")
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,8 @@ class SweepData:
 
     def targets(self) -> list[str]:
         """Every column an analysis can explain: boolean or numeric, measured per run."""
-        skip = set(BOOKKEEPING) | {value_column(self.points, k) for k in self.keys}
+        # A swept value is an input, whichever spelling of its column the table has.
+        skip = set(BOOKKEEPING) | {name for k in self.keys for name in _spellings(k)}
         return [
             name
             for name, dtype in self.points.schema.items()

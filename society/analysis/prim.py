@@ -16,6 +16,12 @@ data", Statistics and Computing 9:123-143), as scenario discovery uses it (Bryan
   Pasting steps are finer than peeling steps (0.01 against 0.05): a coarse paste adds points
   from beyond the true edge together with those inside it and is refused, leaving the box
   too tight.
+* **simplification**: drop, one at a time, the limit whose removal is least significant, as
+  long as its quasi-p-value is above ``max_p`` (0.05): the chance of at least the box's cases
+  among its points if the cases were as frequent as in the box without that limit (a one-sided
+  binomial test, as the EMA Workbench reports for each limit, after Bryant & Lempert 2010).
+  Peeling trims every key a little at the edges; without this step a box over eight keys
+  names eight limits, most of them noise.
 
 ``y`` is in [0, 1]: 0/1 for "the case of interest happened", or a per-arm probability. Of a
 box, *coverage* is the share of all of ``y`` inside it, *density* the mean of ``y`` inside it
@@ -44,6 +50,7 @@ PEEL_ALPHA = 0.05
 PASTE_ALPHA = 0.01
 MIN_MASS = 0.05
 MIN_DENSITY = 0.8
+MAX_P = 0.05
 
 
 @dataclass(frozen=True)
@@ -69,12 +76,14 @@ class Step:
 
 @dataclass
 class PrimResult:
-    """The peeling trajectory, the index of the box selected on it, and that box after
-    pasting (``chosen``), with what describing them needs."""
+    """The peeling trajectory, the index of the box selected on it, that box after pasting
+    (``pasted``) and after simplification (``chosen``, the one reported), with what describing
+    them needs."""
 
     trajectory: list[Step]
     selected: int
     chosen: Step
+    pasted: Step
     keys: list[str]
     data_low: dict[str, float]
     data_high: dict[str, float]
@@ -122,10 +131,13 @@ def prim(
     paste_alpha: float = PASTE_ALPHA,
     min_mass: float = MIN_MASS,
     min_density: float = MIN_DENSITY,
+    max_p: float = MAX_P,
+    trials: int = 1,
 ) -> PrimResult:
     """Run PRIM on points ``x`` (key -> one value per point; numeric or categorical) and
-    ``y`` in [0, 1] (see the module docstring). Deterministic: ties go to the larger box, then
-    to the first key and the low face."""
+    ``y`` in [0, 1] (see the module docstring). ``trials`` is the number of runs behind each
+    ``y`` (a per-arm share over replicates), which the simplification's binomial test counts.
+    Deterministic: ties go to the larger box, then to the first key and the low face."""
     keys = list(x)
     y = np.asarray(y, dtype=np.float64)
     n = y.size
@@ -149,11 +161,13 @@ def prim(
         box, inside = best
         trajectory.append(data.step(box, inside))
     selected = select(trajectory, min_density)
-    chosen = _paste(data, trajectory[selected].box, paste_alpha)
+    pasted = _paste(data, trajectory[selected].box, paste_alpha)
+    chosen = _simplify(data, pasted.box, trajectory[0].box, max_p, trials)
     return PrimResult(
         trajectory,
         selected,
         chosen,
+        pasted,
         keys,
         dict(trajectory[0].box.low),
         dict(trajectory[0].box.high),
@@ -296,6 +310,47 @@ def _pastes(data: _Data, box: Box, k: int) -> list[Box]:
     return out
 
 
+def quasi_p(data: _Data, box: Box, wider: Box, trials: int = 1) -> float:
+    """P(at least the cases of ``box`` among its points) if cases were as frequent there as in
+    ``wider``: the binomial upper tail ``I_p(k, n - k + 1)``, continuous in ``k`` (cases can
+    be fractional: shares of runs)."""
+    from scipy.special import betainc
+
+    inside = data.mask(box)
+    n = trials * int(inside.sum())
+    k = trials * float(data.y[inside].sum())
+    rate = float(data.y[data.mask(wider)].mean())
+    if k <= 0 or rate >= 1.0:
+        return 1.0
+    if rate <= 0.0:
+        return 0.0
+    return float(betainc(k, n - k + 1, rate))
+
+
+def _simplify(data: _Data, box: Box, whole: Box, max_p: float, trials: int) -> Step:
+    """Drop the least significant limit while its quasi-p-value exceeds ``max_p``."""
+    while True:
+        candidates = []
+        for key in [*data.numeric, *data.labels]:
+            wider = _without(box, whole, key)
+            if wider == box:
+                continue
+            candidates.append((quasi_p(data, box, wider, trials), key, wider))
+        weakest = max(candidates, key=lambda c: c[0], default=None)
+        if weakest is None or weakest[0] <= max_p:
+            return data.step(box, data.mask(box))
+        box = weakest[2]
+
+
+def _without(box: Box, whole: Box, key: str) -> Box:
+    """``box`` with no limit on ``key`` (``whole`` holds every point)."""
+    if key in box.allowed:
+        return replace(box, allowed={**box.allowed, key: whole.allowed[key]})
+    return replace(
+        box, low={**box.low, key: whole.low[key]}, high={**box.high, key: whole.high[key]}
+    )
+
+
 def _is_numeric(values: np.ndarray) -> bool:
     array = np.asarray(values)
     return array.dtype.kind in "iuf" or (
@@ -310,6 +365,7 @@ def _num(value: float) -> str:
 
 
 __all__ = [
+    "MAX_P",
     "MIN_DENSITY",
     "MIN_MASS",
     "PASTE_ALPHA",
@@ -318,4 +374,5 @@ __all__ = [
     "PrimResult",
     "Step",
     "prim",
+    "quasi_p",
 ]

@@ -26,6 +26,7 @@ from society.analysis import morris as morris_mod
 from society.analysis import prim as prim_mod
 from society.analysis import sobol as sobol_mod
 from society.analysis.data import AnalysisError, SweepData, Target, load
+from society.analysis.sobol import fixed
 from society.store.provenance import package_versions, utc_now
 from society.store.rundir import write_json, write_parquet
 
@@ -171,7 +172,7 @@ def _arm_outputs(data: SweepData, target: Target, method: str) -> pl.DataFrame:
 
 def _interval(value: float, lo: float, hi: float) -> str:
     """``0.52 [0.31, 0.73]``, as estimated (an index outside 0-1 is sampling error, shown)."""
-    return f"{value:.2f} [{lo:.2f}, {hi:.2f}]"
+    return f"{fixed(value, 2)} [{fixed(lo, 2)}, {fixed(hi, 2)}]"
 
 
 # --- Sobol -------------------------------------------------------------------------------------
@@ -299,7 +300,13 @@ def _prim(data: SweepData, target: Target, options: Options) -> Analysis:
             f"another target or threshold, or widen the sweep's ranges."
         )
     x = {k: arms[k].to_numpy() for k in keys}
-    result = prim_mod.prim(x, y, min_density=options.min_density, peel_alpha=options.peel_alpha)
+    result = prim_mod.prim(
+        x,
+        y,
+        min_density=options.min_density,
+        peel_alpha=options.peel_alpha,
+        trials=max(data.replicates, 1),
+    )
     trajectory = pl.DataFrame(
         [
             (
@@ -318,15 +325,16 @@ def _prim(data: SweepData, target: Target, options: Options) -> Analysis:
         + [
             (
                 result.selected,
-                "pasted",
-                result.chosen.coverage,
-                result.chosen.density,
-                result.chosen.mass,
-                result.chosen.n,
-                len(result.restrictions(result.chosen.box)),
-                " and ".join(result.restrictions(result.chosen.box)) or "all",
+                stage,
+                s.coverage,
+                s.density,
+                s.mass,
+                s.n,
+                len(result.restrictions(s.box)),
+                " and ".join(result.restrictions(s.box)) or "all",
                 True,
             )
+            for stage, s in (("pasted", result.pasted), ("simplified", result.chosen))
         ],
         schema={
             "step": pl.Int64,
@@ -356,7 +364,7 @@ def _prim(data: SweepData, target: Target, options: Options) -> Analysis:
         f"{_per_arm_text(data, target)}; peel {options.peel_alpha:g}, paste "
         f"{prim_mod.PASTE_ALPHA:g}, minimum mass {prim_mod.MIN_MASS:g}; the box chosen is the "
         f"best balance of coverage and density with density >= {options.min_density:g}, then "
-        f"pasted."
+        f"pasted, then stripped of limits whose quasi-p-value exceeds {prim_mod.MAX_P:g}."
     )
     rows = [[r["parameter"], r["limits"]] for r in box.iter_rows(named=True)] or [["-", "no limit"]]
     rows.append(["coverage / density", f"{chosen.coverage:.2f} / {chosen.density:.2f}"])

@@ -170,7 +170,17 @@ def _wide(table: pl.DataFrame) -> pl.DataFrame:
 def _pct(value: float, lo: float, hi: float) -> str:
     """``52% [31, 73]``: an index and its interval as shares of the variance, as estimated
     (sampling error can put them outside 0-100)."""
-    return f"{100 * value:.0f}% [{100 * lo:.0f}, {100 * hi:.0f}]"
+    return f"{fixed(100 * value, 0)}% [{fixed(100 * lo, 0)}, {fixed(100 * hi, 0)}]"
+
+
+def fixed(value: float, digits: int) -> str:
+    """``value`` with ``digits`` decimals, never ``-0`` (a tiny negative estimate rounds to 0).
+
+    >>> fixed(-0.0001, 2), fixed(-0.02, 2), fixed(0.314, 0)
+    ('0.00', '-0.02', '0')
+    """
+    text = f"{value:.{digits}f}"
+    return text.lstrip("-") if float(text) == 0 else text
 
 
 __all__ = ["RESAMPLES", "describe", "sobol_indices"]

@@ -17,15 +17,8 @@ HELP = "which assumptions matter: Sobol, Morris, PRIM boxes or the frontier of a
 EXAMPLES = """\
 examples:
   society analyze runs/sweeps/sensitivity-... --method sobol --target safe
-  society analyze runs/sweeps/screen-... --method morris --target final_alignment
   society analyze runs/sweeps/lhs-... --method prim --target catastrophe
-  society analyze runs/sweeps/lead_vs_tax-... --method frontier --by lab.tax \
-      --along lab.lead_days --p 0.9
-
-Sobol needs a sweep with [sample] method = "saltelli", Morris one with method = "morris"
-(docs/sweeps.md); PRIM takes any sweep of 20 arms or more; the frontier a two-key [grid].
-With replicates, each arm's value is the mean over its runs (P(target) for a yes/no target).
-Results go to SWEEP_DIR/analysis/<method>-<target>.{parquet,png,json}.
+  society analyze runs/sweeps/lead_vs_tax-... --method frontier --by lab.tax --p 0.9
 """
 
 
@@ -34,7 +27,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from society.analysis.run import METHODS
 
     p.add_argument("dir", type=Path, help="sweep directory (printed by `society sweep`)")
-    p.add_argument("--method", required=True, choices=METHODS, help="the analysis")
+    p.add_argument(
+        "--method",
+        required=True,
+        choices=METHODS,
+        help='sobol (a sweep with [sample] method = "saltelli"), morris (method = "morris"), '
+        "prim (any sweep of 20 arms or more) or frontier (a [grid] of two keys); with "
+        "replicates each arm's value is its mean (P(target) for a yes/no target); results go "
+        "to DIR/analysis/<method>-<target>.{parquet,png,json}",
+    )
     p.add_argument(
         "--target",
         default="safe",

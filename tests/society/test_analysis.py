@@ -199,7 +199,7 @@ def test_prim_finds_the_region_of_catastrophe_in_a_sampled_sweep(tmp_path: Path)
     assert box["values.reflection_drift"]["low"] == pytest.approx(4e-5, abs=5e-6)
     assert box["lab.lead_days"]["high"] == pytest.approx(60, abs=8)
     assert result.words[0].startswith("P(catastrophe) when values.reflection_drift >= 4")
-    chosen = result.table.filter(pl.col("stage") == "pasted").row(0, named=True)
+    chosen = result.table.filter(pl.col("stage") == "simplified").row(0, named=True)
     assert chosen["coverage"] >= 0.9 and chosen["density"] >= 0.9
     assert result.table.filter(pl.col("stage") == "peel")["coverage"].is_sorted(descending=True)
     assert_png(root / "analysis" / "prim-catastrophe.png")
@@ -309,6 +309,11 @@ def test_targets_come_from_the_recorded_columns(grid_sweep: Path) -> None:
     data = load(grid_sweep)
     # `survived` (model v3) is a target as soon as the points record it.
     assert data.targets() == ["safe", "survived", "final_alignment"]
+    # Swept values under names without dots are inputs, not targets, and are found.
+    tidy = data.points.with_columns(lab__tax=pl.col("lab.tax")).drop("lab.tax")
+    data.points = tidy
+    assert data.targets() == ["safe", "survived", "final_alignment"]
+    assert "lab.tax" in data.arm_values(data.target("safe")).columns
     assert data.target("final_alignment").label == "final_alignment"
     assert data.target("final_alignment", 0.5).label == "P(final_alignment >= 0.5)"
 
