@@ -180,6 +180,19 @@ def test_set_cannot_fix_a_key_drawn_from_a_prior(
     assert "a key cannot be both swept and set" in " ".join(capsys.readouterr().err.split())
 
 
+def test_shipped_sensitivity_sweeps_expand() -> None:
+    shipped = WORKTREE / "scenarios" / "sweeps"
+    full = load_sweep(shipped / "sensitivity.toml")
+    assert (len(full.arms), len(full.points), len(full.keys)) == (1280, 2560, 8)
+    drift = [a["values.reflection_drift"] for a in full.arms]
+    assert 2e-6 <= min(drift) and max(drift) <= 2e-4  # its log-uniform prior
+    quick = load_sweep(shipped / "sensitivity_quick.toml")
+    assert (len(quick.points), quick.design and quick.design["size"]) == (
+        40,
+        "N (D + 2) = 8 x 5 = 40 arms",
+    )
+
+
 def test_design_sizes_and_digest_are_stable() -> None:
     d = Design("saltelli", 128, tuple(f"k{i}" for i in range(8)), seed=1)
     assert d.size() == 128 * 10 and d.describe_size() == "N (D + 2) = 128 x 10 = 1280 arms"
