@@ -18,6 +18,7 @@ import difflib
 import hashlib
 import itertools
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -485,10 +486,10 @@ def _check_sample(
                 f'{source}: [sample] ranges "{key}": the field has type {known[key]["type"]}; '
                 f"only int and float fields can be sampled. Put it in [grid] instead."
             )
-        if len(bounds) != 2 or not bounds[0] < bounds[1]:
+        if len(bounds) != 2 or not bounds[0] < bounds[1] or not all(map(math.isfinite, bounds)):
             raise SweepError(
                 f'{source}: [sample] ranges "{key}" = {bounds!r} must be [low, high] with '
-                f"low < high."
+                f"low < high, both finite."
             )
     drawn = priors if priors is not None else PriorSet({})
     for key in drawn.keys:

@@ -141,6 +141,10 @@ BAD = {
         'low = -1.0\nhigh = 1.0\nwhy = "w"\n',
         ["[sample] priors", "outside the range of 'lab.tax'"],
     ),
+    "an infinite range": (
+        '[sample]\nmethod = "lhs"\nn = 4\nranges = { "lab.tax" = [0.0, inf] }\n',
+        ['ranges "lab.tax" = [0.0, inf] must be [low, high] with low < high, both finite'],
+    ),
     "missing prior file": (
         '[sample]\nmethod = "saltelli"\nn = 4\npriors = ["nosuch.toml"]\n',
         ["[sample] priors", "Prior file 'nosuch.toml' not found"],
