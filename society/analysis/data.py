@@ -24,6 +24,7 @@ import numpy as np
 import polars as pl
 
 from society.errors import SocietyError, printable
+from society.store.rundir import RunDir
 from society.sweeps.design import Design, digest
 from society.sweeps.store import SweepStore
 
@@ -249,7 +250,7 @@ def load(path: str | Path) -> SweepData:
     manifest = _manifest(store)
     is_sweep = manifest is not None and manifest.get("kind") == "sweep"
     looks_like_run = (manifest is not None and "run_id" in manifest) or any(
-        (root / name).is_file() for name in ("summary.json", "metrics.parquet")
+        (root / name).is_file() for name in (RunDir.SUMMARY, RunDir.METRICS)
     )
     if not is_sweep and looks_like_run:
         raise AnalysisError(

@@ -29,10 +29,9 @@ from society.analysis.data import AnalysisError, SweepData, Target, load
 from society.analysis.sobol import fixed
 from society.store.provenance import package_versions, utc_now
 from society.store.rundir import write_json, write_parquet
+from society.sweeps.store import SweepStore
 
 METHODS = ("sobol", "morris", "prim", "frontier")
-Method = Literal["sobol", "morris", "prim", "frontier"]
-ANALYSIS_DIR = "analysis"
 #: PRIM peels about 5% of a box at a time and stops at 5% of the points: below this many
 #: arms a box is a handful of points and its coverage and density mean little.
 PRIM_MIN_ARMS = 20
@@ -95,7 +94,7 @@ def analyze(
     compute = {"sobol": _sobol, "morris": _morris, "prim": _prim, "frontier": _frontier}[method]
     result = compute(data, goal, options)
     result.table = result.table.with_columns(pl.lit(goal.slug).alias("target"))
-    out = data.path / ANALYSIS_DIR
+    out = SweepStore(data.path).analysis_dir
     out.mkdir(exist_ok=True)
     table_path = out / f"{result.name}.parquet"
     write_parquet(result.table, table_path)
@@ -492,7 +491,7 @@ def stored(sweep_dir: str | Path) -> list[dict[str, Any]]:
     import json
 
     out = []
-    folder = Path(sweep_dir) / ANALYSIS_DIR
+    folder = SweepStore(sweep_dir).analysis_dir
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         try:
             record = json.loads(path.read_text())
@@ -504,4 +503,4 @@ def stored(sweep_dir: str | Path) -> list[dict[str, Any]]:
     return out
 
 
-__all__ = ["ANALYSIS_DIR", "METHODS", "Analysis", "Options", "analyze", "frontier_keys", "stored"]
+__all__ = ["METHODS", "Analysis", "Options", "analyze", "frontier_keys", "stored"]

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from society.cli.output import print_table
+from society.sweeps.store import SweepStore
 
 NAME = "analyze"
 HELP = "which assumptions matter: Sobol, Morris, PRIM boxes or the frontier of a finished sweep"
@@ -110,10 +111,11 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
             out.print(f"- {escape(line)}")
         for path in result.files:
             err.print(f"wrote {path}", soft_wrap=True, highlight=False)
-    if not args.no_report and (args.dir / "report.html").is_file():
+    store = SweepStore(args.dir)
+    if not args.no_report and store.report.is_file():
         from society.cli.figures import draw_report
 
-        report = draw_report(args.dir, args.dir / "figures", "analysis")
+        report = draw_report(args.dir, store.figures, "analysis")
         if not args.quiet:
             err.print(f"report: {report}", soft_wrap=True, highlight=False)
     print(result.files[0], flush=True)
