@@ -186,14 +186,14 @@ def describe(result: Frontier, label: str) -> list[str]:
     cells = result.cells
     for row in result.table.iter_rows(named=True):
         b, est, lo, hi = row["by_value"], row["estimate"], row["lo"], row["hi"]
-        at = f"At {result.by} = {_num(b)}"
+        at = f"At {result.by} = {number(b)}"
         mine = cells.filter(pl.col("by_value") == b)
         values = mine["along_value"].to_list()
         end = max(values) if smallest else min(values)
         if row["status"] == "not reached":
             best = float(np.nanmax(mine["fitted"].to_numpy()))
             lines.append(
-                f"{at}: {label} stays below {result.p:g} up to {result.along} = {_num(end)}, the "
+                f"{at}: {label} stays below {result.p:g} up to {result.along} = {number(end)}, the "
                 f"{far} value swept (the monotone fit reaches {best:.2f}); the frontier, if "
                 f"any, lies beyond the sweep."
             )
@@ -201,31 +201,31 @@ def describe(result: Frontier, label: str) -> list[str]:
         interval = _interval(lo, hi, smallest, level, result.along)
         if row["status"] == "at the first value":
             lines.append(
-                f"{at}: {label} >= {result.p:g} already at {result.along} = {_num(est)}, the "
+                f"{at}: {label} >= {result.p:g} already at {result.along} = {number(est)}, the "
                 f"{edge} value swept; {interval}"
             )
         else:
             lines.append(
-                f"{at}: {label} >= {result.p:g} needs {result.along} {needs} {_num(est)} "
+                f"{at}: {label} >= {result.p:g} needs {result.along} {needs} {number(est)} "
                 f"(monotone fit); {interval}"
             )
     return lines
 
 
 def _interval(lo: float, hi: float, smallest: bool, level: str, along: str) -> str:
-    ruled = f"P >= p is ruled out at {_num(lo)}" if math.isfinite(lo) else ""
-    shown = f"established at {_num(hi)}" if math.isfinite(hi) else ""
+    ruled = f"P >= p is ruled out at {number(lo)}" if math.isfinite(lo) else ""
+    shown = f"established at {number(hi)}" if math.isfinite(hi) else ""
     if math.isfinite(lo) and math.isfinite(hi):
-        span = f"({_num(lo)}, {_num(hi)}]" if smallest else f"[{_num(hi)}, {_num(lo)})"
+        span = f"({number(lo)}, {number(hi)}]" if smallest else f"[{number(hi)}, {number(lo)})"
         return f"interval {span} ({level} Wilson bounds: {ruled}, {shown})."
     if math.isfinite(lo):
         return (
-            f"above {_num(lo)} ({ruled}), but not established at any value swept: more "
+            f"above {number(lo)} ({ruled}), but not established at any value swept: more "
             f"replicates or a longer {along} range would close the interval."
         )
     if math.isfinite(hi):
         return (
-            f"at most {_num(hi)} ({level} Wilson bounds: {shown}); not ruled out at any value "
+            f"at most {number(hi)} ({level} Wilson bounds: {shown}); not ruled out at any value "
             f"swept below it."
         )
     return "no arm rules it in or out at this number of replicates (add replicates)."
@@ -256,9 +256,9 @@ def _sse(group: tuple[np.ndarray, np.ndarray, np.ndarray], *, increasing: bool) 
     return float(np.sum(n_ * (phat - fit) ** 2))
 
 
-def _num(value: Any) -> str:
+def number(value: Any) -> str:
     v = float(value)
     return f"{v:.0f}" if v.is_integer() and abs(v) < 1e15 else f"{v:.3g}"
 
 
-__all__ = ["Frontier", "crossing", "describe", "frontier", "isotonic"]
+__all__ = ["Frontier", "crossing", "describe", "frontier", "isotonic", "number"]

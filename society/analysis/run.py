@@ -193,7 +193,7 @@ def _sobol(data: SweepData, target: Target, options: Options) -> Analysis:
         f"{design.describe_size()}; {_per_arm_text(data, target)}; {level} bootstrap intervals "
         f"(SALib, {options.resamples} resamples)."
     )
-    wide = sobol_mod._wide(table)
+    wide = sobol_mod.wide(table)
     rows = [
         [
             r["parameter"],
@@ -466,11 +466,11 @@ def _frontier(data: SweepData, target: Target, options: Options) -> Analysis:
     for r in result.table.iter_rows(named=True):
         lo, hi = r["lo"], r["hi"]
         shown = (
-            f"({frontier_mod._num(lo) if math.isfinite(lo) else '-'}, "
-            f"{frontier_mod._num(hi) if math.isfinite(hi) else '-'}]"
+            f"({frontier_mod.number(lo) if math.isfinite(lo) else '-'}, "
+            f"{frontier_mod.number(hi) if math.isfinite(hi) else '-'}]"
         )
-        est = frontier_mod._num(r["estimate"]) if math.isfinite(r["estimate"]) else "-"
-        rows.append([frontier_mod._num(r["by_value"]), est, shown, r["status"]])
+        est = frontier_mod.number(r["estimate"]) if math.isfinite(r["estimate"]) else "-"
+        rows.append([frontier_mod.number(r["by_value"]), est, shown, r["status"]])
     name = f"frontier-{target.slug}-p{options.p:g}"
     return Analysis(
         "frontier",

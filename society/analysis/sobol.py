@@ -103,17 +103,17 @@ def sobol_indices(
 
 def describe(table: pl.DataFrame, label: str) -> list[str]:
     """The indices in plain sentences, the key that matters most first."""
-    wide = _wide(table)
-    if wide.is_empty():
+    ranked = wide(table)
+    if ranked.is_empty():
         return []
     lines = []
-    top = wide.row(0, named=True)
+    top = ranked.row(0, named=True)
     lines.append(
         f"{top['parameter']} matters most for {label}: alone it explains "
         f"{_pct(top['S1'], top['S1_lo'], top['S1_hi'])} of its variance over the priors, and "
         f"{_pct(top['ST'], top['ST_lo'], top['ST_hi'])} with its interactions (total index)."
     )
-    for row in list(wide.iter_rows(named=True))[1:]:
+    for row in list(ranked.iter_rows(named=True))[1:]:
         if row["ST_lo"] > 0.05:
             lines.append(
                 f"{row['parameter']} matters too: total index "
@@ -138,7 +138,7 @@ def describe(table: pl.DataFrame, label: str) -> list[str]:
             f"{r['value']:.2f}): the estimator's sampling error is large at this size; a larger "
             f"n (a power of two) makes the indices usable."
         )
-    s1_sum = float(wide["S1"].sum())
+    s1_sum = float(ranked["S1"].sum())
     if s1_sum < 0.8:
         lines.append(
             f"The first-order indices sum to {s1_sum:.2f}: the rest of the variance comes from "
@@ -147,7 +147,7 @@ def describe(table: pl.DataFrame, label: str) -> list[str]:
     return lines
 
 
-def _wide(table: pl.DataFrame) -> pl.DataFrame:
+def wide(table: pl.DataFrame) -> pl.DataFrame:
     """One row per key with S1, ST and their bounds, by total index (largest first)."""
     parts = []
     for index in ("S1", "ST"):
@@ -183,4 +183,4 @@ def fixed(value: float, digits: int) -> str:
     return text.lstrip("-") if float(text) == 0 else text
 
 
-__all__ = ["RESAMPLES", "describe", "sobol_indices"]
+__all__ = ["RESAMPLES", "describe", "fixed", "sobol_indices", "wide"]

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from society.cli.output import print_table
+from society.errors import StorageError, io_text, storage_cause
 from society.sweeps.store import SweepStore
 
 NAME = "analyze"
@@ -98,7 +99,17 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
         direction=args.direction,
         min_density=args.min_density,
     )
-    result = analyze(args.dir, args.method, args.target, options)
+    try:
+        result = analyze(args.dir, args.method, args.target, options)
+    except Exception as failure:
+        cause = storage_cause(failure)
+        if cause is None:
+            raise
+        raise StorageError(
+            f"{io_text(cause)} while writing the analysis into {SweepStore(args.dir).analysis_dir}:"
+            f" the sweep's own files are untouched (an analysis only reads them). Free space or "
+            f"make the directory writable, then run the same command again."
+        ) from None
     if not args.quiet:
         out.print(escape(result.heading), soft_wrap=False)
         table = Table(box=box.SIMPLE_HEAD, title_justify="left")
