@@ -482,3 +482,23 @@ def test_saltelli_sweep_then_analyze_from_the_command_line(
     report = (out / "report.html").read_text()
     assert "Which assumptions matter (society analyze)" in report
     assert 'id="analysis-sobol-final_alignment"' in report
+
+
+def test_a_full_disk_while_writing_is_one_paragraph_and_keeps_the_sweep(
+    grid_sweep: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import errno
+
+    import society.analysis.run as run_module
+
+    def full(*args: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    before = (grid_sweep / "points.parquet").read_bytes()
+    monkeypatch.setattr(run_module, "write_parquet", full)
+    # Not the user's input: exit 1, as every storage failure (society.errors.StorageError).
+    assert cli_main(["analyze", str(grid_sweep), "--method", "frontier", "--no-report"]) == 1
+    message = " ".join(capsys.readouterr().err.split())
+    assert "No space left on device" in message and "the sweep's own files are untouched" in message
+    assert "Traceback" not in message
+    assert (grid_sweep / "points.parquet").read_bytes() == before
