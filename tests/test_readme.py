@@ -71,6 +71,18 @@ def test_everyday_block_runs_verbatim_in_a_fresh_clone(clone: Path) -> None:
 
 
 @pytest.mark.slow
+def test_analyze_block_runs_verbatim_in_a_fresh_clone(clone: Path) -> None:
+    lines = [line for line in block("analyze", "bash").splitlines() if line.strip()]
+    script = "\n".join(f"echo '>>> {i}' >&2\n{line}" for i, line in enumerate(lines))
+    r = fresh_shell(script, clone)
+    failed = re.findall(r">>> (\d+)", r.stderr)
+    assert r.returncode == 0, f"README line failed: {lines[int(failed[-1])]}\n{r.stderr[-3000:]}"
+    assert (clone / "runs/sweeps/sens/analysis/sobol-final_alignment.png").is_file()
+    assert "matters most for final_alignment" in " ".join(r.stdout.split())
+    assert "Traceback" not in r.stderr
+
+
+@pytest.mark.slow
 def test_python_api_block_runs_verbatim(clone: Path) -> None:
     code = block("python", "python")
     r = fresh_shell(f".venv/bin/python - <<'PY'\n{code}PY\n", clone)

@@ -1,4 +1,4 @@
-"""Sweep views: P(safe) (and P(catastrophe)) over lead x tax with the analytic required tax, a
+"""Sweep views: P(safe) (and P(catastrophe)) over lead x tax with each cell's interval, a
 forest plot of paired differences between arms, and drift curves per arm across replicates.
 
 The outcomes follow ``society sweep-summary``: P(safe) first, then P(catastrophe) (and by
@@ -22,6 +22,7 @@ from society.errors import SocietyError
 from society.sweeps.store import SweepStore
 from society.sweeps.summary import paired_difference
 from viz._common import DAY_LABEL, column, note
+from viz.analysis import analysis_html
 from viz.drift import replicate_bands
 from viz.html import Section, esc, figures_section, page, provenance_html, scenario_html, table
 from viz.load import (
@@ -130,9 +131,10 @@ def basin_heatmap_figure(
     title: str = "sweep",
 ) -> Figure:
     """P(outcome) on the x-y grid of a sweep, one panel per outcome (P(safe) first), cells
-    annotated with P (and n in the first panel). (Version 1's analytic required tax is not
-    drawn: since version 3 the tax acts through alignment knowledge, not directly on the
-    successor map; ``society analyze --method frontier`` draws the runs' own boundary.)"""
+    annotated with P and its Wilson 95% interval (and n in the first panel). (Version 1's
+    analytic required tax is not drawn: since version 3 the tax acts through alignment
+    knowledge, not directly on the successor map; ``society analyze --method frontier`` draws
+    the runs' own boundary.)"""
     outcomes = list(outcomes) or ["safe"]
     k = len(outcomes)
     fig = new_figure(8.6 if k == 1 else 1.6 + 6.0 * k, 6.2)
@@ -150,26 +152,33 @@ def basin_heatmap_figure(
         ys = np.sort(cells[y].cast(pl.Float64).unique().to_numpy())
         grid = np.full((ys.size, xs.size), np.nan)
         nn = np.zeros_like(grid)
+        lo, hi = np.full_like(grid, np.nan), np.full_like(grid, np.nan)
         for row in cells.iter_rows(named=True):
             i = int(np.searchsorted(ys, float(row[y])))
             j = int(np.searchsorted(xs, float(row[x])))
             grid[i, j], nn[i, j] = row["p"], row["n"]
+            lo[i, j], hi[i, j] = row["wilson_lo"], row["wilson_hi"]
         ex, ey = _edges(xs), _edges(ys)
         mesh = ax.pcolormesh(
             ex, ey, np.ma.masked_invalid(grid), cmap=SEQUENTIAL_CMAP, vmin=0, vmax=1, shading="flat"
         )
         if xs.size * ys.size <= 120:
+            # A cell's share alone reads as exact; its interval says how many runs back it.
+            size = 9 if xs.size * ys.size <= 30 else 7
             for i, yv in enumerate(ys):
                 for j, xv in enumerate(xs):
                     if np.isfinite(grid[i, j]):
-                        text = f"{grid[i, j]:.2f}" + (f"\nn={nn[i, j]:.0f}" if n_panel == 0 else "")
+                        text = f"{grid[i, j]:.2f}\n[{lo[i, j]:.2f}, {hi[i, j]:.2f}]" + (
+                            f"\nn={nn[i, j]:.0f}" if n_panel == 0 else ""
+                        )
                         ax.text(
                             xv,
                             yv,
                             text,
                             ha="center",
                             va="center",
-                            fontsize=9,
+                            fontsize=size,
+                            linespacing=1.1,
                             color="white" if grid[i, j] < 0.55 else "black",
                         )
         ax.set_xlim(ex[0], ex[-1])
@@ -615,6 +624,9 @@ def sweep_report_html(sweep_dir: str | Path, figures_dir: str | Path | None = No
         ),
         Section("cells", "Outcomes per grid point", cells_html + diffs_html),
     ]
+    analyses = analysis_html(sweep.path)
+    if analyses:
+        sections.append(Section("analysis", "Which assumptions matter (society analyze)", analyses))
     if isinstance(sweep.manifest.get("scenario"), Mapping):
         sections.append(
             Section(

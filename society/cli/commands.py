@@ -10,6 +10,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from society.cli import (
+    analyze,
     calibrate,
     check,
     compare,
@@ -32,6 +33,7 @@ COMMANDS: list[ModuleType] = [
     fields,
     sweep,
     sweep_summary,
+    analyze,
     validate,
     llm,
     mechanisms,

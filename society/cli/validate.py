@@ -8,7 +8,10 @@ from pathlib import Path
 from rich.console import Console
 
 NAME = "validate"
-HELP = "run the reference suite (DeGroot, Deffuant, HK, voter, Holme-Newman, basin, metrics)"
+HELP = (
+    "run the reference suite (DeGroot, Deffuant, HK, voter, Holme-Newman, basin, metrics, "
+    "Sobol indices of Ishigami, PRIM)"
+)
 EXAMPLES = """\
 examples:
   society validate --quick

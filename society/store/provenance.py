@@ -22,6 +22,7 @@ TRACKED_PACKAGES = (
     "pyarrow",
     "pydantic",
     "openai",
+    "SALib",  # a sampled sweep's design is rebuilt with it for `society analyze`
 )
 
 

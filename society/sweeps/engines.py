@@ -42,6 +42,16 @@ def run_point(task: Task) -> Result:
     return result
 
 
+def run_point_on_ray(task: Task) -> Result:
+    """:func:`run_point` in a Ray worker, with the id of the node that ran it (``node``: where
+    a sweep's points ran on a cluster; kept in the point files, never in points.parquet)."""
+    import ray
+
+    result = run_point(task)
+    result["node"] = ray.get_runtime_context().get_node_id()
+    return result
+
+
 def error_result(task: Task, error: str | None) -> Result:
     """A result for ``task``: failed with ``error``, or (``None``) an empty success to fill."""
     return {
@@ -226,7 +236,10 @@ class RayEngine:
                 restore(kept)
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.workers = workers or cpus
-        self._remote = ray.remote(num_cpus=1, max_retries=0)(run_point)
+        # SPREAD: on a cluster, points go to every node rather than filling the driver's first.
+        self._remote = ray.remote(num_cpus=1, max_retries=0, scheduling_strategy="SPREAD")(
+            run_point_on_ray
+        )
 
     def map(self, tasks: Iterable[Task], window: int | None = None) -> Iterator[Result]:
         ray = self._ray

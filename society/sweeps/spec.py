@@ -1,8 +1,9 @@
 """Sweep files: their schema, their validation, and their expansion into points.
 
 A sweep file names a scenario and the dotted scenario keys to vary, either as a full
-factorial ``[grid]`` or as a quasi-random ``[sample]`` (Latin hypercube or Sobol), or both
-(every grid combination crossed with every sample). Each combination is an *arm*; each arm is
+factorial ``[grid]`` or as a sampled ``[sample]`` (Latin hypercube or Sobol for space filling,
+Saltelli or Morris for sensitivity analysis: :mod:`society.sweeps.design`), or both (every grid
+combination crossed with every space-filling sample). Each combination is an *arm*; each arm is
 run ``replicates`` times. Replicate ``r`` uses the same seed at every arm (common random
 numbers), so differences between arms are paired.
 
@@ -18,6 +19,7 @@ import hashlib
 import heapq
 import itertools
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +29,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from society.errors import ScenarioError, SocietyError
+from society.priors import Prior, PriorSet, priors_from_doc, read_priors
 from society.resources import (
     InsufficientMemoryError,
     available_memory_bytes,
@@ -42,6 +45,7 @@ from society.scenario_files import (
     read_toml,
     resolve_path,
 )
+from society.sweeps.design import STRUCTURED, Design
 
 #: Keys a sweep may not vary: the seed comes from the replicate, the name from the sweep.
 RESERVED_KEYS = ("seed", "name", "question")
@@ -56,11 +60,29 @@ class _Strict(BaseModel):
 
 
 class SampleSpec(_Strict):
-    """``[sample]``: quasi-random points in a box of numeric scenario fields."""
+    """``[sample]``: sampled points over numeric ranges or priors of scenario fields."""
 
-    method: Literal["lhs", "sobol"] = Field(description="Latin hypercube ('lhs') or 'sobol'.")
-    n: int = Field(ge=1, le=1_000_000, description="Number of sampled arms.")
-    ranges: dict[str, list[float]] = Field(description="Dotted key -> [low, high].")
+    method: Literal["lhs", "sobol", "saltelli", "morris"] = Field(
+        description="Latin hypercube ('lhs'), 'sobol', 'saltelli' (Sobol indices) or 'morris'."
+    )
+    n: int = Field(
+        ge=1,
+        le=1_000_000,
+        description="Arms (lhs, sobol); base sample N (saltelli: N (D + 2) arms, N (2D + 2) with "
+        "second_order); trajectories r (morris: r (D + 1) arms).",
+    )
+    ranges: dict[str, list[float]] = Field(
+        default_factory=dict, description="Dotted key -> [low, high] (a uniform prior)."
+    )
+    priors: list[str] | dict[str, dict[str, Any]] | None = Field(
+        None,
+        description="Prior files (paths relative to the sweep file, or shipped names) or inline "
+        "priors by dotted key; each key is drawn from its prior.",
+    )
+    second_order: bool | None = Field(
+        None, description="saltelli: also sample for second-order indices S2 (default false)."
+    )
+    levels: int | None = Field(None, description="morris: grid levels, even (default 4).")
     seed: int | None = Field(
         None, ge=0, description="Seed of the scrambled sampler (default: the sweep's seed)."
     )
@@ -112,6 +134,8 @@ class Sweep:
     reference_arm: int
     #: Each arm's estimated peak memory per run (:func:`society.resources.estimate_run_bytes`).
     arm_bytes: list[int] = field(default_factory=list)
+    #: The sampled design (:meth:`society.sweeps.design.Design.record`), if the sweep samples.
+    design: dict[str, Any] | None = None
 
     @property
     def points(self) -> list[Point]:
@@ -149,6 +173,7 @@ class Sweep:
             "n_points": len(self.arms) * len(self.seeds),
             "seeds": self.seeds,
             "reference_arm": self.reference_arm,
+            "design": self.design,
             "fingerprint": self.fingerprint(),
         }
 
@@ -197,15 +222,42 @@ def load_sweep(
     except ScenarioError as err:
         raise SweepError(f"{path}: scenario = {doc.get('scenario')!r}: {err}") from None
     scenario_doc.setdefault("name", scenario_path.stem)
-    _apply_command_line(doc, overrides, replicates, str(path))
-    return build_sweep(doc, scenario_doc, source=str(path), default_name=path.stem)
+    priors = _sample_priors(doc.get("sample"), path.parent, str(path))
+    _apply_command_line(doc, overrides, replicates, str(path), priors)
+    return build_sweep(doc, scenario_doc, source=str(path), default_name=path.stem, priors=priors)
+
+
+def _sample_priors(sample: Any, base: Path | None, source: str) -> PriorSet | None:
+    """The priors ``[sample] priors`` names: files (relative to ``base``, else a path from here
+    or a shipped name) or inline tables by dotted key. ``None`` when it names none."""
+    if not isinstance(sample, dict) or not sample.get("priors"):
+        return None
+    given = sample["priors"]
+    try:
+        if isinstance(given, dict):
+            return priors_from_doc({"priors": given}, f"{source}: [sample] priors")
+        if isinstance(given, list) and all(isinstance(g, str) for g in given):
+            files = [
+                base / g if base is not None and (base / g).is_file() else Path(g) for g in given
+            ]
+            return read_priors(files)
+    except ScenarioError as err:
+        raise SweepError(
+            f"{source}: [sample] priors: {err} Fix the prior or name another prior file."
+        ) from None
+    return None  # a wrong type: the spec's validation says so
 
 
 def _apply_command_line(
-    doc: dict[str, Any], overrides: Iterable[str], replicates: int | None, source: str
+    doc: dict[str, Any],
+    overrides: Iterable[str],
+    replicates: int | None,
+    source: str,
+    priors: PriorSet | None = None,
 ) -> None:
     known = {f["key"]: f for f in iter_fields()}
     swept = set(doc.get("grid") or {}) | set((doc.get("sample") or {}).get("ranges") or {})
+    swept |= set(priors.keys if priors is not None else [])
     sets = doc.setdefault("set", {})
     if not isinstance(sets, dict):
         return  # the file's own [set] is wrong: build_sweep says so
@@ -238,9 +290,19 @@ def _apply_command_line(
 
 
 def build_sweep(
-    doc: dict[str, Any], scenario_doc: dict[str, Any], *, source: str, default_name: str
+    doc: dict[str, Any],
+    scenario_doc: dict[str, Any],
+    *,
+    source: str,
+    default_name: str,
+    priors: PriorSet | None = None,
 ) -> Sweep:
-    """Validate a parsed sweep document against its scenario and expand it (no file access)."""
+    """Validate a parsed sweep document against its scenario and expand it.
+
+    ``priors`` are the resolved ``[sample] priors`` (:func:`load_sweep` reads the files,
+    :func:`sweep_from_manifest` takes them from the manifest); without them, prior files are
+    read relative to the working directory or as shipped names.
+    """
     spec = _validate_spec(doc, source)
     known = {f["key"]: f for f in iter_fields()}
     for key in spec.set:
@@ -265,26 +327,32 @@ def build_sweep(
                     f"(use replicates for repeated runs)."
                 )
     sample = spec.sample
+    sampled = PriorSet({})
     if sample is not None:
-        _check_sample(sample, known, source, set(grid or {}))
+        if priors is None:
+            priors = _sample_priors(doc.get("sample"), None, source)
+        sampled = _check_sample(sample, priors, known, source, set(grid or {}))
     if grid is None and sample is None:
         raise SweepError(
             f"{source}: nothing to sweep. Add a [grid] table of dotted scenario keys and value "
             f'lists (e.g. "lab.tax" = [0.0, 0.5]) or a [sample] table (method, n, ranges).'
         )
     for key in spec.set:
-        if key in (grid or {}) or (sample is not None and key in sample.ranges):
+        if key in (grid or {}) or key in sampled.priors:
             raise SweepError(
                 f'{source}: "{key}" is both fixed in [set] and swept; remove it from one of them.'
             )
 
-    keys = list(grid or {}) + list(sample.ranges if sample else {})
+    keys = list(grid or {}) + sampled.keys
     grid_arms = (
         [dict(zip(grid, combo, strict=True)) for combo in itertools.product(*grid.values())]
         if grid
         else [{}]
     )
-    sample_arms = _sample_arms(sample, known, spec.seed or 0) if sample else [{}]
+    sample_arms: list[dict[str, Any]] = [{}]
+    design = None
+    if sample is not None:
+        sample_arms, design = _sample_arms(sample, sampled, spec.seed or 0, source)
     raw_arms = [{**g, **s} for g in grid_arms for s in sample_arms]
 
     base_seed = spec.seed if spec.seed is not None else int(scenario_doc.get("seed", 0))
@@ -328,6 +396,7 @@ def build_sweep(
         seeds=seeds,
         reference_arm=reference_arm,
         arm_bytes=arm_bytes,
+        design=design,
     )
 
 
@@ -385,7 +454,22 @@ def sweep_from_manifest(manifest: dict[str, Any], source: str) -> Sweep:
     spec = {k: v for k, v in info["spec"].items() if v is not None}
     if spec.get("sample"):
         spec["sample"] = {k: v for k, v in spec["sample"].items() if v is not None}
-    return build_sweep(spec, info["scenario_doc"], source=source, default_name=info["name"])
+    # The priors the sweep was drawn from, as read when it started (the files may have moved).
+    design = info.get("design")
+    priors = None
+    if isinstance(design, dict) and spec.get("sample", {}).get("priors"):
+        ranges = spec["sample"].get("ranges") or {}
+        priors = PriorSet(
+            {
+                k: Prior.model_validate(v)
+                for k, v in design["priors"].items()
+                if k not in ranges  # the design lists a range as its uniform prior
+            },
+            (source,),
+        )
+    return build_sweep(
+        spec, info["scenario_doc"], source=source, default_name=info["name"], priors=priors
+    )
 
 
 def _validate_spec(doc: dict[str, Any], source: str) -> SweepSpec:
@@ -437,61 +521,81 @@ def _check_key(key: str, known: dict[str, dict[str, Any]], source: str, table: s
 
 
 def _check_sample(
-    sample: SampleSpec, known: dict[str, dict[str, Any]], source: str, grid_keys: set[str]
-) -> None:
-    if not sample.ranges:
+    sample: SampleSpec,
+    priors: PriorSet | None,
+    known: dict[str, dict[str, Any]],
+    source: str,
+    grid_keys: set[str],
+) -> PriorSet:
+    """Check ``[sample]`` and return the priors its keys are drawn from (a range is uniform)."""
+    if not sample.ranges and not sample.priors:
         raise SweepError(
-            f'{source}: [sample] ranges is empty; give at least one, e.g. ranges = {{ "lab.tax" '
-            f"= [0.0, 2.0] }}."
+            f"{source}: [sample] has neither ranges nor priors; give one, e.g. ranges = {{ "
+            f'"lab.tax" = [0.0, 2.0] }} or priors = ["my_priors.toml"].'
         )
     for key, bounds in sample.ranges.items():
         _check_key(key, known, source, "sample.ranges")
-        if key in grid_keys:
-            raise SweepError(
-                f'{source}: "{key}" is in both [grid] and [sample] ranges; vary it in one only.'
-            )
         if known[key]["type"] not in {"int", "float"}:
             raise SweepError(
                 f'{source}: [sample] ranges "{key}": the field has type {known[key]["type"]}; '
                 f"only int and float fields can be sampled. Put it in [grid] instead."
             )
-        if len(bounds) != 2 or not bounds[0] < bounds[1]:
+        if len(bounds) != 2 or not bounds[0] < bounds[1] or not all(map(math.isfinite, bounds)):
             raise SweepError(
                 f'{source}: [sample] ranges "{key}" = {bounds!r} must be [low, high] with '
-                f"low < high."
+                f"low < high, both finite."
             )
-    if sample.method == "sobol" and sample.n & (sample.n - 1):
-        raise SweepError(
-            f"{source}: [sample] n = {sample.n}: a Sobol sample must have a power-of-two size "
-            f"to keep its balance; use n = {1 << (sample.n - 1).bit_length()} or "
-            f'{1 << (sample.n.bit_length() - 1)}, or method = "lhs".'
+    drawn = priors if priors is not None else PriorSet({})
+    for key in drawn.keys:
+        if key in sample.ranges:
+            raise SweepError(
+                f'{source}: "{key}" has both a [sample] range and a prior; keep one of them.'
+            )
+    uniform = {
+        key: Prior.model_validate(
+            {"dist": "uniform", "low": lo, "high": hi, "why": "range in the sweep's [sample]"}
         )
+        for key, (lo, hi) in sample.ranges.items()
+    }
+    sampled = PriorSet(uniform).merged(drawn)
+    for key in sampled.keys:
+        if key in grid_keys:
+            raise SweepError(
+                f'{source}: "{key}" is in both [grid] and [sample]; vary it in one only.'
+            )
+    if grid_keys and sample.method in STRUCTURED:
+        raise SweepError(
+            f'{source}: [sample] method = "{sample.method}" cannot be crossed with [grid] '
+            f"({', '.join(sorted(grid_keys))}): its arms form one design whose order its "
+            f"estimator reads. Give those keys a prior or range in [sample] too, or run one "
+            f"sweep per grid value (fix them in [set])."
+        )
+    design = _design(sample, sampled, 0)
+    problems = design.problems()
+    if problems:
+        raise SweepError(f"{source}: [sample] {'; '.join(problems)}.")
+    return sampled
+
+
+def _design(sample: SampleSpec, priors: PriorSet, default_seed: int) -> Design:
+    return Design(
+        method=sample.method,
+        n=sample.n,
+        keys=tuple(priors.keys),
+        seed=sample.seed if sample.seed is not None else default_seed,
+        second_order=bool(sample.second_order),
+        levels=sample.levels,
+    )
 
 
 def _sample_arms(
-    sample: SampleSpec, known: dict[str, dict[str, Any]], default_seed: int
-) -> list[dict[str, Any]]:
-    from scipy.stats import qmc
-
-    keys = list(sample.ranges)
-    seed = sample.seed if sample.seed is not None else default_seed
-    rng = np.random.default_rng(seed)
-    engine: qmc.QMCEngine = (
-        qmc.Sobol(d=len(keys), scramble=True, rng=rng)
-        if sample.method == "sobol"
-        else qmc.LatinHypercube(d=len(keys), rng=rng)
-    )
-    unit = engine.random(sample.n)
-    lows = [sample.ranges[k][0] for k in keys]
-    highs = [sample.ranges[k][1] for k in keys]
-    scaled = qmc.scale(unit, lows, highs)
-    arms = []
-    for row in scaled:
-        arm: dict[str, Any] = {}
-        for key, value in zip(keys, row, strict=True):
-            arm[key] = int(np.rint(value)) if known[key]["type"] == "int" else float(value)
-        arms.append(arm)
-    return arms
+    sample: SampleSpec, priors: PriorSet, default_seed: int, source: str
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The arms of the design, in its row order, and the design's manifest record."""
+    design = _design(sample, priors, default_seed)
+    unit = design.unit()
+    dumped = {k: p.model_dump(by_alias=True, exclude_none=True) for k, p in priors.priors.items()}
+    return priors.at(unit), design.record(unit, dumped)
 
 
 def _reference_arm(

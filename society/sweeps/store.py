@@ -9,6 +9,7 @@ Layout (the names are :class:`SweepStore`'s; nothing else spells them)::
     DIR/points.parquet                one row per run, assembled from points/ at the end
     DIR/summary.parquet               written by ``society sweep-summary``
     DIR/figures/, DIR/report.html     written by ``society sweep`` and ``society report``
+    DIR/analysis/                     written by ``society analyze`` (tables, figures, words)
     DIR/.lock                         while a process writes the sweep; holds its PID
 
 Every file is written to a temporary name and renamed into place. A run's metrics are written
@@ -90,6 +91,7 @@ class SweepStore(OutputDir):
     POINTS_DIR = "points"
     METRICS_DIR = "metrics"
     SUMMARY = "summary.parquet"
+    ANALYSIS = "analysis"
     #: The files of every finished sweep.
     REQUIRED = (OutputDir.MANIFEST, POINTS)
 
@@ -111,6 +113,11 @@ class SweepStore(OutputDir):
     def points_path(self) -> Path:
         """``points.parquet``: one row per run."""
         return self.path / self.POINTS
+
+    @property
+    def analysis_dir(self) -> Path:
+        """``analysis/``: what ``society analyze`` wrote (one table, figure and record each)."""
+        return self.path / self.ANALYSIS
 
     @property
     def summary_path(self) -> Path:
@@ -220,6 +227,8 @@ class SweepStore(OutputDir):
             "summary": result["summary"],
             "run_seconds": round(result["run_seconds"], 6),
         }
+        if result.get("node") is not None:  # the Ray node that ran it (host-dependent)
+            record["node"] = result["node"]
         write_json(record, self.points_dir / f"{result['point_id']}.json")
         return record
 

@@ -50,7 +50,7 @@ corrupt = st.fixed_dictionaries(
         "sample": st.one_of(
             st.fixed_dictionaries(
                 {
-                    "method": st.sampled_from(["sobol", "lhs", "grid", ""]),
+                    "method": st.sampled_from(["sobol", "lhs", "saltelli", "morris", "grid", ""]),
                     "n": st.integers(min_value=-1, max_value=9),
                     "ranges": st.dictionaries(keys, st.lists(plausible, max_size=3), max_size=2),
                 }

@@ -47,6 +47,10 @@ EXPECTED: dict[str, tuple[float, float]] = {  # case -> (value, absolute toleran
     "bimodality_uniform": (5 / 9, 0.01),
     "bimodality_normal": (1 / 3, 0.01),
     "wasserstein_shift": (0.3, 0.01),
+    # Largest distance of an estimated Sobol index from the analytic one (N = 1024).
+    "ishigami_sobol_first_order": (0.0, 0.03),
+    "ishigami_sobol_total": (0.0, 0.03),
+    "prim_known_box": (0.95, 0.05),  # min(coverage, density), at most 0.99 with 1% noise
 }
 
 
@@ -71,6 +75,22 @@ def test_cases_can_fail():
     assert not wrong.passed and wrong.measured == 2
     hk = validation._hk_case(0.18, consensus=True)(True, case_rng("x", 0))
     assert not hk.passed
+
+
+def test_sensitivity_cases_can_fail(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Indices 0.1 off the analytic ones lie outside the intervals (half-widths about 0.05).
+    s1, st = validation.ishigami_indices(7.0, 0.1)
+    monkeypatch.setattr(
+        validation, "ishigami_indices", lambda a, b: ([v + 0.1 for v in s1], [v + 0.1 for v in st])
+    )
+    shifted = validation._ishigami_case("ST")(True, case_rng("ishigami_sobol_total", 0))
+    assert not shifted.passed and shifted.measured == pytest.approx(0.1, abs=0.03)
+
+
+def test_ishigami_reference_values_match_salib_docs() -> None:
+    s1, st = validation.ishigami_indices(7.0, 0.1)
+    assert [round(v, 3) for v in s1] == [0.314, 0.442, 0.0]
+    assert [round(v, 3) for v in st] == [0.558, 0.442, 0.244]
 
 
 def test_case_streams_are_independent_and_reproducible():

@@ -55,13 +55,17 @@ def test_heatmap_shows_p_safe_then_p_catastrophe() -> None:
     safe_ax, cat_ax = fig.axes[:2]
     assert (safe_ax.get_title(), cat_ax.get_title()) == ("P(safe)", "P(catastrophe)")
     assert fig.get_suptitle().startswith("P(safe) and P(catastrophe) over lab.lead_days x lab.tax")
-    # Each cell's text is its probability over the finished runs (and n in the main panel).
+    # Each cell's text is its probability over the finished runs with its Wilson interval
+    # (and n in the main panel).
     ok = pts.filter(pl.col("status") == "success")
     for ax, outcome in ((safe_ax, "safe"), (cat_ax, "catastrophe")):
         cell = ok.filter((pl.col("lab.lead_days") == 30.0) & (pl.col("lab.tax") == 0.1))
         p = cell[outcome].mean()
+        lo, hi = wilson(int(cell[outcome].sum()), cell.height)
+        assert 0 <= lo <= p < hi <= 1
+        shown = f"{p:.2f}\n[{lo:.2f}, {hi:.2f}]"
         texts = [t.get_text() for t in ax.texts if t.get_position() == (30.0, 0.1)]
-        assert texts == [f"{p:.2f}\nn=7" if outcome == "safe" else f"{p:.2f}"]
+        assert texts == [f"{shown}\nn=7" if outcome == "safe" else shown]
     safe_cells = cell_probabilities(pts, ["lab.lead_days", "lab.tax"])
     assert safe_cells["k"].sum() == ok["safe"].sum()
     one = basin_heatmap_figure(pts, outcomes=["left_basin"])
