@@ -39,6 +39,7 @@ from society.store.rundir import (
     claim_default_run_dir,
     write_parquet,
 )
+from society.tidy import with_identity
 
 
 @dataclass
@@ -293,10 +294,16 @@ def _close(
         model.llm.close()
     if model is not None:
         recorder = model.recorder
+        outcome = summary["outcome"] if summary is not None else None
         frames = {
-            "metrics": recorder.metrics_frame(),
-            "events": recorder.events_frame(),
-            "generations": recorder.generations_frame(),
+            name: with_identity(
+                frame, manifest.run_id, manifest.scenario_name, manifest.seed, outcome
+            )
+            for name, frame in (
+                ("metrics", recorder.metrics_frame()),
+                ("events", recorder.events_frame()),
+                ("generations", recorder.generations_frame()),
+            )
         }
         for name, frame in frames.items():
             write_parquet(frame, run_dir.table(name))

@@ -228,6 +228,7 @@ def _reproduce(args: argparse.Namespace, out: Console, err: Console) -> int:
     from society.api import run
     from society.errors import RunDirectoryError
     from society.store.provenance import git_state, package_versions
+    from society.tidy import comparable
 
     original = RunDir.open(args.reproduce, "reproduce")
     if args.out is not None and args.out.resolve() == original.path.resolve():
@@ -247,7 +248,7 @@ def _reproduce(args: argparse.Namespace, out: Console, err: Console) -> int:
         before, after = original.table(name), rerun.table(name)
         if not before.is_file():
             differences.append(f"{before.name} missing in {original.path}")
-        elif not pl.read_parquet(before).equals(pl.read_parquet(after)):
+        elif not comparable(pl.read_parquet(before)).equals(comparable(pl.read_parquet(after))):
             differences.append(f"{before.name} differs")
     for what, was, now in (
         ("package versions", manifest.versions, package_versions()),
