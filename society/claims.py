@@ -47,8 +47,10 @@ Verdict = Literal["yes", "no", "not established"]
 Rule = Literal["fixed", "sequential"]
 
 
-def _field(default: Any, doc: str, unit: str = "-", **bounds: float) -> Any:
-    return Field(default, description=doc, json_schema_extra={"unit": unit}, **bounds)
+def _field(
+    default: Any, doc: str, unit: str = "-", *, ge: float | None = None, le: float | None = None
+) -> Any:
+    return Field(default, description=doc, json_schema_extra={"unit": unit}, ge=ge, le=le)
 
 
 class Claim(BaseModel):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from society.cli import (
+    ask,
     calibrate,
     check,
     compare,
@@ -30,6 +31,7 @@ COMMANDS: list[ModuleType] = [
     check,
     scenarios,
     fields,
+    ask,
     sweep,
     sweep_summary,
     validate,

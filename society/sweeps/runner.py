@@ -181,15 +181,19 @@ def execute(
     address: str | None = None,
     on_start: Callable[[int, int], None] | None = None,
     on_point: Callable[[dict[str, Any]], None] | None = None,
+    annotations: dict[str, Any] | None = None,
+    keep_lock: bool = False,
 ) -> SweepResult:
     """Run the points of ``sweep`` not yet done in ``store`` and assemble points.parquet.
 
     ``store`` normally comes from :func:`prepare`, locked; it is locked here if it is not, and
-    released when this returns or raises.
+    released when this returns or raises (unless ``keep_lock``: ``society ask`` runs several
+    looks under one lock, and releases it on error all the same). ``annotations`` are added to
+    the manifest each time it is written (``society ask`` keeps its plan there).
     """
     store.acquire()
     try:
-        return _execute(
+        result = _execute(
             sweep,
             store,
             previous,
@@ -198,9 +202,14 @@ def execute(
             address=address,
             on_start=on_start,
             on_point=on_point,
+            annotations=annotations or {},
         )
-    finally:
-        store.release()  # whatever happened: the next writer must not find it locked
+    except BaseException:
+        store.release()
+        raise
+    if not keep_lock:
+        store.release()  # the next writer must not find it locked
+    return result
 
 
 def _execute(
@@ -213,6 +222,7 @@ def _execute(
     address: str | None,
     on_start: Callable[[int, int], None] | None,
     on_point: Callable[[dict[str, Any]], None] | None,
+    annotations: dict[str, Any],
 ) -> SweepResult:
     if previous is not None:
         store.clean_partial()
@@ -235,6 +245,7 @@ def _execute(
         "n_points": len(points),
         "n_success": None,
         "n_failed": None,
+        **annotations,
     }
     session: dict[str, Any] = {
         "started_utc": started.isoformat(),
