@@ -8,7 +8,7 @@ reference values are in ``docs/validation.md``.
 
 >>> from society.validation import CASES
 >>> len(CASES), "voter_consensus_time" in CASES
-(17, True)
+(21, True)
 """
 
 from __future__ import annotations
@@ -367,6 +367,10 @@ def _w1(quick: bool, rng: np.random.Generator) -> CaseResult:
         abs(w - d) <= 0.01,
     )
 
+
+# --- ask: the sequential rule keeps its error rate (registered by its own module) ------------
+
+import society.validation_ask  # noqa: E402, F401
 
 # --- suite -----------------------------------------------------------------------------------
 

@@ -47,6 +47,12 @@ EXPECTED: dict[str, tuple[float, float]] = {  # case -> (value, absolute toleran
     "bimodality_uniform": (5 / 9, 0.01),
     "bimodality_normal": (1 / 3, 0.01),
     "wasserstein_shift": (0.3, 0.01),
+    # Error rates of `society ask --until-decided`: anywhere in [0, alpha = 0.05] ...
+    "ask_sequential_at_threshold": (0.025, 0.025),
+    "ask_sequential_below_threshold": (0.025, 0.025),
+    "ask_sequential_above_threshold": (0.025, 0.025),
+    # ... and a fixed-n interval looked at every batch: well above it (0.155 at seed 0).
+    "ask_repeated_fixed_looks": (0.155, 0.05),
 }
 
 
