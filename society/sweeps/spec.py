@@ -222,7 +222,11 @@ def replicate_seed(base: int, replicate: int) -> int:
 
 
 def load_sweep(
-    path: str | Path, overrides: Iterable[str] = (), replicates: int | None = None
+    path: str | Path,
+    overrides: Iterable[str] = (),
+    replicates: int | None = None,
+    *,
+    allow_llm: bool = False,
 ) -> Sweep:
     """Read, validate and expand a sweep file; raise :class:`SweepError` on any problem.
 
@@ -248,7 +252,14 @@ def load_sweep(
     scenario_doc.setdefault("name", scenario_path.stem)
     _apply_command_line(doc, overrides, replicates, str(path))
     priors = _read_sweep_priors(doc.get("priors"), path)
-    return build_sweep(doc, scenario_doc, source=str(path), default_name=path.stem, priors=priors)
+    return build_sweep(
+        doc,
+        scenario_doc,
+        source=str(path),
+        default_name=path.stem,
+        priors=priors,
+        allow_llm=allow_llm,
+    )
 
 
 def _read_sweep_priors(spec: Any, path: Path) -> PriorSet | None:
@@ -310,13 +321,15 @@ def build_sweep(
     default_name: str,
     priors: PriorSet | None = None,
     single_arm: bool = False,
+    allow_llm: bool = False,
 ) -> Sweep:
     """Validate a parsed sweep document against its scenario and expand it (no file access).
 
     ``priors`` are the sweep's priors as read from the files its ``priors`` names (an inline
     ``[priors]`` table is read here). ``single_arm`` allows a sweep with neither [grid] nor
     [sample] (the one arm of ``society ask``); a sweep file may have one arm only if it draws
-    from priors.
+    from priors. ``allow_llm`` accepts LLM-backed arms (``society sweep --dry-run`` estimates
+    what they would cost; a sweep runs stub societies only).
     """
     spec = _validate_spec(doc, source)
     if priors is None and isinstance(spec.priors, dict):
@@ -390,7 +403,7 @@ def build_sweep(
                 f"{source}: arm {k} ({shown or 'no swept keys'}) is not a valid scenario: "
                 f"{problem} Fix the values in the sweep file ([grid], [sample] ranges or [set])."
             ) from None
-        if scenario.llm.fraction > 0:
+        if scenario.llm.fraction > 0 and not allow_llm:
             raise SweepError(
                 f"{source}: arm {k} has llm.fraction = {scenario.llm.fraction} (from the "
                 f"scenario or the sweep file), but sweeps run stub societies only: each "
