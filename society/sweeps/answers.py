@@ -17,6 +17,9 @@ import polars as pl
 
 from society.claims import Answer, Claim, answer
 
+#: Arms named per verdict in the answer (the rest are counted); sweep-summary tabulates all.
+SHOWN = 6
+
 
 @dataclass(frozen=True)
 class ArmAnswer:
@@ -66,10 +69,11 @@ def claim_lines(answers: list[ArmAnswer], claim: Claim) -> list[str]:
     total = len(answers)
 
     def listing(items: list[ArmAnswer]) -> str:
-        return "; ".join(
+        shown = "; ".join(
             f"{i.label()}: {i.answer.estimate:.2f} [{i.answer.low:.2f}, {i.answer.high:.2f}]"
-            for i in items
+            for i in items[:SHOWN]
         )
+        return shown + (f"; and {len(items) - SHOWN} more" if len(items) > SHOWN else "")
 
     parts = [f"{claim.text} holds in {len(groups['yes'])} of {total} arms"]
     parts[0] += f" ({listing(groups['yes'])})" if groups["yes"] else ""
