@@ -28,6 +28,7 @@ from society.priors import PriorSet, priors_from_doc, read_priors
 from society.scenario_files import parse_override, read_toml, resolve_path
 from society.sequential import Schedule
 from society.store.provenance import utc_now
+from society.sweeps.engines import make_engine
 from society.sweeps.runner import SweepInterrupted, default_sweep_dir, execute
 from society.sweeps.spec import Sweep, SweepError, build_sweep, priors_doc
 from society.sweeps.store import SweepStore
@@ -215,9 +216,13 @@ class AskSession:
         previous = self.previous
         result = None
         rule: Rule = "sequential" if self.plan.until_decided else "fixed"
+        pool = None
         try:
             for n in self.plan.looks:
                 sweep = first if n == len(first.seeds) else self.sweep(n)
+                done = self.store.done_ids()
+                if pool is None and any(p.point_id not in done for p in sweep.points):
+                    pool = make_engine("local", workers, None)  # one pool for every look
                 result = execute(
                     sweep,
                     self.store,
@@ -227,6 +232,7 @@ class AskSession:
                     on_point=on_point,
                     annotations=annotations,
                     keep_lock=True,
+                    runner=pool,
                 )
                 previous = result.manifest
                 ok = result.points.filter(pl.col("status") == "success")
@@ -242,6 +248,8 @@ class AskSession:
                 int(err.args[1]) if len(err.args) > 1 else 2,
             ) from None
         finally:
+            if pool is not None:
+                pool.close()
             self.store.release()
         assert result is not None
         manifest = {**result.manifest, **annotations}

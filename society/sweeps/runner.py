@@ -183,13 +183,16 @@ def execute(
     on_point: Callable[[dict[str, Any]], None] | None = None,
     annotations: dict[str, Any] | None = None,
     keep_lock: bool = False,
+    runner: Any | None = None,
 ) -> SweepResult:
     """Run the points of ``sweep`` not yet done in ``store`` and assemble points.parquet.
 
     ``store`` normally comes from :func:`prepare`, locked; it is locked here if it is not, and
     released when this returns or raises (unless ``keep_lock``: ``society ask`` runs several
     looks under one lock, and releases it on error all the same). ``annotations`` are added to
-    the manifest each time it is written (``society ask`` keeps its plan there).
+    the manifest each time it is written (``society ask`` keeps its plan there). ``runner``
+    is an engine from :func:`~society.sweeps.engines.make_engine` to use (and leave open) instead
+    of starting one: ``society ask`` keeps one pool of workers over all its looks.
     """
     store.acquire()
     try:
@@ -203,6 +206,7 @@ def execute(
             on_start=on_start,
             on_point=on_point,
             annotations=annotations or {},
+            shared=runner,
         )
     except BaseException:
         store.release()
@@ -223,6 +227,7 @@ def _execute(
     on_start: Callable[[int, int], None] | None,
     on_point: Callable[[dict[str, Any]], None] | None,
     annotations: dict[str, Any],
+    shared: Any | None = None,
 ) -> SweepResult:
     if previous is not None:
         store.clean_partial()
@@ -274,7 +279,7 @@ def _execute(
 
     previous_handlers = signals.install(on_signal)
     if todo:
-        runner = make_engine(engine, workers, address)
+        runner = shared if shared is not None else make_engine(engine, workers, address)
         manifest["engine"] = {**runner.describe(), "address": address}
         abandon = False
         try:
@@ -299,7 +304,8 @@ def _execute(
             abandon = True
             _stop_on_storage(store, manifest, storage, len(points))
         finally:
-            runner.close(abandon=abandon)
+            if shared is None or abandon:
+                runner.close(abandon=abandon)
             signals.restore(previous_handlers)
     else:
         signals.restore(previous_handlers)

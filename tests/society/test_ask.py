@@ -139,11 +139,14 @@ def start_ask(out: Path, prior_file: Path, *extra: str) -> subprocess.Popen[str]
 
 
 @pytest.mark.slow
-def test_a_killed_ask_resumes_to_the_identical_answer(tmp_path: Path, prior_file: Path) -> None:
+def test_a_killed_ask_resumes_to_the_identical_answer(
+    tmp_path: Path, prior_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     whole = tmp_path / "whole"
-    proc = start_ask(whole, prior_file)
-    stdout, stderr = proc.communicate(timeout=300)
-    assert proc.returncode == 0, stderr
+    args = ["ask", "tiny", *SHORT, *claim_args(op=">="), "--priors", str(prior_file)]
+    args += ["--seeds", "2", "--until-decided", "--max-seeds", "6", "--workers", "1"]
+    assert cli_main([*args, "--out", str(whole)]) == 0  # as start_ask runs it, uninterrupted
+    stdout = capsys.readouterr().out
     assert "Looks: 3" in stdout and confidence_sequence(0, 6)[1] > 0.5
 
     killed = tmp_path / "killed"
@@ -156,16 +159,8 @@ def test_a_killed_ask_resumes_to_the_identical_answer(tmp_path: Path, prior_file
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert len(list((killed / "points").glob("*.json"))) < 6
-    resumed = subprocess.run(
-        [sys.executable, "-m", "society.cli", "ask", "--resume", str(killed)],
-        env={**os.environ, "PYTHONPATH": str(WORKTREE)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert resumed.returncode == 0, resumed.stderr
-    assert last_line(resumed.stdout) == last_line(stdout)
+    assert cli_main(["ask", "--resume", str(killed)]) == 0
+    assert last_line(capsys.readouterr().out) == last_line(stdout)
     assert_frame_equal(points_of(killed), points_of(whole))
     looks = [json.loads((d / "manifest.json").read_text())["ask"]["looks"] for d in (whole, killed)]
     assert looks[0] == looks[1] and [look["runs"] for look in looks[0]] == [2, 4, 6]
