@@ -548,11 +548,19 @@ def _validate_spec(doc: dict[str, Any], source: str) -> SweepSpec:
         return SweepSpec.model_validate(doc)
     except ValidationError as err:
         parts = []
+        if any(e["loc"][:1] == ("priors",) for e in err.errors()):  # one union, several errors
+            given = _show(doc.get("priors"))
+            parts.append(
+                f"priors = {given} must be a list of prior files (paths relative to this file, "
+                f'e.g. priors = ["../priors/model.toml"]) or [priors."section.field"] tables.'
+            )
         allowed = {
             "": list(SweepSpec.model_fields),
             "sample": list(SampleSpec.model_fields),
         }
         for e in err.errors():
+            if e["loc"][:1] == ("priors",):
+                continue
             loc = [str(p) for p in e["loc"]]
             key = printable(".".join(loc))  # keys are user input: keep the message one line
             if e["type"] == "extra_forbidden":
@@ -572,8 +580,8 @@ def _validate_spec(doc: dict[str, Any], source: str) -> SweepSpec:
                 parts.append(f"{key} = {_show(e.get('input'))}: {e['msg']}.")
         raise SweepError(
             f"{source}: {' '.join(parts)} A sweep file has scenario, replicates, optional seed, "
-            f"name, question, [set], [grid], [sample] and reference; see "
-            f"scenarios/sweeps/lead_vs_tax.toml."
+            f"name, question, [set], [grid], [sample], reference, priors, prior_block and "
+            f"[claim]; see scenarios/sweeps/lead_vs_tax.toml and docs/sweeps.md."
         ) from None
 
 
