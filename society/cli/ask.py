@@ -23,19 +23,15 @@ if TYPE_CHECKING:
     from society.asking import AskResult
 
 NAME = "ask"
-HELP = "answer a scenario's [claim] from many seeds (and prior draws): yes, no, or not yet"
+HELP = (
+    "answer a scenario's [claim] from many seeds (and prior draws): yes, no, or not "
+    "established (docs/sweeps.md, 'Ask a question')"
+)
 EXAMPLES = """\
 examples:
-  society ask essay_one_month --seeds 200 --size 1000
   society ask essay_one_month --until-decided --size 1000
-  society ask baseline --priors my_priors.toml --seeds 64
-  society ask tiny --set claim.outcome=safe --set claim.p=0.5 --seeds 8
+  society ask baseline --priors docs/examples/priors.toml --seeds 64 --size 1000
   society ask --resume runs/asks/ask-essay_one_month-...
-
-The claim is the scenario's [claim] (docs/sweeps.md, "Ask a question"); --set claim.KEY=VALUE
-changes it. Without --until-decided, --seeds runs are judged with the exact Clopper-Pearson
-interval; with it, batches of --seeds runs are added until the beta-binomial confidence
-sequence, valid at every look, clears the claim's p, or --max-seeds is reached.
 """
 EXIT_FAILED_RUNS = 1
 
@@ -53,7 +49,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--until-decided",
         action="store_true",
-        help="add batches of --seeds runs until the claim is decided (confidence sequence)",
+        help="add batches of --seeds runs until the claim is decided: judged after each batch "
+        "with a confidence sequence valid at every look (without it: --seeds runs, judged with "
+        "the exact Clopper-Pearson interval)",
     )
     p.add_argument(
         "--max-seeds",

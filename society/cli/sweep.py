@@ -23,10 +23,9 @@ NAME = "sweep"
 HELP = "run a parameter sweep (grid or sample x replicates) and store every run"
 EXAMPLES = """\
 examples:
-  society sweep scenarios/sweeps/lead_vs_tax.toml
+  society sweep scenarios/sweeps/lead_vs_tax.toml --dry-run
   society sweep scenarios/sweeps/lead_vs_tax.toml --set population.size=200 --replicates 2
   society sweep --resume runs/sweeps/lead_vs_tax-...
-  society sweep scenarios/sweeps/lead_vs_tax.toml --dry-run     # runs, time here, LLM cost
 """
 EXIT_FAILED_POINTS = 1
 
