@@ -25,7 +25,7 @@ import polars as pl
 from society.claims import Answer, Claim, Rule, answer
 from society.errors import ScenarioError, printable
 from society.priors import PriorSet, priors_from_doc, read_priors
-from society.scenario_files import parse_override, read_toml, resolve_path
+from society.scenario_files import load_scenario, parse_override, read_toml, resolve_path
 from society.sequential import Schedule
 from society.store.provenance import utc_now
 from society.sweeps.engines import make_engine
@@ -305,6 +305,7 @@ class AskSession:
 def start(plan: AskPlan, out: str | Path | None = None) -> AskSession:
     """A new ask in ``out`` (default ``runs/asks/<scenario>-<UTC time>``), its directory
     created and locked; every input is checked before it is created."""
+    load_scenario(plan.scenario, overrides=plan.overrides)  # the scenario's own errors first
     session = AskSession(plan, SweepStore(Path(".")), None)  # reads the scenario and priors
     probe = session.sweep(plan.looks[0])  # checks every run's scenario
     session.claim_of(probe)
