@@ -681,7 +681,7 @@ def sweep_answer(sweep: Sweep) -> str:
     """The answer ``society sweep-summary`` states: the claim judged per arm, or, without a
     claim, the range of P(safe) over the arms ("" for a sweep not written by ``society
     sweep``)."""
-    from society.sweeps.answers import arm_answers, claim_lines, question_lines
+    from society.sweeps.answers import arm_answers, claim_lines, claim_rule, question_lines
     from society.sweeps.spec import SweepError
     from society.sweeps.summary import summarise, sweep_claim
 
@@ -692,7 +692,9 @@ def sweep_answer(sweep: Sweep) -> str:
     keys = [k for k in info.get("keys", []) if k in sweep.points.columns]
     claim = sweep_claim(sweep.manifest)
     if claim is not None:
-        return " ".join(claim_lines(arm_answers(sweep.points, {k: k for k in keys}, claim), claim))
+        rule = claim_rule(sweep.manifest)
+        answers = arm_answers(sweep.points, {k: k for k in keys}, claim, rule=rule)
+        return " ".join(claim_lines(answers, claim))
     try:
         wide = summarise(sweep.points, keys, int(info.get("reference_arm", 0)))
     except (SweepError, pl.exceptions.PolarsError):

@@ -57,7 +57,7 @@ def answer_lines(
     root: Path, manifest: dict[str, Any], wide: pl.DataFrame, confidence: float
 ) -> list[str]:
     """The sweep's question and its answer in words (the claim per arm, or P(safe)'s range)."""
-    from society.sweeps.answers import arm_answers, claim_lines, question_lines
+    from society.sweeps.answers import arm_answers, claim_lines, claim_rule, question_lines
     from society.sweeps.summary import sweep_claim
 
     info = manifest.get("sweep", {})
@@ -69,11 +69,9 @@ def answer_lines(
     if claim is None:
         return lines + question_lines(wide, list(columns.values()), list(columns))
     points = pl.read_parquet(SweepStore(root).points_path)
+    answers = arm_answers(points, columns, claim, confidence, claim_rule(manifest))
     return lines + [
-        "Answer: " + line if i == 0 else line
-        for i, line in enumerate(
-            claim_lines(arm_answers(points, columns, claim, confidence), claim)
-        )
+        "Answer: " + line if i == 0 else line for i, line in enumerate(claim_lines(answers, claim))
     ]
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from society.claims import Answer, Claim, answer
+from society.claims import Answer, Claim, Rule, answer
 
 #: Arms named per verdict in the answer (the rest are counted); sweep-summary tabulates all.
 SHOWN = 6
@@ -40,11 +40,14 @@ def arm_answers(
     columns: dict[str, str],
     claim: Claim,
     confidence: float = 0.95,
+    rule: Rule = "fixed",
 ) -> list[ArmAnswer]:
     """The claim judged in every arm of ``points`` (points.parquet) on its successful runs.
 
     ``columns`` maps the swept keys' column names to their dotted keys (``lab__tax`` ->
-    ``lab.tax``), as a sweep's manifest records them.
+    ``lab.tax``), as a sweep's manifest records them. ``rule`` is the interval: the exact one
+    for a number of runs fixed in advance, the confidence sequence for the runs of ``society
+    ask --until-decided`` (whose number depended on what they showed: :func:`claim_rule`).
     """
     ok = points.filter(pl.col("status") == "success")
     out = []
@@ -53,7 +56,7 @@ def arm_answers(
         runs = ok.filter(pl.col("arm") == arm)
         k = int(claim.holds_in(runs).sum()) if runs.height else 0
         values = {key: every[col][0] for col, key in columns.items() if col in every.columns}
-        out.append(ArmAnswer(arm, values, answer(claim, k, runs.height, confidence)))
+        out.append(ArmAnswer(arm, values, answer(claim, k, runs.height, confidence, rule)))
     return out
 
 
@@ -84,12 +87,21 @@ def claim_lines(answers: list[ArmAnswer], claim: Claim) -> list[str]:
             f"is not established in {len(groups['not established'])} "
             f"({listing(groups['not established'])})"
         )
-    confidence = answers[0].answer.confidence
+    first = answers[0].answer
+    interval = "confidence sequence" if first.rule == "sequential" else "Clopper-Pearson interval"
     return [
         "; ".join(parts) + ".",
-        f"(Per arm, on its own runs: P with its {confidence:.0%} Clopper-Pearson interval; yes "
-        f"when the whole interval is on the claimed side of {claim.p:g}.)",
+        f"(Per arm, on its own runs: P with its {first.confidence:.0%} {interval}; yes when the "
+        f"whole interval is on the claimed side of {claim.p:g}.)",
     ]
+
+
+def claim_rule(manifest: dict[str, Any]) -> Rule:
+    """The interval a sweep directory's claim is judged with: the confidence sequence if
+    ``society ask --until-decided`` chose how many runs it holds, else the exact interval."""
+    ask = manifest.get("ask")
+    plan = ask.get("plan") if isinstance(ask, dict) else None
+    return "sequential" if isinstance(plan, dict) and plan.get("until_decided") else "fixed"
 
 
 def question_lines(wide: pl.DataFrame, keys: list[str], columns: list[str]) -> list[str]:
@@ -117,4 +129,4 @@ def _num(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-__all__ = ["ArmAnswer", "arm_answers", "claim_lines", "question_lines"]
+__all__ = ["ArmAnswer", "arm_answers", "claim_lines", "claim_rule", "question_lines"]

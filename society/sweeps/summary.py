@@ -163,7 +163,8 @@ def long_table(
 
     ``statistic`` is ``probability`` (Wilson interval, ``n`` runs), ``paired_difference``
     (against the reference arm, t interval, ``n`` pairs) or ``claim`` (the claim's event,
-    Clopper-Pearson interval, with ``verdict``). Where there is no estimate or no interval
+    Clopper-Pearson interval or, for ``society ask --until-decided``, the confidence sequence,
+    with ``verdict``). Where there is no estimate or no interval
     (no runs; one pair; every pair alike), ``estimate``, ``low`` and ``high`` are null, not 0
     or NaN. ``columns`` are the swept values' columns, kept on every row.
     """
@@ -195,7 +196,9 @@ def long_table(
                     **head,
                     "statistic": "claim",
                     "outcome": claim_event,
-                    "method": "clopper_pearson",
+                    "method": "confidence_sequence"
+                    if answer.rule == "sequential"
+                    else "clopper_pearson",
                     "verdict": answer.verdict,
                 }
                 | _interval(answer.estimate, answer.low, answer.high, answer.n)
@@ -254,9 +257,9 @@ def summarise_dir(
     claim = sweep_claim(manifest)
     answers = None
     if claim is not None:
-        from society.sweeps.answers import arm_answers
+        from society.sweeps.answers import arm_answers, claim_rule
 
-        answers = arm_answers(points, columns, claim, confidence)
+        answers = arm_answers(points, columns, claim, confidence, claim_rule(manifest))
     from society.store.rundir import write_parquet
 
     long = long_table(table, list(columns), answers, claim.event if claim else None)

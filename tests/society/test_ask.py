@@ -117,6 +117,12 @@ def test_until_decided_stops_at_the_first_look_that_clears_p(
     assert "Looks: 1 (events/runs after each batch of 6: 6/6); stopped when it decided" in printed
     assert "confidence sequence" in printed
     assert points_of(out).height == 6  # no run beyond the deciding look
+    # sweep-summary judges the directory with the rule that chose its number of runs.
+    assert cli_main(["sweep-summary", str(out)]) == 0
+    assert f"Answer: {last_line(printed)}" in capsys.readouterr().out
+    row = pl.read_parquet(out / "summary.parquet").filter(pl.col("statistic") == "claim")
+    assert row["method"].to_list() == ["confidence_sequence"]
+    assert row["low"].to_list() == [pytest.approx(lo)]
 
 
 def start_ask(out: Path, prior_file: Path, *extra: str) -> subprocess.Popen[str]:
