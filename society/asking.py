@@ -22,7 +22,7 @@ from typing import Any
 
 import polars as pl
 
-from society.claims import Answer, Claim, Rule, answer
+from society.claims import Answer, Claim, Rule, answer, outcome_names
 from society.errors import ScenarioError, printable
 from society.priors import PriorSet, priors_from_doc, read_priors
 from society.scenario_files import load_scenario, parse_override, read_toml, resolve_path
@@ -272,8 +272,8 @@ class AskSession:
             raise ScenarioError(
                 f"{self.plan.scenario} has no [claim], so there is nothing to ask. Add one to "
                 f'the scenario ([claim] outcome = "safe", op = ">=", p = 0.9) or give it here: '
-                f"--set claim.outcome=safe --set claim.p=0.9. Allowed outcomes are listed by "
-                f"`society ask --help`."
+                f"--set claim.outcome=safe --set claim.p=0.9. Outcomes: "
+                f"{', '.join(outcome_names())}; or a metric with a threshold (docs/sweeps.md)."
             )
         return sweep.claim
 
@@ -306,7 +306,9 @@ def start(plan: AskPlan, out: str | Path | None = None) -> AskSession:
     """A new ask in ``out`` (default ``runs/asks/<scenario>-<UTC time>``), its directory
     created and locked; every input is checked before it is created."""
     load_scenario(plan.scenario, overrides=plan.overrides)  # the scenario's own errors first
-    session = AskSession(plan, SweepStore(Path(".")), None)  # reads the scenario and priors
+    # Read the scenario and priors and check every run's scenario before any directory
+    # exists; the store is given once the checks pass.
+    session = AskSession(plan, SweepStore(Path(".")), None)
     probe = session.sweep(plan.looks[0])  # checks every run's scenario
     session.claim_of(probe)
     root = Path(out) if out is not None else default_sweep_dir(ASKS_ROOT, probe.name)
