@@ -197,7 +197,7 @@ class AskSession:
             self.scenario_doc,
             source=self.plan.scenario,
             default_name=name,
-            priors=self.priors,
+            replicate_priors=self.priors,
             single_arm=True,
         )
 

@@ -251,18 +251,18 @@ def load_sweep(
         raise SweepError(f"{path}: scenario = {doc.get('scenario')!r}: {err}") from None
     scenario_doc.setdefault("name", scenario_path.stem)
     _apply_command_line(doc, overrides, replicates, str(path))
-    priors = _read_sweep_priors(doc.get("priors"), path)
+    drawn = _replicate_priors(doc.get("priors"), path)
     return build_sweep(
         doc,
         scenario_doc,
         source=str(path),
         default_name=path.stem,
-        priors=priors,
+        replicate_priors=drawn,
         allow_llm=allow_llm,
     )
 
 
-def _read_sweep_priors(spec: Any, path: Path) -> PriorSet | None:
+def _replicate_priors(spec: Any, path: Path) -> PriorSet | None:
     """The priors a sweep file names: files relative to it (or shipped names), or an inline
     ``[priors]`` table. ``None`` when it names none (or names them wrongly: the spec's own
     validation says how)."""
@@ -319,19 +319,21 @@ def build_sweep(
     *,
     source: str,
     default_name: str,
-    priors: PriorSet | None = None,
+    replicate_priors: PriorSet | None = None,
     single_arm: bool = False,
     allow_llm: bool = False,
 ) -> Sweep:
     """Validate a parsed sweep document against its scenario and expand it (no file access).
 
-    ``priors`` are the sweep's priors as read from the files its ``priors`` names (an inline
-    ``[priors]`` table is read here). ``single_arm`` allows a sweep with neither [grid] nor
-    [sample] (the one arm of ``society ask``); a sweep file may have one arm only if it draws
-    from priors. ``allow_llm`` accepts LLM-backed arms (``society sweep --dry-run`` estimates
-    what they would cost; a sweep runs stub societies only).
+    ``replicate_priors`` are the sweep's top-level ``priors`` (replicate r draws from them), as
+    read from the files it names (an inline ``[priors]`` table is read here). ``single_arm``
+    allows a sweep with neither [grid] nor [sample] (the one arm of ``society ask``); a sweep
+    file may have one arm only if it draws from priors. ``allow_llm`` accepts LLM-backed arms
+    (``society sweep --dry-run`` estimates what they would cost; a sweep runs stub societies
+    only).
     """
     spec = _validate_spec(doc, source)
+    priors = replicate_priors
     if priors is None and isinstance(spec.priors, dict):
         try:
             priors = priors_from_doc({"priors": spec.priors}, f"{source} [priors]")
@@ -538,7 +540,7 @@ def sweep_from_manifest(manifest: dict[str, Any], source: str) -> Sweep:
         info["scenario_doc"],
         source=source,
         default_name=info["name"],
-        priors=priors,
+        replicate_priors=priors,
         single_arm=True,
     )
 
