@@ -9,7 +9,6 @@ early and the load of other processes, and says so.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -103,11 +102,11 @@ def estimate(sweep: Sweep, workers: int | None = None) -> Estimate:
 def _duration(seconds: float) -> str:
     """``42 s``, ``3.5 min``, ``2.1 h``.
 
-    >>> _duration(42.4), _duration(210), _duration(7560)
-    ('42 s', '3.5 min', '2.1 h')
+    >>> _duration(42.4), _duration(210), _duration(7560), _duration(0.31)
+    ('42 s', '3.5 min', '2.1 h', '0.3 s')
     """
     if seconds < 90:
-        return f"{math.ceil(seconds)} s" if seconds >= 1 else f"{seconds:.1f} s"
+        return f"{seconds:.0f} s" if seconds >= 1 else f"{seconds:.1f} s"
     if seconds < 5400:
         return f"{seconds / 60:.1f} min"
     return f"{seconds / 3600:.1f} h"
