@@ -333,18 +333,18 @@ def build_sweep(
     only).
     """
     spec = _validate_spec(doc, source)
-    priors = replicate_priors
-    if priors is None and isinstance(spec.priors, dict):
+    drawn = replicate_priors
+    if drawn is None and isinstance(spec.priors, dict):
         try:
-            priors = priors_from_doc({"priors": spec.priors}, f"{source} [priors]")
+            drawn = priors_from_doc({"priors": spec.priors}, f"{source} [priors]")
         except ScenarioError as err:
             raise SweepError(str(err)) from None
-    elif priors is None and spec.priors:
+    elif drawn is None and spec.priors:
         raise SweepError(
             f"{source}: priors = {spec.priors!r} names prior files, which are read with the "
             f"sweep file (society.sweeps.spec.load_sweep); give the file, not its contents."
         )
-    priors = priors or PriorSet({})
+    drawn = drawn or PriorSet({})
     known = {f["key"]: f for f in iter_fields()}
     for key in spec.set:
         _check_key(key, known, source, "set")
@@ -370,7 +370,7 @@ def build_sweep(
     sample = spec.sample
     if sample is not None:
         _check_sample(sample, known, source, set(grid or {}))
-    if grid is None and sample is None and not (single_arm or len(priors)):
+    if grid is None and sample is None and not (single_arm or len(drawn)):
         raise SweepError(
             f"{source}: nothing to sweep. Add a [grid] table of dotted scenario keys and value "
             f'lists (e.g. "lab.tax" = [0.0, 0.5]), a [sample] table (method, n, ranges), or '
@@ -421,9 +421,9 @@ def build_sweep(
 
     reference_arm = _reference_arm(spec.reference, arms, keys, known, source)
     # What the sweep pins (its [set], --set, the grid, the sample) is never drawn.
-    priors = priors.without([*spec.set, *keys])
-    draws = prior_draws(priors, spec.replicates, spec.prior_block or spec.replicates, base_seed)
-    if len(priors):
+    drawn = drawn.without([*spec.set, *keys])
+    draws = prior_draws(drawn, spec.replicates, spec.prior_block or spec.replicates, base_seed)
+    if len(drawn):
         _check_draws(scenarios, arms, draws, source)
     sweep = Sweep(
         name=spec.name or default_name,
@@ -435,8 +435,8 @@ def build_sweep(
         scenarios=scenarios,
         seeds=seeds,
         reference_arm=reference_arm,
-        draws=draws if len(priors) else [],
-        priors=priors,
+        draws=draws if len(drawn) else [],
+        priors=drawn,
         claim=_claim(spec.claim, scenarios[0], source),
     )
     return sweep
@@ -524,7 +524,7 @@ def sweep_from_manifest(manifest: dict[str, Any], source: str) -> Sweep:
     spec = {k: v for k, v in info["spec"].items() if v is not None}
     if spec.get("sample"):
         spec["sample"] = {k: v for k, v in spec["sample"].items() if v is not None}
-    priors = None
+    drawn = None
     if "priors" in info:  # as drawn: the files named may have changed or moved since
         try:
             stored = (
@@ -534,13 +534,13 @@ def sweep_from_manifest(manifest: dict[str, Any], source: str) -> Sweep:
             )
         except ScenarioError as err:
             raise SweepError(str(err)) from None
-        priors = PriorSet(stored, tuple(info.get("prior_sources") or ()))
+        drawn = PriorSet(stored, tuple(info.get("prior_sources") or ()))
     return build_sweep(
         spec,
         info["scenario_doc"],
         source=source,
         default_name=info["name"],
-        replicate_priors=priors,
+        replicate_priors=drawn,
         single_arm=True,
     )
 
