@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from society.claims import Claim
+
 
 def param(default: Any, unit: str, doc: str, *, ge: float | None = None, le: float | None = None,
           gt: float | None = None, lt: float | None = None) -> Any:
@@ -262,6 +264,7 @@ class Scenario(Section):
     question: str = param("", "-", "The what-if question this scenario asks (shown by `society scenarios`).")
     seed: int = param(0, "-", "Seed of the run's random generator; same seed, same results.", ge=0, le=2**63 - 1)
     days: int = param(365, "days", "Simulated days.", ge=1, le=36500)
+    claim: Claim = Claim()  # the question as a claim `society ask` can answer (society/claims.py)
     population: Population = Population()
     values: Values = Values()
     hacking: Hacking = Hacking()
