@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from society.model import InstanceAgent, SocietyModel
     from society.scenario import Scenario
     from society.scenario_files import load_scenario
+    from society.tidy import scan
 
 __version__ = "0.1.0"
 _WHERE = {
@@ -32,6 +33,7 @@ _WHERE = {
     "SocietyModel": "society.model",
     "Scenario": "society.scenario",
     "load_scenario": "society.scenario_files",
+    "scan": "society.tidy",
 }
 __all__ = [
     "InstanceAgent",
@@ -44,6 +46,7 @@ __all__ = [
     "replay",
     "resume",
     "run",
+    "scan",
 ]
 
 

@@ -43,6 +43,7 @@ from society.store.rundir import (
     claim_default_run_dir,
     write_parquet,
 )
+from society.tidy import with_identity
 
 
 @dataclass
@@ -388,10 +389,16 @@ def _close(
         model.llm.close()
     if model is not None:
         recorder = model.recorder
+        outcome = summary["outcome"] if summary is not None else None
         frames = {
-            "metrics": recorder.metrics_frame(),
-            "events": recorder.events_frame(),
-            "generations": recorder.generations_frame(),
+            name: with_identity(
+                frame, manifest.run_id, manifest.scenario_name, manifest.seed, outcome
+            )
+            for name, frame in (
+                ("metrics", recorder.metrics_frame()),
+                ("events", recorder.events_frame()),
+                ("generations", recorder.generations_frame()),
+            )
         }
         tables = {run_dir.table(name): frame for name, frame in frames.items()}
         tables[run_dir.network_nodes] = recorder.nodes_frame()

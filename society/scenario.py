@@ -22,6 +22,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from society.claims import Claim
+
 Kind = Literal["lever", "uncertain", "question", "setting"]
 
 
@@ -317,6 +319,7 @@ class Scenario(Section):
     question: str = param("", "-", "The what-if question this scenario asks (shown by `society scenarios`).")
     seed: int = param(0, "-", "Seed of the run's random generator; same seed, same results.", ge=0, le=2**63 - 1)
     days: int = param(1095, "days", "Simulated days: the horizon (3 years unless the question names another).", ge=1, le=36500, kind="question")
+    claim: Claim = Claim()  # the question as a claim `society ask` can answer (society/claims.py)
     population: Population = Population()
     capability: Capability = Capability()
     knowledge: Knowledge = Knowledge()

@@ -87,3 +87,18 @@ def test_python_api_block_runs_verbatim(clone: Path) -> None:
     code = block("python", "python")
     r = fresh_shell(f".venv/bin/python - <<'PY'\n{code}PY\n", clone)
     assert r.returncode == 0, r.stderr[-3000:]
+
+
+@pytest.mark.slow
+def test_ask_block_runs_verbatim_and_each_ask_ends_with_a_verdict(clone: Path) -> None:
+    lines = [line for line in block("ask", "bash").splitlines() if line.strip()]
+    script = "\n".join(f"echo '>>> {i}' >&2\n{line}" for i, line in enumerate(lines))
+    r = fresh_shell(script, clone)
+    failed = re.findall(r">>> (\d+)", r.stderr)
+    assert r.returncode == 0, f"README line failed: {lines[int(failed[-1])]}\n{r.stderr[-3000:]}"
+    verdicts = re.findall(r"^(yes|no|not established at this n): P\(safe\) = ", r.stdout, re.M)
+    assert len(verdicts) == 2  # one per ask, each its last line
+    assert "Priors: P integrates over 3 uncertain field(s)" in r.stdout
+    assert "Answer: " in r.stdout and "estimated wall time" in r.stdout
+    assert (clone / "runs" / "asks" / "small" / "summary.parquet").is_file()
+    assert "Traceback" not in r.stderr

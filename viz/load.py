@@ -147,7 +147,11 @@ def load_sweep(path: str | Path) -> Sweep:
                 f"{' and '.join(SweepStore.REQUIRED)}; rerun `society sweep` to recreate it."
             )
     manifest = json.loads(store.manifest_path.read_text())
+    # The views name swept and drawn values by dotted key (``lab.tax``): the files name them
+    # without dots (``lab__tax``), and the manifest keeps the mapping.
+    dotted = _dotted_names(manifest)
     points = pl.read_parquet(store.points_path)
+    points = points.rename({c: k for c, k in dotted.items() if c in points.columns})
     missing = [c for c in SWEEP_OUTCOME_COLUMNS if c not in points.columns]
     if missing:
         old = " (written by model v1, which had no 'safe' outcome: run the sweep again)"
@@ -160,7 +164,7 @@ def load_sweep(path: str | Path) -> Sweep:
     if store.has_metrics():
         # Only the columns the sweep views draw, scanned lazily: a 10,000-point sweep's whole
         # metrics dataset need never be in memory. The arm index is mapped to parameter values.
-        params = sweep_parameters(points)
+        params = sweep_parameters(points, manifest)
         wanted = [
             "arm",
             "replicate",
@@ -172,6 +176,8 @@ def load_sweep(path: str | Path) -> Sweep:
             *params,
         ]
         scanned = store.scan_metrics()
+        names = scanned.collect_schema().names()
+        scanned = scanned.rename({c: k for c, k in dotted.items() if c in names})
         present = [c for c in wanted if c in scanned.collect_schema().names()]
         metrics = scanned.select(present).collect()
         if (
@@ -184,7 +190,15 @@ def load_sweep(path: str | Path) -> Sweep:
             metrics = metrics.with_columns(pl.col("arm").cast(arms["arm"].dtype)).join(
                 arms, on="arm", how="left"
             )
-    return Sweep(p, manifest, points, sweep_parameters(points), metrics)
+    return Sweep(p, manifest, points, sweep_parameters(points, manifest), metrics)
+
+
+def _dotted_names(manifest: dict[str, Any]) -> dict[str, str]:
+    """Column name -> dotted key of the swept and drawn fields (empty for sweeps written when
+    the columns were named by the dotted key itself)."""
+    sweep = manifest.get("sweep")
+    columns = sweep.get("columns") if isinstance(sweep, dict) else None
+    return dict(columns) if isinstance(columns, dict) else {}
 
 
 def _flatten_sweep_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
@@ -207,6 +221,11 @@ def _flatten_sweep_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
     return {**{k: v for k, v in lifted.items() if v is not None}, **manifest}
 
 
-def sweep_parameters(points: pl.DataFrame) -> list[str]:
-    """The swept parameters: dotted-key columns that take more than one value."""
-    return [c for c in points.columns if "." in c and points[c].n_unique() > 1]
+def sweep_parameters(points: pl.DataFrame, manifest: dict[str, Any] | None = None) -> list[str]:
+    """The swept parameters: dotted-key columns that take more than one value (those the
+    manifest names as swept, when it does: values drawn from priors vary too, but are not
+    arms)."""
+    sweep = (manifest or {}).get("sweep")
+    keys = sweep.get("keys") if isinstance(sweep, dict) else None
+    candidates = keys if isinstance(keys, list) else [c for c in points.columns if "." in c]
+    return [c for c in candidates if c in points.columns and points[c].n_unique() > 1]

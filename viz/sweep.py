@@ -642,7 +642,33 @@ def sweep_report_html(sweep_dir: str | Path, figures_dir: str | Path | None = No
         str(sweep.manifest.get("question") or ""),
         sections,
         "society report",
+        verdict=sweep_answer(sweep),
     )
+
+
+def sweep_answer(sweep: Sweep) -> str:
+    """The answer ``society sweep-summary`` states: the claim judged per arm, or, without a
+    claim, the range of P(safe) over the arms ("" for a sweep not written by ``society
+    sweep``)."""
+    from society.sweeps.answers import arm_answers, claim_lines, claim_rule, question_lines
+    from society.sweeps.spec import SweepError
+    from society.sweeps.summary import summarise, sweep_claim
+
+    info = sweep.manifest.get("sweep")
+    needed = {"arm", "replicate", "status", "catastrophe_cause", *SWEEP_OUTCOME_COLUMNS}
+    if not isinstance(info, Mapping) or not needed <= set(sweep.points.columns):
+        return ""
+    keys = [k for k in info.get("keys", []) if k in sweep.points.columns]
+    claim = sweep_claim(sweep.manifest)
+    if claim is not None:
+        rule = claim_rule(sweep.manifest)
+        answers = arm_answers(sweep.points, {k: k for k in keys}, claim, rule=rule)
+        return " ".join(claim_lines(answers, claim))
+    try:
+        wide = summarise(sweep.points, keys, int(info.get("reference_arm", 0)))
+    except (SweepError, pl.exceptions.PolarsError):
+        return ""
+    return " ".join(question_lines(wide, keys, keys))
 
 
 def _arms_html(sweep: Sweep) -> str:

@@ -11,6 +11,7 @@ from types import ModuleType
 
 from society.cli import (
     analyze,
+    ask,
     calibrate,
     check,
     compare,
@@ -31,6 +32,7 @@ COMMANDS: list[ModuleType] = [
     check,
     scenarios,
     fields,
+    ask,
     sweep,
     sweep_summary,
     analyze,

@@ -180,6 +180,8 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
         report = draw_report(result.path, RunDir(result.path).figures, "run")
         if show:
             out.print(f"report: {report}", soft_wrap=True)
+    if show and scenario.claim.active and args.scenario is not None:
+        out.print(escape(claim_note(scenario, args.scenario, args.overrides)), soft_wrap=True)
     print(result.path, flush=True)
     if result.summary.get("llm_degraded"):
         err.print(
@@ -188,6 +190,25 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
         )
         return EXIT_DEGRADED
     return 0
+
+
+def claim_note(scenario: Scenario, given: str, overrides: list[str]) -> str:
+    """What one run says about the scenario's claim (nothing: it is one draw), and the exact
+    ``society ask`` command that answers it.
+
+    >>> from society.scenario_files import load_scenario
+    >>> note = claim_note(load_scenario("essay_one_month"), "essay_one_month", ["lab.tax=0.25"])
+    >>> note.split(".")[0], note.split(": ")[-1]
+    ('Claim: P(safe) >= 0', 'society ask essay_one_month --set lab.tax=0.25 --until-decided')
+    """
+    import shlex
+
+    sets = "".join(f" --set {shlex.quote(o)}" for o in overrides)
+    return (
+        f"Claim: {scenario.claim.text}. One seed cannot answer it (a run is "
+        f"{scenario.claim.event} or it is not); run many and judge the share: society ask "
+        f"{shlex.quote(given)}{sets} --until-decided"
+    )
 
 
 def _refuse_other_scenario(args: argparse.Namespace, stored: Scenario, flag: str) -> None:
@@ -234,6 +255,7 @@ def _reproduce(args: argparse.Namespace, out: Console, err: Console) -> int:
     from society.api import run
     from society.errors import RunDirectoryError
     from society.store.provenance import git_state, package_versions
+    from society.tidy import comparable
 
     original = RunDir.open(args.reproduce, "reproduce")
     if args.out is not None and args.out.resolve() == original.path.resolve():
@@ -253,7 +275,7 @@ def _reproduce(args: argparse.Namespace, out: Console, err: Console) -> int:
         before, after = original.table(name), rerun.table(name)
         if not before.is_file():
             differences.append(f"{before.name} missing in {original.path}")
-        elif not pl.read_parquet(before).equals(pl.read_parquet(after)):
+        elif not comparable(pl.read_parquet(before)).equals(comparable(pl.read_parquet(after))):
             differences.append(f"{before.name} differs")
     for what, was, now in (
         ("package versions", manifest.versions, package_versions()),

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import tomllib
+from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -21,12 +24,60 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace, out: Console, err: Console) -> int:
-    from society.scenario_files import list_shipped
+    from society.scenario_files import list_shipped, shipped_dir
 
-    table = Table(title="Shipped scenarios (society run NAME)")
-    table.add_column("name", style="bold")
+    table = Table(
+        title="Shipped scenarios (society run NAME; society ask NAME answers a claim)",
+        title_justify="left",
+    )
+    table.add_column("name", style="bold", no_wrap=True)
     table.add_column("question")
-    for name, _path, question in list_shipped():
-        table.add_row(name, question)
+    table.add_column("claim", no_wrap=True)
+    for name, path, question in list_shipped():
+        table.add_row(name, question, _claim_text(path))
     out.print(table)
+    sweeps = Table(
+        title="Shipped sweeps (society sweep scenarios/sweeps/NAME.toml)", title_justify="left"
+    )
+    sweeps.add_column("name", style="bold", no_wrap=True)
+    sweeps.add_column("question")
+    sweeps.add_column("runs", justify="right")
+    for path in sorted((shipped_dir() / "sweeps").glob("*.toml")):
+        doc = _read(path)
+        sweeps.add_row(path.stem, str(doc.get("question", "")), _runs(doc))
+    out.print(sweeps)
     return 0
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, OSError):
+        return {"question": "(unreadable)"}
+
+
+def _claim_text(path: Path) -> str:
+    """The scenario's claim in symbols (``P(safe) >= 0.9``), ``-`` without one."""
+    from pydantic import ValidationError
+
+    from society.claims import Claim
+
+    raw = _read(path).get("claim")
+    if not isinstance(raw, dict):
+        return "-"
+    try:
+        claim = Claim.model_validate(raw)
+    except ValidationError:
+        return "(invalid: society check NAME)"
+    return claim.text if claim.active else "-"
+
+
+def _runs(doc: dict[str, Any]) -> str:
+    """Arms x replicates of a grid sweep file (``?`` when it samples)."""
+    grid = doc.get("grid") or {}
+    if doc.get("sample") or not isinstance(grid, dict):
+        return "?"
+    arms = 1
+    for values in grid.values():
+        arms *= len(values) if isinstance(values, list) else 1
+    return f"{arms * int(doc.get('replicates', 1)):,}"

@@ -23,7 +23,7 @@ NAME = "sweep"
 HELP = "run a parameter sweep (grid or sample x replicates) and store every run"
 EXAMPLES = """\
 examples:
-  society sweep scenarios/sweeps/lead_vs_tax.toml
+  society sweep scenarios/sweeps/lead_vs_tax.toml --dry-run
   society sweep scenarios/sweeps/lead_vs_tax.toml --set population.size=200 --replicates 2
   society sweep --resume runs/sweeps/lead_vs_tax-...
 """
@@ -81,6 +81,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--quiet", action="store_true", help="print only the sweep directory")
     p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the runs, the wall time estimated from a short calibration run here, and "
+        "(LLM scenarios) the expected calls and tokens; run nothing else",
+    )
+    p.add_argument(
         "--no-report",
         action="store_true",
         help="skip the figures and report.html written at the end",
@@ -92,6 +98,8 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
     from society.sweeps.runner import execute, prepare
 
     args.overrides = expand_overrides(args.overrides)
+    if args.dry_run:
+        return _dry_run(args, out)
     sweep, store, previous = prepare(
         args.sweep,
         out=args.out,
@@ -164,3 +172,16 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
             err.print(f"report: {report}", soft_wrap=True, highlight=False)
     print(result.path, flush=True)
     return EXIT_FAILED_POINTS if result.failed else 0
+
+
+def _dry_run(args: argparse.Namespace, out: Console) -> int:
+    from society.sweeps.dryrun import estimate
+    from society.sweeps.spec import SweepError, load_sweep
+
+    if args.resume is not None or args.sweep is None:
+        raise SweepError("--dry-run estimates a sweep file: give the file, without --resume.")
+    sweep = load_sweep(args.sweep, args.overrides, args.replicates, allow_llm=True)
+    out.print(f"{escape(sweep.name)}: nothing is written; a calibration run measures this machine")
+    for line in estimate(sweep, args.workers).lines():
+        out.print(escape(line), soft_wrap=True)
+    return 0

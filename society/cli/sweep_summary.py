@@ -5,15 +5,18 @@ from __future__ import annotations
 import argparse
 import math
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from society.cli.output import print_table
 from society.sweeps.store import SweepStore
-from society.sweeps.summary import CAUSE_OUTCOMES, OUTCOMES
+from society.sweeps.summary import CAUSE_OUTCOMES, OUTCOMES, swept_columns
+from society.tidy import field_key
 
 NAME = "sweep-summary"
 HELP = "per-arm outcome probabilities (Wilson intervals) and paired differences of a sweep"
@@ -40,11 +43,36 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
 
     table, manifest = summarise_dir(args.dir, args.reference, args.confidence)
     info = manifest.get("sweep", {})
-    keys = list(info.get("keys", []))
-    for t in arm_tables(table, keys, info.get("name", ""), args.confidence):
+    for t in arm_tables(
+        table, list(swept_columns(manifest)), info.get("name", ""), args.confidence
+    ):
         print_table(out, t)
+    for line in answer_lines(args.dir, manifest, table, args.confidence):
+        out.print(escape(line), soft_wrap=True)
     print(SweepStore(args.dir).summary_path, flush=True)
     return 0
+
+
+def answer_lines(
+    root: Path, manifest: dict[str, Any], wide: pl.DataFrame, confidence: float
+) -> list[str]:
+    """The sweep's question and its answer in words (the claim per arm, or P(safe)'s range)."""
+    from society.sweeps.answers import arm_answers, claim_lines, claim_rule, question_lines
+    from society.sweeps.summary import sweep_claim
+
+    info = manifest.get("sweep", {})
+    question = str((info.get("spec") or {}).get("question") or "")
+    question = question or str((info.get("scenario_doc") or {}).get("question") or "")
+    lines = [f"Question: {question}"] if question else []
+    columns = swept_columns(manifest)
+    claim = sweep_claim(manifest)
+    if claim is None:
+        return lines + question_lines(wide, list(columns.values()), list(columns))
+    points = pl.read_parquet(SweepStore(root).points_path)
+    answers = arm_answers(points, columns, claim, confidence, claim_rule(manifest))
+    return lines + [
+        "Answer: " + line if i == 0 else line for i, line in enumerate(claim_lines(answers, claim))
+    ]
 
 
 def arm_tables(table: pl.DataFrame, keys: list[str], name: str, confidence: float) -> list[Table]:
@@ -115,7 +143,7 @@ def _table(
     t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
     t.add_column("arm", justify="right", no_wrap=True)
     for k in keys:
-        t.add_column(k.rsplit(".", 1)[-1], justify="right", no_wrap=True)
+        t.add_column(field_key(k).rsplit(".", 1)[-1], justify="right", no_wrap=True)
     if runs:
         t.add_column("runs", justify="right", no_wrap=True)
     for _, label in outcomes:

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from society.recorder import Recorder
     from society.scenario import Scenario
 
-FORMAT = 2  # 2: every part saves its own state (society.state)
+FORMAT = 3  # 2: every part saves its own state (society.state); 3: model version 3
 PREFIX = "day-"
 STATE_DIGEST = "state.sha256"
 #: Checkpoints kept: the newest, and one more in case the newest cannot be read back.
@@ -402,8 +402,9 @@ def restore(model: SocietyModel, checkpoint: Path) -> None:
     state = verify(checkpoint)
     if state.get("format") != FORMAT:
         raise RunDirectoryError(
-            f"checkpoint '{checkpoint}' was written by another version of society; rerun the "
-            f"scenario instead of resuming."
+            f"checkpoint '{checkpoint}' was written by another version of society (checkpoint "
+            f"format {state.get('format')}, this version writes {FORMAT}: model version 3 "
+            f"changed the state a run keeps); rerun the scenario instead of resuming."
         )
     parts = model.parts()
     if set(parts) != set(state["parts"]):

@@ -214,15 +214,22 @@ def execute(
     address: str | None = None,
     on_start: Callable[[int, int], None] | None = None,
     on_point: Callable[[dict[str, Any]], None] | None = None,
+    annotations: dict[str, Any] | None = None,
+    keep_lock: bool = False,
+    runner: Any | None = None,
 ) -> SweepResult:
     """Run the points of ``sweep`` not yet done in ``store`` and assemble points.parquet.
 
     ``store`` normally comes from :func:`prepare`, locked; it is locked here if it is not, and
-    released when this returns or raises.
+    released when this returns or raises (unless ``keep_lock``: ``society ask`` runs several
+    looks under one lock, and releases it on error all the same). ``annotations`` are added to
+    the manifest each time it is written (``society ask`` keeps its plan there). ``runner``
+    is an engine from :func:`~society.sweeps.engines.make_engine` to use (and leave open) instead
+    of starting one: ``society ask`` keeps one pool of workers over all its looks.
     """
     store.acquire()
     try:
-        return _execute(
+        result = _execute(
             sweep,
             store,
             previous,
@@ -231,9 +238,15 @@ def execute(
             address=address,
             on_start=on_start,
             on_point=on_point,
+            annotations=annotations or {},
+            shared=runner,
         )
-    finally:
-        store.release()  # whatever happened: the next writer must not find it locked
+    except BaseException:
+        store.release()
+        raise
+    if not keep_lock:
+        store.release()  # the next writer must not find it locked
+    return result
 
 
 def _execute(
@@ -246,6 +259,8 @@ def _execute(
     address: str | None,
     on_start: Callable[[int, int], None] | None,
     on_point: Callable[[dict[str, Any]], None] | None,
+    annotations: dict[str, Any],
+    shared: Any | None = None,
 ) -> SweepResult:
     if previous is not None:
         store.clean_partial()
@@ -268,6 +283,7 @@ def _execute(
         "n_points": len(points),
         "n_success": None,
         "n_failed": None,
+        **annotations,
     }
     session: dict[str, Any] = {
         "started_utc": started.isoformat(),
@@ -300,7 +316,7 @@ def _execute(
     try:
         if todo:
             try:
-                runner = make_engine(engine, workers, address)
+                runner = shared if shared is not None else make_engine(engine, workers, address)
             except SystemExit:
                 # Ray's own SIGTERM handler, in force while Ray starts (the engine puts this
                 # one back once it has), turns a SIGTERM into an exit: stop as for any other.
@@ -330,7 +346,7 @@ def _execute(
         abandon = True
         _stop_on_storage(store, manifest, storage, len(points))
     finally:
-        if runner is not None:
+        if runner is not None and (shared is None or abandon):
             runner.close(abandon=abandon)
         signals.restore(previous_handlers)
     try:

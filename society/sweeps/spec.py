@@ -28,6 +28,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from society.claims import Claim
 from society.errors import ScenarioError, SocietyError
 from society.priors import Prior, PriorSet, priors_from_doc, read_priors
 from society.resources import (
@@ -46,6 +47,7 @@ from society.scenario_files import (
     resolve_path,
 )
 from society.sweeps.design import STRUCTURED, Design
+from society.tidy import column_name
 
 #: Keys a sweep may not vary: the seed comes from the replicate, the name from the sweep.
 RESERVED_KEYS = ("seed", "name", "question")
@@ -106,6 +108,21 @@ class SweepSpec(_Strict):
     reference: dict[str, Any] | None = Field(
         None, description="Arm used as reference for paired differences (default: the first)."
     )
+    priors: list[str] | dict[str, Any] | None = Field(
+        None,
+        description="Prior files (paths relative to this file, or shipped names) or an inline "
+        "[priors] table: replicate r draws the fields they cover (Latin hypercube), the same "
+        "draw in every arm.",
+    )
+    prior_block: int | None = Field(
+        None,
+        ge=1,
+        description="Draw the priors in Latin hypercube blocks of this many replicates "
+        "(default: one block of all of them); adding whole blocks keeps the earlier draws.",
+    )
+    claim: dict[str, Any] | None = Field(
+        None, description="The sweep's claim, as a scenario's [claim] (default: the scenario's)."
+    )
 
 
 @dataclass(frozen=True)
@@ -136,6 +153,30 @@ class Sweep:
     arm_bytes: list[int] = field(default_factory=list)
     #: The sampled design (:meth:`society.sweeps.design.Design.record`), if the sweep samples.
     design: dict[str, Any] | None = None
+    #: Prior draws per replicate (``{}`` each without priors): replicate r runs with draw r in
+    #: every arm, so arms stay paired in their assumptions as in their seeds.
+    draws: list[dict[str, Any]] = field(default_factory=list)
+    #: The priors drawn from (the fields the sweep pins left out), and the files they came from.
+    priors: PriorSet = field(default_factory=lambda: PriorSet({}))
+    #: The claim the sweep answers per arm (its own [claim], else the scenario's; may be
+    #: inactive).
+    claim: Claim = field(default_factory=Claim)
+
+    @property
+    def drawn_keys(self) -> list[str]:
+        """The fields drawn from priors, in prior order."""
+        return self.priors.keys
+
+    @property
+    def columns(self) -> dict[str, str]:
+        """Column name -> dotted key of every swept and drawn field (``lab__tax`` ->
+        ``lab.tax``), as in points.parquet and the metrics partitions."""
+        return {column_name(k): k for k in [*self.keys, *self.drawn_keys]}
+
+    def values(self, point: Point) -> dict[str, Any]:
+        """The point's swept and drawn values by column name."""
+        drawn = self.draws[point.replicate] if self.draws else {}
+        return {column_name(k): v for k, v in {**point.params, **drawn}.items()}
 
     @property
     def points(self) -> list[Point]:
@@ -145,20 +186,31 @@ class Sweep:
             for r in range(len(self.seeds))
         ]
 
+    def scenario_of(self, arm: int, replicate: int) -> dict[str, Any]:
+        """The resolved scenario of a point: its arm's, with its replicate's draw and seed."""
+        doc = dict(self.scenarios[arm])
+        for key, value in (self.draws[replicate] if self.draws else {}).items():
+            section, name = key.split(".", 1)
+            doc[section] = {**doc[section], name: value}
+        doc["seed"] = self.seeds[replicate]
+        return doc
+
     def task(self, point: Point) -> dict[str, Any]:
-        """What a worker needs to run ``point``: the resolved scenario with the point's seed."""
-        doc = dict(self.scenarios[point.arm])
-        doc["seed"] = point.seed
+        """What a worker needs to run ``point``: the resolved scenario with the point's seed
+        (and its prior draw)."""
         return {
             "point_id": point.point_id,
             "arm": point.arm,
             "replicate": point.replicate,
-            "scenario": doc,
+            "scenario": self.scenario_of(point.arm, point.replicate),
         }
 
     def fingerprint(self) -> str:
         """A hash of everything that determines the results (to refuse mismatched resumes)."""
-        blob = json.dumps([self.seeds, self.scenarios], sort_keys=True, default=str)
+        parts: list[Any] = [self.seeds, self.scenarios]
+        if any(self.draws):
+            parts.append(self.draws)
+        blob = json.dumps(parts, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def to_manifest(self) -> dict[str, Any]:
@@ -168,6 +220,11 @@ class Sweep:
             "spec": self.spec,
             "scenario_doc": self.scenario_doc,
             "keys": self.keys,
+            "drawn_keys": self.drawn_keys,
+            "columns": self.columns,
+            "priors": priors_doc(self.priors),
+            "prior_sources": list(self.priors.sources),
+            "claim": self.claim.model_dump() if self.claim.active else None,
             "n_arms": len(self.arms),
             "replicates": len(self.seeds),
             "n_points": len(self.arms) * len(self.seeds),
@@ -198,7 +255,11 @@ def replicate_seed(base: int, replicate: int) -> int:
 
 
 def load_sweep(
-    path: str | Path, overrides: Iterable[str] = (), replicates: int | None = None
+    path: str | Path,
+    overrides: Iterable[str] = (),
+    replicates: int | None = None,
+    *,
+    allow_llm: bool = False,
 ) -> Sweep:
     """Read, validate and expand a sweep file; raise :class:`SweepError` on any problem.
 
@@ -224,7 +285,16 @@ def load_sweep(
     scenario_doc.setdefault("name", scenario_path.stem)
     priors = _sample_priors(doc.get("sample"), path.parent, str(path))
     _apply_command_line(doc, overrides, replicates, str(path), priors)
-    return build_sweep(doc, scenario_doc, source=str(path), default_name=path.stem, priors=priors)
+    drawn = _replicate_priors(doc.get("priors"), path)
+    return build_sweep(
+        doc,
+        scenario_doc,
+        source=str(path),
+        default_name=path.stem,
+        priors=priors,
+        replicate_priors=drawn,
+        allow_llm=allow_llm,
+    )
 
 
 def _sample_priors(sample: Any, base: Path | None, source: str) -> PriorSet | None:
@@ -246,6 +316,21 @@ def _sample_priors(sample: Any, base: Path | None, source: str) -> PriorSet | No
             f"{source}: [sample] priors: {err} Fix the prior or name another prior file."
         ) from None
     return None  # a wrong type: the spec's validation says so
+
+
+def _replicate_priors(spec: Any, path: Path) -> PriorSet | None:
+    """The priors a sweep file names: files relative to it (or shipped names), or an inline
+    ``[priors]`` table. ``None`` when it names none (or names them wrongly: the spec's own
+    validation says how)."""
+    try:
+        if isinstance(spec, list) and all(isinstance(p, str) for p in spec):
+            files = [path.parent / p if (path.parent / p).is_file() else Path(p) for p in spec]
+            return read_priors(files)
+        if isinstance(spec, dict):
+            return priors_from_doc({"priors": spec}, f"{path} [priors]")
+    except ScenarioError as err:
+        raise SweepError(f"{path}: priors: {err}") from None
+    return None
 
 
 def _apply_command_line(
@@ -296,14 +381,35 @@ def build_sweep(
     source: str,
     default_name: str,
     priors: PriorSet | None = None,
+    replicate_priors: PriorSet | None = None,
+    single_arm: bool = False,
+    allow_llm: bool = False,
 ) -> Sweep:
     """Validate a parsed sweep document against its scenario and expand it.
 
-    ``priors`` are the resolved ``[sample] priors`` (:func:`load_sweep` reads the files,
-    :func:`sweep_from_manifest` takes them from the manifest); without them, prior files are
-    read relative to the working directory or as shipped names.
+    ``priors`` are the resolved ``[sample] priors``: each sampled arm is one point of them
+    (:func:`load_sweep` reads the files, :func:`sweep_from_manifest` takes them from the
+    manifest; without them, prior files are read relative to the working directory or as
+    shipped names). ``replicate_priors`` are the sweep's top-level ``priors``: replicate r
+    draws from them in every arm (an inline ``[priors]`` table is read here). ``single_arm``
+    allows a sweep with neither [grid] nor [sample] (the one arm of ``society ask``); a sweep
+    file may have one arm only if it draws from priors. ``allow_llm`` accepts LLM-backed arms
+    (``society sweep --dry-run`` estimates what they would cost; a sweep runs stub societies
+    only).
     """
     spec = _validate_spec(doc, source)
+    drawn = replicate_priors
+    if drawn is None and isinstance(spec.priors, dict):
+        try:
+            drawn = priors_from_doc({"priors": spec.priors}, f"{source} [priors]")
+        except ScenarioError as err:
+            raise SweepError(str(err)) from None
+    elif drawn is None and spec.priors:
+        raise SweepError(
+            f"{source}: priors = {spec.priors!r} names prior files, which are read with the "
+            f"sweep file (society.sweeps.spec.load_sweep); give the file, not its contents."
+        )
+    drawn = drawn or PriorSet({})
     known = {f["key"]: f for f in iter_fields()}
     for key in spec.set:
         _check_key(key, known, source, "set")
@@ -332,10 +438,11 @@ def build_sweep(
         if priors is None:
             priors = _sample_priors(doc.get("sample"), None, source)
         sampled = _check_sample(sample, priors, known, source, set(grid or {}))
-    if grid is None and sample is None:
+    if grid is None and sample is None and not (single_arm or len(drawn)):
         raise SweepError(
             f"{source}: nothing to sweep. Add a [grid] table of dotted scenario keys and value "
-            f'lists (e.g. "lab.tax" = [0.0, 0.5]) or a [sample] table (method, n, ranges).'
+            f'lists (e.g. "lab.tax" = [0.0, 0.5]), a [sample] table (method, n, ranges), or '
+            f"priors to draw from (one arm over the priors)."
         )
     for key in spec.set:
         if key in (grid or {}) or key in sampled.priors:
@@ -369,7 +476,7 @@ def build_sweep(
                 f"{source}: arm {k} ({_shown_params(params)}) is not a valid scenario: "
                 f"{problem} Fix the values in the sweep file ([grid], [sample] ranges or [set])."
             ) from None
-        if scenario.llm.fraction > 0:
+        if scenario.llm.fraction > 0 and not allow_llm:
             raise SweepError(
                 f"{source}: arm {k} has llm.fraction = {scenario.llm.fraction} (from the "
                 f"scenario or the sweep file), but sweeps run stub societies only: each "
@@ -385,7 +492,12 @@ def build_sweep(
         scenarios.append(dumped)
 
     reference_arm = _reference_arm(spec.reference, arms, keys, known, source)
-    return Sweep(
+    # What the sweep pins (its [set], --set, the grid, the sample) is never drawn.
+    drawn = drawn.without([*spec.set, *keys])
+    draws = prior_draws(drawn, spec.replicates, spec.prior_block or spec.replicates, base_seed)
+    if len(drawn):
+        _check_draws(scenarios, arms, draws, source)
+    sweep = Sweep(
         name=spec.name or default_name,
         source=source,
         spec=spec.model_dump(),
@@ -397,7 +509,82 @@ def build_sweep(
         reference_arm=reference_arm,
         arm_bytes=arm_bytes,
         design=design,
+        draws=draws if len(drawn) else [],
+        priors=drawn,
+        claim=_claim(spec.claim, scenarios[0], source),
     )
+    return sweep
+
+
+def prior_draws(priors: PriorSet, n: int, block: int, base_seed: int) -> list[dict[str, Any]]:
+    """The prior draws of replicates ``0 .. n-1``: Latin hypercubes of ``block`` draws each,
+    block ``b`` seeded by the base seed and ``b`` alone, so that adding whole blocks of
+    replicates keeps every earlier draw (``society ask --until-decided`` adds them in batches).
+
+    >>> prior_draws(PriorSet({}), 3, 3, 0)
+    [{}, {}, {}]
+    """
+    if not len(priors):
+        return [{} for _ in range(n)]
+    out: list[dict[str, Any]] = []
+    for b in range(-(-n // block)):
+        seed = int(np.random.SeedSequence([base_seed, 0x5052494F52, b]).generate_state(1)[0])
+        out += priors.draw(block, seed=seed)[: n - b * block]
+    return out
+
+
+def _check_draws(
+    scenarios: list[dict[str, Any]],
+    arms: list[dict[str, Any]],
+    draws: list[dict[str, Any]],
+    source: str,
+) -> None:
+    """Every arm with every draw must be a valid scenario (a prior is checked against its
+    field's range when read; this catches rules across fields, e.g. role shares summing past
+    1)."""
+    for k, scenario in enumerate(scenarios):
+        for r, draw in enumerate(draws):
+            doc = dict(scenario)
+            for key, value in draw.items():
+                section, name = key.split(".", 1)
+                doc[section] = {**doc[section], name: value}
+            try:
+                Scenario.model_validate(doc)
+            except ValidationError as err:
+                from society.scenario_files import format_validation_error
+
+                shown = ", ".join(f"{key} = {value!r}" for key, value in draw.items())
+                problem = format_validation_error(err, "scenario").removeprefix("scenario: ")
+                raise SweepError(
+                    f"{source}: replicate {r} of arm {k} draws {shown} from the priors, which "
+                    f"is not a valid scenario: {problem.partition(' Fix the ')[0]} Narrow the "
+                    f"priors, or pin one of these fields in the sweep's [set] (or --set)."
+                ) from None
+
+
+def _claim(given: dict[str, Any] | None, scenario: dict[str, Any], source: str) -> Claim:
+    """The sweep's [claim] if it has one, else its scenario's."""
+    if given is None:
+        return Claim.model_validate(scenario.get("claim", {}))
+    try:
+        return Claim.model_validate(given)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        msg = str(first["msg"]).removeprefix("Value error, ")
+        raise SweepError(
+            f"{source}: [claim]{' ' + where if where else ''}: {msg}. A claim is outcome (or "
+            f'metric, metric_op and threshold), op and p, e.g. outcome = "safe", op = ">=", '
+            f"p = 0.9."
+        ) from None
+
+
+def priors_doc(priors: PriorSet) -> dict[str, Any]:
+    """``priors`` as an inline ``[priors]`` table (what a manifest stores to rebuild them)."""
+    return {
+        key: prior.model_dump(by_alias=True, exclude_none=True)
+        for key, prior in priors.priors.items()
+    }
 
 
 def check_memory(sweep: Sweep, concurrent: int = 1, available: int | None = None) -> None:
@@ -467,8 +654,25 @@ def sweep_from_manifest(manifest: dict[str, Any], source: str) -> Sweep:
             },
             (source,),
         )
+    drawn = None
+    if "priors" in info:  # as drawn: the files named may have changed or moved since
+        try:
+            stored = (
+                priors_from_doc({"priors": info["priors"]}, f"{source} (sweep.priors)").priors
+                if info["priors"]
+                else {}
+            )
+        except ScenarioError as err:
+            raise SweepError(str(err)) from None
+        drawn = PriorSet(stored, tuple(info.get("prior_sources") or ()))
     return build_sweep(
-        spec, info["scenario_doc"], source=source, default_name=info["name"], priors=priors
+        spec,
+        info["scenario_doc"],
+        source=source,
+        default_name=info["name"],
+        priors=priors,
+        replicate_priors=drawn,
+        single_arm=True,
     )
 
 
@@ -477,11 +681,19 @@ def _validate_spec(doc: dict[str, Any], source: str) -> SweepSpec:
         return SweepSpec.model_validate(doc)
     except ValidationError as err:
         parts = []
+        if any(e["loc"][:1] == ("priors",) for e in err.errors()):  # one union, several errors
+            given = _show(doc.get("priors"))
+            parts.append(
+                f"priors = {given} must be a list of prior files (paths relative to this file, "
+                f'e.g. priors = ["../priors/model.toml"]) or [priors."section.field"] tables.'
+            )
         allowed = {
             "": list(SweepSpec.model_fields),
             "sample": list(SampleSpec.model_fields),
         }
         for e in err.errors():
+            if e["loc"][:1] == ("priors",):
+                continue
             loc = [str(p) for p in e["loc"]]
             key = printable(".".join(loc))  # keys are user input: keep the message one line
             if e["type"] == "extra_forbidden":
@@ -501,8 +713,8 @@ def _validate_spec(doc: dict[str, Any], source: str) -> SweepSpec:
                 parts.append(f"{key} = {_show(e.get('input'))}: {e['msg']}.")
         raise SweepError(
             f"{source}: {' '.join(parts)} A sweep file has scenario, replicates, optional seed, "
-            f"name, question, [set], [grid], [sample] and reference; see "
-            f"scenarios/sweeps/lead_vs_tax.toml."
+            f"name, question, [set], [grid], [sample], reference, priors, prior_block and "
+            f"[claim]; see scenarios/sweeps/lead_vs_tax.toml and docs/sweeps.md."
         ) from None
 
 

@@ -30,7 +30,8 @@ import polars as pl
 from society.store.files import refuse_links
 from society.store.outdir import OutputDir
 from society.store.rundir import write_json, write_parquet
-from society.sweeps.spec import Sweep, SweepError
+from society.sweeps.spec import Point, Sweep, SweepError
+from society.tidy import IDENTITY, column_name, with_identity
 
 #: Columns of points.parquet taken from a run's summary, with their types (fixed, so that an
 #: all-null column, e.g. catastrophe_day when nothing went wrong, has the same type everywhere).
@@ -210,18 +211,36 @@ class SweepStore(OutputDir):
         write_json(manifest, self.manifest_path)
 
     def write_result(self, sweep: Sweep, result: dict[str, Any]) -> dict[str, Any]:
-        """Store one finished run (metrics first, then its point file) and return its record."""
+        """Store one finished run (metrics first, then its point file) and return its record.
+
+        The metrics carry the run's identity (:data:`society.tidy.IDENTITY`, ``run_id`` being
+        the point id) and its swept and drawn values as columns (``lab__tax``), so a scan of
+        the partitions needs no join.
+        """
         arm, replicate = result["arm"], result["replicate"]
+        point = Point(result["point_id"], arm, replicate, sweep.seeds[replicate], sweep.arms[arm])
+        values = sweep.values(point)
         if result["metrics"] is not None:
             path = self.metrics_path(arm, replicate)
             path.parent.mkdir(parents=True, exist_ok=True)
-            write_parquet(result["metrics"], path)
+            outcome = (result["summary"] or {}).get("outcome")
+            scenario = str(sweep.scenarios[arm].get("name", ""))
+            metrics = with_identity(
+                result["metrics"], point.point_id, scenario, point.seed, outcome
+            )
+            metrics = metrics.select(
+                *IDENTITY,
+                *(pl.lit(v).alias(c) for c, v in values.items()),
+                pl.exclude(*IDENTITY),
+            )
+            write_parquet(metrics, path)
         record = {
             "point_id": result["point_id"],
             "arm": arm,
             "replicate": replicate,
             "seed": sweep.seeds[replicate],
             "params": sweep.arms[arm],
+            "drawn": sweep.draws[replicate] if sweep.draws else {},
             "status": result["status"],
             "error": result["error"],
             "summary": result["summary"],
@@ -235,8 +254,9 @@ class SweepStore(OutputDir):
     def assemble(self, sweep: Sweep) -> pl.DataFrame:
         """Write points.parquet: one row per run, sorted by point id, from the point files.
 
-        Rows hold the point, its swept values (a column per dotted key), status and error, and
-        the run summary. Wall times stay in the point files and the manifest (host-dependent).
+        Rows hold the point, its swept and drawn values (a column per field, named as
+        :func:`society.tidy.column_name` says: ``lab__tax``), status and error, and the run
+        summary. Wall times stay in the point files and the manifest (host-dependent).
         """
         rows = []
         for point in sweep.points:
@@ -251,7 +271,7 @@ class SweepStore(OutputDir):
                     "arm": point.arm,
                     "replicate": point.replicate,
                     "seed": point.seed,
-                    **{key: sweep.arms[point.arm][key] for key in sweep.keys},
+                    **sweep.values(point),
                     "status": record["status"],
                     "error": record["error"],
                     **{key: summary.get(key) for key in SUMMARY_SCHEMA},
@@ -259,7 +279,8 @@ class SweepStore(OutputDir):
             )
         schema: dict[str, pl.DataType | type[pl.DataType]] = {
             **{k: v for k, v in POINT_COLUMNS.items() if k not in {"status", "error"}},
-            **{key: _dtype([arm[key] for arm in sweep.arms]) for key in sweep.keys},
+            **{column_name(k): _dtype([arm[k] for arm in sweep.arms]) for k in sweep.keys},
+            **{column_name(k): _dtype([d[k] for d in sweep.draws]) for k in sweep.drawn_keys},
             "status": pl.String(),
             "error": pl.String(),
             **SUMMARY_SCHEMA,

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from society.mechanisms.hazards import CAUSES as HAZARD_CAUSES
 from society.sweeps.spec import SweepError
 from society.sweeps.store import SweepStore
+
+if TYPE_CHECKING:
+    from society.claims import Claim
 
 #: (flag column derived from points.parquet, short label) of the outcomes summarised per arm,
 #: the answer first.
@@ -32,8 +35,12 @@ CAUSES = (*HAZARD_CAUSES, "revolt")
 CAUSE_OUTCOMES = tuple((f"cause_{c}", f"cause_{c}") for c in CAUSES)
 
 
+#: Flags derived from the columns of points.parquet (an outcome a claim may name too).
+DERIVED_FLAGS = ("left_basin", *(f"cause_{c}" for c in CAUSES))
+
+
 def outcome_flags(points: pl.DataFrame) -> pl.DataFrame:
-    """``points`` with the derived flags of :data:`OUTCOMES` and :data:`CAUSE_OUTCOMES`."""
+    """``points`` with the derived flags of :data:`DERIVED_FLAGS`."""
     cause = pl.col("catastrophe_cause").fill_null("")
     return points.with_columns(
         pl.col("safe").fill_null(False),
@@ -129,10 +136,108 @@ def summarise(
     return pl.DataFrame(rows)
 
 
+#: The long summary table's columns besides the arm's swept values.
+LONG_SCHEMA: dict[str, pl.DataType] = {
+    "arm": pl.Int64(),
+    "reference": pl.Boolean(),
+    "runs": pl.Int64(),
+    "failed": pl.Int64(),
+    "statistic": pl.String(),
+    "outcome": pl.String(),
+    "estimate": pl.Float64(),
+    "low": pl.Float64(),
+    "high": pl.Float64(),
+    "n": pl.Int64(),
+    "method": pl.String(),
+    "verdict": pl.String(),
+}
+
+
+def long_table(
+    wide: pl.DataFrame,
+    columns: list[str],
+    answers: list[Any] | None = None,
+    claim_event: str | None = None,
+) -> pl.DataFrame:
+    """The summary as a long table: one row per arm x statistic x outcome.
+
+    ``statistic`` is ``probability`` (Wilson interval, ``n`` runs), ``paired_difference``
+    (against the reference arm, t interval, ``n`` pairs) or ``claim`` (the claim's event,
+    Clopper-Pearson interval or, for ``society ask --until-decided``, the confidence sequence,
+    with ``verdict``). Where there is no estimate or no interval
+    (no runs; one pair; every pair alike), ``estimate``, ``low`` and ``high`` are null, not 0
+    or NaN. ``columns`` are the swept values' columns, kept on every row.
+    """
+    rows: list[dict[str, Any]] = []
+    by_arm = {a.arm: a.answer for a in answers or []}
+    for row in wide.iter_rows(named=True):
+        head = {c: row[c] for c in columns}
+        head.update(
+            arm=row["arm"], reference=row["reference"], runs=row["runs"], failed=row["failed"]
+        )
+        n = row["runs"] - row["failed"]
+        for _, label in OUTCOMES + CAUSE_OUTCOMES:
+            p, lo, hi = row[f"p_{label}"], row[f"p_{label}_lo"], row[f"p_{label}_hi"]
+            rows.append(
+                {**head, "statistic": "probability", "outcome": label, "method": "wilson"}
+                | _interval(p, lo, hi, n)
+            )
+            d, dlo, dhi = row[f"d_{label}"], row[f"d_{label}_lo"], row[f"d_{label}_hi"]
+            if not _finite(dlo) or dhi - dlo < 1e-12:  # one pair, or every pair alike
+                dlo = dhi = math.nan
+            rows.append(
+                {**head, "statistic": "paired_difference", "outcome": label, "method": "paired_t"}
+                | _interval(d, dlo, dhi, row["n_paired"])
+            )
+        answer = by_arm.get(row["arm"])
+        if answer is not None:
+            rows.append(
+                {
+                    **head,
+                    "statistic": "claim",
+                    "outcome": claim_event,
+                    "method": "confidence_sequence"
+                    if answer.rule == "sequential"
+                    else "clopper_pearson",
+                    "verdict": answer.verdict,
+                }
+                | _interval(answer.estimate, answer.low, answer.high, answer.n)
+            )
+    schema: dict[str, pl.DataType | type[pl.DataType]] = {
+        "arm": pl.Int64(),
+        **{c: wide.schema[c] for c in columns},
+        **{k: v for k, v in LONG_SCHEMA.items() if k != "arm"},
+    }
+    return pl.DataFrame(rows, schema=schema)
+
+
+def _finite(x: float | None) -> bool:
+    return x is not None and math.isfinite(x)
+
+
+def _interval(estimate: float, low: float, high: float, n: int) -> dict[str, Any]:
+    def value(x: float) -> float | None:
+        return float(x) if _finite(x) else None
+
+    return {"estimate": value(estimate), "low": value(low), "high": value(high), "n": n}
+
+
+def swept_columns(manifest: dict[str, Any]) -> dict[str, str]:
+    """Column name -> dotted key of a sweep's swept fields (``lab__tax`` -> ``lab.tax``);
+    sweeps written before columns lost their dots name them by the key itself."""
+    info = manifest.get("sweep", {})
+    keys = list(info.get("keys", []))
+    mapping = info.get("columns")
+    if isinstance(mapping, dict):
+        return {c: k for c, k in mapping.items() if k in keys}
+    return {k: k for k in keys}
+
+
 def summarise_dir(
     root: str | Path, reference_arm: int | None = None, confidence: float = 0.95
 ) -> tuple[pl.DataFrame, dict[str, Any]]:
-    """Summarise a sweep directory; write ``summary.parquet`` there; return it and the manifest."""
+    """Summarise a sweep directory; write ``summary.parquet`` (long: :func:`long_table`)
+    there; return the per-arm (wide) table and the manifest."""
     if not 0 < confidence < 1:
         raise SweepError(f"--confidence {confidence}: give a level between 0 and 1, e.g. 0.95.")
     store = SweepStore(Path(root))
@@ -146,10 +251,31 @@ def summarise_dir(
     if points.height == 0:
         raise SweepError(f"{store.points_path} holds no runs; nothing to summarise.")
     info = manifest.get("sweep", {})
-    keys = list(info.get("keys", []))
+    columns = swept_columns(manifest)
     ref = info.get("reference_arm", 0) if reference_arm is None else reference_arm
-    table = summarise(points, keys, ref, confidence)
+    table = summarise(points, list(columns), ref, confidence)
+    claim = sweep_claim(manifest)
+    answers = None
+    if claim is not None:
+        from society.sweeps.answers import arm_answers, claim_rule
+
+        answers = arm_answers(points, columns, claim, confidence, claim_rule(manifest))
     from society.store.rundir import write_parquet
 
-    write_parquet(table, store.summary_path)
+    long = long_table(table, list(columns), answers, claim.event if claim else None)
+    write_parquet(long, store.summary_path)
     return table, manifest
+
+
+def sweep_claim(manifest: dict[str, Any]) -> Claim | None:
+    """The claim a sweep directory answers (its own, else its scenario's), if any."""
+    from society.claims import Claim
+
+    info = manifest.get("sweep", {})
+    stored = info.get("claim")
+    if stored is None and "claim" not in info:  # written before sweeps recorded their claim
+        stored = (info.get("scenario_doc") or {}).get("claim")
+    if not stored:
+        return None
+    claim = Claim.model_validate(stored)
+    return claim if claim.active else None

@@ -17,3 +17,19 @@ def run_cli(*args: str | Path, cwd: Path, timeout: float = 300) -> subprocess.Co
         timeout=timeout,
         check=False,
     )
+
+
+RUN_TABLES = ("metrics", "events", "generations", "network_nodes", "network_edges")
+
+
+def assert_same_outputs(a: Path, b: Path) -> None:
+    """Two runs' tables are identical, value for value, but for the ``run_id`` column that
+    tells two runs (directories) apart."""
+    import polars as pl
+
+    from society.tidy import comparable
+
+    for name in RUN_TABLES:
+        fa = comparable(pl.read_parquet(a / f"{name}.parquet"))
+        fb = comparable(pl.read_parquet(b / f"{name}.parquet"))
+        assert fa.equals(fb), name

@@ -43,6 +43,7 @@ from society.model import SocietyModel
 from society.store.lock import DirectoryLocked
 from society.sweeps.runner import SweepInterrupted
 from society.sweeps.spec import SweepError
+from society.tidy import comparable
 
 OUTPUTS = ("metrics", "events", "generations", "network_nodes", "network_edges")
 SHUTDOWN_NOISE = (
@@ -232,8 +233,8 @@ def test_a_hostile_endpoint_costs_fallbacks_not_the_run(tmp_path: Path, client: 
     assert stats["streamed_bytes"] < stats["faults"]["huge_content"] * huge / 4
     assert (result.path / "llm_cache.sqlite").stat().st_size < 2 * 2**20
     for name in OUTPUTS:
-        original = pl.read_parquet(result.path / f"{name}.parquet")
-        assert original.equals(pl.read_parquet(replayed.path / f"{name}.parquet")), name
+        original = comparable(pl.read_parquet(result.path / f"{name}.parquet"))
+        assert original.equals(comparable(pl.read_parquet(replayed.path / f"{name}.parquet"))), name
 
 
 # -- 3. the cache's rows carry a checksum -------------------------------------------------

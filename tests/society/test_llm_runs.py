@@ -18,6 +18,7 @@ from society_helpers import run_cli
 
 import society
 from llm_backends.fake_server import FakeOpenAIServer, FakeServerConfig
+from society.tidy import comparable
 
 OUTPUTS = ("metrics", "events", "generations", "network_nodes", "network_edges")
 
@@ -52,8 +53,8 @@ def test_record_then_replay_is_identical_and_sends_nothing(tmp_path: Path) -> No
         replayed = society.replay(recorded.path, out=tmp_path / "rep")
         assert server.stats()["chat_requests"] == served  # zero network calls
     for name in OUTPUTS:
-        a = pl.read_parquet(recorded.path / f"{name}.parquet")
-        assert a.equals(pl.read_parquet(replayed.path / f"{name}.parquet")), name
+        a = comparable(pl.read_parquet(recorded.path / f"{name}.parquet"))
+        assert a.equals(comparable(pl.read_parquet(replayed.path / f"{name}.parquet"))), name
     again = pl.read_parquet(replayed.path / "llm_calls.parquet")
     assert again["cache_hit"].all()
     assert again.drop("cache_hit", "latency_s").equals(calls.drop("cache_hit", "latency_s"))
@@ -179,8 +180,8 @@ def test_cli_dry_run_sends_nothing_and_replay_reruns_offline(tmp_path: Path) -> 
         assert rep.stdout.strip() == "rep"
         assert server.stats()["chat_requests"] == served
     for name in OUTPUTS:
-        assert pl.read_parquet(tmp_path / "rec" / f"{name}.parquet").equals(
-            pl.read_parquet(tmp_path / "rep" / f"{name}.parquet")
+        assert comparable(pl.read_parquet(tmp_path / "rec" / f"{name}.parquet")).equals(
+            comparable(pl.read_parquet(tmp_path / "rep" / f"{name}.parquet"))
         ), name
     missing = cli("run", "--replay", "nowhere", "--quiet")
     assert missing.returncode == 2 and "has no manifest.json" in missing.stderr

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import simpy
+from society_helpers import assert_same_outputs
 
 import society
 import society.api
@@ -25,7 +26,6 @@ from society.scenario_files import load_scenario
 
 WORKTREE = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(WORKTREE)}
-OUTPUTS = ("metrics", "events", "generations", "network_nodes", "network_edges")
 #: Daily checkpoints: most of a day's time goes to writing its checkpoint, so a signal at a
 #: random moment mostly lands in one (8 of 8 did in the issue).
 DAILY = {
@@ -35,11 +35,6 @@ DAILY = {
     "risks.excitation": 0.5,
 }
 SETS = [arg for key, value in DAILY.items() for arg in ("--set", f"{key}={value}".lower())]
-
-
-def assert_byte_identical(a: Path, b: Path) -> None:
-    for name in OUTPUTS:
-        assert (a / f"{name}.parquet").read_bytes() == (b / f"{name}.parquet").read_bytes(), name
 
 
 def wait_until(proc: subprocess.Popen[str], ready: Callable[[], bool]) -> None:
@@ -83,7 +78,7 @@ def test_a_signal_during_the_checkpoint_write_stops_the_run_cleanly(
     monkeypatch.setattr(society.api, "save_checkpoint", save)
     whole = society.run("tiny", overrides=short, out=tmp_path / "whole")
     assert society.resume(tmp_path / "cut").manifest["status"] == "success"
-    assert_byte_identical(whole.path, tmp_path / "cut")
+    assert_same_outputs(whole.path, tmp_path / "cut")
 
 
 @pytest.mark.parametrize("after", [0.0, 0.0002, 0.0004])
@@ -151,7 +146,7 @@ def test_a_daily_checkpoint_run_signalled_again_and_again_resumes_byte_identical
     assert finished.returncode == 0, finished.stderr
     assert json.loads((cut / "manifest.json").read_text())["status"] == "success"
     whole = society.run("tiny", overrides=DAILY, out=tmp_path / "whole")
-    assert_byte_identical(whole.path, cut)
+    assert_same_outputs(whole.path, cut)
 
 
 # -- Ray sweeps ----------------------------------------------------------------------------------

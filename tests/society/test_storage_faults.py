@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import pytest
+from society_helpers import assert_same_outputs
 
 import society
 import society.api
@@ -30,15 +31,9 @@ from society.errors import StorageError, io_text, storage_cause
 from society.model import SocietyModel
 from society.store import checkpoint
 
-OUTPUTS = ("metrics", "events", "generations", "network_nodes", "network_edges")
 OVER = {"days": 40, "record.checkpoint_every_days": 5, "outcomes.stop_on_catastrophe": False}
 EXT4_IOC_SHUTDOWN = 0x8004587D  # _IOR('X', 125, __u32)
 NOLOGFLUSH = 2  # shut down without committing the journal: unsynced writes are lost
-
-
-def assert_byte_identical(a: Path, b: Path) -> None:
-    for name in OUTPUTS:
-        assert (a / f"{name}.parquet").read_bytes() == (b / f"{name}.parquet").read_bytes(), name
 
 
 def one_paragraph(err: pytest.ExceptionInfo[StorageError]) -> str:
@@ -125,7 +120,7 @@ def test_a_read_only_remount_mid_run_is_one_paragraph_and_resumes_identically(
     assert resumed.manifest["status"] == "success" and resumed.manifest["resumed_from"] == (
         "day-00010"
     )
-    assert_byte_identical(whole, run)
+    assert_same_outputs(whole, run)
 
 
 def test_a_disk_failing_mid_checkpoint_loses_nothing_and_says_what_it_left(
@@ -157,7 +152,7 @@ def test_a_disk_failing_mid_checkpoint_loses_nothing_and_says_what_it_left(
     assert json.loads((run / "manifest.json").read_text())["status"] == "running"
     resumed = society.resume(run)  # before: day-00010 lost or empty, nothing to resume from
     assert resumed.manifest["resumed_from"] == "day-00010"
-    assert_byte_identical(whole, run)
+    assert_same_outputs(whole, run)
 
 
 # -- the newest checkpoint damaged --------------------------------------------------------------
@@ -211,7 +206,7 @@ def test_resume_passes_over_a_damaged_newest_checkpoint_and_says_so(
     assert f"resuming {run} from checkpoint day-00020" in said and "passed over: day-00023" in said
     assert f"'day-00023/{name}'" in said and out.strip() == str(run)
     assert json.loads((run / "manifest.json").read_text())["resumed_from"] == "day-00020"
-    assert_byte_identical(whole, run)
+    assert_same_outputs(whole, run)
 
 
 # -- every errno path, simulated ----------------------------------------------------------------

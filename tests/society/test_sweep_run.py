@@ -49,8 +49,9 @@ def test_layout_and_points_table(one_worker: Path) -> None:
     assert points.height == 12
     assert points["point_id"].to_list() == sorted(points["point_id"].to_list())
     assert set(points["status"]) == {"success"}
-    for column in ["point_id", "arm", "replicate", "seed", "lab.lead_days", "lab.tax"]:
+    for column in ["point_id", "arm", "replicate", "seed", "lab__lead_days", "lab__tax"]:
         assert column in points.columns
+    assert not any("." in c for c in points.columns)
     assert set(SUMMARY_SCHEMA) <= set(points.columns)
     assert not any("second" in c or "time" in c for c in points.columns)
     # Common random numbers: a replicate has one seed across all arms.
@@ -62,6 +63,21 @@ def test_layout_and_points_table(one_worker: Path) -> None:
     frame = metrics(one_worker)
     assert frame.select("arm", "replicate").unique().height == 12
     assert frame.filter(pl.col("arm") == 0, pl.col("replicate") == 0).height == 26
+    # Each partition carries its run's identity and swept values: a scan needs no join.
+    per_run = frame.select("arm", "replicate", "run_id", "seed", "outcome", "lab__tax").unique()
+    joined = per_run.join(
+        points.select("arm", "replicate", "point_id", "seed", "outcome", "lab__tax"),
+        on=["arm", "replicate"],
+    )
+    assert joined.height == 12
+    assert (joined["run_id"] == joined["point_id"]).all()
+    assert (joined["seed"] == joined["seed_right"]).all()
+    assert (joined["outcome"] == joined["outcome_right"]).all()
+    assert (joined["lab__tax"] == joined["lab__tax_right"]).all()
+    assert manifest["sweep"]["columns"] == {
+        "lab__lead_days": "lab.lead_days",
+        "lab__tax": "lab.tax",
+    }
     assert len(list((one_worker / "points").glob("*.json"))) == 12
 
 

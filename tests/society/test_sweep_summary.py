@@ -139,16 +139,33 @@ def test_sweep_summary_command(tmp_path: Path, capsys: pytest.CaptureFixture[str
         "revolt",
     ]
     table = pl.read_parquet(out / "summary.parquet")
-    assert table["arm"].to_list() == [0, 1]
-    assert table["runs"].to_list() == [2, 2]
+    # Long: one row per arm x statistic x outcome; no dotted names.
+    assert not any("." in c for c in table.columns)
+    assert {"arm", "lab__tax", "statistic", "outcome", "estimate", "low", "high", "n"} <= set(
+        table.columns
+    )
+    assert table.select("arm", "statistic", "outcome").is_unique().all()
+    assert sorted(set(table["arm"])) == [0, 1]
+    assert set(table["runs"]) == {2}
     points = pl.read_parquet(out / "points.parquet")
+
+    def estimate(arm: int, statistic: str, outcome: str) -> dict:
+        return table.filter(
+            (pl.col("arm") == arm)
+            & (pl.col("statistic") == statistic)
+            & (pl.col("outcome") == outcome)
+        ).row(0, named=True)
+
     for arm in (0, 1):
         runs = points.filter(pl.col("arm") == arm)
-        row = table.row(arm, named=True)
-        assert row["p_safe"] == runs["safe"].mean()
-        assert row["p_catastrophe"] == runs["catastrophe"].mean()
-        assert row["p_left_basin"] == (~runs["stayed_in_basin"]).mean()
-        assert row["p_lost_lead"] == runs["lost_lead"].mean()
+        assert estimate(arm, "probability", "safe")["estimate"] == runs["safe"].mean()
+        assert estimate(arm, "probability", "catastrophe")["estimate"] == runs["catastrophe"].mean()
+        left = estimate(arm, "probability", "left_basin")
+        assert left["estimate"] == (~runs["stayed_in_basin"]).mean() and left["n"] == 2
+        assert estimate(arm, "probability", "lost_lead")["estimate"] == runs["lost_lead"].mean()
+    # The reference arm against itself: every pair alike, so no interval (null, not 0/0/0).
+    same = estimate(0, "paired_difference", "safe")
+    assert same["estimate"] == 0.0 and same["low"] is None and same["high"] is None
     assert cli_main(["sweep-summary", str(out), "--reference", "1"]) == 0
     assert "reference arm 1" in capsys.readouterr().out
     assert cli_main(["sweep-summary", str(out), "--reference", "7"]) == 2

@@ -42,7 +42,7 @@ def test_every_sweep_view_renders_from_a_real_sweep(tmp_path: Path) -> None:
     assert "real_grid" in text and 'id="view-drift"' in text
     assert "lab.tax=0.5" in text or "lab.tax = 0.5" in text  # the declared reference arm
     # The per-arm table holds what `society sweep-summary` computes, P(safe) first.
-    table = summarise(result.points, ["lab.lead_days", "lab.tax"], reference_arm=3)
+    table = summarise(result.points, ["lab__lead_days", "lab__tax"], reference_arm=3)
     assert (
         "<th>runs</th><th>P(safe)</th><th>P(catastrophe)</th><th>P(left basin)</th>"
         "<th>P(lost lead)</th>"

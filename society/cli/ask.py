@@ -1,0 +1,204 @@
+"""``society ask SCENARIO``: answer the scenario's claim from many runs, yes, no or not yet."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from society.cli.options import SetFile
+
+if TYPE_CHECKING:
+    from society.asking import AskResult
+
+NAME = "ask"
+HELP = (
+    "answer a scenario's [claim] from many seeds (and prior draws): yes, no, or not "
+    "established (docs/sweeps.md, 'Ask a question')"
+)
+EXAMPLES = """\
+examples:
+  society ask essay_one_month --until-decided --size 1000
+  society ask baseline --priors docs/examples/priors.toml --seeds 64 --size 1000
+  society ask --resume runs/asks/ask-essay_one_month-...
+"""
+EXIT_FAILED_RUNS = 1
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "scenario", nargs="?", help="scenario file or shipped name with a [claim] (or --set one)"
+    )
+    p.add_argument(
+        "--seeds",
+        type=int,
+        metavar="N",
+        help="runs to judge the claim on (default 100); with --until-decided, runs per batch",
+    )
+    p.add_argument(
+        "--until-decided",
+        action="store_true",
+        help="add batches of --seeds runs until the claim is decided: judged after each batch "
+        "with a confidence sequence valid at every look (without it: --seeds runs, judged with "
+        "the exact Clopper-Pearson interval)",
+    )
+    p.add_argument(
+        "--max-seeds",
+        type=int,
+        metavar="N",
+        help="cap on the runs --until-decided may add (default 1000)",
+    )
+    p.add_argument(
+        "--priors",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="FILE",
+        help="prior files (scenarios/priors/*.toml schema): run i draws the fields they cover "
+        "(Latin hypercube), so P integrates over the assumptions; --set pins a field",
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a field by dotted key in every run (repeatable), e.g. --set lab.tax=0.25",
+    )
+    p.add_argument(
+        "--set-file",
+        dest="overrides",
+        action=SetFile,
+        metavar="FRAGMENT.toml",
+        help="apply every field of a TOML fragment as --set (repeatable)",
+    )
+    p.add_argument("--size", type=int, metavar="N", help="instances per run (sets population.size)")
+    p.add_argument("--confidence", type=float, default=0.95, help="interval level (default: 0.95)")
+    p.add_argument("--workers", type=int, help="parallel runs (default: the cores here)")
+    p.add_argument(
+        "--out", type=Path, help="the ask's sweep directory (default: runs/asks/ask-<name>-<UTC>)"
+    )
+    p.add_argument(
+        "--resume",
+        type=Path,
+        metavar="DIR",
+        help="continue the ask in DIR with its own plan: finished runs are kept",
+    )
+
+
+def main(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from society import asking
+    from society.cli.options import expand_overrides
+    from society.errors import ScenarioError
+
+    overrides = expand_overrides(args.overrides)
+    if args.resume is not None:
+        given = [
+            flag
+            for flag, value in (
+                ("SCENARIO", args.scenario),
+                ("--seeds", args.seeds),
+                ("--until-decided", args.until_decided or None),
+                ("--max-seeds", args.max_seeds),
+                ("--priors", args.priors or None),
+                ("--set", overrides or None),
+                ("--size", args.size),
+                ("--out", args.out),
+            )
+            if value is not None
+        ]
+        if given:
+            raise ScenarioError(
+                f"--resume {args.resume} continues the stored ask with its own plan; "
+                f"{', '.join(given)} would change it. Drop them, or start a new ask."
+            )
+        session = asking.resume(args.resume)
+    else:
+        if args.scenario is None:
+            raise ScenarioError(
+                "society ask needs a SCENARIO (file or shipped name) with a [claim], or "
+                "--resume DIR."
+            )
+        plan = asking.plan_from(
+            args.scenario,
+            overrides=overrides,
+            prior_files=args.priors,
+            seeds=args.seeds,
+            until_decided=args.until_decided,
+            max_seeds=args.max_seeds,
+            confidence=args.confidence,
+            size=args.size,
+        )
+        session = asking.start(plan, args.out)
+    progress = Progress(
+        TextColumn(f"[bold]{escape(session.scenario_doc['name'])}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("runs"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=err,
+    )
+    with progress:
+        task = progress.add_task("ask", total=None)
+
+        def on_start(total: int, done: int) -> None:
+            progress.update(task, total=total, completed=done)
+
+        def on_point(record: dict[str, Any]) -> None:
+            if record["status"] != "success":
+                progress.console.print(
+                    f"[red]run {record['point_id']} failed[/] (seed {record['seed']}): "
+                    f"{escape(str(record['error']))}"
+                )
+            progress.update(task, advance=1)
+
+        result = session.run(workers=args.workers, on_start=on_start, on_point=on_point)
+    for line in report_lines(result):
+        out.print(escape(line), soft_wrap=True, highlight=False)
+    return EXIT_FAILED_RUNS if result.failed else 0
+
+
+def report_lines(result: AskResult) -> list[str]:
+    """What ``society ask`` prints, the verdict sentence last."""
+    plan, a = result.plan, result.answer
+    lines = []
+    if result.question:
+        lines.append(f"Question: {result.question}")
+    lines.append(f"Claim: {result.claim.text}")
+    sets = "".join(f" --set {o}" for o in plan.overrides)
+    sets = f" with{sets}" if sets else ""
+    lines.append(
+        f"Runs: {a.n:,} of {result.scenario_name}{sets}, in {result.path} "
+        f"(`society sweep-summary {result.path}` tabulates them)."
+    )
+    if len(result.priors):
+        drawn = "; ".join(f"{k} {p.describe()}" for k, p in result.priors.priors.items())
+        lines.append(
+            f"Priors: P integrates over {len(result.priors)} uncertain field(s) drawn from "
+            f"{', '.join(plan.prior_files)} (Latin hypercube, one draw per run): {drawn}."
+        )
+    if plan.until_decided:
+        looks = ", ".join(f"{look.k}/{look.n}" for look in result.looks)
+        reason = "decided" if a.verdict != "not established" else "reached the cap"
+        lines.append(
+            f"Looks: {len(result.looks)} (events/runs after each batch of {plan.seeds}: "
+            f"{looks}); stopped when it {reason} (cap {plan.max_seeds:,} runs)."
+        )
+    if result.failed:
+        lines.append(f"{result.failed} run(s) failed and are left out (see the points table).")
+    lines.append(f"Basis: {a.basis()}.")
+    lines.append(a.sentence())
+    return lines
