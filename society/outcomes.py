@@ -46,7 +46,6 @@ class Outcomes(DataclassState):
     lost_lead_day: float | None = None
     period_ended: bool = False  # judged at the horizon (see the module docstring)
     period_end_day: float | None = None
-    finished: bool = False  # the run reached its end (the horizon or a stopping catastrophe)
     at_catastrophe: dict[str, Any] = field(default_factory=dict)  # the society on that day
 
     def judge_basin(self, day: float, inside: bool, reason: str) -> None:
@@ -73,7 +72,6 @@ class Outcomes(DataclassState):
     def close(self, horizon: float, low_since: float | None, end_days: int) -> None:
         """Judge the end of the acute risk period at the run's end: the hazard stayed low from
         ``low_since`` to ``horizon`` for at least ``end_days``, inside the basin."""
-        self.finished = True
         if low_since is None or not self.stayed_in_basin:
             return
         if horizon - low_since + 1.0 >= end_days:

@@ -215,6 +215,7 @@ class Lab(Section):
 class Rival(Section):
     workforce_ratio: float = uncertain(1.0, "x our workforce", "The rival's workforce relative to ours (it grows with the same compute).", gt=0, le=1000)
     speed_ratio: float = uncertain(1.0, "x our speed", "The rival's instances' speed relative to ours.", gt=0, le=1000)
+    research_share: float = uncertain(0.9, "share", "Share of the rival's workforce doing research (the rest run its own oversight: it is less careful than a lab that spends 15% on monitors, strategists and red-teamers).", gt=0, le=1)
     tax: float = uncertain(0.0175, "alignment effort / capability effort", "The rival's tax: its alignment work, hence its knowledge, protection and pace.", ge=0, le=100)
     initial_deference: float = uncertain(0.3, "[0,1]", "The rival's deference at the start.", ge=0, le=1)
     deference_rise: float = uncertain(0.01225, "[0,1] / day", "Daily rise of the rival's deference (no test gate, no cap).", ge=0, le=1)

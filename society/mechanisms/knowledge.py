@@ -112,10 +112,14 @@ def knowledge_outgrows_difficulty(scenario: Scenario) -> bool:
     return k.returns / (1.0 - k.ideas_harder) > c.returns * k.difficulty
 
 
-def apply_knowledge(anchor: np.ndarray, top: float, rate: float, dt: float = 1.0) -> None:
-    """Fixes to deployed models: every anchor below the ceiling ``top`` closes ``rate`` of its
-    gap a day (``1 - exp(-rate dt)`` over ``dt`` days); anchors never fall."""
-    step = -math.expm1(-rate * dt)
+def apply_knowledge(
+    anchor: np.ndarray, alignment: np.ndarray, top: float, rate: float, dt: float = 1.0
+) -> None:
+    """Fixes to deployed models: every anchor below the ceiling ``top`` closes ``rate x a`` of
+    its gap a day (``1 - exp(-rate a dt)`` over ``dt`` days), ``a`` the instance's alignment: a
+    model takes a fix as faithfully as it is aligned (a scheming one games its training).
+    Anchors never fall."""
+    step = -np.expm1(-rate * np.clip(alignment, 0.0, 1.0) * dt)
     gap = top - anchor
     anchor += step * np.maximum(gap, 0.0)
 
@@ -123,11 +127,13 @@ def apply_knowledge(anchor: np.ndarray, top: float, rate: float, dt: float = 1.0
 @register
 class KnowledgeApplied(Mechanism):
     """Alignment knowledge applied to deployed models: each day the instances' anchors rise
-    toward the ceiling ``a_max(m)`` at ``knowledge.apply_rate`` (values then follow their
-    anchors). Off: deployed models are never fixed (successors still use the knowledge)."""
+    toward the ceiling ``a_max(m)`` at ``knowledge.apply_rate`` times their own alignment
+    (values then follow their anchors). Off: deployed models are never fixed (successors still
+    use the knowledge)."""
 
     name, phase, order, section = "knowledge", "society", 5, "knowledge"
 
     def step(self, model: Simulation) -> None:
         t = model.today
-        apply_knowledge(t.population.anchor, t.lab.ceiling, self.params.apply_rate)
+        pop = t.population
+        apply_knowledge(pop.anchor, pop.alignment, t.lab.ceiling, self.params.apply_rate)

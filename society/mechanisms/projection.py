@@ -68,7 +68,6 @@ def projected_log_survival(
     work = np.full(n, start.capability_work)
     zk, zd, a = np.full(n, start.knowledge), np.full(n, start.defence), np.full(n, start.alignment)
     d = start.deference
-    step = -math.expm1(-k.apply_rate * dt)
     total_hazard = np.zeros(n)
     for i in range(steps):
         t = start.day + i * dt
@@ -87,7 +86,7 @@ def projected_log_survival(
         difficulty = c**k.difficulty
         m = zk / difficulty
         top = np.clip(1.0 - (1.0 - k.ceiling_at_parity) * m ** (-k.ceiling_exponent), 0.0, 1.0)
-        a = np.where(top > a, a + step * (top - a), a)
+        a = np.where(top > a, a - np.expm1(-k.apply_rate * a * dt) * (top - a), a)
         d = min(start.deference_cap, d + s.deference.rise_per_day * dt)
         loc = (d / (1.0 + m)) * (
             z.loss_of_control * (1.0 - a) * c**z.capability_exponent

@@ -62,6 +62,7 @@ def rival_output(
     total = (
         s.population.workforce
         * r.workforce_ratio
+        * r.research_share
         * workforce_growth(s.capability, day)
         * (1.0 - s.work.risk_share)
         * per_instance
@@ -120,8 +121,9 @@ def rival_day(
     m = margin(rival.knowledge, rival.capability, s.knowledge)
     rival.margin = m
     top = ceiling(m, s.knowledge)
-    if top > rival.alignment:
-        rival.alignment += -math.expm1(-s.knowledge.apply_rate * dt) * (top - rival.alignment)
+    if top > rival.alignment:  # taken as faithfully as its models are aligned, as ours
+        rate = s.knowledge.apply_rate * rival.alignment
+        rival.alignment += -math.expm1(-rate * dt) * (top - rival.alignment)
     milestone = s.population.initial_capability * s.generations.capability_ratio ** (
         rival.generation + 1
     )

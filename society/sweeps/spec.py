@@ -81,6 +81,11 @@ class SampleSpec(_Strict):
         description="Prior files (paths relative to the sweep file, or shipped names) or inline "
         "priors by dotted key; each key is drawn from its prior.",
     )
+    keys: list[str] | None = Field(
+        None,
+        description="Of the priors named, sample only these keys (default: all of them), e.g. "
+        "the few that matter out of scenarios/priors/model.toml.",
+    )
     second_order: bool | None = Field(
         None, description="saltelli: also sample for second-order indices S2 (default false)."
     )
@@ -305,17 +310,32 @@ def _sample_priors(sample: Any, base: Path | None, source: str) -> PriorSet | No
     given = sample["priors"]
     try:
         if isinstance(given, dict):
-            return priors_from_doc({"priors": given}, f"{source}: [sample] priors")
-        if isinstance(given, list) and all(isinstance(g, str) for g in given):
+            read = priors_from_doc({"priors": given}, f"{source}: [sample] priors")
+        elif isinstance(given, list) and all(isinstance(g, str) for g in given):
             files = [
                 base / g if base is not None and (base / g).is_file() else Path(g) for g in given
             ]
-            return read_priors(files)
+            read = read_priors(files)
+        else:
+            return None  # a wrong type: the spec's validation says so
     except ScenarioError as err:
         raise SweepError(
             f"{source}: [sample] priors: {err} Fix the prior or name another prior file."
         ) from None
-    return None  # a wrong type: the spec's validation says so
+    return _only_keys(read, sample.get("keys"), source)
+
+
+def _only_keys(priors: PriorSet, keys: Any, source: str) -> PriorSet:
+    """``priors`` restricted to ``[sample] keys`` (all of them when it is not given)."""
+    if not isinstance(keys, list) or not keys:
+        return priors
+    missing = [k for k in keys if k not in priors.priors]
+    if missing:
+        raise SweepError(
+            f"{source}: [sample] keys names {', '.join(map(str, missing))}, which the priors it "
+            f"names do not hold; the priors give {', '.join(priors.keys)}."
+        )
+    return PriorSet({k: priors.priors[k] for k in keys}, priors.sources)
 
 
 def _replicate_priors(spec: Any, path: Path) -> PriorSet | None:

@@ -379,8 +379,8 @@ BAD: dict[str, tuple[str, list[str], list[str]]] = {
     ),
     "frontier along a key not swept": (
         "grid_sweep",
-        ["--method", "frontier", "--along", "lab.rival_pace"],
-        ["--along lab.rival_pace: not a key of this sweep's grid (lab.lead_days, lab.tax)"],
+        ["--method", "frontier", "--along", "rival.tax"],
+        ["--along rival.tax: not a key of this sweep's grid (lab.lead_days, lab.tax)"],
     ),
     "a threshold on a yes/no target": (
         "grid_sweep",

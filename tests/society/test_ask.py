@@ -35,10 +35,10 @@ low = 5e-6
 high = 1e-4
 why = "test"
 
-[priors."lab.rival_pace"]
+[priors."rival.workforce_ratio"]
 dist = "uniform"
-low = 90000.0
-high = 150000.0
+low = 0.75
+high = 1.25
 why = "test"
 
 [priors."hazards.loss_of_control"]
@@ -193,14 +193,14 @@ def test_fields_pinned_by_set_are_not_drawn(
 ) -> None:
     out = tmp_path / "pinned"
     args = ["ask", "tiny", *SHORT, *claim_args(), "--priors", str(prior_file), "--seeds", "4"]
-    args += ["--set", "lab.rival_pace=100000.0", "--workers", "2", "--out", str(out)]
+    args += ["--set", "rival.workforce_ratio=1.5", "--workers", "2", "--out", str(out)]
     assert cli_main(args) == 0
     printed = capsys.readouterr().out
     points = points_of(out)
     assert {"values__reflection_drift", "hazards__loss_of_control"} <= set(points.columns)
-    assert "lab__rival_pace" not in points.columns
+    assert "rival__workforce_ratio" not in points.columns
     assert not any("." in c for c in points.columns)
-    priors = read_priors([prior_file]).without(["lab.rival_pace"])
+    priors = read_priors([prior_file]).without(["rival.workforce_ratio"])
     draws = prior_draws(priors, 4, 4, load_scenario("tiny").seed)
     assert points["hazards__loss_of_control"].to_list() == [
         d["hazards.loss_of_control"] for d in draws
