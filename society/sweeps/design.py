@@ -12,6 +12,9 @@ method        points (arms)                               what it is for
                                                           sobol``
 ``morris``    ``n (D + 1)``: ``n`` trajectories over      elementary effects (SALib's Morris
               ``levels`` grid levels                      trajectories); ``--method morris``
+``oat``       ``1 + 2D`` (``n`` must be 1): every key     one at a time: each prior's 5% and
+              at its median, then each key alone at       95% quantile against the medians
+              its 5% and 95% quantiles                    (arm 0, the reference)
 ============  ==========================================  =====================================
 
 The unit-cube points become scenario values through the prior of each key
@@ -39,7 +42,9 @@ from typing import Any
 import numpy as np
 
 #: The samplers a ``[sample]`` table may name.
-METHODS = ("lhs", "sobol", "saltelli", "morris")
+METHODS = ("lhs", "sobol", "saltelli", "morris", "oat")
+#: The quantiles an ``oat`` design moves each key to, one at a time.
+OAT_QUANTILES = (0.05, 0.95)
 #: Samplers whose row order is a structured design read by an estimator.
 STRUCTURED = ("saltelli", "morris")
 #: At most this many arms in one design (a sweep this large would run for years here).
@@ -74,6 +79,8 @@ class Design:
             return self.n * (2 * d + 2 if self.second_order else d + 2)
         if self.method == "morris":
             return self.n * (d + 1)
+        if self.method == "oat":
+            return 1 + 2 * d
         return self.n
 
     def problems(self) -> list[str]:
@@ -106,6 +113,11 @@ class Design:
                     f"levels = {levels}: Morris's grid needs an even number of levels, at least "
                     f"2 (so each step is half the range); use levels = 4"
                 )
+        if self.method == "oat" and n != 1:
+            out.append(
+                f"n = {n}: a one-at-a-time design has 1 + 2D arms whatever n is; use n = 1 (and "
+                f"replicates for more runs per arm)"
+            )
         if self.levels is not None and self.method != "morris":
             out.append(f'levels = {self.levels} applies to method = "morris" only; remove it')
         if self.second_order and self.method != "saltelli":
@@ -126,6 +138,8 @@ class Design:
             return f"{formula} = {self.n} x {k} = {self.size()} arms"
         if self.method == "morris":
             return f"r (D + 1) = {self.n} x {d + 1} = {self.size()} arms"
+        if self.method == "oat":
+            return f"1 + 2D = 1 + 2 x {d} = {self.size()} arms"
         return f"n = {self.n} arms"
 
     def unit(self) -> np.ndarray:
@@ -141,6 +155,11 @@ class Design:
                 else qmc.LatinHypercube(d=d, rng=rng)
             )
             return np.asarray(engine.random(self.n), dtype=np.float64)
+        if self.method == "oat":
+            points = np.full((self.size(), d), 0.5)
+            for j in range(d):
+                points[1 + 2 * j, j], points[2 + 2 * j, j] = OAT_QUANTILES
+            return points
         problem = self.problem()
         if self.method == "saltelli":
             from SALib.sample import sobol as saltelli

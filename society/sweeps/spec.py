@@ -64,8 +64,9 @@ class _Strict(BaseModel):
 class SampleSpec(_Strict):
     """``[sample]``: sampled points over numeric ranges or priors of scenario fields."""
 
-    method: Literal["lhs", "sobol", "saltelli", "morris"] = Field(
-        description="Latin hypercube ('lhs'), 'sobol', 'saltelli' (Sobol indices) or 'morris'."
+    method: Literal["lhs", "sobol", "saltelli", "morris", "oat"] = Field(
+        description="Latin hypercube ('lhs'), 'sobol', 'saltelli' (Sobol indices), 'morris', or "
+        "'oat' (one at a time: the medians, then each key alone at its 5% and 95% quantile)."
     )
     n: int = Field(
         ge=1,
