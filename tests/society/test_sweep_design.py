@@ -134,7 +134,7 @@ BAD = {
     ),
     "unknown sampler": (
         '[sample]\nmethod = "fast"\nn = 4\n' + RANGES,
-        ["sample.method", "'lhs', 'sobol', 'saltelli' or 'morris'"],
+        ["sample.method", "'lhs', 'sobol', 'saltelli', 'morris' or 'oat'"],
     ),
     "prior out of the field's range": (
         '[sample]\nmethod = "saltelli"\nn = 4\n[sample.priors."lab.tax"]\ndist = "uniform"\n'
@@ -188,8 +188,9 @@ def test_shipped_sensitivity_sweeps_expand() -> None:
     shipped = WORKTREE / "scenarios" / "sweeps"
     full = load_sweep(shipped / "sensitivity.toml")
     assert (len(full.arms), len(full.points), len(full.keys)) == (1280, 2560, 8)
-    drift = [a["values.reflection_drift"] for a in full.arms]
-    assert 2e-6 <= min(drift) and max(drift) <= 2e-4  # its log-uniform prior
+    difficulty = [a["knowledge.difficulty"] for a in full.arms]
+    assert 0.3 <= min(difficulty) and max(difficulty) <= 3.0  # its log-uniform prior
+    assert full.design and full.design["keys"][0] == "knowledge.rate"
     quick = load_sweep(shipped / "sensitivity_quick.toml")
     assert (len(quick.points), quick.design and quick.design["size"]) == (
         40,
@@ -203,3 +204,18 @@ def test_design_sizes_and_digest_are_stable() -> None:
     assert Design("saltelli", 128, d.keys, seed=1, second_order=True).size() == 2304
     assert digest(d.unit()) == digest(d.unit()) != digest(Design("saltelli", 128, d.keys, 2).unit())
     assert math.isclose(float(d.unit().mean()), 0.5, abs_tol=0.01)
+
+
+def test_one_at_a_time_moves_each_key_alone_to_its_quantiles() -> None:
+    from society.sweeps.design import OAT_QUANTILES, Design
+
+    design = Design("oat", 1, ("a", "b", "c"), seed=0)
+    unit = design.unit()
+    assert design.size() == 7 and unit.shape == (7, 3)
+    assert (unit[0] == 0.5).all()  # the reference arm: every prior at its median
+    for j in range(3):
+        low, high = unit[1 + 2 * j], unit[2 + 2 * j]
+        assert (low[j], high[j]) == OAT_QUANTILES
+        others = [k for k in range(3) if k != j]
+        assert (low[others] == 0.5).all() and (high[others] == 0.5).all()
+    assert "use n = 1" in Design("oat", 4, ("a",), seed=0).problems()[0]
