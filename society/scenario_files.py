@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
+import unicodedata
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from society.errors import ScenarioError, printable
 from society.scenario import REMOVED_KEYS, Scenario, iter_fields
+from society.text import BIDI_CONTROLS
 
 _REPO_SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 _PACKAGED_SCENARIOS = Path(__file__).resolve().parent / "_shipped_scenarios"
@@ -355,12 +357,23 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return '"' + "".join(_toml_char(c) for c in value) + '"'
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     return str(value)
+
+
+def _toml_char(c: str) -> str:
+    """One character of a TOML basic string: quotes and backslashes escaped, and control
+    characters and bidi controls written as ``\\uXXXX`` (TOML forbids the former raw, and
+    neither may reach a terminal that prints the text)."""
+    if c in '"\\':
+        return "\\" + c
+    if c in BIDI_CONTROLS or unicodedata.category(c) == "Cc":
+        return f"\\u{ord(c):04x}"
+    return c
 
 
 def fragment_overrides(path: str | Path) -> list[str]:

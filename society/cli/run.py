@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     Progress,
@@ -20,6 +19,7 @@ from rich.progress import (
 from rich.table import Table
 
 from society.cli.options import add_scenario_options
+from society.cli.text import for_terminal
 from society.scenario import Scenario
 from society.store.rundir import RunDir
 
@@ -129,7 +129,9 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
         transient=False,
     )
     # Generations counted from 1, as in the summary ("generations 4" means the 4th is working).
-    task = progress.add_task(scenario.name, total=scenario.days, generation=1, speed="")
+    task = progress.add_task(
+        for_terminal(scenario.name), total=scenario.days, generation=1, speed=""
+    )
 
     def on_day(model: SocietyModel) -> None:
         # Started on the first recorded day, so input errors never print a bar.
@@ -165,15 +167,15 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
         _stop(progress)
     if show:
         if scenario.question:
-            out.print(f"[bold]Question:[/] {escape(scenario.question)}", soft_wrap=False)
-        out.print(f"[bold]Verdict:[/] {escape(result.summary['verdict'])}")
+            out.print(f"[bold]Question:[/] {for_terminal(scenario.question)}", soft_wrap=False)
+        out.print(f"[bold]Verdict:[/] {for_terminal(result.summary['verdict'])}")
         out.print(summary_table(result.summary, scenario.name))
     if not args.no_report:
         from society.cli.figures import draw_report
 
         report = draw_report(result.path, RunDir(result.path).figures, "run")
         if show:
-            out.print(f"report: {report}", soft_wrap=True)
+            out.print(f"report: {for_terminal(report)}", soft_wrap=True)
     print(result.path, flush=True)
     if result.summary.get("llm_degraded"):
         err.print(
@@ -254,12 +256,13 @@ def _reproduce(args: argparse.Namespace, out: Console, err: Console) -> int:
         ("git commit", manifest.git.model_dump(), git_state()),
     ):
         if was != now:
-            err.print(f"note: {what} differ from the original run's ({was} -> {now})")
+            change = for_terminal(f"{was} -> {now}")
+            err.print(f"note: {what} differ from the original run's ({change})")
     if differences:
-        out.print(f"NOT reproduced: {'; '.join(differences)}")
+        out.print(f"NOT reproduced: {for_terminal('; '.join(differences))}")
         print(result.path, flush=True)
         return 1
-    out.print(f"reproduced: every output of {original.path} is identical")
+    out.print(f"reproduced: every output of {for_terminal(original.path)} is identical")
     print(result.path, flush=True)
     return 0
 
@@ -268,7 +271,9 @@ def _dry_run(scenario: Scenario, out: Console) -> int:
     from society.llm.setup import expected_usage
 
     usage = expected_usage(scenario)
-    table = Table(title=f"{scenario.name}: expected LLM usage (nothing sent)", show_header=False)
+    table = Table(
+        title=f"{for_terminal(scenario.name)}: expected LLM usage (nothing sent)", show_header=False
+    )
     table.add_column("what")
     table.add_column("value", justify="right")
     p = scenario.llm
@@ -304,7 +309,7 @@ def summary_table(summary: dict[str, Any], name: str) -> Table:
 
     s = summary
     table = Table(
-        title=f"{name}: the figures behind the verdict",
+        title=f"{for_terminal(name)}: the figures behind the verdict",
         show_header=False,
         caption="Flags keep updating until the run ends, except after safe (it is absorbing). "
         "docs/model.md defines every figure.",

@@ -21,12 +21,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from society.cli.text import for_terminal
     from society.scenario_files import list_shipped
 
     table = Table(title="Shipped scenarios (society run NAME)")
     table.add_column("name", style="bold")
     table.add_column("question")
     for name, _path, question in list_shipped():
-        table.add_row(name, question)
+        table.add_row(for_terminal(name), for_terminal(question))
     out.print(table)
     return 0
