@@ -23,6 +23,7 @@ __all__ = [
     "INVALID_REPLY",
     "NOT_FOUND",
     "RATE_LIMITED",
+    "REDACTED",
     "REPLAY_MISS",
     "RETRYABLE_KINDS",
     "SERVER_ERROR",
@@ -48,6 +49,9 @@ BUDGET_EXHAUSTED = "budget_exhausted"
 REPLAY_MISS = "replay_miss"
 INVALID_REPLY = "invalid_reply"
 CACHE_CORRUPT = "cache_corrupt"
+
+REDACTED = "[REDACTED]"
+"""What a secret found in a server's words is replaced by."""
 
 RETRYABLE_KINDS = frozenset({RATE_LIMITED, SERVER_ERROR, TIMEOUT, CONNECTION})
 """Kinds worth another attempt: the same request may succeed later."""
@@ -252,15 +256,16 @@ def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
 
 
 def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """Replace every occurrence of each non-trivial secret in ``text`` by ``***``.
+    """Replace every occurrence of each non-trivial secret in ``text`` by :data:`REDACTED`.
 
-    Servers echo API keys in error bodies ("Incorrect API key provided: ..."), so anything
-    derived from a response goes through here before it reaches an exception or a log.
+    Servers echo API keys in error bodies ("Incorrect API key provided: ...") and may reflect
+    them in replies, so anything derived from a response goes through here before it reaches
+    an exception, a log, the cache or a Parquet file.
 
     >>> redact("bad key sk-123456789", ["sk-123456789"])
-    'bad key ***'
+    'bad key [REDACTED]'
     """
     for secret in secrets:
         if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
+            text = text.replace(secret, REDACTED)
     return text

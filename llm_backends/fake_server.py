@@ -46,7 +46,8 @@ as a model reading it would, or is free text.
 
 Independently of the schedule, a wrong bearer token gets 401 (when ``api_key`` is set; the
 body echoes the presented key, as some real servers do, so redaction is exercised) and an
-unknown model gets 404.
+unknown model gets 404. With ``echo_key`` every free-text string in a reply is the bearer
+token the request presented: a server that reflects the key into its answers.
 """
 
 from __future__ import annotations
@@ -121,6 +122,9 @@ class FakeServerConfig:
         ``format_error_status``; when False it is silently ignored.
     format_error_status : int
         Status of that refusal (llama.cpp's server sends 500, OpenAI 400).
+    echo_key : bool
+        Put the presented bearer token in every free-text string of a normal reply (keep the
+        key shorter than the schema's ``maxLength`` for the reply to stay valid).
     """
 
     latency_s: float = 0.0
@@ -135,6 +139,7 @@ class FakeServerConfig:
     formats: tuple[str, ...] = ("json_schema", "json_object")
     refuse_formats: bool = True
     format_error_status: int = 400
+    echo_key: bool = False
 
     @classmethod
     def llama_cpp(cls, **kwargs: Any) -> FakeServerConfig:
@@ -236,6 +241,20 @@ def _schema_in_prompt(messages: Any) -> Any:
             with contextlib.suppress(ValueError):
                 return json.loads(content[at + len(marker) :].strip().splitlines()[0])
     return None
+
+
+def _with_text(value: Any, schema: Any, text: str) -> Any:
+    """``value`` with every free-text string in it (a string ``schema`` declares without an
+    enum) replaced by ``text``."""
+    schema = schema if isinstance(schema, dict) else {}
+    if isinstance(value, str):
+        return text if "enum" not in schema else value
+    if isinstance(value, dict):
+        props = schema.get("properties") or {}
+        return {k: _with_text(v, props.get(k), text) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_with_text(v, schema.get("items"), text) for v in value]
+    return value
 
 
 def _cut_in_last_string(text: str) -> str:
@@ -349,7 +368,11 @@ def _make_app(state: _State) -> web.Application:
         elif fault == "near_miss":
             content = _cut_in_last_string(json.dumps(synthesize(schema, seed)))
         else:
-            content = json.dumps(synthesize(schema, seed))
+            reply = synthesize(schema, seed)
+            if cfg.echo_key:
+                presented = request.headers.get("Authorization", "").removeprefix("Bearer ")
+                reply = _with_text(reply, schema, presented)
+            content = json.dumps(reply)
         prompt_chars = sum(len(str(m.get("content", ""))) for m in messages)
         state.statuses[200] += 1
         return web.json_response(_completion(index, model, content, max(1, prompt_chars // 4)))
