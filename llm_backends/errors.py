@@ -18,6 +18,7 @@ __all__ = [
     "BAD_RESPONSE",
     "BUDGET_EXHAUSTED",
     "CACHE_CORRUPT",
+    "CACHE_UNUSABLE",
     "CONNECTION",
     "FALLBACK_KINDS",
     "INVALID_REPLY",
@@ -31,6 +32,7 @@ __all__ = [
     "BackendError",
     "BudgetExhausted",
     "CacheCorruptError",
+    "CacheUnusableError",
     "ConfigError",
     "ReplayMissError",
     "kind_for_status",
@@ -49,6 +51,7 @@ BUDGET_EXHAUSTED = "budget_exhausted"
 REPLAY_MISS = "replay_miss"
 INVALID_REPLY = "invalid_reply"
 CACHE_CORRUPT = "cache_corrupt"
+CACHE_UNUSABLE = "cache_unusable"
 
 REDACTED = "[REDACTED]"
 """What a secret found in a server's words is replaced by."""
@@ -62,7 +65,8 @@ FALLBACK_KINDS = frozenset(RETRYABLE_KINDS | {BAD_RESPONSE, BUDGET_EXHAUSTED, IN
 ``invalid_reply`` arrives here as an error when a transport refuses a reply outright (over
 ``llm.max_reply_bytes``, or nested too deeply to parse safely); replies that parse but fail
 the schema become ``invalid_reply`` fallbacks in the structured layer, after a re-ask.
-``auth``, ``not_found``, ``replay_miss`` and ``cache_corrupt`` are configuration errors:
+``auth``, ``not_found``, ``replay_miss``, ``cache_corrupt`` and ``cache_unusable`` are
+configuration errors:
 falling back would silently turn an LLM run into a stub run, so they propagate.
 """
 
@@ -191,6 +195,32 @@ class CacheCorruptError(BackendError):
             f"the LLM response cache '{path}' is damaged ({detail}). Its replies cannot be "
             "trusted: re-record the run (society run the scenario again, which pays for the "
             "calls again), or delete the file to start a fresh cache",
+            retries=retries,
+        )
+
+    def _rebuild_args(self) -> tuple[object, ...]:
+        return (self.path, self.detail, self.retries)
+
+
+class CacheUnusableError(BackendError):
+    """The response cache cannot be used: its path is a directory or a dangling link, it
+    cannot be opened or created, it was recorded against another endpoint, or another process
+    holds it locked for longer than a run waits.
+
+    Attributes
+    ----------
+    path : str
+        The cache file.
+    detail : str
+        Why, and what to do, in words that complete the sentence "cannot be used: ...".
+    """
+
+    def __init__(self, path: str, detail: str, retries: int = 0) -> None:
+        self.path = path
+        self.detail = detail
+        super().__init__(
+            CACHE_UNUSABLE,
+            f"the LLM response cache '{path}' cannot be used: {detail}",
             retries=retries,
         )
 

@@ -24,7 +24,7 @@ from society.errors import (
     io_text,
     storage_cause,
 )
-from society.llm.setup import build_stack, preflight
+from society.llm.setup import build_stack, check_cache, preflight
 from society.model import RunInterrupted, SocietyModel
 from society.resources import check_fits_in_memory
 from society.scenario import Scenario
@@ -109,6 +109,12 @@ def run(
     check_fits_in_memory(resolved)  # a society too large for this machine fails before it starts
     uses_llm = resolved.llm.fraction > 0
     negotiation = None
+    if uses_llm:  # a cache the run cannot use fails before anything is made or sent
+        check_cache(
+            resolved,
+            Path(out) if out is not None else None,
+            Path(replay_from) if replay_from is not None else None,
+        )
     if uses_llm and replay_from is None:
         # Fail fast, before any directory or simulation; settles llm.structured = "auto".
         checked = preflight(resolved)
@@ -135,7 +141,7 @@ def run(
                 run_dir.write_manifest(manifest)
                 raise
             manifest.llm = LLMRecord(
-                cache=str(stack.cache.path) if stack.cache else None,
+                cache=str(stack.cache.path) if stack.cache is not None else None,
                 replay_from=str(replay_from) if replay_from else None,
                 structured=resolved.llm.structured,
                 negotiation=negotiation,

@@ -177,6 +177,7 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
         if show:
             out.print(f"report: {for_terminal(report)}", soft_wrap=True)
     print(result.path, flush=True)
+    _note_waiting_replies(result.manifest, err)
     if result.summary.get("llm_degraded"):
         err.print(
             f"degraded: {result.summary['llm_fallbacks']} of {result.summary['llm_calls']} LLM "
@@ -184,6 +185,22 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
         )
         return EXIT_DEGRADED
     return 0
+
+
+def _note_waiting_replies(manifest: dict[str, Any], err: Console) -> None:
+    """Say where paid replies wait when another process kept the cache locked to the end."""
+    from llm_backends.cache import pending_journals
+
+    cache = (manifest.get("llm") or {}).get("cache")
+    waiting = pending_journals(cache) if cache else []
+    if waiting:
+        err.print(
+            f"note: another process kept the LLM cache {for_terminal(cache)} locked, so the "
+            f"replies paid for since are kept beside it in "
+            f"{', '.join(for_terminal(p.name) for p in waiting)}; nothing was lost. They are "
+            f"written into the cache the next time a run (or --replay) opens it.",
+            soft_wrap=True,
+        )
 
 
 def _refuse_other_scenario(args: argparse.Namespace, stored: Scenario, flag: str) -> None:

@@ -25,6 +25,7 @@ from llm_backends.errors import (
     BackendError,
     BudgetExhausted,
     CacheCorruptError,
+    CacheUnusableError,
     ConfigError,
     ReplayMissError,
 )
@@ -45,9 +46,11 @@ def _examples() -> list[BaseException]:
     refused = BackendError(INVALID_REPLY, "reply over llm.max_reply_bytes")
     format_refused = FormatRefused("server_error", "refuses structured mode 'x'", status=500)
     missing = LocalModelMissing("llama_cpp not installed: install the local-llm extra")
+    unusable = CacheUnusableError("/runs/r/llm_cache.sqlite", "it is a directory")
+    unusable.retries = 1
     return [
         auth, limited, budget, miss, corrupt, check, refused, ConfigError("X is not set"),
-        format_refused, missing,
+        format_refused, missing, unusable,
     ]  # fmt: skip
 
 
