@@ -114,6 +114,7 @@ def check_endpoint(p: LLM, *, timeout_s: float = 15.0) -> CheckResult:
     the fix; a passing 500 or 429 is retried."""
     from llm_backends.endpoint import FormatRefused
     from llm_backends.endpoint import check_endpoint as probe
+    from llm_backends.negotiate import NegotiationInconclusive
 
     async def go() -> CheckResult:
         backend = transport(p, timeout_s=timeout_s)
@@ -126,7 +127,8 @@ def check_endpoint(p: LLM, *, timeout_s: float = 15.0) -> CheckResult:
                     # bad key, unknown model) should stop the run before it starts.
                     if (
                         err.kind not in TRANSIENT_KINDS
-                        or isinstance(err, FormatRefused)  # asking again will not help
+                        # Asking again will not help a refusal; probes were retried one by one.
+                        or isinstance(err, FormatRefused | NegotiationInconclusive)
                         or attempt == TRANSIENT_CHECK_ATTEMPTS - 1
                     ):
                         raise
@@ -137,6 +139,16 @@ def check_endpoint(p: LLM, *, timeout_s: float = 15.0) -> CheckResult:
 
     try:
         return asyncio.run(go())
+    except NegotiationInconclusive as err:
+        raise LLMSetupError(
+            f'could not settle llm.structured = "auto" for llm.base_url = {p.base_url!r}, '
+            f"llm.model = {p.model!r}: {err.message}. The server answered, but never cleanly "
+            f"enough to tell which structured mode it enforces, and guessing could turn every "
+            f"decision of the run into a fallback; nothing was paid for. Run again once the "
+            f'server is steadier, or name the mode (e.g. --set llm.structured="json_schema", '
+            f'"json_object" or "prompt"; `society llm check --base-url {p.base_url}` shows '
+            f"what the server does)."
+        ) from None
     except FormatRefused as err:
         raise LLMSetupError(
             f"LLM endpoint check failed for llm.base_url = {p.base_url!r}: {err}. Set "

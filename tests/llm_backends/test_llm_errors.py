@@ -30,6 +30,7 @@ from llm_backends.errors import (
     ReplayMissError,
 )
 from llm_backends.local_server import LocalModelMissing
+from llm_backends.negotiate import NegotiationInconclusive
 
 
 def _examples() -> list[BaseException]:
@@ -48,9 +49,10 @@ def _examples() -> list[BaseException]:
     missing = LocalModelMissing("llama_cpp not installed: install the local-llm extra")
     unusable = CacheUnusableError("/runs/r/llm_cache.sqlite", "it is a directory")
     unusable.retries = 1
+    unsettled = NegotiationInconclusive("json_schema", "HTTP 500; HTTP 429", "rate_limited")
     return [
         auth, limited, budget, miss, corrupt, check, refused, ConfigError("X is not set"),
-        format_refused, missing, unusable,
+        format_refused, missing, unusable, unsettled,
     ]  # fmt: skip
 
 

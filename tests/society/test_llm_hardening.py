@@ -6,6 +6,7 @@
 - a cache recorded from one endpoint is never served as another's, and a cache path that
   cannot hold a cache is refused before anything starts;
 - a cache another process keeps locked loses no paid reply;
+- ``llm.structured = "auto"`` is not settled by a probe that met a passing fault.
 """
 
 from __future__ import annotations
@@ -139,6 +140,47 @@ def test_cli_refuses_a_cache_from_another_endpoint_or_a_path_that_cannot_hold_on
         assert "Traceback" not in r.stderr and r.stderr.count("error:") == 1
         assert not (tmp_path / "refused").exists()
     assert not (tmp_path / "nowhere.sqlite").exists()
+
+
+# -- structured-mode negotiation under faults ----------------------------------------------------
+
+
+def test_faults_met_by_the_probes_do_not_degrade_the_run(tmp_path: Path) -> None:
+    # Both probes of the old negotiation would have met a fault; a malformed reply read as
+    # "accepted but not enforced" sank whole runs to prompt mode.
+    faults = ("malformed", "500", "malformed", "429")
+    with FakeOpenAIServer(FakeServerConfig(probe_faults=faults, retry_after_s=0.05)) as server:
+        extra = {"llm.structured": "auto"}
+        result = society.run(
+            "llm_small", overrides=llm_overrides(server, **extra), out=tmp_path / "r"
+        )
+        assert server.stats()["probe_requests"] == len(faults) + 1
+    llm = result.manifest["llm"]
+    assert llm["structured"] == "json_schema"
+    assert llm["negotiation"] == (
+        "json_schema (json_schema: schema enforced, after 4 inconclusive probes (a reply that "
+        "is not JSON, HTTP 500, a reply that is not JSON, HTTP 429))"
+    )
+    calls = pl.read_parquet(result.path / "llm_calls.parquet")
+    assert set(calls["structured"]) == {"json_schema"} and not calls["fallback"].any()
+    assert not result.summary["llm_degraded"]
+
+
+def test_a_negotiation_no_probe_settles_stops_before_anything_is_paid(tmp_path: Path) -> None:
+    faults = ("malformed", "500") * 10
+    with FakeOpenAIServer(FakeServerConfig(probe_faults=faults)) as server:
+        sets = llm_overrides(server, **{"llm.structured": "auto"})
+        args = [a for k, v in sets.items() for a in ("--set", f"{k}={_toml(v)}")]
+        r = run_cli("run", "llm_small", *args, "--out", "r", cwd=tmp_path)
+        stats = server.stats()
+    assert r.returncode == 2, r.stderr
+    message = " ".join(r.stderr.split())
+    assert 'error: could not settle llm.structured = "auto"' in message
+    assert "none of 6 probes of structured mode 'json_schema' was answered cleanly" in message
+    assert "nothing was paid for" in message and "Traceback" not in r.stderr
+    # Six probes, then nothing: no check, no decision, no run directory.
+    assert stats["chat_requests"] == stats["probe_requests"] == 6
+    assert not (tmp_path / "r").exists()
 
 
 # -- another process holds the cache's lock ---------------------------------------------------
