@@ -32,6 +32,7 @@ from society.scenario_files import load_scenario
 from society.store.checkpoint import latest, resume_model
 from society.store.checkpoint import save as save_checkpoint
 from society.store.provenance import utc_now
+from society.store.reading import readable_scenario
 from society.store.rundir import (
     LLMRecord,
     Manifest,
@@ -326,16 +327,21 @@ def _close(
 def load(run_dir: str | Path) -> RunResult:
     """Read a stored run back.
 
-    Raises :class:`~society.errors.RunDirectoryError` naming the first missing file. Reading
-    takes no lock: a run still being written reads as incomplete.
+    Raises :class:`~society.errors.RunDirectoryError` naming the first missing file, or a file
+    that is damaged or does not hold what a run writes there. Reading takes no lock: a run
+    still being written reads as incomplete. A stored scenario this version of society does
+    not accept is read over the defaults, value by value where the types agree
+    (:func:`~society.store.reading.readable_scenario`).
     """
     stored = RunDir.open(run_dir, "load")
     stored.require_complete()
+    manifest = stored.read_manifest().to_json()
+    manifest["scenario"] = readable_scenario(manifest["scenario"])
     return RunResult(
         path=stored.path,
-        metrics=pl.read_parquet(stored.metrics),
-        events=pl.read_parquet(stored.events),
-        generations=pl.read_parquet(stored.generations),
+        metrics=stored.read_table("metrics"),
+        events=stored.read_table("events"),
+        generations=stored.read_table("generations"),
         summary=stored.read_summary(),
-        manifest=stored.read_manifest().to_json(),
+        manifest=manifest,
     )

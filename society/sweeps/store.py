@@ -19,12 +19,24 @@ run without a point file (or whose point file records an error) is run again.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from society.errors import RunDirectoryError
 from society.store.outdir import OutputDir
+from society.store.reading import (
+    JSON_INT,
+    JSON_LIST,
+    JSON_OBJECT,
+    JSON_STR,
+    check_values,
+    read_json,
+    read_table,
+    unreadable,
+)
 from society.store.rundir import write_json, write_parquet
 from society.sweeps.spec import Sweep, SweepError
 
@@ -61,6 +73,25 @@ SUMMARY_SCHEMA: dict[str, pl.DataType] = {
     "incidents_caught": pl.Int64(),
     "incidents_uncaught": pl.Int64(),
 }
+#: What the ``sweep`` block of a sweep's manifest holds, where readers use it.
+_SWEEP_TYPES: dict[str, tuple[type, ...]] = {
+    "name": JSON_STR,
+    "keys": JSON_LIST,
+    "reference_arm": JSON_INT,
+    "spec": JSON_OBJECT,
+    "scenario_doc": JSON_OBJECT,
+}
+#: The columns of points.parquet every reader needs.
+_POINT_REQUIRED = (
+    "arm",
+    "replicate",
+    "status",
+    "safe",
+    "stayed_in_basin",
+    "catastrophe",
+    "catastrophe_cause",
+    "lost_lead",
+)
 POINT_COLUMNS: dict[str, pl.DataType] = {
     "point_id": pl.String(),
     "arm": pl.Int64(),
@@ -159,12 +190,41 @@ class SweepStore(OutputDir):
             )
 
     def read_manifest(self) -> dict[str, Any]:
+        """``manifest.json``, with the ``sweep`` block's values checked to have their types;
+        a :class:`SweepError` naming the file if it is damaged."""
         self._require_manifest()
+        fix = "Rerun `society sweep` to recreate the sweep."
         try:
-            data: dict[str, Any] = json.loads(self.manifest_path.read_text())
-        except (OSError, json.JSONDecodeError) as err:
-            raise SweepError(f"{self.manifest_path}: cannot be read ({err}).") from None
+            data = read_json(self.manifest_path, fix)
+            info = data.get("sweep", {})
+            if not isinstance(info, dict):
+                raise unreadable(self.manifest_path, "'sweep' is not an object", fix)
+            check_values(info, _SWEEP_TYPES, self.manifest_path, where="sweep.", fix=fix)
+            keys = info.get("keys", [])
+            if not all(isinstance(k, str) for k in keys):
+                raise unreadable(
+                    self.manifest_path, "'sweep.keys' holds a key that is not text", fix
+                )
+        except RunDirectoryError as err:
+            raise SweepError(str(err)) from None
         return data
+
+    def read_points(self, keys: Sequence[str] = ()) -> pl.DataFrame:
+        """``points.parquet``, checked against the types :meth:`assemble` writes: the run's
+        bookkeeping and outcome columns, and a column for each swept key of ``keys``."""
+        schema = {**POINT_COLUMNS, **SUMMARY_SCHEMA}
+        required = (*_POINT_REQUIRED, *keys)
+        try:
+            points = read_table(
+                self.points_path,
+                schema,
+                required=required,
+                complete=("arm", "replicate", "status"),
+                fix="Rerun `society sweep` to recreate the sweep.",
+            )
+        except RunDirectoryError as err:
+            raise SweepError(str(err)) from None
+        return points
 
     def clean_partial(self) -> None:
         """Remove temporary files a killed sweep left behind (they never count as done)."""

@@ -142,11 +142,11 @@ def summarise_dir(
             f"{store.root}: points.parquet is missing, so the sweep did not finish. Finish it "
             f"with `society sweep --resume {store.root}`, then summarise."
         )
-    points = pl.read_parquet(store.points_path)
-    if points.height == 0:
-        raise SweepError(f"{store.points_path} holds no runs; nothing to summarise.")
     info = manifest.get("sweep", {})
     keys = list(info.get("keys", []))
+    points = store.read_points(keys)
+    if points.height == 0:
+        raise SweepError(f"{store.points_path} holds no runs; nothing to summarise.")
     ref = info.get("reference_arm", 0) if reference_arm is None else reference_arm
     table = summarise(points, keys, ref, confidence)
     from society.store.rundir import write_parquet
