@@ -173,7 +173,9 @@ def load_sweep(path: str | Path) -> Sweep:
             f"'{store.points_path}' lacks the outcome column(s) {', '.join(missing)}"
             f"{old if 'safe' in missing and len(missing) == 1 else ''}."
         )
-    points = store.read_points(manifest.get("sweep", {}).get("keys", []))
+    points = store.read_points(
+        manifest.get("sweep", {}).get("keys", []), required=SWEEP_OUTCOME_COLUMNS
+    )
     manifest = _flatten_sweep_manifest(manifest)
     metrics = None
     if store.has_metrics():

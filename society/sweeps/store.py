@@ -81,8 +81,8 @@ _SWEEP_TYPES: dict[str, tuple[type, ...]] = {
     "spec": JSON_OBJECT,
     "scenario_doc": JSON_OBJECT,
 }
-#: The columns of points.parquet every reader needs.
-_POINT_REQUIRED = (
+#: The columns of points.parquet ``sweep-summary`` needs.
+POINT_REQUIRED = (
     "arm",
     "replicate",
     "status",
@@ -209,11 +209,13 @@ class SweepStore(OutputDir):
             raise SweepError(str(err)) from None
         return data
 
-    def read_points(self, keys: Sequence[str] = ()) -> pl.DataFrame:
-        """``points.parquet``, checked against the types :meth:`assemble` writes: the run's
-        bookkeeping and outcome columns, and a column for each swept key of ``keys``."""
+    def read_points(
+        self, keys: Sequence[str] = (), required: Sequence[str] = POINT_REQUIRED
+    ) -> pl.DataFrame:
+        """``points.parquet``, checked against the types :meth:`assemble` writes, with the
+        columns of ``required`` and one for each swept key of ``keys``."""
         schema = {**POINT_COLUMNS, **SUMMARY_SCHEMA}
-        required = (*_POINT_REQUIRED, *keys)
+        required = (*required, *keys)
         try:
             points = read_table(
                 self.points_path,
@@ -237,14 +239,16 @@ class SweepStore(OutputDir):
         """Points finished successfully (failed points are retried on resume)."""
         done = set()
         for path in self.points_dir.glob("*.json"):
+            # A point file that is not a whole record (cut short, damaged) is not done: the
+            # point runs again and the file is rewritten.
             try:
-                record = json.loads(path.read_text())
-            except (OSError, json.JSONDecodeError):
+                record = read_json(path)
+            except RunDirectoryError:
                 continue
-            if (
-                record.get("status") == "success"
-                and self.metrics_path(record["arm"], record["replicate"]).is_file()
-            ):
+            arm, replicate = record.get("arm"), record.get("replicate")
+            if not (isinstance(arm, int) and isinstance(replicate, int)):
+                continue
+            if record.get("status") == "success" and self.metrics_path(arm, replicate).is_file():
                 done.add(path.stem)
         return done
 
