@@ -222,6 +222,9 @@ def read_samples(run_dir: str | Path) -> Samples:
     metrics = read_table(
         run.metrics, METRIC_SCHEMA, required=("day", "work_per_instance", "belief_mean")
     ).select("day", "work_per_instance", "belief_mean")
+    for column in metrics.columns:
+        if not metrics[column].is_finite().fill_null(False).all():
+            raise unreadable(run.metrics, f"column '{column}' has empty, NaN or infinite values")
     work = _work_rows(ok, run.llm_calls)
     peer = _peer_rows(ok, metrics, scenario.beliefs.claims, run.llm_calls)
     gap = _gap_rows(ok, run.llm_calls)

@@ -17,10 +17,13 @@ DAY_LABEL = "simulated day (d)"
 
 
 def column(frame: pl.DataFrame, name: str) -> np.ndarray:
-    """A column as a float numpy array (NaN for nulls); all NaN if the column is absent."""
+    """A column as a float numpy array (NaN for nulls, and for infinities, which no axis can
+    show); all NaN if the column is absent."""
     if name not in frame.columns:
         return np.full(frame.height, np.nan)
-    return frame[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    values = frame[name].cast(pl.Float64).fill_null(np.nan).to_numpy().copy()
+    values[np.isinf(values)] = np.nan
+    return values
 
 
 def events_of(events: pl.DataFrame | None, kinds: Iterable[str]) -> pl.DataFrame:

@@ -224,6 +224,15 @@ class SweepStore(OutputDir):
                 complete=("arm", "replicate", "status"),
                 fix="Rerun `society sweep` to recreate the sweep.",
             )
+            # A finished run has every outcome flag (``safe`` is null in runs of model v1).
+            finished = points.filter(pl.col("status") == "success")
+            for name in ("stayed_in_basin", "catastrophe", "lost_lead"):
+                if name in finished.columns and finished[name].null_count():
+                    raise unreadable(
+                        self.points_path,
+                        f"column '{name}' is empty (null) for a run that finished",
+                        "Rerun `society sweep` to recreate the sweep.",
+                    )
         except RunDirectoryError as err:
             raise SweepError(str(err)) from None
         return points

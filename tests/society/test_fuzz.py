@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -640,3 +641,59 @@ def test_readers_read_or_refuse_500_more_crafted_directories(
     """Cases 1000-1499, the full commands on one accepted case in 10."""
     start = 1000 + 50 * block
     _fuzz_readers(range(start, start + 50), reader_bases, tmp_path, draw_every=10**6)
+
+
+def _values_that_draw_nothing(run: Path) -> None:
+    """Every float metric infinite or NaN, the events' kinds and details hostile text at NaN
+    days, the generations' values null: damage a reader lets through (a run may hold NaN)."""
+    metrics = pl.read_parquet(run / "metrics.parquet")
+    floats = [c for c in metrics.columns if metrics[c].dtype == pl.Float64]
+    metrics.with_columns(
+        pl.lit((math.inf, -math.inf, math.nan)[i % 3]).alias(c) for i, c in enumerate(floats)
+    ).write_parquet(run / "metrics.parquet")
+    pl.read_parquet(run / "events.parquet").with_columns(
+        kind=pl.lit("[/]$\\frac$"), details=pl.lit("{not json"), day=pl.lit(math.nan)
+    ).write_parquet(run / "events.parquet")
+    gens = pl.read_parquet(run / "generations.parquet")
+    gens.with_columns(
+        pl.lit(None, dtype=gens[c].dtype).alias(c) for c in gens.columns if c != "generation"
+    ).write_parquet(run / "generations.parquet")
+
+
+def _no_rows(run: Path) -> None:
+    for table in run.glob("*.parquet"):
+        pl.read_parquet(table).clear().write_parquet(table)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("damage", [_values_that_draw_nothing, _no_rows])
+def test_a_run_whose_values_cannot_be_drawn_still_reports(
+    damage: Callable[[Path], None], reader_bases: dict[str, Path], tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(reader_bases["llm_run"], run)
+    damage(run)
+    case = Case(0, "llm_run", run, (damage.__name__,))
+    # Drawn where there is something to draw, the rest left empty: no reader fails on it.
+    assert _command(["report", str(run), "--out", str(tmp_path / "r.html")], case)
+    assert _command(["compare", str(reader_bases["run"]), str(run), "--out", str(tmp_path)], case)
+    # Calibrating needs finite states to fit: it says which column it cannot use.
+    assert not _command(["calibrate", str(run), "--no-figure", "--out", str(tmp_path / "c")], case)
+
+
+def test_a_sweep_whose_finished_runs_lack_outcomes_is_refused_naming_the_column(
+    reader_bases: dict[str, Path], tmp_path: Path
+) -> None:
+    sweep = tmp_path / "sweep"
+    shutil.copytree(reader_bases["sweep"], sweep)
+    points = pl.read_parquet(sweep / "points.parquet")
+    points.with_columns(catastrophe=pl.lit(None, dtype=pl.Boolean)).write_parquet(
+        sweep / "points.parquet"
+    )
+    case = Case(0, "sweep", sweep, ("catastrophe = null",))
+    for argv in (["sweep-summary", str(sweep)], ["report", str(sweep)]):
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            assert cli_main(argv) == 2
+        assert "column 'catastrophe' is empty (null) for a run that finished" in err.getvalue()
+        assert _named(err.getvalue(), case)
