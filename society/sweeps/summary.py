@@ -148,7 +148,10 @@ def summarise_dir(
     if points.height == 0:
         raise SweepError(f"{store.points_path} holds no runs; nothing to summarise.")
     ref = info.get("reference_arm", 0) if reference_arm is None else reference_arm
-    table = summarise(points, keys, ref, confidence)
+    try:
+        table = summarise(points, keys, ref, confidence)
+    except SweepError as err:  # say which sweep
+        raise SweepError(f"{store.root}: {err}") from None
     from society.store.rundir import write_parquet
 
     write_parquet(table, store.summary_path)

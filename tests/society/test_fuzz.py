@@ -616,9 +616,10 @@ def _fuzz_readers(numbers: range, bases: dict[str, Path], root: Path, draw_every
         draw = read and (accepted := accepted + 1) % draw_every == 0
         if not read or draw:
             # Refused: the commands refuse it the same way, before drawing anything.
-            # Accepted (a sample): the commands draw it.
+            # Accepted (a sample): the commands draw it (plot draws the report's views).
             assert _command(["report", p, "--out", str(root / "r.html")], case) == read
-            assert _command(["plot", p, "--out", str(root / "figures")], case) == read
+            if not read:
+                assert not _command(["plot", p, "--out", str(root / "figures")], case)
             if case.kind != "sweep":
                 other = str(bases["run"])
                 assert _command(["compare", other, p, "--out", str(root / "cmp")], case) == read
@@ -638,9 +639,9 @@ def test_readers_read_or_refuse_crafted_directories(
 def test_readers_read_or_refuse_500_more_crafted_directories(
     block: int, reader_bases: dict[str, Path], tmp_path: Path
 ) -> None:
-    """Cases 1000-1499, the full commands on one accepted case in 10."""
+    """Cases 1000-1499, the full commands on one accepted case in 50."""
     start = 1000 + 50 * block
-    _fuzz_readers(range(start, start + 50), reader_bases, tmp_path, draw_every=10**6)
+    _fuzz_readers(range(start, start + 50), reader_bases, tmp_path, draw_every=50)
 
 
 def _values_that_draw_nothing(run: Path) -> None:
