@@ -639,9 +639,9 @@ def test_readers_read_or_refuse_crafted_directories(
 def test_readers_read_or_refuse_500_more_crafted_directories(
     block: int, reader_bases: dict[str, Path], tmp_path: Path
 ) -> None:
-    """Cases 1000-1499, the full commands on one accepted case in 50."""
+    """Cases 1000-1499, the full commands on one accepted case in 100."""
     start = 1000 + 50 * block
-    _fuzz_readers(range(start, start + 50), reader_bases, tmp_path, draw_every=50)
+    _fuzz_readers(range(start, start + 50), reader_bases, tmp_path, draw_every=100)
 
 
 def _values_that_draw_nothing(run: Path) -> None:

@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import sqlite3
 import subprocess
 import sys
@@ -25,6 +27,7 @@ import society
 from llm_backends.cache import ResponseCache
 from llm_backends.errors import REDACTED
 from llm_backends.fake_server import FakeOpenAIServer, FakeServerConfig
+from society.cli.main import main as cli_main
 from society.llm.setup import LLMSetupError
 
 
@@ -119,9 +122,8 @@ def test_cli_refuses_a_cache_from_another_endpoint_or_a_path_that_cannot_hold_on
     tmp_path: Path,
 ) -> None:
     shared = tmp_path / "shared.sqlite"
-    stub = ("--set", 'llm.backend="stub"', "--set", "days=2", "--quiet", "--no-report")
-    first = run_cli("run", "llm_small", *stub, "--set", f'llm.cache="{shared}"', cwd=tmp_path)
-    assert first.returncode == 0, first.stderr
+    stub = {"llm.backend": "stub", "days": 2}
+    society.run("llm_small", overrides={**stub, "llm.cache": str(shared)}, out=tmp_path / "first")
     (tmp_path / "folder").mkdir()
     (tmp_path / "dangling.sqlite").symlink_to(tmp_path / "nowhere.sqlite")
     cases = {
@@ -131,13 +133,16 @@ def test_cli_refuses_a_cache_from_another_endpoint_or_a_path_that_cannot_hold_on
         tmp_path / "dangling.sqlite": "cannot be used: it is a symbolic link to",
     }
     for path, needle in cases.items():
-        r = run_cli(
-            "run", "llm_small", *stub, "--set", f'llm.cache="{path}"',
-            "--set", 'llm.model="other"', "--out", "refused", cwd=tmp_path,
-        )  # fmt: skip
-        assert r.returncode == 2, r.stderr
-        assert needle in " ".join(r.stderr.split()), r.stderr
-        assert "Traceback" not in r.stderr and r.stderr.count("error:") == 1
+        argv = [
+            "run", "llm_small", "--set", 'llm.backend="stub"', "--set", "days=2", "--set",
+            f'llm.cache="{path}"', "--set", 'llm.model="other"', "--quiet", "--no-report",
+            "--out", str(tmp_path / "refused"),
+        ]  # fmt: skip
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            assert cli_main(argv) == 2
+        assert needle in " ".join(err.getvalue().split()), err.getvalue()
+        assert err.getvalue().count("error:") == 1
         assert not (tmp_path / "refused").exists()
     assert not (tmp_path / "nowhere.sqlite").exists()
 
@@ -169,15 +174,18 @@ def test_faults_met_by_the_probes_do_not_degrade_the_run(tmp_path: Path) -> None
 def test_a_negotiation_no_probe_settles_stops_before_anything_is_paid(tmp_path: Path) -> None:
     faults = ("malformed", "500") * 10
     with FakeOpenAIServer(FakeServerConfig(probe_faults=faults)) as server:
-        sets = llm_overrides(server, **{"llm.structured": "auto"})
-        args = [a for k, v in sets.items() for a in ("--set", f"{k}={_toml(v)}")]
-        r = run_cli("run", "llm_small", *args, "--out", "r", cwd=tmp_path)
+        with pytest.raises(LLMSetupError) as refused:
+            society.run(
+                "llm_small",
+                overrides=llm_overrides(server, **{"llm.structured": "auto"}),
+                out=tmp_path / "r",
+            )
         stats = server.stats()
-    assert r.returncode == 2, r.stderr
-    message = " ".join(r.stderr.split())
-    assert 'error: could not settle llm.structured = "auto"' in message
+    assert refused.value.exit_code == 2
+    message = str(refused.value)
+    assert 'could not settle llm.structured = "auto"' in message
     assert "none of 6 probes of structured mode 'json_schema' was answered cleanly" in message
-    assert "nothing was paid for" in message and "Traceback" not in r.stderr
+    assert "nothing was paid for" in message
     # Six probes, then nothing: no check, no decision, no run directory.
     assert stats["chat_requests"] == stats["probe_requests"] == 6
     assert not (tmp_path / "r").exists()
