@@ -224,6 +224,12 @@ class SweepStore(OutputDir):
                 complete=("arm", "replicate", "status"),
                 fix="Rerun `society sweep` to recreate the sweep.",
             )
+            if points.height == 0:  # the writer writes a row for every point, failed or not
+                raise unreadable(
+                    self.points_path,
+                    "it holds no runs",
+                    "Rerun `society sweep` to recreate the sweep.",
+                )
             # A finished run has every outcome flag (``safe`` is null in runs of model v1).
             finished = points.filter(pl.col("status") == "success")
             for name in ("stayed_in_basin", "catastrophe", "lost_lead"):

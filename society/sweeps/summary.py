@@ -145,8 +145,6 @@ def summarise_dir(
     info = manifest.get("sweep", {})
     keys = list(info.get("keys", []))
     points = store.read_points(keys)
-    if points.height == 0:
-        raise SweepError(f"{store.points_path} holds no runs; nothing to summarise.")
     ref = info.get("reference_arm", 0) if reference_arm is None else reference_arm
     try:
         table = summarise(points, keys, ref, confidence)
