@@ -138,7 +138,15 @@ def load_llm_calls(path: str | Path) -> pl.DataFrame | None:
     calls = RunDir(path).llm_calls
     if not calls.is_file() and not calls.is_symlink():
         return None
-    return read_table(calls, CALL_SCHEMA, required=("day", "decision", "fallback"))
+    calls_read = read_table(
+        calls,
+        CALL_SCHEMA,
+        required=("day", "decision", "fallback", "prompt_tokens", "completion_tokens", "latency_s"),
+        complete=("day", "decision"),
+    )
+    if not calls_read["day"].is_finite().all():
+        raise unreadable(calls, "column 'day' has NaN or infinite values")
+    return calls_read
 
 
 def load_sweep(path: str | Path) -> Sweep:

@@ -644,14 +644,19 @@ def test_readers_read_or_refuse_500_more_crafted_directories(
     _fuzz_readers(range(start, start + 50), reader_bases, tmp_path, draw_every=100)
 
 
+EXTREMES = (math.inf, -math.inf, math.nan, 1e308, -1e308)
+
+
 def _values_that_draw_nothing(run: Path) -> None:
-    """Every float metric infinite or NaN, the events' kinds and details hostile text at NaN
-    days, the generations' values null: damage a reader lets through (a run may hold NaN)."""
-    metrics = pl.read_parquet(run / "metrics.parquet")
-    floats = [c for c in metrics.columns if metrics[c].dtype == pl.Float64]
-    metrics.with_columns(
-        pl.lit((math.inf, -math.inf, math.nan)[i % 3]).alias(c) for i, c in enumerate(floats)
-    ).write_parquet(run / "metrics.parquet")
+    """Every float of the metrics and network snapshots infinite, NaN or near the largest
+    float, the events' kinds and details hostile text at NaN days, the generations' values
+    null: damage a reader lets through (a run may hold NaN)."""
+    for name in ("metrics", "network_nodes"):
+        table = pl.read_parquet(run / f"{name}.parquet")
+        floats = [c for c in table.columns if table[c].dtype == pl.Float64]
+        table.with_columns(
+            pl.lit(EXTREMES[i % len(EXTREMES)]).alias(c) for i, c in enumerate(floats)
+        ).write_parquet(run / f"{name}.parquet")
     pl.read_parquet(run / "events.parquet").with_columns(
         kind=pl.lit("[/]$\\frac$"), details=pl.lit("{not json"), day=pl.lit(math.nan)
     ).write_parquet(run / "events.parquet")
