@@ -12,6 +12,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from society.cli.text import for_terminal
 from society.errors import SocietyError
 
 NAME = "mechanisms"
@@ -72,7 +73,7 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
             err.print(f"\r{done}/{total} runs", end="" if done < total else "\n")
 
     err.print(
-        f"{len(rows)} mechanisms on {args.scenario}: {seeds} paired seeds per arm, "
+        f"{len(rows)} mechanisms on {for_terminal(args.scenario)}: {seeds} paired seeds per arm, "
         f"{size:,} instances, runs never stop at a catastrophe"
     )
     table = run_table(
