@@ -16,6 +16,7 @@ from society.cli import (
     check,
     compare,
     fields,
+    fork,
     llm,
     mechanisms,
     plot,
@@ -42,5 +43,6 @@ COMMANDS: list[ModuleType] = [
     plot,
     report,
     compare,
+    fork,
     calibrate,
 ]

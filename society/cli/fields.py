@@ -15,8 +15,7 @@ EXAMPLES = """\
 examples:
   society fields
   society fields | grep lab.
-  society fields --markdown > fields.md
-  society fields --metrics     (what an intervention's `when` trigger may read)
+  society fields --metrics
 """
 WIDE = 140  # terminals at least this wide get a table; narrower ones a list (keys never cut)
 
