@@ -11,6 +11,7 @@ from types import ModuleType
 
 from society.cli import (
     analyze,
+    app,
     ask,
     calibrate,
     check,
@@ -44,5 +45,6 @@ COMMANDS: list[ModuleType] = [
     report,
     compare,
     fork,
+    app,
     calibrate,
 ]
