@@ -18,8 +18,8 @@ from society.errors import ScenarioError
 from society.model import SocietyModel
 from society.triggers import TriggerError, parse
 
-# A small, hazardous world in which the lab ignores advice (so a tax it sets stays set): seed 8
-# ends in a loss-of-control catastrophe on day 227 unless something is done.
+# A small, hazardous world in which the lab ignores advice (so a tax it sets stays set): seed 9
+# ends in a catastrophe (the rival ahead) on day 204 unless something is done.
 WORLD = {
     "population.size": 100,
     "days": 365,
@@ -31,9 +31,10 @@ PAUSE = {
     "when": "incidents_uncaught > 20",
     "set": {"lab.deference": 0.0, "deference.rise_per_day": 0.0},
 }
+WHOLE_PATH = {"outcomes.stop_on_catastrophe": False}  # path risks over the same 365 days
 
 
-def scenario(*interventions: dict[str, Any], seed: int = 8, **more: Any) -> dict[str, Any]:
+def scenario(*interventions: dict[str, Any], seed: int = 9, **more: Any) -> dict[str, Any]:
     doc = load_scenario("baseline", seed=seed, overrides={**WORLD, **more}).model_dump()
     doc["interventions"] = list(interventions)
     return doc
@@ -54,10 +55,17 @@ def trunk() -> SocietyModel:
     return run(scenario())
 
 
-def test_raising_the_tax_on_day_90_averts_the_catastrophe(trunk: SocietyModel) -> None:
+@pytest.fixture(scope="module")
+def trunk_risk() -> float:
+    """Seed 8's catastrophe risk over its whole path (the expectation of the 0/1 outcome)."""
+    return float(run(scenario(seed=8, **WHOLE_PATH)).summary()["catastrophe_risk"])
+
+
+def test_raising_the_tax_on_day_90_averts_the_catastrophe(
+    trunk: SocietyModel, trunk_risk: float
+) -> None:
     assert trunk.summary()["outcome"] == "catastrophe"
-    assert trunk.summary()["catastrophe_cause"] == "loss_of_control"
-    assert trunk.summary()["catastrophe_day"] == 227.0
+    assert trunk.summary()["catastrophe_day"] == 204.0
     taxed = run(scenario(RAISE_TAX))
     assert taxed.summary()["outcome"] == "undecided"
     rows = {r["day"]: r for r in taxed.recorder.metrics}
@@ -72,10 +80,13 @@ def test_raising_the_tax_on_day_90_averts_the_catastrophe(trunk: SocietyModel) -
     }
     # Before the change the two runs are the same run.
     assert taxed.recorder.metrics[:91] == trunk.recorder.metrics[:91]
+    # Another seed, whole paths: the tax lowers the risk of catastrophe by a quarter.
+    risk = run(scenario(RAISE_TAX, seed=8, **WHOLE_PATH)).summary()["catastrophe_risk"]
+    assert risk < 0.8 * trunk_risk
 
 
 def test_a_trigger_pausing_deference_when_uncaught_incidents_exceed_20(
-    trunk: SocietyModel,
+    trunk: SocietyModel, trunk_risk: float
 ) -> None:
     paused = run(scenario(PAUSE))
     (event,) = events(paused)
@@ -87,6 +98,13 @@ def test_a_trigger_pausing_deference_when_uncaught_incidents_exceed_20(
     assert trunk.recorder.metrics[day]["deference"] > 0.5
     assert paused.summary()["outcome"] == "undecided"  # the trunk's catastrophe is averted
     assert json.loads(event["details"])["when"] == "incidents_uncaught > 20"
+    # Without deference there is no loss of control: seed 8's catastrophe changes cause, and
+    # over whole paths its risk falls by a quarter.
+    other = run(scenario(PAUSE, seed=8)).summary()
+    assert other["catastrophe_cause"] != "loss_of_control"
+    assert run(scenario(seed=8)).summary()["catastrophe_cause"] == "loss_of_control"
+    risk = run(scenario(PAUSE, seed=8, **WHOLE_PATH)).summary()["catastrophe_risk"]
+    assert risk < 0.8 * trunk_risk
 
 
 def test_interventions_survive_a_stop_and_resume(tmp_path: Path) -> None:
