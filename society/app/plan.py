@@ -202,9 +202,15 @@ class Settings:
         except SweepError as err:
             raise ScenarioError(str(err)) from None
 
-    def command(self, file: str = "scenario.toml") -> str:
-        """The CLI command that reproduces the view (with the exported scenario file)."""
-        target = self.scenario if self.scenario != UPLOADED else file
+    def file_name(self) -> str:
+        """The exported scenario file's name."""
+        name = "".join(c if c.isalnum() or c in "-_" else "-" for c in str(self.resolved().name))
+        return f"{name[:60] or 'scenario'}-playground.toml"
+
+    def command(self, file: str | None = None) -> str:
+        """The CLI command that reproduces the view: ``society ask`` on the exported scenario
+        file (or, without one, the shipped name) with the page's seeds, size and changes."""
+        target = file or (self.scenario if self.scenario != UPLOADED else "scenario.toml")
         parts = ["society", "ask", target, "--seeds", str(self.seeds), "--size", str(self.size)]
         for o in self.overrides()[:-1]:
             parts += ["--set", o]

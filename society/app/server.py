@@ -157,7 +157,8 @@ async def _export(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "toml": text,
-            "command": settings.command("scenario.toml"),
+            "file": settings.file_name(),
+            "command": settings.command(settings.file_name()),
             "permalink": "/?" + urlencode(settings.query()),
         }
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -63,13 +64,16 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
-def ask_counts(tmp_path: Path, *sets: str) -> tuple[dict[str, int], str]:
-    """Outcome counts and answer of `society ask` with the page's settings."""
-    args = ["ask", "baseline", "--seeds", "4", "--size", "200", "--out", str(tmp_path / "ask")]
-    for s in sets:
-        args += ["--set", s]
+def ask_counts(tmp_path: Path, command: str) -> tuple[dict[str, int], str]:
+    """Outcome counts and answer of the exported `society ask` command, run as given."""
+    words = shlex.split(command)
+    assert words[:2] == ["society", "ask"]
     done = subprocess.run(
-        [sys.executable, "-m", "society.cli", *args], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "society.cli", *words[1:], "--out", "ask"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
     )
     assert done.returncode in (0, 1), done.stderr  # 1: the claim's answer is "no"
     points = pl.read_parquet(tmp_path / "ask" / "points.parquet")
@@ -113,7 +117,17 @@ def test_move_the_lead_slider_run_and_match_the_cli(
         page.screenshot(path=str(DOC_SHOT), full_page=False)
     assert serious(page) == []
 
-    cli_counts, sentence = ask_counts(tmp_path, "days=120", "lab.lead_days=30")
+    # Export: the scenario file and the command; run them as a user would.
+    page.click("#export")
+    page.wait_for_selector("#download:not([hidden])")
+    command = page.inner_text("#command").splitlines()[-1]
+    name = page.get_attribute("#download", "download") or ""
+    toml = page.evaluate("fetch(document.getElementById('download').href).then(r => r.text())")
+    (tmp_path / name).write_text(toml)
+    assert command == (
+        f"society ask {name} --seeds 4 --size 200 --set days=120 --set lab.lead_days=30"
+    )
+    cli_counts, sentence = ask_counts(tmp_path, command)
     assert {k: v for k, v in counts.items() if v} == cli_counts
     assert sum(counts.values()) == 4
     assert sentence in answer

@@ -286,9 +286,11 @@ async function exportView() {
   showError("");
   try {
     const out = await api("/api/export", currentSettings());
-    $("command").textContent = out.command;
+    $("command").textContent = "# save the scenario file below, then run:\n" + out.command;
     const link = $("download");
     link.href = URL.createObjectURL(new Blob([out.toml], { type: "text/plain" }));
+    link.download = out.file;
+    link.textContent = "Download " + out.file;
     link.hidden = false;
   } catch (e) { showError(e.message); }
 }
