@@ -125,3 +125,23 @@ def test_identical_settings_are_served_from_the_cache(runner: Runner) -> None:
 def test_the_app_binds_to_localhost_by_default() -> None:
     args = build_parser().parse_args(["app"])
     assert args.host == "127.0.0.1" and args.port == 8765
+
+
+def test_a_pinned_reference_gives_paired_differences(runner: Runner) -> None:
+    query = {"scenario": "tiny", "seeds": "3", "size": "50", "days": "20"}
+    reference = {"query": {**query, "lab.tax": "3.0"}}
+
+    async def steps(client: TestClient) -> Any:
+        body = {"query": query, "reference": reference}
+        job = await (await client.post("/api/run", json=body)).json()
+        while True:
+            data = await (await client.get(f"/api/job/{job['job']}")).json()
+            if data["done"] == data["total"] and data["reference_done"] == data["total"]:
+                return data
+            await asyncio.sleep(0.05)
+
+    data = call(runner, steps)
+    rows = {d["measure"]: d for d in data["difference"]}
+    assert set(rows) >= {"P(safe)", "P(catastrophe)", "final alignment"}
+    assert all(d["pairs"] == 3 for d in rows.values())
+    assert rows["final alignment"]["mean"] != 0.0  # the tax changed the runs, seed by seed

@@ -101,3 +101,12 @@ def test_fork_errors_are_one_paragraph(trunk: Path, tmp_path: Path) -> None:
     done = cli("fork", trunk, "--day", "50", "--out", tmp_path / "c", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert f"society compare {trunk} {tmp_path / 'c'}" in done.stderr.replace("\n", "")
+
+
+@pytest.mark.slow
+def test_compare_shows_a_branch_against_the_trunk(trunk: Path, tmp_path: Path) -> None:
+    (branch,) = fork(trunk, 30, changes={"lab.tax": 3.0}, out=tmp_path / "b")
+    done = cli("compare", trunk, branch.path, "--out", tmp_path / "cmp", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    table = pl.read_csv(tmp_path / "cmp" / "runs.csv")
+    assert table.height == 2
