@@ -145,3 +145,20 @@ def test_a_pinned_reference_gives_paired_differences(runner: Runner) -> None:
     assert set(rows) >= {"P(safe)", "P(catastrophe)", "final alignment"}
     assert all(d["pairs"] == 3 for d in rows.values())
     assert rows["final alignment"]["mean"] != 0.0  # the tax changed the runs, seed by seed
+
+
+def test_with_priors_draws_the_assumptions_left_alone() -> None:
+    s = Settings.from_query(
+        {
+            "scenario": "baseline",
+            "seeds": "2",
+            "size": "100",
+            "priors": "1",
+            "knowledge.rate": "0.02",
+        }
+    )
+    sweep = s.sweep()
+    a, b = (load_scenario(sweep.scenario_of(0, r)) for r in range(2))
+    assert a.knowledge.difficulty != b.knowledge.difficulty  # drawn, run by run
+    assert a.knowledge.rate == b.knowledge.rate == 0.02  # set on the page: pinned
+    assert s.command().endswith("--set knowledge.rate=0.02 --priors scenarios/priors/model.toml")
