@@ -19,6 +19,7 @@ function showError(message) {
   const box = $("error");
   box.textContent = message || "";
   box.hidden = !message;
+  if (message) box.scrollIntoView({ block: "nearest" }); // seen even from far down the controls
 }
 
 function fieldId(key) { return "f-" + key.replace(/\./g, "-"); }
