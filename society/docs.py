@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from society.observe import METRIC_COLUMNS
+from society.metric_columns import METRIC_COLUMNS
 from society.recorder import EVENT_SCHEMA, GENERATION_SCHEMA, METRIC_SCHEMA
 from society.scenario import format_default, iter_fields
 

@@ -28,25 +28,20 @@ lab's state:
 ``reseed`` draws every random number after the intervention from a new seed (a fork's branch
 seed, :mod:`society.forks`).
 
-This module imports neither the scenario nor the model at load time: the scenario schema
-imports it.
+This module is the schema and its checks (the scenario schema imports it);
+:mod:`society.intervening` fires them in a running model.
 """
 
 from __future__ import annotations
 
-import math
-import zlib
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from society.state import Saved
 from society.triggers import Node, TriggerError, parse
 
 if TYPE_CHECKING:
-    from society.model import SocietyModel
     from society.scenario import Scenario
 
 #: Keys of the lab's state an intervention may set, beside scenario fields.
@@ -73,7 +68,6 @@ START_ONLY_KEYS = {
     "strategy.advice_every_days": "the advice clock is set when the run starts",
 }
 CHANGEABLE_KINDS = ("lever", "uncertain")
-OFFSET = 0.9992  # into the day: after the metrics row (0.999), before the checkpoint (0.9995)
 
 
 class Intervention(BaseModel):
@@ -112,7 +106,7 @@ class Intervention(BaseModel):
 
 @cache
 def metric_names() -> frozenset[str]:
-    from society.observe import METRIC_COLUMNS
+    from society.metric_columns import METRIC_COLUMNS
 
     return frozenset(METRIC_COLUMNS)
 
@@ -222,92 +216,3 @@ def _with(scenario: Scenario, changes: dict[str, Any]) -> dict[str, Any]:
         whole = isinstance(value, int) and not isinstance(value, bool)
         node[leaf] = float(value) if whole and isinstance(node.get(leaf), float) else value
     return doc
-
-
-class Interventions:
-    """The run's interventions: which fired, and firing them (a checkpointed part)."""
-
-    def __init__(self, scenario: Scenario) -> None:
-        self.items = list(scenario.interventions)
-        self.triggers = [item.trigger() for item in self.items]
-        self.fired = [False] * len(self.items)
-
-    def end_of_day(self, model: SocietyModel) -> None:
-        """Fire what is due at the end of the day now ending."""
-        day = math.floor(model.env.now) + 1
-        rows = model.recorder.metrics
-        row = rows[-1] if rows and rows[-1]["day"] == day else None
-        for i, item in enumerate(self.items):
-            if self.fired[i]:
-                continue
-            trigger = self.triggers[i]
-            triggered = trigger is not None and row is not None and trigger.evaluate(row)
-            if item.day == day or triggered:
-                self.fire(model, i, day)
-
-    def fire(self, model: SocietyModel, i: int, day: int) -> None:
-        item = self.items[i]
-        self.fired[i] = True
-        _apply_to_scenario(model, item)
-        lab = model.lab
-        if "lab.tax" in item.set:
-            lab.tax = float(item.set["lab.tax"])
-        if "lab.deference" in item.set:
-            lab.trust = lab.deference = float(item.set["lab.deference"])
-        if item.reseed is not None:
-            reseed(model, item.reseed, day)
-        details: dict[str, Any] = {"index": i, "set": dict(item.set)}
-        if item.when:
-            details["when"] = item.when
-        if item.reseed is not None:
-            details["reseed"] = item.reseed
-        if item.label:
-            details["label"] = item.label
-        model.recorder.event(float(day), "intervention", float(i), lab.generation, **details)
-
-    def save_state(self) -> Saved:
-        return Saved(values={"fired": list(self.fired)})
-
-    def load_state(self, saved: Saved, model: SocietyModel | None = None) -> None:
-        fired = list(saved.values.get("fired", []))
-        # A fork adds interventions after the trunk's: those have not fired yet.
-        self.fired = fired + [False] * (len(self.items) - len(fired))
-        if model is not None:
-            for item, done in zip(self.items, self.fired, strict=True):
-                if done:  # the lab's state came back with the checkpoint; the scenario did not
-                    _apply_to_scenario(model, item)
-
-
-class _Part:
-    """The checkpoint view of a model's interventions (restoring re-applies what fired)."""
-
-    def __init__(self, model: SocietyModel, interventions: Interventions) -> None:
-        self.model, self.interventions = model, interventions
-
-    def save_state(self) -> Saved:
-        return self.interventions.save_state()
-
-    def load_state(self, saved: Saved) -> None:
-        self.interventions.load_state(saved, self.model)
-
-
-def part(model: SocietyModel, interventions: Interventions) -> _Part:
-    return _Part(model, interventions)
-
-
-def _apply_to_scenario(model: SocietyModel, item: Intervention) -> None:
-    from society.scenario import Scenario
-
-    changes = _scenario_changes(item)
-    if changes:
-        doc = _with(model.scenario, changes)
-        doc["interventions"] = [x.model_dump() for x in model.scenario.interventions]
-        model.use_scenario(Scenario.model_validate(doc))
-
-
-def reseed(model: SocietyModel, seed: int, day: int) -> None:
-    """Every random stream continues from ``seed`` (and its name and the day), in place: the
-    mechanisms and arrival processes holding a stream see the new numbers."""
-    for name, rng in model.rngs.items():
-        seq = np.random.SeedSequence(seed, spawn_key=(zlib.crc32(name.encode()), day))
-        rng.bit_generator.state = np.random.default_rng(seq).bit_generator.state

@@ -29,7 +29,7 @@ import numpy as np
 import simpy
 
 from llm_backends import Backend
-from society import interventions
+from society import intervening
 from society.lab import LabState
 from society.llm.policy import LLMPolicy
 from society.mechanisms.base import Clocked, Mechanism, registry
@@ -240,9 +240,7 @@ class SocietyModel(mesa.Model):
         # Called every record.checkpoint_every_days; society.run points it at RUN_DIR/checkpoint.
         self.on_checkpoint: Callable[[SocietyModel], None] | None = None
         self._stop_at: float | None = None  # end of the day on which a stop was requested
-        self.interventions = (
-            interventions.Interventions(scenario) if scenario.interventions else None
-        )
+        self.interventions = intervening.Interventions(scenario) if scenario.interventions else None
         if fresh:
             self._record(0)
             self.start()
@@ -273,7 +271,7 @@ class SocietyModel(mesa.Model):
         if self.llm is not None:
             parts["llm"] = self.llm
         if self.interventions is not None:
-            parts["interventions"] = interventions.part(self, self.interventions)
+            parts["interventions"] = intervening.part(self, self.interventions)
         return parts
 
     def use_scenario(self, scenario: Scenario) -> None:
@@ -375,7 +373,7 @@ class SocietyModel(mesa.Model):
             env.process(risk.process(self))
         if self.interventions is not None:
             end_of_day = partial(self.interventions.end_of_day, self)
-            env.process(self._every(1, interventions.OFFSET, end_of_day))
+            env.process(self._every(1, intervening.OFFSET, end_of_day))
 
     def _phase(self, phase: str) -> list[Mechanism]:
         return [m for m in self.mechanisms.values() if m.phase == phase]

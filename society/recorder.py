@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from society.metric_columns import METRIC_COLUMNS
 from society.network import Network
-from society.observe import METRIC_COLUMNS
 from society.population import Population, Role
 
 EVENT_SCHEMA = {

@@ -34,7 +34,7 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
     from society.scenario import format_default, iter_fields
 
     if args.metrics:
-        from society.observe import METRIC_COLUMNS
+        from society.metric_columns import METRIC_COLUMNS
 
         for name, meaning in METRIC_COLUMNS.items():
             out.print(f"[bold]{escape(name)}[/]  {escape(meaning)}", soft_wrap=True)

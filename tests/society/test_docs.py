@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from society.docs import DOCUMENTS, MODEL_DOC, README, render
-from society.observe import METRIC_COLUMNS
+from society.metric_columns import METRIC_COLUMNS
 from society.scenario import iter_fields
 
 ROOT = Path(__file__).resolve().parents[2]
