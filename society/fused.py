@@ -94,3 +94,14 @@ def uniform_histogram(x: np.ndarray, edges: np.ndarray) -> np.ndarray:  # pragma
             k += 1
         counts[k] += 1
     return counts
+
+
+def warm() -> None:
+    """Load every kernel for the argument types the engine passes (int32 edge lists and
+    degrees, int8 camps), so no run pays the loading."""
+    x = np.zeros(2)
+    ends = np.zeros(1, dtype=np.int32)
+    bounded_confidence_pull(x, ends, ends, x, np.ones(2, dtype=np.int32))
+    camp_counts(np.zeros(2, dtype=np.int8), ends, ends, x, 1)
+    links_apart(x, ends, ends, 0.0)
+    uniform_histogram(x + np.array([0.0, 1.0]), np.linspace(0.0, 1.0, 3))
