@@ -105,3 +105,70 @@ def warm() -> None:
     camp_counts(np.zeros(2, dtype=np.int8), ends, ends, x, 1)
     links_apart(x, ends, ends, 0.0)
     uniform_histogram(x + np.array([0.0, 1.0]), np.linspace(0.0, 1.0, 3))
+    neighbour_sum(ends, ends, x, 2)
+    scaled_neighbour_sums(ends, ends, np.zeros((2, 3)), x)
+    belief_update(np.zeros((2, 3)), np.zeros((2, 3)), 1.0, x, np.zeros((2, 3)), 1.0)
+
+
+@njit(cache=True, nogil=True)
+def neighbour_sum(
+    u: np.ndarray, v: np.ndarray, x: np.ndarray, n: int
+) -> np.ndarray:  # pragma: no cover - compiled
+    """``A @ x`` for the symmetric adjacency of the links ``(u[k], v[k])``, without building A.
+
+    Each node's terms are added in the order of its row in :attr:`Network.adjacency` (the links
+    where it is ``u`` in edge order, then those where it is ``v``), the order scipy's product
+    adds them in, so the sums are the same bits."""
+    y = np.zeros(n)
+    for k in range(u.shape[0]):
+        y[u[k]] += x[v[k]]
+    for k in range(u.shape[0]):
+        y[v[k]] += x[u[k]]
+    return y
+
+
+@njit(cache=True, nogil=True)
+def scaled_neighbour_sums(
+    u: np.ndarray, v: np.ndarray, t: np.ndarray, scale: np.ndarray
+) -> np.ndarray:  # pragma: no cover - compiled
+    """``diag(scale) A @ t`` for a 2-D ``t`` (:attr:`Network.reading` times ``t``), in the
+    order scipy's product adds (see :func:`neighbour_sum`)."""
+    n = scale.shape[0]
+    m = t.shape[1]
+    y = np.zeros((n, m))
+    for k in range(u.shape[0]):
+        i = u[k]
+        j = v[k]
+        a = scale[i]
+        for c in range(m):
+            y[i, c] += a * t[j, c]
+    for k in range(u.shape[0]):
+        i = v[k]
+        j = u[k]
+        a = scale[i]
+        for c in range(m):
+            y[i, c] += a * t[j, c]
+    return y
+
+
+@njit(cache=True, nogil=True)
+def belief_update(
+    x: np.ndarray,
+    heard: np.ndarray,
+    coupling: float,
+    grounding: np.ndarray,
+    target: np.ndarray,
+    h: float,
+) -> np.ndarray:  # pragma: no cover - compiled
+    """``(x + h (coupling heard + g target)) / (1 + h (1 + g))`` elementwise, ``g`` per row:
+    the semi-implicit belief step of :func:`~society.mechanisms.influence.coupled_belief_step`
+    with the same operations in the same order, without its four temporaries."""
+    n, m = x.shape
+    out = np.empty((n, m))
+    for i in range(n):
+        g = grounding[i]
+        denominator = 1.0 + h * (1.0 + g)
+        for c in range(m):
+            social = coupling * heard[i, c]
+            out[i, c] = (x[i, c] + h * (social + g * target[i, c])) / denominator
+    return out

@@ -121,8 +121,16 @@ def coupled_belief_step(
     ...                     truth=np.array([1.0]), h=1e9).round(6).tolist()
     [[0.5], [0.5]]
     """
-    csr = as_csr(adjacency)
-    social = coupling * (csr @ np.tanh(gain * x))
+    read = getattr(adjacency, "read", None)  # the engine's Network: its reading, maybe fused
+    pulled = np.tanh(gain * x)
+    heard = read(pulled) if read is not None else as_csr(adjacency) @ pulled
+    kernels = fused(x.shape[0])
+    if kernels is not None and truth.shape == x.shape and x.dtype == np.float64:
+        out: FloatArray = kernels.belief_update(
+            x, heard, float(coupling), np.asarray(grounding, np.float64), truth, float(h)
+        )
+        return out
+    social = coupling * heard
     g = grounding[:, None]
     target = truth if truth.ndim == 2 else truth[None, :]
     return (x + h * (social + g * target)) / (1.0 + h * (1.0 + g))
