@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from society.arrays import mean
 from society.lab import LabState
 from society.mechanisms.rival import RivalLab, rival_loss_of_control
 from society.population import Population
@@ -53,7 +54,7 @@ def daily_hazards(
     """
     z, r = scenario.hazards, scenario.risks
     d = lab.deference if deference is None else deference
-    misaligned = 1.0 - float(pop.alignment.mean())
+    misaligned = 1.0 - mean(pop.alignment)
     loss_of_control = (
         (1.0 - lab.protection)
         * d
