@@ -4,7 +4,8 @@ Each size runs the shipped baseline scenario for 365 days with catastrophes not 
 (``outcomes.stop_on_catastrophe = false``), so every run simulates all its days; the rate divides
 by the days the run actually simulated, read back from the run itself. Each run is a fresh
 subprocess: imports are excluded from the timing (the run is timed from building the model to
-its last day, after a warm-up run of 200 instances that loads every lazily imported module)
+its last day, after a warm-up run of 200 instances and a load of the fused kernels, so every
+lazily imported module is in)
 and peak memory is that run's alone. Sizes are interleaved across repeats so that load on a
 shared machine falls on all of them alike; medians are reported.
 
@@ -31,6 +32,8 @@ from society.model import SocietyModel
 n, days = int(sys.argv[1]), int(sys.argv[2])
 over = {"outcomes.stop_on_catastrophe": False, "days": days}
 SocietyModel(load_scenario("baseline", overrides={**over, "population.size": 200, "days": 5})).run()
+import society.fused  # large runs use the fused kernels: load them before the clock starts
+society.fused.warm()
 scenario = load_scenario("baseline", overrides={**over, "population.size": n})
 t0 = time.perf_counter(); c0 = time.process_time()
 model = SocietyModel(scenario)

@@ -153,3 +153,15 @@ def test_a_run_with_the_fused_kernels_is_the_same_run(tmp_path) -> None:
     solo = SocietyModel(load_scenario("echo_chamber", overrides=over))
     solo.run()
     assert solo.metrics_frame().equals(pl.read_parquet(out), null_equal=True)
+
+
+def test_cleaned_links_are_numpys_unique() -> None:
+    from society.network import _clean
+
+    rng = np.random.default_rng(6)
+    for n in (1, 10, 3_000):
+        u, v = rng.integers(0, n, size=4 * n), rng.integers(0, n, size=4 * n)
+        lo, hi = np.minimum(u, v), np.maximum(u, v)
+        key = np.unique(lo[lo != hi] * n + hi[lo != hi])
+        net = _clean(n, u, v)
+        assert net.u.tolist() == (key // n).tolist() and net.v.tolist() == (key % n).tolist()
