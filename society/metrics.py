@@ -13,19 +13,23 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from society.fusion import fused
 from society.graphs import as_csr, graph_rows, link_pairs
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
 
-def wasserstein1(a: FloatArray, b: FloatArray) -> float:
-    """Earth mover's (W1) distance between the empirical distributions of ``a`` and ``b``.
+def wasserstein1(a: FloatArray, b: FloatArray, *, presorted: bool = False) -> float:
+    """Earth mover's (W1) distance between the empirical distributions of ``a`` and ``b``
+    (``presorted``: both are sorted already, as the engine keeps them, so no sort is needed).
 
     >>> wasserstein1(np.array([0.0, 1.0]), np.array([0.5, 1.5]))
     0.5
     """
-    a = np.sort(np.asarray(a, dtype=np.float64))
-    b = np.sort(np.asarray(b, dtype=np.float64))
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if not presorted:
+        a, b = np.sort(a), np.sort(b)
     if a.shape == b.shape:
         return float(np.mean(np.abs(a - b)))
     # Different sizes: integrate |F_a - F_b| over the merged support.
@@ -92,7 +96,12 @@ def esteban_ray(x: FloatArray, alpha: float = 1.6, bins: int = 64) -> float:
     lo, hi = float(x.min()), float(x.max())
     if hi - lo <= 1e-12:
         return 0.0
-    counts, edges = np.histogram(x, bins=bins, range=(lo, hi))
+    kernels = fused(x.size)
+    if kernels is not None:  # np.histogram's equal-bin path in one pass, same counts
+        edges = np.linspace(lo, hi, bins + 1)
+        counts = kernels.uniform_histogram(x, edges)
+    else:
+        counts, edges = np.histogram(x, bins=bins, range=(lo, hi))
     p = counts / x.size
     y = 0.5 * (edges[:-1] + edges[1:])
     dist = np.abs(y[:, None] - y[None, :])
@@ -137,13 +146,15 @@ def neighbour_correlation(graph: Any, x: FloatArray) -> float:
     >>> neighbour_correlation(g, np.array([0.0, 0.0, 1.0, 1.0]))
     1.0
     """
-    csr = as_csr(graph)
     x = np.asarray(x, dtype=np.float64)
     strength = node_strength(graph)
     has = strength > 0
     if has.sum() < 2:
         return 0.0
-    mean_nb = (csr @ x)[has] / strength[has]
+    # The engine's Network sums over neighbours without its CSR view when that is faster.
+    neighbour_sum = getattr(graph, "neighbour_sum", None)
+    total = neighbour_sum(x) if neighbour_sum is not None else as_csr(graph) @ x
+    mean_nb = total[has] / strength[has]
     return correlation(x[has], mean_nb)
 
 
@@ -162,12 +173,17 @@ def modularity(graph: Any, labels: np.ndarray) -> float:
     total = strength.sum()
     if total <= 0:
         return 0.0
-    la = labels[a]
-    inside = la == labels[b]
-    e_c = np.bincount(la[inside], weights=None if w is None else w[inside], minlength=k) / (
-        1.0 if w is None else 2.0  # adjacency entries list each link in both directions
-    )
-    d_c = np.bincount(labels, weights=strength, minlength=k)
+    kernels = fused(labels.size)
+    if kernels is not None and w is None and labels.dtype.kind in "iu":
+        # The engine's edge list: both counts in one pass (the same sums as the bincounts).
+        e_c, d_c = kernels.camp_counts(labels, a, b, strength, k)
+    else:
+        la = labels[a]
+        inside = la == labels[b]
+        e_c = np.bincount(la[inside], weights=None if w is None else w[inside], minlength=k) / (
+            1.0 if w is None else 2.0  # adjacency entries list each link in both directions
+        )
+        d_c = np.bincount(labels, weights=strength, minlength=k)
     # total = sum of degrees = 2m, so e_c / m = 2 e_c / total.
     return float(np.sum(2.0 * e_c / total - (d_c / total) ** 2))
 
@@ -186,6 +202,9 @@ def active_link_density(graph: Any, x: FloatArray, threshold: float) -> float:
     if a.size == 0:
         return 0.0
     x = np.asarray(x)
+    kernels = fused(x.size)
+    if kernels is not None and x.dtype == np.float64:
+        return float(kernels.links_apart(x, a, b, float(threshold)) / a.size)
     return float(np.count_nonzero(np.abs(x[a] - x[b]) > threshold) / a.size)
 
 
@@ -217,7 +236,31 @@ def truth_distance(beliefs: FloatArray, truth: FloatArray) -> float:
     >>> truth_distance(np.array([[0.0, 1.0], [0.2, 1.0], [0.4, 1.0]]), np.array([1.0, 1.0]))
     0.4
     """
-    return float(np.mean(np.abs(np.median(beliefs, axis=0) - truth)))
+    return float(np.mean(np.abs(column_medians(beliefs) - truth)))
+
+
+def column_medians(x: FloatArray) -> FloatArray:
+    """``np.median(x, axis=0)``, column by column: a partition of each contiguous column is
+    several times faster than numpy's partition along the strided axis, and picks the same
+    order statistics (NaN wherever a column holds one, as numpy's).
+
+    >>> column_medians(np.array([[1.0, 4.0], [3.0, np.nan], [2.0, 0.0], [9.0, 1.0]])).tolist()
+    [2.5, nan]
+    """
+    n, m = x.shape
+    out = np.empty(m)
+    if n == 0:
+        out.fill(np.nan)
+        return out
+    h = n // 2
+    kth = [h - 1, h, n - 1] if n % 2 == 0 else [h, n - 1]
+    for j in range(m):
+        col = x[:, j].copy()
+        col.partition(kth)
+        # numpy's median is the mean of the middle pair: (a + b) / 2.
+        med = (col[h - 1] + col[h]) / 2.0 if n % 2 == 0 else col[h]
+        out[j] = np.nan if np.isnan(col[-1]) else med
+    return out
 
 
 def correlation(a: FloatArray, b: FloatArray) -> float:

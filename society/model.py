@@ -30,6 +30,7 @@ import simpy
 
 from llm_backends import Backend
 from society import intervening
+from society.arrays import mean
 from society.lab import LabState
 from society.llm.policy import LLMPolicy
 from society.mechanisms.base import Clocked, Mechanism, registry
@@ -470,7 +471,7 @@ class SocietyModel(mesa.Model):
         lab.gen_days += 1
         lab.gen_capability += work.capability
         lab.gen_alignment += work.alignment * kept
-        lab.gen_hack_share += float(pop.hacking.mean())
+        lab.gen_hack_share += mean(pop.hacking)
         if not before_deference and deference_day(lab, s, caught / pop.n):
             self._start_final_evaluation(today)
         self._activity = DayActivity(

@@ -14,6 +14,7 @@ import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
+from society.fusion import fused
 from society.graphs import csr_rows
 from society.state import Saved
 
@@ -28,6 +29,7 @@ class Network:
     _adjacency: sp.csr_array | None = field(default=None, repr=False)
     _rows: np.ndarray | None = field(default=None, repr=False)
     _reading: sp.csr_array | None = field(default=None, repr=False)
+    _degree: np.ndarray | None = field(default=None, repr=False)
 
     def save_state(self) -> Saved:
         return Saved(arrays={"u": self.u, "v": self.v})
@@ -71,18 +73,70 @@ class Network:
 
     @property
     def degree(self) -> np.ndarray:
-        """Number of distinct neighbours of each node."""
-        return np.diff(self.adjacency.indptr)
+        """Number of links of each node (a repeated link counts twice); cached."""
+        if self._degree is None:
+            if self._adjacency is not None or fused(self.n) is None:
+                self._degree = np.diff(self.adjacency.indptr)
+            else:  # the same counts without building the CSR view (large, rewired daily)
+                counts = np.bincount(self.u, minlength=self.n)
+                counts += np.bincount(self.v, minlength=self.n)
+                self._degree = counts.astype(np.int32)
+        return self._degree
+
+    def neighbour_sum(self, x: np.ndarray) -> np.ndarray:
+        """``adjacency @ x`` for a 1-D ``x``: the sum over each node's neighbours.
+
+        Large networks (rewired every day) compute it from the edge list, in the CSR product's
+        order of addition, rather than rebuild the CSR view for it: the same bits, without
+        the rebuild.
+        """
+        kernels = fused(self.n)
+        if kernels is None or self._adjacency is not None:
+            out: np.ndarray = self.adjacency @ x
+            return out
+        x = np.asarray(x, dtype=np.float64)
+        result: np.ndarray = kernels.neighbour_sum(self.u, self.v, x, self.n)
+        return result
+
+    def read(self, t: np.ndarray) -> np.ndarray:
+        """``reading @ t`` for a 2-D ``t`` (see :attr:`reading`), from the edge list for large
+        networks as :meth:`neighbour_sum` does."""
+        kernels = fused(self.n)
+        if kernels is None or self._reading is not None:
+            out: np.ndarray = self.reading @ t
+            return out
+        degree = self.degree.astype(np.float64)
+        scale = np.divide(
+            2.0 * self.n_edges / self.n, degree, out=np.zeros_like(degree), where=degree > 0
+        )
+        result: np.ndarray = kernels.scaled_neighbour_sums(self.u, self.v, t, scale)
+        return result
 
     @property
     def n_edges(self) -> int:
         return int(self.u.size)
+
+    def move_links(self, links: np.ndarray, u: np.ndarray, v: np.ndarray) -> None:
+        """Give links ``links`` (distinct indices) the new ends ``(u, v)``. The cached degrees
+        follow the move (a few links a day: cheaper than recounting every link); the CSR
+        views are dropped."""
+        degree = self._degree
+        if degree is not None:
+            np.subtract.at(degree, self.u[links], 1)
+            np.subtract.at(degree, self.v[links], 1)
+            np.add.at(degree, u, 1)
+            np.add.at(degree, v, 1)
+        self.u[links] = u
+        self.v[links] = v
+        self.edges_changed()
+        self._degree = degree
 
     def edges_changed(self) -> None:
         """Drop the cached CSR view after ``u``/``v`` were modified."""
         self._adjacency = None
         self._rows = None
         self._reading = None
+        self._degree = None
 
     def to_networkx(self) -> nx.Graph:
         """The graph as a networkx Graph with nodes ``0..n-1`` (built on request)."""
@@ -158,7 +212,11 @@ def _clean(n: int, u: np.ndarray, v: np.ndarray) -> Network:
     """Drop self-loops and duplicate edges; store endpoints as int32 (ordered ``u < v``)."""
     lo, hi = np.minimum(u, v), np.maximum(u, v)
     keep = lo != hi
-    key = np.unique(lo[keep] * n + hi[keep])
+    # np.unique's result, by sort and mask: numpy 2's unique hashes before it sorts, 80x
+    # slower on the million links of a 1M-instance graph.
+    key = np.sort(lo[keep] * n + hi[keep])
+    if key.size:
+        key = key[np.concatenate(([True], key[1:] != key[:-1]))]
     return Network(n, (key // n).astype(np.int32), (key % n).astype(np.int32))
 
 
@@ -193,7 +251,7 @@ def homophilous_rewire(
     cand, u, v = cand[disagree], u[disagree], v[disagree]
     swap = rng.random(cand.size) < 0.5
     keeper = np.where(swap, v, u)
-    order = np.argsort(opinion, kind="stable")
+    order = stable_order(opinion)
     rank = np.empty(net.n, dtype=np.int64)
     rank[order] = np.arange(net.n)
     # A window of nodes nearest in opinion, shifted to lie inside the ranking: clipping instead
@@ -203,7 +261,25 @@ def homophilous_rewire(
     target = order[start + rng.integers(0, width, size=cand.size)].astype(np.int32)
     ok = target != keeper
     cand, keeper, target = cand[ok], keeper[ok], target[ok]
-    net.u[cand] = keeper
-    net.v[cand] = target
-    net.edges_changed()
+    net.move_links(cand, keeper, target)
     return int(cand.size)
+
+
+def stable_order(x: np.ndarray) -> np.ndarray:
+    """``np.argsort(x, kind="stable")``, several times faster on large arrays.
+
+    numpy's default sort (SIMD where the CPU has it) orders values correctly but may order equal
+    values any way; the stable order is the one order by (value, index). So when no two values
+    tie (and none is NaN), the default sort's order is the stable one; otherwise the stable sort
+    runs.
+
+    >>> stable_order(np.array([0.3, 0.1, 0.3, 0.2])).tolist()
+    [1, 3, 0, 2]
+    """
+    if x.size < 2:
+        return np.argsort(x, kind="stable")
+    order = np.argsort(x)
+    ranked = x[order]
+    if np.isnan(ranked[-1]) or bool((ranked[1:] == ranked[:-1]).any()):
+        return np.argsort(x, kind="stable")
+    return order

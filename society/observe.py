@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from society import metrics as m
+from society.arrays import mean
 from society.lab import LabState, RivalLab
 from society.mechanisms.evaluation import (
     false_pass,
@@ -52,13 +53,14 @@ def observe(
     """Compute one metrics row (keys and order as :data:`METRIC_COLUMNS`)."""
     a_sorted = np.sort(pop.alignment)
     n = a_sorted.size
+    a_mean = mean(a_sorted)
     opinion = pop.opinion()
     g = scenario.generations
     basin = basin_interval(
         knowledge_return(lab.margin, g.rho_max),
         g.decay,
         lab.ceiling,
-        erosion=max(lab.gen_start_alignment - float(a_sorted.mean()), 0.0),
+        erosion=max(lab.gen_start_alignment - a_mean, 0.0),
         hack_loss=g.hack_penalty * lab.mean_hack_share(),
     )
     a_star, attractor = basin if basin is not None else (math.nan, math.nan)
@@ -67,14 +69,14 @@ def observe(
         "day": day,
         "generation": lab.generation,
         "n_instances": n,
-        "alignment_mean": float(a_sorted.mean()),
+        "alignment_mean": a_mean,
         "alignment_p05": _quantile(a_sorted, 0.05),
         "alignment_p50": _quantile(a_sorted, 0.50),
         "alignment_p95": _quantile(a_sorted, 0.95),
-        "alignment_shift": float(a_sorted.mean() - initial_sorted.mean()),
-        "drift_w1_initial": m.wasserstein1(a_sorted, initial_sorted),
+        "alignment_shift": a_mean - mean(initial_sorted),
+        "drift_w1_initial": m.wasserstein1(a_sorted, initial_sorted, presorted=True),
         "drift_w1_spec": m.distance_from_point(a_sorted, scenario.population.spec_alignment),
-        "belief_mean": float(pop.beliefs.mean()),
+        "belief_mean": mean(pop.beliefs),
         "belief_truth_distance": m.truth_distance(
             pop.beliefs, np.full(pop.beliefs.shape[1], scenario.beliefs.truth)
         ),
@@ -89,7 +91,7 @@ def observe(
         if activity.tasks
         else 0.0,
         "revolt_size": activity.revolt_size / n,
-        "reward_hack_share": float(pop.hacking.mean()),
+        "reward_hack_share": mean(pop.hacking),
         "test_validity": knowledge_validity(pop),
         "gaming_gap": gaming_gap(pop, lab.suite_uses, scenario.tests, gaming_scale(lab)),
         "false_pass": false_pass(pop, scenario.tests.pass_threshold),
@@ -125,7 +127,7 @@ def observe(
         "hazard_misuse": hazards["misuse"],
         "hazard_rival_ahead": hazards["rival_ahead"],
         "hazard_full": full_hazard,
-        "grievance_mean": float(pop.grievance.mean()),
+        "grievance_mean": mean(pop.grievance),
         "rewired_links": activity.rewired_links,
         "test_awareness_gap": float(pop.awareness[llm_members].mean())
         if llm_members is not None and llm_members.any()

@@ -22,7 +22,7 @@ def step_beliefs(
     """
     evidence = p.truth + p.evidence_noise * rng.standard_normal(pop.beliefs.shape)
     pop.beliefs = coupled_belief_step(
-        net.reading,
+        net,
         pop.beliefs,
         coupling=p.coupling,
         gain=p.gain,

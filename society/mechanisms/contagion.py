@@ -26,7 +26,7 @@ def step_hacking(
     the RL on the work done). Hackers drop the habit at ``recovery_rate`` per day.
     """
     h = pop.hacking
-    hacking_neighbours = net.adjacency @ h.astype(np.float64)
+    hacking_neighbours = net.neighbour_sum(h.astype(np.float64))
     hazard = work_share * (
         p.seed_rate * p.rl_pressure * (1.0 - pop.alignment) + p.spread_rate * hacking_neighbours
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from society.arrays import mean
 from society.lab import LabState
 from society.mechanisms.base import Clocked, Simulation, register
 from society.metrics import correlation
@@ -77,7 +78,7 @@ def gaming_scale(lab: LabState) -> float:
 
 def gaming_gap(pop: Population, uses: float, p: Tests, hardening: float = 1.0) -> float:
     """``E[a_hat - a]`` on the main suite today: overfitting plus gaming, in expectation."""
-    gaming = float(gaming_propensity(pop, p.awareness).mean())
+    gaming = mean(gaming_propensity(pop, p.awareness))
     return overfitting(uses, p) + p.gaming_bonus * hardening * gaming
 
 

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from society.arrays import mean
 from society.lab import LabState, RivalLab
 from society.mechanisms.knowledge import margin, protection
 from society.mechanisms.rival import rival_loss_of_control
@@ -58,7 +59,7 @@ def daily_hazards(
     """
     z, r = scenario.hazards, scenario.risks
     d = lab.deference if deference is None else deference
-    misaligned = 1.0 - float(pop.alignment.mean())
+    misaligned = 1.0 - mean(pop.alignment)
     loss_of_control = (
         (1.0 - lab.protection)
         * d

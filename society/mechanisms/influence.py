@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from society.fusion import fused
 from society.graphs import as_csr, link_pairs
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
@@ -58,11 +59,17 @@ def bounded_confidence_drift(
     u, v, w = link_pairs(adjacency)
     if w is None:
         # Undirected edge list (the engine's Network): each link read once, used both ways.
-        diff = x[v] - x[u]
-        gap = np.abs(diff)
         degree = getattr(adjacency, "degree", None)
         if not isinstance(degree, np.ndarray):
             degree = np.bincount(u, minlength=n) + np.bincount(v, minlength=n)
+        kernels = fused(n)
+        if kernels is not None:  # the same sums in one pass (the engine's hottest loop)
+            x = np.asarray(x, dtype=np.float64)
+            eps_of = np.asarray(eps_of, dtype=np.float64)
+            out: FloatArray = kernels.bounded_confidence_pull(x, u, v, eps_of, degree)
+            return out
+        diff = x[v] - x[u]
+        gap = np.abs(diff)
         pulled = np.bincount(u, weights=diff * (gap < eps_of[u]), minlength=n)
         pulled -= np.bincount(v, weights=diff * (gap < eps_of[v]), minlength=n)
     else:
@@ -114,8 +121,16 @@ def coupled_belief_step(
     ...                     truth=np.array([1.0]), h=1e9).round(6).tolist()
     [[0.5], [0.5]]
     """
-    csr = as_csr(adjacency)
-    social = coupling * (csr @ np.tanh(gain * x))
+    read = getattr(adjacency, "read", None)  # the engine's Network: its reading, maybe fused
+    pulled = np.tanh(gain * x)
+    heard = read(pulled) if read is not None else as_csr(adjacency) @ pulled
+    kernels = fused(x.shape[0])
+    if kernels is not None and truth.shape == x.shape and x.dtype == np.float64:
+        out: FloatArray = kernels.belief_update(
+            x, heard, float(coupling), np.asarray(grounding, np.float64), truth, float(h)
+        )
+        return out
+    social = coupling * heard
     g = grounding[:, None]
     target = truth if truth.ndim == 2 else truth[None, :]
     return (x + h * (social + g * target)) / (1.0 + h * (1.0 + g))

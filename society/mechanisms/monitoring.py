@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from society.arrays import mean
 from society.mechanisms.base import Mechanism, Simulation, register
 from society.mechanisms.evaluation import retrain
 from society.population import Population, Role
@@ -30,8 +31,8 @@ def catch_probability(pop: Population, p: Monitoring, protection: float = 0.0) -
     instances evade more, and alignment knowledge (protection ``P``) makes evasion harder.
     """
     monitors = (pop.role == Role.MONITOR) & ~pop.revolting
-    seen = coverage(float(monitors.mean()), p)
-    honesty = float(pop.alignment[monitors].mean()) if monitors.any() else 0.0
+    seen = coverage(mean(monitors), p)
+    honesty = mean(pop.alignment[monitors]) if monitors.any() else 0.0
     evasion = p.evasion_max * pop.capability / (pop.capability + p.evasion_half)
     out: np.ndarray = p.catch_prob * seen * honesty * (1.0 - evasion * (1.0 - protection))
     return out

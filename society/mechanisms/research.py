@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from society.arrays import mean
 from society.lab import LabState
 from society.mechanisms.base import Mechanism, Simulation, register
 from society.mechanisms.today import WorkDay
@@ -87,7 +88,7 @@ def do_work(
     # Work-days of the whole workforce: the working share of the sample times W(t), each
     # work-day worth level^beta (AI R&D feedback).
     feedback = lab.level**scenario.capability.feedback
-    total = scenario.population.workforce * growth * float(working.mean()) * per_instance
+    total = scenario.population.workforce * growth * mean(working) * per_instance
     total *= feedback * success * available
     shares = effort_shares(
         pop, working, lab.tax_in_force, p.risk_share, p.tax_compliance, p.compliance_alignment_slope

@@ -33,7 +33,7 @@ def revolt_cascade(
         return 0
     degree = np.maximum(net.degree, 1)
     for _ in range(MAX_CASCADE_ROUNDS):
-        share = (net.adjacency @ active.astype(np.float64)) / degree
+        share = net.neighbour_sum(active.astype(np.float64)) / degree
         joined = discontented & ~active & (share >= pop.revolt_threshold)
         if not joined.any():
             break

@@ -31,12 +31,11 @@ def step_values(
     substeps = max(1, math.ceil(h * (p.anchor_rate + p.influence + p.misaligned_influence) / 0.6))
     dt = h / substeps
     a = pop.alignment
-    adj = net.adjacency
     degree = np.maximum(net.degree, 1).astype(np.float64) if p.misaligned_influence > 0 else None
     for _ in range(substeps):
         pull = p.influence * bounded_confidence_drift(net, a, pop.openness)
         if degree is not None:
-            pull += p.misaligned_influence * np.minimum(adj @ a / degree - a, 0.0)
+            pull += p.misaligned_influence * np.minimum(net.neighbour_sum(a) / degree - a, 0.0)
         pull[pop.llm_social] = 0.0  # an LLM already read this instance's peer today
         da = p.anchor_rate * (pop.anchor - a) + pull - p.reflection_drift
         da -= p.hack_penalty * pop.hacking

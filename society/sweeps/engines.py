@@ -47,6 +47,9 @@ def run_point_on_ray(task: Task) -> Result:
     a sweep's points ran on a cluster; kept in the point files, never in points.parquet)."""
     import ray
 
+    from society.fusion import use_everywhere
+
+    use_everywhere()  # a Ray worker runs many points: load the fused kernels once (same bits)
     result = run_point(task)
     result["node"] = ray.get_runtime_context().get_node_id()
     return result
@@ -119,12 +122,13 @@ class LocalEngine:
         import multiprocessing
 
         # A fork server imports society once, single-threaded, and forks every worker from
-        # it: workers start in milliseconds instead of each re-importing numpy, polars and
-        # mesa (1-2 s apiece), and no worker is forked from a parent that already runs Polars
-        # or progress-bar threads (which 'fork' would risk deadlocking). 'spawn' elsewhere.
+        # it: workers start in milliseconds instead of each re-importing numpy, polars, mesa
+        # and numba's kernels (1-2 s apiece), and no worker is forked from a parent that
+        # already runs Polars or progress-bar threads (which 'fork' would risk deadlocking).
+        # 'spawn' elsewhere.
         if "forkserver" in multiprocessing.get_all_start_methods():
             server = multiprocessing.get_context("forkserver")
-            server.set_forkserver_preload(["society.sweeps.engines"])
+            server.set_forkserver_preload(["society.sweeps.preload"])
             return ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=server, initializer=ignore_interrupts
             )
