@@ -1,0 +1,24 @@
+"""MkDocs hook (mkdocs.yml, ``hooks:``): adds the generated reference pages to the build.
+
+The pages exist only in the built site, never as files under ``docs/``, so there is nothing to
+go stale; a file committed at a generated page's path is refused rather than silently shadowed.
+"""
+
+from __future__ import annotations
+
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import File, Files
+
+from society.docsite.pages import PAGES
+
+
+def on_files(files: Files, config: MkDocsConfig) -> Files:
+    for path, render in PAGES.items():
+        if files.get_file_from_path(path) is not None:
+            raise PluginError(
+                f"docs/{path} is generated from the code (society.docsite.pages): delete the "
+                "file and edit the code instead"
+            )
+        files.append(File.generated(config, path, content=render()))
+    return files
