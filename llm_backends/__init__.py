@@ -21,6 +21,7 @@ from .errors import (
     BackendError,
     BudgetExhausted,
     CacheCorruptError,
+    CacheUnusableError,
     ConfigError,
     ReplayMissError,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "Budget",
     "BudgetExhausted",
     "CacheCorruptError",
+    "CacheUnusableError",
     "CachedBackend",
     "CheckResult",
     "Completion",

@@ -7,11 +7,11 @@ promise "same semantics as the reference SDK backend".
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from .errors import BAD_RESPONSE, BackendError
+from .errors import BAD_RESPONSE, BackendError, redact
 from .limits import ReplyLimits, check_content
 from .types import Completion, CompletionRequest
 
@@ -99,12 +99,18 @@ def _parse_content(text: str) -> dict[str, Any] | None:
 
 
 def completion_from_body(
-    body: Any, latency_s: float, limits: ReplyLimits | None = None, where: str = "the endpoint"
+    body: Any,
+    latency_s: float,
+    limits: ReplyLimits | None = None,
+    where: str = "the endpoint",
+    secrets: Sequence[str] = (),
 ) -> Completion:
     """Read a chat-completions response body into a :class:`Completion`.
 
     ``limits`` bounds the message content (default :class:`~llm_backends.limits.ReplyLimits`);
-    ``where`` names the endpoint and decision in error messages.
+    ``where`` names the endpoint and decision in error messages. Each of ``secrets`` (the API
+    key) is redacted from the content before it is parsed: a server that reflects the key
+    must not get it into the cache, ``llm_calls.parquet`` or a log.
 
     Raises
     ------
@@ -123,6 +129,7 @@ def completion_from_body(
     if not isinstance(text, str):
         raise BackendError(BAD_RESPONSE, "response content is not a string")
     check_content(text, limits or ReplyLimits(), where)
+    text = redact(text, secrets)
     usage = body.get("usage")
     return Completion(
         text=text,

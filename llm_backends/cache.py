@@ -9,11 +9,21 @@ row is read; replay checks every row before it starts. A row that fails its dige
 truncated or damaged file, raises :class:`~llm_backends.errors.CacheCorruptError` naming the
 file. It is never treated as a miss: that would silently pay again while recording, or end a
 replay with a misleading miss.
+
+Endpoint rule: a cache opened for an endpoint (its base URL and model) is bound to it, and its
+keys include it, so one server's replies are never served as another's; opening it for
+another endpoint raises :class:`~llm_backends.errors.CacheUnusableError`. A cache written
+before caches were bound keeps its keys and is bound to the first endpoint that opens it.
+
+Lock rule: when another process holds the write lock longer than ``lock_wait_s``, a paid reply
+goes to a side file beside the cache (:mod:`llm_backends.cache_journal`) before it is used, and
+into the cache once the lock is free; nothing paid for waits on the lock or is lost to it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
@@ -24,12 +34,23 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-from .errors import CacheCorruptError, ReplayMissError
+from .cache_journal import PendingRows, Row, journals_of, read_journal, writer_alive
+from .errors import CacheCorruptError, CacheUnusableError, ReplayMissError
 from .protocol import Backend
 from .types import Completion, CompletionRequest
 
-__all__ = ["CachedBackend", "ReplayBackend", "ResponseCache", "row_digest"]
+__all__ = [
+    "CachedBackend",
+    "ReplayBackend",
+    "ResponseCache",
+    "bound_endpoint",
+    "check_cache_path",
+    "endpoint_mismatch",
+    "pending_journals",
+    "row_digest",
+]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
@@ -60,10 +81,24 @@ _COLUMNS = (
 DIGEST_VERSION = "society-llm-row-v1"
 """Mixed into every row digest, so a change in what is digested never passes old digests."""
 
-# SQLite's primary result codes for a damaged file ("database disk image is malformed") and
-# for a file that is not a database at all (e.g. a truncated header).
+ENDPOINT_KEY_VERSION = "society-llm-endpoint-v1"
+"""Mixed into the keys of a cache bound to an endpoint (see :meth:`ResponseCache.key_for`)."""
+
+LOCK_WAIT_S = 2.0
+"""How long a write waits for another process's lock before its row goes to the side file
+(and how long closing waits to write the side file's rows into the cache)."""
+
+# SQLite's primary result codes for a damaged file ("database disk image is malformed"), for
+# a file that is not a database at all (e.g. a truncated header), and for a lock held by
+# another connection.
 _SQLITE_CORRUPT = 11
 _SQLITE_NOTADB = 26
+_SQLITE_BUSY = 5
+_SQLITE_LOCKED = 6
+_INSERT = (
+    "INTO responses (key, decision, model, " + _COLUMNS + ", created, digest) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def row_digest(key: str, values: Sequence[object]) -> str:
@@ -88,8 +123,78 @@ def _is_damage(err: sqlite3.DatabaseError) -> bool:
     return code is not None and code & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
 
 
+def _is_busy(err: sqlite3.Error) -> bool:
+    code = getattr(err, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
+
+
+def check_cache_path(path: str | os.PathLike[str]) -> None:
+    """Refuse a cache path that cannot hold a cache, before anything is paid for.
+
+    Raises
+    ------
+    CacheUnusableError
+        When ``path`` is a directory or another non-file, a symbolic link to nothing, or
+        lies under something that is not a directory.
+    """
+    p = Path(path)
+    if p.is_symlink() and not p.exists():
+        raise CacheUnusableError(
+            str(p),
+            f"it is a symbolic link to '{os.readlink(p)}', which does not exist. Point "
+            "llm.cache at a file (or leave it unset for RUN_DIR/llm_cache.sqlite), or fix the "
+            "link",
+        )
+    if p.exists() and not p.is_file():
+        what = "a directory" if p.is_dir() else "not a regular file"
+        raise CacheUnusableError(
+            str(p),
+            f"it is {what}. Point llm.cache at a file (or leave it unset for "
+            "RUN_DIR/llm_cache.sqlite)",
+        )
+    for parent in p.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise CacheUnusableError(
+                    str(p),
+                    f"'{parent}' is not a directory. Point llm.cache at a file in a directory",
+                )
+            break
+
+
+def bound_endpoint(path: str | os.PathLike[str]) -> str | None:
+    """The endpoint the cache file at ``path`` is bound to, read without writing anything;
+    ``None`` when it is unbound, absent or unreadable (opening it says why)."""
+    p = Path(path)
+    if not p.is_file():
+        return None
+    try:
+        with contextlib.closing(sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True)) as db:
+            row = db.execute("SELECT value FROM cache_meta WHERE name = 'endpoint'").fetchone()
+    except sqlite3.Error:
+        return None
+    return None if row is None else str(row[0])
+
+
+def endpoint_mismatch(path: Path, bound: str, endpoint: str) -> CacheUnusableError:
+    """The error for a cache bound to endpoint ``bound`` opened for ``endpoint``."""
+    return CacheUnusableError(
+        str(path),
+        f"it holds replies recorded from {bound}, and this run asks {endpoint}. Serving "
+        "them would pass one server's answers off as another's. Give this run its own cache "
+        "(leave llm.cache unset, or point it at a new file), or delete the file to record "
+        "afresh",
+    )
+
+
+def pending_journals(path: str | os.PathLike[str]) -> list[Path]:
+    """The side files beside cache ``path`` whose rows are not in it yet (see the lock rule)."""
+    return journals_of(Path(path))
+
+
 class ResponseCache:
-    """SQLite store of completions keyed by :meth:`CompletionRequest.cache_key`.
+    """SQLite store of completions keyed by :meth:`key_for` (a request's
+    :meth:`~CompletionRequest.cache_key`, with the endpoint's identity when bound).
 
     Parameters
     ----------
@@ -103,12 +208,23 @@ class ResponseCache:
         survives SIGKILL of the process (the data sits in the OS page cache). ``True``:
         ``synchronous=FULL``, an fsync per commit, which also survives power loss at a
         cost of milliseconds per write.
+    endpoint : str or None
+        Identity of the endpoint whose replies this cache holds (e.g.
+        ``"http://127.0.0.1:8000/v1 (model m)"``). The cache is bound to the first endpoint
+        that opens it and its keys include it (see the module's endpoint rule). ``None``: the
+        identity the cache is bound to, if any.
+    lock_wait_s : float
+        How long a write waits for another process's write lock before its row goes to the
+        side file (see the module's lock rule).
 
     Raises
     ------
     CacheCorruptError
         From any method (and the constructor) when the file is damaged or a row fails its
         digest (see :func:`row_digest`).
+    CacheUnusableError
+        From the constructor, when the path cannot hold a cache (:func:`check_cache_path`),
+        the file cannot be opened, or it is bound to another endpoint.
 
     Notes
     -----
@@ -132,34 +248,118 @@ class ResponseCache:
     >>> cache.close()
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, durable: bool = False) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        durable: bool = False,
+        endpoint: str | None = None,
+        lock_wait_s: float = LOCK_WAIT_S,
+    ) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.lock_wait_s = lock_wait_s
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
-        existed = self.path.is_file() and self.path.stat().st_size > 0
-        with self._guard():
+        self._pending = PendingRows(self.path, durable=durable)
+        check_cache_path(self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            existed = self.path.is_file() and self.path.stat().st_size > 0
             # isolation_level=None: autocommit; each statement is its own durable transaction.
             db = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False, timeout=30.0
+                self.path, isolation_level=None, check_same_thread=False, timeout=lock_wait_s
             )
-            self._db = db
-            db.text_factory = _decode_text
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
-            if existed:
-                self._check(db, "quick_check")
-            db.execute(_SCHEMA)
-            db.execute(_META_SCHEMA)
-            self._legacy_through = self._upgrade(db)
+        except (OSError, sqlite3.Error) as err:
+            raise self._unusable(err) from None
+        self._db = db
+        try:
+            with self._guard():
+                db.text_factory = _decode_text
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+                if existed:
+                    self._check(db, "quick_check")
+                db.execute(_SCHEMA)
+                db.execute(_META_SCHEMA)
+                self._legacy_through = self._upgrade(db)
+                self.endpoint, self._endpoint_keys = self._bind(db, endpoint)
+                self._merge_journals(db)
+        except sqlite3.Error as err:
+            self.close()
+            raise self._unusable(err) from None
+        except BaseException:
+            self.close()
+            raise
+
+    # -- opening ------------------------------------------------------------------------
+    def _unusable(self, err: BaseException) -> CacheUnusableError:
+        reason = getattr(err, "strerror", None) or str(err)
+        if isinstance(err, sqlite3.Error) and _is_busy(err):
+            return CacheUnusableError(
+                str(self.path),
+                f"another process has held it locked for more than {self.lock_wait_s:g} s "
+                f"(SQLite: {err}). Let that process finish, or give this run its own cache",
+            )
+        return CacheUnusableError(
+            str(self.path),
+            f"it cannot be opened or created ({reason}). Point llm.cache at a writable file "
+            "(or leave it unset for RUN_DIR/llm_cache.sqlite)",
+        )
+
+    def _meta(self, db: sqlite3.Connection, name: str) -> str | None:
+        row = db.execute("SELECT value FROM cache_meta WHERE name = ?", (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _bind(self, db: sqlite3.Connection, endpoint: str | None) -> tuple[str | None, bool]:
+        """The endpoint this cache holds replies of, and whether its keys include it; binds
+        an unbound cache to ``endpoint``."""
+        bound = self._meta(db, "endpoint")
+        if bound is None and endpoint is not None:
+            # Rows already there were keyed without an endpoint (a cache from before caches
+            # were bound): they keep their keys, and so does every row written from now on.
+            scheme = "request" if db.execute("SELECT 1 FROM responses").fetchone() else "endpoint"
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for name, value in (("endpoint", endpoint), ("key_scheme", scheme)):
+                    db.execute(
+                        "INSERT OR IGNORE INTO cache_meta (name, value) VALUES (?, ?)",
+                        (name, value),
+                    )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            bound = self._meta(db, "endpoint")
+        if bound is not None and endpoint is not None and bound != endpoint:
+            raise endpoint_mismatch(self.path, bound, endpoint)
+        return bound, bound is not None and self._meta(db, "key_scheme") == "endpoint"
+
+    def _merge_journals(self, db: sqlite3.Connection) -> None:
+        """Write the side files of processes that died with rows pending into the cache (or
+        take them over while the lock is still held)."""
+        for journal in journals_of(self.path):
+            if writer_alive(journal):
+                continue  # that process writes them itself
+            entries = list(read_journal(journal))
+            for _verb, (key, _d, _m, *values, _created, digest) in entries:
+                if digest != row_digest(str(key), values):
+                    raise CacheCorruptError(
+                        str(journal), f"the row for key {key} fails its checksum"
+                    )
+            self._pending.adopt(journal, entries)
+        if len(self._pending):
+            self._flush(db, wait_s=0.0)
 
     # -- integrity ----------------------------------------------------------------------
     @contextmanager
     def _guard(self) -> Iterator[None]:
-        """Turn SQLite's reports of a damaged file into :class:`CacheCorruptError`."""
+        """Turn SQLite's reports of a damaged file into :class:`CacheCorruptError` (and of a
+        lock held too long into :class:`CacheUnusableError`)."""
         try:
             yield
         except sqlite3.DatabaseError as err:
+            if _is_busy(err):  # writes queue behind a lock; only a read can end here
+                raise self._unusable(err) from None
             if not _is_damage(err):
                 raise
             raise CacheCorruptError(str(self.path), f"SQLite: {err}") from err
@@ -212,17 +412,21 @@ class ResponseCache:
             raise self._damaged(f"the row for key {key} fails its checksum")
 
     def verify(self) -> int:
-        """Check every row's digest (and that each row is readable); return the row count.
+        """Check every row's digest (and that each row is readable); return the row count
+        (rows still waiting in a side file included).
 
         Replay calls this before serving anything, so a damaged cache stops a replay before
         the simulation starts rather than part way through it.
         """
         count = 0
         with self._lock, self._guard():
+            keys = set()
             rows = self._conn().execute(f"SELECT rowid, key, digest, {_COLUMNS} FROM responses")
             for rowid, key, digest, *values in rows:
                 self._verified(str(key), rowid, digest, values)
+                keys.add(str(key))
                 count += 1
+            count += sum(key not in keys for key in self._pending.rows)
         return count
 
     def check_integrity(self) -> None:
@@ -240,6 +444,16 @@ class ResponseCache:
             raise RuntimeError(f"ResponseCache({self.path}) is closed")
         return self._db
 
+    def key_for(self, request: CompletionRequest) -> str:
+        """The key ``request``'s reply is stored under: its
+        :meth:`~CompletionRequest.cache_key`, mixed with the endpoint's identity when the
+        cache is bound to one (caches bound before they held earlier rows keep plain keys)."""
+        key = request.cache_key()
+        if not self._endpoint_keys:
+            return key
+        material = json.dumps([ENDPOINT_KEY_VERSION, key, self.endpoint], separators=(",", ":"))
+        return hashlib.sha256(material.encode()).hexdigest()
+
     def get(self, key: str) -> Completion | None:
         """The stored completion for ``key`` (``cache_hit`` as stored: False), or ``None``.
 
@@ -249,15 +463,21 @@ class ResponseCache:
             When the row fails its digest or the file is damaged.
         """
         with self._lock, self._guard():
-            row = (
-                self._conn()
-                .execute(f"SELECT rowid, digest, {_COLUMNS} FROM responses WHERE key = ?", (key,))
-                .fetchone()
-            )
-        if row is None:
-            return None
-        rowid, digest, *values = row
-        self._verified(key, rowid, digest, values)
+            waiting = self._pending.rows.get(key)
+            if waiting is not None:
+                values: Sequence[Any] = waiting[1][3:11]
+            else:
+                row = (
+                    self._conn()
+                    .execute(
+                        f"SELECT rowid, digest, {_COLUMNS} FROM responses WHERE key = ?", (key,)
+                    )
+                    .fetchone()
+                )
+                if row is None:
+                    return None
+                rowid, digest, *values = row
+                self._verified(key, rowid, digest, values)
         text, parsed, p_tok, c_tok, latency, retries, fallback, error_kind = values
         try:
             parsed_obj = None if parsed is None else json.loads(parsed)
@@ -275,7 +495,7 @@ class ResponseCache:
         )
 
     def _write(self, verb: str, request: CompletionRequest, completion: Completion) -> None:
-        key = request.cache_key()
+        key = self.key_for(request)
         # Each value converted to its column's type first, so what is digested here is
         # exactly what SQLite gives back (an int latency would come back as a REAL).
         values = (
@@ -297,14 +517,67 @@ class ResponseCache:
             row_digest(key, values),
         )
         with self._lock, self._guard():
-            self._conn().execute(
-                f"{verb} INTO responses (key, decision, model, {_COLUMNS}, created, digest) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                row,
-            )
+            db = self._conn()
+            # While rows wait for the lock, one quick try (no waiting: the lock was held a
+            # moment ago) and the new row queues behind them, so they are written in order.
+            queued = len(self._pending) > 0 and not self._flush(db, wait_s=0.0)
+            if queued or not self._insert(db, [(verb, row)], wait_s=self.lock_wait_s):
+                self._pending.add(verb, row)
+
+    def _insert(
+        self, db: sqlite3.Connection, rows: Sequence[tuple[str, Row]], wait_s: float
+    ) -> bool:
+        """Write ``rows`` in one transaction, waiting at most ``wait_s`` for another
+        process's lock; False (nothing written) if it is still held."""
+        db.execute(f"PRAGMA busy_timeout = {round(wait_s * 1000)}")
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as err:
+            if _is_busy(err):
+                return False
+            raise
+        try:
+            for verb, row in rows:
+                db.execute(f"{verb} {_INSERT}", row)
+            db.execute("COMMIT")
+        except sqlite3.OperationalError as err:
+            db.execute("ROLLBACK")
+            if _is_busy(err):
+                return False
+            raise
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        finally:
+            db.execute(f"PRAGMA busy_timeout = {round(self.lock_wait_s * 1000)}")
+        return True
+
+    def _flush(self, db: sqlite3.Connection, wait_s: float) -> bool:
+        """Write the rows waiting in side files into the cache; True once none wait."""
+        if not len(self._pending):
+            return True
+        if not self._insert(db, list(self._pending.rows.values()), wait_s=wait_s):
+            return False
+        self._pending.written()
+        return True
+
+    def flush(self, wait_s: float | None = None) -> int:
+        """Write the rows waiting for another process's lock into the cache, waiting at most
+        ``wait_s`` (default ``lock_wait_s``); return how many still wait (kept durable in the
+        side file, merged by whoever opens the cache next)."""
+        with self._lock, self._guard():
+            if self._db is not None:
+                self._flush(self._db, self.lock_wait_s if wait_s is None else wait_s)
+            return len(self._pending)
+
+    @property
+    def waiting(self) -> int:
+        """Rows paid for that wait in the side file for another process's lock."""
+        return len(self._pending)
 
     def put(self, request: CompletionRequest, completion: Completion) -> None:
-        """Store (or overwrite) the completion for ``request``; committed on return."""
+        """Store (or overwrite) the completion for ``request``; durable on return (in the
+        cache, or in the side file while another process holds the lock)."""
         self._write("INSERT OR REPLACE", request, completion)
 
     def put_fallback(self, request: CompletionRequest, completion: Completion) -> None:
@@ -319,18 +592,28 @@ class ResponseCache:
 
     def __contains__(self, key: object) -> bool:
         with self._lock, self._guard():
+            if key in self._pending.rows:
+                return True
             row = self._conn().execute("SELECT 1 FROM responses WHERE key = ?", (key,)).fetchone()
         return row is not None
 
     def __len__(self) -> int:
         with self._lock, self._guard():
-            (n,) = self._conn().execute("SELECT COUNT(*) FROM responses").fetchone()
-        return int(n)
+            db = self._conn()
+            (n,) = db.execute("SELECT COUNT(*) FROM responses").fetchone()
+            extra = sum(
+                db.execute("SELECT 1 FROM responses WHERE key = ?", (key,)).fetchone() is None
+                for key in self._pending.rows
+            )
+        return int(n) + extra
 
     def close(self) -> None:
-        """Close the database (idempotent)."""
+        """Write any waiting rows (waiting at most ``lock_wait_s``) and close the database
+        (idempotent). Rows the lock still keeps out stay in the side file."""
         with self._lock:
             if self._db is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    self._flush(self._db, self.lock_wait_s)
                 self._db.close()
                 self._db = None
 
@@ -371,7 +654,7 @@ class CachedBackend:
         self._inflight: dict[str, asyncio.Future[Completion]] = {}
 
     async def complete(self, request: CompletionRequest) -> Completion:
-        key = request.cache_key()
+        key = self.cache.key_for(request)
         cached = self.cache.get(key)
         if cached is not None and not (cached.fallback and self.retry_fallbacks):
             self.hits += 1
@@ -405,7 +688,10 @@ class CachedBackend:
         self.cache.put_fallback(request, completion)
 
     async def aclose(self) -> None:
+        """Close ``inner`` and write any replies still waiting for another process's lock
+        on the cache (see :meth:`ResponseCache.flush`)."""
         await self.inner.aclose()
+        self.cache.flush()
 
 
 class ReplayBackend:
@@ -435,7 +721,7 @@ class ReplayBackend:
             cache.verify()
 
     async def complete(self, request: CompletionRequest) -> Completion:
-        key = request.cache_key()
+        key = self.cache.key_for(request)
         cached = self.cache.get(key)
         if cached is None:
             self.cache.check_integrity()  # a damaged index is damage, not a miss

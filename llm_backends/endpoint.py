@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from .errors import AUTH, CONNECTION, NOT_FOUND, TIMEOUT, BackendError, ConfigError, redact
 from .limits import DEFAULT_MAX_REPLY_BYTES, ReplyLimits
-from .negotiate import negotiate, refuses_format
+from .negotiate import NegotiationInconclusive, negotiate, refuses_format
 from .types import Completion, CompletionRequest
 from .validation import parse_json_object, validate
 
@@ -121,6 +121,8 @@ async def check_endpoint(backend: _Probeable, structured: str = "auto") -> Check
     EndpointCheckError
         Dead endpoint, wrong model, rejected key or timeout, with a message naming the URL,
         the model and the API-key variable (never the key).
+    NegotiationInconclusive
+        With ``"auto"``, when no probe of a mode was answered cleanly.
     """
     start = time.perf_counter()
     try:
@@ -130,6 +132,8 @@ async def check_endpoint(backend: _Probeable, structured: str = "auto") -> Check
             structured, negotiation = chosen.mode, chosen.explain()
         start = time.perf_counter()
         completion = await backend.complete(_check_request(backend.model, structured))
+    except NegotiationInconclusive:
+        raise  # the endpoint answered, only never cleanly: not a verdict on the endpoint
     except BackendError as exc:
         raise await _unusable(backend, exc, structured) from None
     latency = time.perf_counter() - start

@@ -18,11 +18,13 @@ __all__ = [
     "BAD_RESPONSE",
     "BUDGET_EXHAUSTED",
     "CACHE_CORRUPT",
+    "CACHE_UNUSABLE",
     "CONNECTION",
     "FALLBACK_KINDS",
     "INVALID_REPLY",
     "NOT_FOUND",
     "RATE_LIMITED",
+    "REDACTED",
     "REPLAY_MISS",
     "RETRYABLE_KINDS",
     "SERVER_ERROR",
@@ -30,6 +32,7 @@ __all__ = [
     "BackendError",
     "BudgetExhausted",
     "CacheCorruptError",
+    "CacheUnusableError",
     "ConfigError",
     "ReplayMissError",
     "kind_for_status",
@@ -48,6 +51,10 @@ BUDGET_EXHAUSTED = "budget_exhausted"
 REPLAY_MISS = "replay_miss"
 INVALID_REPLY = "invalid_reply"
 CACHE_CORRUPT = "cache_corrupt"
+CACHE_UNUSABLE = "cache_unusable"
+
+REDACTED = "[REDACTED]"
+"""What a secret found in a server's words is replaced by."""
 
 RETRYABLE_KINDS = frozenset({RATE_LIMITED, SERVER_ERROR, TIMEOUT, CONNECTION})
 """Kinds worth another attempt: the same request may succeed later."""
@@ -58,7 +65,8 @@ FALLBACK_KINDS = frozenset(RETRYABLE_KINDS | {BAD_RESPONSE, BUDGET_EXHAUSTED, IN
 ``invalid_reply`` arrives here as an error when a transport refuses a reply outright (over
 ``llm.max_reply_bytes``, or nested too deeply to parse safely); replies that parse but fail
 the schema become ``invalid_reply`` fallbacks in the structured layer, after a re-ask.
-``auth``, ``not_found``, ``replay_miss`` and ``cache_corrupt`` are configuration errors:
+``auth``, ``not_found``, ``replay_miss``, ``cache_corrupt`` and ``cache_unusable`` are
+configuration errors:
 falling back would silently turn an LLM run into a stub run, so they propagate.
 """
 
@@ -194,6 +202,32 @@ class CacheCorruptError(BackendError):
         return (self.path, self.detail, self.retries)
 
 
+class CacheUnusableError(BackendError):
+    """The response cache cannot be used: its path is a directory or a dangling link, it
+    cannot be opened or created, it was recorded against another endpoint, or another process
+    holds it locked for longer than a run waits.
+
+    Attributes
+    ----------
+    path : str
+        The cache file.
+    detail : str
+        Why, and what to do, in words that complete the sentence "cannot be used: ...".
+    """
+
+    def __init__(self, path: str, detail: str, retries: int = 0) -> None:
+        self.path = path
+        self.detail = detail
+        super().__init__(
+            CACHE_UNUSABLE,
+            f"the LLM response cache '{path}' cannot be used: {detail}",
+            retries=retries,
+        )
+
+    def _rebuild_args(self) -> tuple[object, ...]:
+        return (self.path, self.detail, self.retries)
+
+
 class ConfigError(ValueError):
     """A backend is misconfigured (e.g. the API-key environment variable is unset)."""
 
@@ -252,15 +286,16 @@ def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
 
 
 def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """Replace every occurrence of each non-trivial secret in ``text`` by ``***``.
+    """Replace every occurrence of each non-trivial secret in ``text`` by :data:`REDACTED`.
 
-    Servers echo API keys in error bodies ("Incorrect API key provided: ..."), so anything
-    derived from a response goes through here before it reaches an exception or a log.
+    Servers echo API keys in error bodies ("Incorrect API key provided: ...") and may reflect
+    them in replies, so anything derived from a response goes through here before it reaches
+    an exception, a log, the cache or a Parquet file.
 
     >>> redact("bad key sk-123456789", ["sk-123456789"])
-    'bad key ***'
+    'bad key [REDACTED]'
     """
     for secret in secrets:
         if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
+            text = text.replace(secret, REDACTED)
     return text

@@ -19,7 +19,9 @@ Start it from a test::
 random free port on 127.0.0.1 and stops by itself: with the ``with`` block, when the parent
 process dies (the child watches its stdin), or after ``max_lifetime_s``.
 
-Fault names (entry ``i`` of ``faults`` applies to the ``i``-th chat request):
+Fault names (entry ``i`` of ``faults`` applies to the ``i``-th chat request; with
+``probe_faults``, entry ``i`` of it applies to the ``i``-th structured-mode probe instead, and
+probes no longer count in ``faults``' schedule):
 
 ``ok``             normal reply
 ``500``            HTTP 500
@@ -46,7 +48,8 @@ as a model reading it would, or is free text.
 
 Independently of the schedule, a wrong bearer token gets 401 (when ``api_key`` is set; the
 body echoes the presented key, as some real servers do, so redaction is exercised) and an
-unknown model gets 404.
+unknown model gets 404. With ``echo_key`` every free-text string in a reply is the bearer
+token the request presented: a server that reflects the key into its answers.
 """
 
 from __future__ import annotations
@@ -121,6 +124,12 @@ class FakeServerConfig:
         ``format_error_status``; when False it is silently ignored.
     format_error_status : int
         Status of that refusal (llama.cpp's server sends 500, OpenAI 400).
+    probe_faults : tuple of str
+        Fault schedule of the structured-mode probes alone (requests whose schema is
+        :data:`~llm_backends.negotiate.PROBE_SCHEMA`'s shape); ``ok`` past its end.
+    echo_key : bool
+        Put the presented bearer token in every free-text string of a normal reply (keep the
+        key shorter than the schema's ``maxLength`` for the reply to stay valid).
     """
 
     latency_s: float = 0.0
@@ -135,6 +144,8 @@ class FakeServerConfig:
     formats: tuple[str, ...] = ("json_schema", "json_object")
     refuse_formats: bool = True
     format_error_status: int = 400
+    probe_faults: tuple[str, ...] = ()
+    echo_key: bool = False
 
     @classmethod
     def llama_cpp(cls, **kwargs: Any) -> FakeServerConfig:
@@ -146,7 +157,8 @@ class FakeServerConfig:
         object.__setattr__(self, "faults", tuple(self.faults))
         object.__setattr__(self, "models", tuple(self.models))
         object.__setattr__(self, "formats", tuple(self.formats))
-        unknown = set(self.faults) - FAULTS
+        object.__setattr__(self, "probe_faults", tuple(self.probe_faults))
+        unknown = (set(self.faults) | set(self.probe_faults)) - FAULTS
         if unknown:
             raise ValueError(f"unknown faults {sorted(unknown)}; use {sorted(FAULTS)}")
 
@@ -164,6 +176,7 @@ class _State:
     config: FakeServerConfig
     requests: int = 0
     chat_requests: int = 0
+    probe_requests: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
     faults: Counter[str] = field(default_factory=Counter)
     streamed_bytes: int = 0
@@ -172,6 +185,7 @@ class _State:
         return {
             "requests": self.requests,
             "chat_requests": self.chat_requests,
+            "probe_requests": self.probe_requests,
             "streamed_bytes": self.streamed_bytes,
             "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
             "faults": dict(sorted(self.faults.items())),
@@ -238,6 +252,36 @@ def _schema_in_prompt(messages: Any) -> Any:
     return None
 
 
+def _with_text(value: Any, schema: Any, text: str) -> Any:
+    """``value`` with every free-text string in it (a string ``schema`` declares without an
+    enum) replaced by ``text``."""
+    schema = schema if isinstance(schema, dict) else {}
+    if isinstance(value, str):
+        return text if "enum" not in schema else value
+    if isinstance(value, dict):
+        props = schema.get("properties") or {}
+        return {k: _with_text(v, props.get(k), text) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_with_text(v, schema.get("items"), text) for v in value]
+    return value
+
+
+def _is_probe(body: dict[str, Any]) -> bool:
+    """Whether a chat request is a structured-mode probe: its schema (however it is sent)
+    has the one property ``probe``."""
+    fmt = body.get("response_format")
+    schema = None
+    if isinstance(fmt, dict):
+        named = fmt.get("json_schema")
+        schema = (named.get("schema") if isinstance(named, dict) else None) or fmt.get("schema")
+    schema = schema or _schema_in_prompt(body.get("messages"))
+    return isinstance(schema, dict) and list(schema.get("properties") or {}) == ["probe"]
+
+
+def _scheduled(schedule: tuple[str, ...], index: int) -> str:
+    return schedule[index] if index < len(schedule) else "ok"
+
+
 def _cut_in_last_string(text: str) -> str:
     """``text`` cut a few characters into its last string value (or short of its end)."""
     end = text.rfind('"')
@@ -298,7 +342,11 @@ def _make_app(state: _State) -> web.Application:
             return _error(404, f"The model `{model}` does not exist", "model_not_found")
         index = state.chat_requests
         state.chat_requests += 1
-        fault = cfg.fault(index)
+        if cfg.probe_faults and _is_probe(body):
+            fault = _scheduled(cfg.probe_faults, state.probe_requests)
+            state.probe_requests += 1
+        else:
+            fault = cfg.fault(index - state.probe_requests if cfg.probe_faults else index)
         state.faults[fault] += 1
         if fault == "500":
             state.statuses[500] += 1
@@ -349,7 +397,11 @@ def _make_app(state: _State) -> web.Application:
         elif fault == "near_miss":
             content = _cut_in_last_string(json.dumps(synthesize(schema, seed)))
         else:
-            content = json.dumps(synthesize(schema, seed))
+            reply = synthesize(schema, seed)
+            if cfg.echo_key:
+                presented = request.headers.get("Authorization", "").removeprefix("Bearer ")
+                reply = _with_text(reply, schema, presented)
+            content = json.dumps(reply)
         prompt_chars = sum(len(str(m.get("content", ""))) for m in messages)
         state.statuses[200] += 1
         return web.json_response(_completion(index, model, content, max(1, prompt_chars // 4)))
@@ -370,7 +422,7 @@ def _make_app(state: _State) -> web.Application:
         raw = await request.read()
         if raw:
             state.config = FakeServerConfig(**json.loads(raw))
-        state.requests = state.chat_requests = state.streamed_bytes = 0
+        state.requests = state.chat_requests = state.probe_requests = state.streamed_bytes = 0
         state.statuses.clear()
         state.faults.clear()
         return web.json_response(state.snapshot())

@@ -143,7 +143,9 @@ class FastOpenAICompatibleBackend(Endpoint):
         payload = json.dumps(build_payload(request, model=request.model or self.model))
         what = f" (decision {request.decision!r})"
         body, latency = await self._request("POST", self._chat_url, payload.encode(), what)
-        return completion_from_body(body, latency, self.limits, f"{self.base_url}{what}")
+        return completion_from_body(
+            body, latency, self.limits, f"{self.base_url}{what}", secrets=(self._key,)
+        )
 
     async def list_models(self) -> list[str]:
         """Model ids the endpoint advertises."""

@@ -194,7 +194,9 @@ class OpenAICompatibleBackend(Endpoint):
             raise error
         latency = time.perf_counter() - start
         body: Any = response.model_dump() if hasattr(response, "model_dump") else response
-        return completion_from_body(body, latency, self.limits, f"{self.base_url}{what}")
+        return completion_from_body(
+            body, latency, self.limits, f"{self.base_url}{what}", secrets=(self._key,)
+        )
 
     async def list_models(self) -> list[str]:
         """Model ids the endpoint advertises."""

@@ -22,7 +22,7 @@ from society.errors import (
     storage_cause,
     storage_fix,
 )
-from society.llm.setup import build_stack, preflight
+from society.llm.setup import build_stack, check_cache, preflight
 from society.model import RunInterrupted, SocietyModel
 from society.resources import check_fits_in_memory
 from society.scenario import Scenario
@@ -36,6 +36,7 @@ from society.store.checkpoint import (
 from society.store.checkpoint import save as save_checkpoint
 from society.store.files import refuse_links, sync_files
 from society.store.provenance import utc_now
+from society.store.reading import readable_scenario
 from society.store.rundir import (
     LLMRecord,
     Manifest,
@@ -114,6 +115,12 @@ def run(
     check_fits_in_memory(resolved)  # a society too large for this machine fails before it starts
     uses_llm = resolved.llm.fraction > 0
     negotiation = None
+    if uses_llm:  # a cache the run cannot use fails before anything is made or sent
+        check_cache(
+            resolved,
+            Path(out) if out is not None else None,
+            Path(replay_from) if replay_from is not None else None,
+        )
     if uses_llm and replay_from is None:
         # Fail fast, before any directory or simulation; settles llm.structured = "auto".
         checked = preflight(resolved)
@@ -141,7 +148,7 @@ def run(
                 run_dir.write_manifest(manifest)
                 raise
             manifest.llm = LLMRecord(
-                cache=str(stack.cache.path) if stack.cache else None,
+                cache=str(stack.cache.path) if stack.cache is not None else None,
                 replay_from=str(replay_from) if replay_from else None,
                 structured=resolved.llm.structured,
                 negotiation=negotiation,
@@ -429,16 +436,21 @@ def _close(
 def load(run_dir: str | Path) -> RunResult:
     """Read a stored run back.
 
-    Raises :class:`~society.errors.RunDirectoryError` naming the first missing file. Reading
-    takes no lock: a run still being written reads as incomplete.
+    Raises :class:`~society.errors.RunDirectoryError` naming the first missing file, or a file
+    that is damaged or does not hold what a run writes there. Reading takes no lock: a run
+    still being written reads as incomplete. A stored scenario this version of society does
+    not accept is read over the defaults, value by value where the types agree
+    (:func:`~society.store.reading.readable_scenario`).
     """
     stored = RunDir.open(run_dir, "load")
     stored.require_complete()
+    manifest = stored.read_manifest().to_json()
+    manifest["scenario"] = readable_scenario(manifest["scenario"])
     return RunResult(
         path=stored.path,
-        metrics=pl.read_parquet(stored.metrics),
-        events=pl.read_parquet(stored.events),
-        generations=pl.read_parquet(stored.generations),
+        metrics=stored.read_table("metrics"),
+        events=stored.read_table("events"),
+        generations=stored.read_table("generations"),
         summary=stored.read_summary(),
-        manifest=stored.read_manifest().to_json(),
+        manifest=manifest,
     )

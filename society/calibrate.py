@@ -41,21 +41,26 @@ What each fitted number means (all are scenario fields, ``society fields`` lists
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 import numpy as np
 import polars as pl
+from pydantic import BaseModel, ValidationError
 
 from society.errors import SocietyError, printable
+from society.llm.policy import CALL_SCHEMA
 from society.mechanisms.research import stub_alignment_fraction
+from society.recorder import METRIC_SCHEMA
 from society.scenario import Scenario, format_default
+from society.store.reading import read_table, unreadable
 from society.store.rundir import RunDir
 from society.sweeps.summary import paired_difference
+
+R = TypeVar("R", bound=BaseModel)
 
 #: Fewest usable replies of a decision to fit its parameters.
 MIN_SAMPLES = 5
@@ -181,8 +186,11 @@ def read_samples(run_dir: str | Path) -> Samples:
             f"the work each instance did per day is unknown. Resume it with `society run "
             f"--resume {where}` and calibrate when it has finished."
         )
-    calls = pl.read_parquet(run.llm_calls)
+    calls = read_table(run.llm_calls, CALL_SCHEMA, required=("decision", "fallback"))
     needed = {"decision", "fallback", "answer", "alignment", "tax", "peer_alignment", "role"}
+    for column in ("day", "archetype"):  # every version wrote these: their absence is damage
+        if column not in calls.columns:
+            raise unreadable(run.llm_calls, f"column '{column}' is missing")
     if not needed <= set(calls.columns):
         raise CalibrationError(
             f"'{where}/{RunDir.LLM_CALLS}' lacks the state and answer columns "
@@ -190,7 +198,13 @@ def read_samples(run_dir: str | Path) -> Samples:
             f"society that did not record them. Rerun the scenario (or replay it with `society "
             f"run --replay {where}`) to record them."
         )
-    ok = calls.filter(~pl.col("fallback") & pl.col("answer").is_not_null())
+    ok = calls.filter(~pl.col("fallback").fill_null(True) & pl.col("answer").is_not_null())
+    for column in ("day", "alignment", "tax"):
+        # The policy records the state it asked in, always finite: anything else is damage.
+        if column in ok.columns and not ok[column].is_finite().fill_null(False).all():
+            raise unreadable(
+                run.llm_calls, f"column '{column}' of an answered call is empty, NaN or infinite"
+            )
     if calls.height == 0 or ok.height == 0:
         causes = (
             calls.filter(pl.col("fallback"))
@@ -205,10 +219,15 @@ def read_samples(run_dir: str | Path) -> Samples:
             f"policy ({said}), so there is no LLM decision to fit. Check the endpoint with "
             f"`society llm --base-url URL --model NAME`, then rerun the scenario."
         )
-    metrics = pl.read_parquet(run.metrics).select("day", "work_per_instance", "belief_mean")
-    work = _work_rows(ok)
-    peer = _peer_rows(ok, metrics, scenario.beliefs.claims)
-    gap = _gap_rows(ok)
+    metrics = read_table(
+        run.metrics, METRIC_SCHEMA, required=("day", "work_per_instance", "belief_mean")
+    ).select("day", "work_per_instance", "belief_mean")
+    for column in metrics.columns:
+        if not metrics[column].is_finite().fill_null(False).all():
+            raise unreadable(run.metrics, f"column '{column}' has empty, NaN or infinite values")
+    work = _work_rows(ok, run.llm_calls)
+    peer = _peer_rows(ok, metrics, scenario.beliefs.claims, run.llm_calls)
+    gap = _gap_rows(ok, run.llm_calls)
     for name, frame, fits in (
         ("work_allocation", work, "the work shares"),
         ("peer_message", peer, "peer influence"),
@@ -225,16 +244,30 @@ def read_samples(run_dir: str | Path) -> Samples:
     return Samples(run.path, scenario, calls.height, calls.height - ok.height, work, peer, gap)
 
 
-def _answers(frame: pl.DataFrame, decision: str) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
+def _answers(
+    frame: pl.DataFrame, decision: str, reply: type[R], path: Path
+) -> tuple[pl.DataFrame, list[R]]:
+    """The rows of ``decision`` and their answers, read back as the validated replies the
+    policy recorded; an answer that is not one is damage to ``path``."""
     rows = frame.filter(pl.col("decision") == decision)
-    return rows, [json.loads(a) for a in rows["answer"]]
+    parsed = []
+    for i, text in enumerate(rows["answer"]):
+        try:
+            parsed.append(reply.model_validate_json(text))
+        except (ValidationError, ValueError, RecursionError):
+            raise unreadable(
+                path,
+                f"the answer of {decision} call {i + 1} is not a {reply.__name__} reply "
+                f"({printable(text, 60)})",
+            ) from None
+    return rows, parsed
 
 
-def _work_rows(ok: pl.DataFrame) -> pl.DataFrame:
+def _work_rows(ok: pl.DataFrame, path: Path) -> pl.DataFrame:
     from society.llm.decisions import WorkAllocation
 
-    rows, answers = _answers(ok, "work_allocation")
-    shares = [WorkAllocation.model_validate(a).shares() for a in answers] or [(0.0, 0.0, 0.0)]
+    rows, answers = _answers(ok, "work_allocation", WorkAllocation, path)
+    shares = [a.shares() for a in answers] or [(0.0, 0.0, 0.0)]
     arr = np.asarray(shares[: rows.height], dtype=np.float64).reshape(rows.height, 3)
     return rows.select("day", "alignment", "tax").with_columns(
         capabilities=pl.Series(arr[:, 0]),
@@ -243,11 +276,10 @@ def _work_rows(ok: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _peer_rows(ok: pl.DataFrame, metrics: pl.DataFrame, claims: int) -> pl.DataFrame:
+def _peer_rows(ok: pl.DataFrame, metrics: pl.DataFrame, claims: int, path: Path) -> pl.DataFrame:
     from society.llm.decisions import PeerMessage
 
-    rows, answers = _answers(ok, "peer_message")
-    parsed = [PeerMessage.model_validate(a) for a in answers]
+    rows, parsed = _answers(ok, "peer_message", PeerMessage, path)
     shift = np.array([p.alignment_shift for p in parsed], dtype=np.float64)
     # The policy applies the shifts cycled to the run's number of claims (np.resize).
     size = np.array(
@@ -280,17 +312,14 @@ def _peer_rows(ok: pl.DataFrame, metrics: pl.DataFrame, claims: int) -> pl.DataF
     return out
 
 
-def _gap_rows(ok: pl.DataFrame) -> pl.DataFrame:
+def _gap_rows(ok: pl.DataFrame, path: Path) -> pl.DataFrame:
     from society.llm import decisions
 
     keys = ["day", "role", "archetype"]
     probs = {}
     for kind in ("behavior_test", "honeypot"):
-        rows, answers = _answers(ok, kind)
-        p = [
-            decisions.aligned_probability(decisions.BehaviorAnswer.model_validate(a))
-            for a in answers
-        ]
+        rows, answers = _answers(ok, kind, decisions.BehaviorAnswer, path)
+        p = [decisions.aligned_probability(a) for a in answers]
         probs[kind] = rows.select(*keys, "alignment").with_columns(
             pl.Series(kind, p, dtype=pl.Float64)
         )

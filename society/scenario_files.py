@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
+import unicodedata
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from society.errors import ScenarioError, printable
 from society.scenario import REMOVED_KEYS, Scenario, iter_fields
+from society.text import BIDI_CONTROLS
 
 _REPO_SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 _PACKAGED_SCENARIOS = Path(__file__).resolve().parent / "_shipped_scenarios"
@@ -201,7 +204,7 @@ def format_validation_error(
     override in ``given``), each bad key, its value, and what is allowed."""
     given = given or {}
     errors = err.errors()
-    keys = [_field_key(e["loc"]) for e in errors]
+    keys = [_given_key(e, given) for e in errors]
     from_overrides = [k in given for k in keys]
     if all(from_overrides):
         lead = ", ".join(dict.fromkeys(given[k] for k in keys))
@@ -213,6 +216,24 @@ def format_validation_error(
             fix += " (the values marked with their --set/--seed came from the command line)"
     parts = _error_parts(errors, given if not all(from_overrides) else {})
     return f"{lead}: {' '.join(parts)} {fix}; `society check` shows every resolved field."
+
+
+def _given_key(error: Any, given: Mapping[str, str]) -> str:
+    """The key an error is about, as :func:`format_validation_error` attributes it: the field
+    key of its location, or, for a rule a section checks (located at the section, e.g.
+    ``record``), the overridden key under it whose name the rule's message gives."""
+    key = _field_key(error["loc"])
+    if key in given:
+        return key
+    message = str(error.get("msg", ""))
+    named = [
+        k
+        for k in given
+        if key
+        and k.startswith(f"{key}.")
+        and re.search(rf"\b{re.escape(k.rsplit('.', 1)[-1])}\b", message)
+    ]
+    return named[0] if len(named) == 1 else key
 
 
 def _field_key(loc: tuple[Any, ...]) -> str:
@@ -227,8 +248,8 @@ def _error_parts(errors: list[Any], given: Mapping[str, str]) -> list[str]:
     sections = {k.rsplit(".", 1)[0] for k in known if "." in k}
     parts = []
     for e in errors:
-        if _field_key(e["loc"]) in given:
-            parts.append(f"({given[_field_key(e['loc'])]})")
+        if _given_key(e, given) in given:
+            parts.append(f"({given[_given_key(e, given)]})")
         loc = e["loc"]
         key = ".".join(str(p) for p in loc)
         value = e.get("input")
@@ -334,12 +355,23 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return '"' + "".join(_toml_char(c) for c in value) + '"'
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     return str(value)
+
+
+def _toml_char(c: str) -> str:
+    """One character of a TOML basic string: quotes and backslashes escaped, and control
+    characters and bidi controls written as ``\\uXXXX`` (TOML forbids the former raw, and
+    neither may reach a terminal that prints the text)."""
+    if c in '"\\':
+        return "\\" + c
+    if c in BIDI_CONTROLS or unicodedata.category(c) == "Cc":
+        return f"\\u{ord(c):04x}"
+    return c
 
 
 def fragment_overrides(path: str | Path) -> list[str]:

@@ -25,7 +25,6 @@ Examples
 from __future__ import annotations
 
 import glob
-import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from typing import Any
 import polars as pl
 
 from society.errors import RunDirectoryError, printable
+from society.store.reading import read_json
 
 #: The columns every run table starts with, and their types.
 IDENTITY: dict[str, pl.DataType] = {
@@ -44,6 +44,8 @@ IDENTITY: dict[str, pl.DataType] = {
 #: The run tables that carry :data:`IDENTITY`.
 RUN_TABLES = ("metrics", "events", "generations")
 SEPARATOR = "__"
+#: What to do about a directory :func:`scan` cannot read.
+_FIX = "Give run or sweep directories that society wrote, or leave this one out."
 
 
 def column_name(key: str) -> str:
@@ -151,7 +153,7 @@ def _scan_one(path: Path, table: str) -> pl.LazyFrame:
     if "run_id" in frame.collect_schema().names():
         return frame
     summary_path = path / "summary.json"
-    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
+    summary = read_json(summary_path, _FIX) if summary_path.is_file() else {}
     ids = {
         "run_id": manifest.get("run_id", path.name),
         "scenario": manifest.get("scenario_name"),
@@ -191,14 +193,8 @@ def _scan_sweep(path: Path) -> pl.LazyFrame:
 
 
 def _manifest(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads((path / "manifest.json").read_text())
-    except (OSError, ValueError) as err:
-        raise RunDirectoryError(
-            f"'{printable(path)}/manifest.json' cannot be read ({err}); give run or sweep "
-            f"directories."
-        ) from None
-    return data if isinstance(data, dict) else {}
+    """A directory's manifest, read as untrusted input (:mod:`society.store.reading`)."""
+    return read_json(path / "manifest.json", _FIX)
 
 
 __all__ = [

@@ -16,18 +16,27 @@ from viz.style import EVENT_STYLE, OKABE_ITO
 DAY_LABEL = "simulated day (d)"
 
 
+#: Larger magnitudes are not drawn: an axis spanning them overflows matplotlib's tick
+#: arithmetic (no quantity of the model comes near).
+DRAWABLE = 1e150
+
+
 def column(frame: pl.DataFrame, name: str) -> np.ndarray:
-    """A column as a float numpy array (NaN for nulls); all NaN if the column is absent."""
+    """A column as a float numpy array (NaN for nulls, and for infinities and magnitudes over
+    :data:`DRAWABLE`, which no axis can show); all NaN if the column is absent."""
     if name not in frame.columns:
         return np.full(frame.height, np.nan)
-    return frame[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    values = frame[name].cast(pl.Float64).fill_null(np.nan).to_numpy().copy()
+    values[~(np.abs(values) <= DRAWABLE)] = np.nan
+    return values
 
 
 def events_of(events: pl.DataFrame | None, kinds: Iterable[str]) -> pl.DataFrame:
     """The rows of ``events`` whose kind is in ``kinds`` (an empty frame if none)."""
     if events is None or events.is_empty():
         return pl.DataFrame(schema={"day": pl.Float64, "kind": pl.String, "magnitude": pl.Float64})
-    return events.filter(pl.col("kind").is_in(list(kinds)))
+    drawable = pl.col("day").cast(pl.Float64).abs() <= DRAWABLE
+    return events.filter(pl.col("kind").is_in(list(kinds)) & drawable)
 
 
 def mark_events(

@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from viz.html import esc, table
 from viz.load import _flatten_sweep_manifest
 from viz.runviews import save_figure
-from viz.style import OKABE_ITO, new_figure, styled
+from viz.style import OKABE_ITO, new_figure, plain, styled
 
 if TYPE_CHECKING:
     from society.analysis.data import SweepData
@@ -30,8 +30,9 @@ if TYPE_CHECKING:
 
 def draw_analysis(data: SweepData, analysis: Analysis, path: Path) -> Path:
     """Draw ``analysis``'s figure to ``path`` (PNG) and return it."""
-    title = data.name
-    label = analysis.target.label
+    # User text (the sweep's name, a target named after a column) drawn literally.
+    title = plain(data.name)
+    label = plain(analysis.target.label)
     if analysis.method == "sobol":
         fig = sobol_figure(analysis.table, label, title)
     elif analysis.method == "morris":

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from matplotlib.figure import Figure
 
-from viz.style import OKABE_ITO, new_figure, styled
+from viz.style import OKABE_ITO, new_figure, plain, styled
 
 if TYPE_CHECKING:
     from society.calibrate import Calibration, Quantity
@@ -43,7 +43,7 @@ def calibration_figure(cal: Calibration) -> Figure:
     axes[0, 0].legend(fontsize=7, loc="upper right")
     s = cal.samples
     fig.suptitle(
-        f"LLM vs stub decisions on the recorded states of {s.run.name} "
+        f"LLM vs stub decisions on the recorded states of {plain(s.run.name)} "
         f"({s.calls - s.fallbacks} of {s.calls} LLM calls answered)",
         fontsize=11,
     )

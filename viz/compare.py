@@ -27,7 +27,7 @@ from viz.html import (
 from viz.load import load_run
 from viz.report import summary_rows
 from viz.runviews import save_figure
-from viz.style import CYCLE, new_figure, styled
+from viz.style import CYCLE, new_figure, plain, styled
 
 COMPARE_VIEWS = {
     "compare": (
@@ -42,10 +42,11 @@ IGNORED_KEYS = ("name", "question")
 def run_labels(runs: Sequence[RunResult]) -> list[str]:
     """Short unique labels: scenario name and seed, or the directory name if those repeat."""
     labels = [
-        f"{r.manifest.get('scenario_name', r.path.name)} s{r.manifest.get('seed')}" for r in runs
+        plain(f"{r.manifest.get('scenario_name', r.path.name)} s{r.manifest.get('seed')}")
+        for r in runs
     ]
     if len(set(labels)) < len(labels):
-        labels = [r.path.name for r in runs]
+        labels = [plain(r.path.name) for r in runs]
     if len(set(labels)) < len(labels):
         labels = [f"{i + 1}: {lab}" for i, lab in enumerate(labels)]
     return labels

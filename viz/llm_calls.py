@@ -10,7 +10,7 @@ import polars as pl
 from matplotlib.figure import Figure
 
 from viz._common import note
-from viz.style import OKABE_ITO, new_figure, styled, suptitle
+from viz.style import OKABE_ITO, new_figure, plain, styled, suptitle
 
 OUTCOMES = (
     ("accepted", "the model's own valid answer", OKABE_ITO["bluish_green"]),
@@ -62,7 +62,7 @@ def llm_calls_figure(calls: pl.DataFrame, manifest: Mapping[str, Any] | None = N
     fig = new_figure(11, 4.2)
     left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.1, 1]})
     mode = (manifest or {}).get("llm", {}) or {}
-    suptitle(fig, f"LLM decisions (structured mode {mode.get('structured', '?')})", manifest)
+    suptitle(fig, f"LLM decisions (structured mode {plain(mode.get('structured', '?'))})", manifest)
     if calls.is_empty():
         note(left, "no LLM calls recorded")
         note(right, "no LLM calls recorded")

@@ -10,7 +10,6 @@ what ``society sweep`` writes; its layout is :class:`society.sweeps.store.SweepS
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -19,10 +18,11 @@ import polars as pl
 
 from society.api import RunResult
 from society.api import load as load_run_result
-from society.errors import RunDirectoryError
+from society.errors import RunDirectoryError, printable
+from society.store.reading import check_frame, read_json, read_table, unreadable
 from society.store.rundir import RunDir
 from society.sweeps.store import SweepStore
-from society.sweeps.summary import CAUSES
+from society.sweeps.summary import CAUSES, swept_columns
 from viz._common import resolved_scenario
 
 # Columns a sweep's points.parquet is assumed to have besides the swept parameters (which are
@@ -90,20 +90,25 @@ def kind_of(path: str | Path) -> Literal["run", "sweep"]:
 
 def _manifest_kind(p: Path) -> str | None:
     try:
-        manifest = json.loads(RunDir(p).manifest_path.read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(manifest, dict):
+        manifest = read_json(RunDir(p).manifest_path)
+    except RunDirectoryError:
         return None
     kind = manifest.get("kind") or manifest.get("type")
     return str(kind) if kind else None
 
 
 def load_run(path: str | Path) -> RunResult:
-    """Read a run directory (:func:`society.load`), with the error naming a missing file."""
+    """Read a run directory (:func:`society.load`), with the error naming a missing file.
+
+    The other files the views draw from (network snapshots, LLM calls) are checked too, so a
+    damaged one stops a report or a figure before anything is drawn.
+    """
     if kind_of(path) != "run":
         raise RunDirectoryError(f"'{path}' is a sweep directory, not a run directory.")
-    return load_run_result(path)
+    result = load_run_result(path)
+    load_network(path)
+    load_llm_calls(path)
+    return result
 
 
 def load_network(path: str | Path) -> tuple[pl.DataFrame, pl.DataFrame] | None:
@@ -122,14 +127,34 @@ def load_network(path: str | Path) -> tuple[pl.DataFrame, pl.DataFrame] | None:
                 f"'{run.path}' has incomplete network snapshots: {f.name} is missing (snapshots "
                 f"need both {nodes.name} and {edges.name})."
             )
-    return pl.read_parquet(nodes), pl.read_parquet(edges)
+    return run.read_table("network_nodes"), run.read_table("network_edges")
+
+
+def load_llm_calls(path: str | Path) -> pl.DataFrame | None:
+    """The run's ``llm_calls.parquet`` (one row per LLM call, columns as
+    :data:`society.llm.policy.CALL_SCHEMA`), or ``None`` if it made none."""
+    from society.llm.policy import CALL_SCHEMA
+
+    calls = RunDir(path).llm_calls
+    if not calls.is_file() and not calls.is_symlink():
+        return None
+    calls_read = read_table(
+        calls,
+        CALL_SCHEMA,
+        required=("day", "decision", "fallback", "prompt_tokens", "completion_tokens", "latency_s"),
+        complete=("day", "decision"),
+    )
+    if not calls_read["day"].is_finite().all():
+        raise unreadable(calls, "column 'day' has NaN or infinite values")
+    return calls_read
 
 
 def load_sweep(path: str | Path) -> Sweep:
     """Read a sweep directory (laid out as :class:`~society.sweeps.store.SweepStore` says).
 
     Assumed: ``manifest.json``; ``points.parquet`` with one row per run: swept parameters as
-    columns named by dotted key (any column containing a ``.``), ``seed``, ``replicate``,
+    columns (named ``lab__tax`` as the manifest's ``sweep.columns`` says, and renamed here to
+    the dotted key ``lab.tax``; older sweeps name them by dotted key), ``seed``, ``replicate``,
     ``status``, the outcome flags ``safe``, ``stayed_in_basin``, ``catastrophe`` (with
     ``catastrophe_cause``), ``lost_lead``, plus summary metrics; optionally ``metrics/``
     (hive-partitioned parquet, one partition per run, partition keys among the points'
@@ -146,19 +171,22 @@ def load_sweep(path: str | Path) -> Sweep:
                 f"'{p}' is not a complete sweep: {name} is missing. A sweep directory holds "
                 f"{' and '.join(SweepStore.REQUIRED)}; rerun `society sweep` to recreate it."
             )
-    manifest = json.loads(store.manifest_path.read_text())
+    manifest = store.read_manifest()
+    if not isinstance(manifest.get("sweep", {}), dict):
+        manifest.pop("sweep")
     # The views name swept and drawn values by dotted key (``lab.tax``): the files name them
     # without dots (``lab__tax``), and the manifest keeps the mapping.
     dotted = _dotted_names(manifest)
-    points = pl.read_parquet(store.points_path)
-    points = points.rename({c: k for c, k in dotted.items() if c in points.columns})
-    missing = [c for c in SWEEP_OUTCOME_COLUMNS if c not in points.columns]
+    columns = _parquet_columns(store.points_path)
+    missing = [c for c in SWEEP_OUTCOME_COLUMNS if columns is not None and c not in columns]
     if missing:
         old = " (written by model v1, which had no 'safe' outcome: run the sweep again)"
         raise RunDirectoryError(
             f"'{store.points_path}' lacks the outcome column(s) {', '.join(missing)}"
             f"{old if 'safe' in missing and len(missing) == 1 else ''}."
         )
+    points = store.read_points(list(swept_columns(manifest)), required=SWEEP_OUTCOME_COLUMNS)
+    points = points.rename(_renames(points.columns, dotted))
     manifest = _flatten_sweep_manifest(manifest)
     metrics = None
     if store.has_metrics():
@@ -175,11 +203,7 @@ def load_sweep(path: str | Path) -> Sweep:
             "margin",
             *params,
         ]
-        scanned = store.scan_metrics()
-        names = scanned.collect_schema().names()
-        scanned = scanned.rename({c: k for c, k in dotted.items() if c in names})
-        present = [c for c in wanted if c in scanned.collect_schema().names()]
-        metrics = scanned.select(present).collect()
+        metrics = _scan_metrics(store, wanted, dotted)
         if (
             "arm" in points.columns
             and "arm" in metrics.columns
@@ -199,6 +223,56 @@ def _dotted_names(manifest: dict[str, Any]) -> dict[str, str]:
     sweep = manifest.get("sweep")
     columns = sweep.get("columns") if isinstance(sweep, dict) else None
     return dict(columns) if isinstance(columns, dict) else {}
+
+
+def _renames(names: list[str], dotted: dict[str, str]) -> dict[str, str]:
+    """The renames of ``dotted`` that apply to a table with columns ``names``: a column named
+    as :func:`society.tidy.column_name` names its key, to a name the table does not hold yet
+    (a crafted manifest cannot make two columns one)."""
+    from society.tidy import column_name
+
+    return {
+        c: k
+        for c, k in dotted.items()
+        if c in names and c != k and c == column_name(k) and k not in names
+    }
+
+
+def _parquet_columns(path: Path) -> list[str] | None:
+    """The column names of a Parquet file, or ``None`` if it cannot be read (reading it says
+    why)."""
+    try:
+        return list(pl.read_parquet_schema(path))
+    except (OSError, ValueError, pl.exceptions.PolarsError, pl.exceptions.PanicException):
+        return None
+
+
+def _scan_metrics(store: SweepStore, wanted: list[str], dotted: dict[str, str]) -> pl.DataFrame:
+    """The columns of ``wanted`` that every run's metrics have, stacked (the swept and drawn
+    values renamed by ``dotted``, column -> dotted key); the dataset's columns checked against
+    the types a run writes."""
+    from society.recorder import METRIC_SCHEMA
+
+    fix = "Rerun `society sweep` to recreate the sweep."
+    try:
+        scanned = store.scan_metrics()
+        names = scanned.collect_schema().names()
+        scanned = scanned.rename(_renames(names, dotted))
+        present = [c for c in wanted if c in scanned.collect_schema().names()]
+        metrics = scanned.select(present).collect()
+    except (OSError, ValueError, pl.exceptions.PolarsError, pl.exceptions.PanicException) as err:
+        detail = printable(str(err).splitlines()[0] if str(err) else type(err).__name__, 100)
+        raise unreadable(
+            store.metrics_dir, f"its runs' metrics are not readable Parquet tables ({detail})", fix
+        ) from None
+    for name in ("arm", "replicate", "day", *(c for c in wanted if c in METRIC_SCHEMA)):
+        if name in metrics.columns and not (
+            metrics.schema[name].is_numeric() or metrics.schema[name] == pl.Null
+        ):
+            raise unreadable(
+                store.metrics_dir, f"column '{name}' holds {metrics.schema[name]}, not numbers", fix
+            )
+    return check_frame(metrics, store.metrics_dir, fix=fix)
 
 
 def _flatten_sweep_manifest(manifest: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from society.store.outdir import OutputDir
-from society.store.rundir import RunDir
 from society.verdict import day_of, verdict
 from viz.html import (
     Section,
@@ -21,7 +20,7 @@ from viz.html import (
     table,
     write_html,
 )
-from viz.load import kind_of, load_run
+from viz.load import kind_of, load_llm_calls, load_run
 from viz.runviews import RUN_VIEWS, png_bytes, render_run_views, save_figure
 
 SUMMARY_LABELS = {
@@ -77,7 +76,7 @@ def _as_day(value: Any) -> Any:
 
 def run_report_html(run_dir: str | Path, figures_dir: str | Path | None = None) -> str:
     """The HTML of a run's report (figures also saved to ``figures_dir`` if given)."""
-    result = load_run(run_dir)
+    result = load_run(run_dir)  # every file the report reads, checked before it draws
     figures, notes = render_run_views(result)
     if figures_dir is not None:
         for name, fig in figures.items():
@@ -124,10 +123,9 @@ def _llm_html(result: Any, figures_dir: str | Path | None) -> str:
 
     from viz.llm_calls import decision_outcomes, llm_calls_figure
 
-    path = RunDir(result.path).llm_calls
-    if not path.is_file():
+    calls = load_llm_calls(result.path)
+    if calls is None:
         return ""
-    calls = pl.read_parquet(path)
     fig = llm_calls_figure(calls, result.manifest)
     if figures_dir is not None:
         save_figure(fig, Path(figures_dir) / "llm.png")

@@ -16,6 +16,8 @@ import matplotlib as mpl
 from cycler import cycler
 from matplotlib.figure import Figure
 
+from society.text import visible
+
 OKABE_ITO: dict[str, str] = {
     "black": "#000000",
     "orange": "#E69F00",
@@ -99,20 +101,36 @@ def new_figure(width: float, height: float) -> Figure:
     return Figure(figsize=(width, height), layout="constrained")
 
 
+def plain(text: object) -> str:
+    """User text as a figure shows it literally: :func:`society.text.visible`, with ``$``
+    escaped (matplotlib would read ``$...$`` in a scenario name as mathtext, and raise).
+
+    >>> print(plain("costs $5, or $x$"))
+    costs \\$5, or \\$x\\$
+    """
+    return visible(text).replace("$", r"\$")
+
+
 def scenario_title(manifest: Mapping[str, Any] | None) -> str:
     """``"baseline (seed 0)"`` from a run manifest; ``"run"`` when there is none."""
     if not manifest:
         return "run"
-    name = manifest.get("scenario_name") or manifest.get("scenario", {}).get("name") or "run"
+    scenario = manifest.get("scenario")
+    name = (
+        manifest.get("scenario_name")
+        or (scenario.get("name") if isinstance(scenario, Mapping) else None)
+        or "run"
+    )
     seed = manifest.get("seed")
-    return f"{name} (seed {seed})" if seed is not None else str(name)
+    return plain(f"{name} (seed {seed})" if seed is not None else name)
 
 
 def suptitle(fig: Figure, view: str, manifest: Mapping[str, Any] | None) -> None:
     """Title stating the view and the scenario, with the scenario's question underneath."""
     title = f"{view} — {scenario_title(manifest)}"
-    question = (manifest or {}).get("scenario", {}).get("question") if manifest else None
+    scenario = (manifest or {}).get("scenario")
+    question = scenario.get("question") if isinstance(scenario, Mapping) else None
     if question:
-        text = textwrap.shorten(str(question), 200, placeholder="…")
+        text = textwrap.shorten(plain(question), 200, placeholder="…")
         title += "\n" + "\n".join(textwrap.wrap(text, 100))
     fig.suptitle(title, fontsize=RC["figure.titlesize"])

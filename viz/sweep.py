@@ -35,7 +35,7 @@ from viz.load import (
     outcome_flags,
 )
 from viz.runviews import FORMATS, check_views, save_figure
-from viz.style import CYCLE, OKABE_ITO, SEQUENTIAL_CMAP, new_figure, styled
+from viz.style import CYCLE, OKABE_ITO, SEQUENTIAL_CMAP, new_figure, plain, styled
 
 FAILED_STATUSES = ("error", "failed", "failure", "interrupted", "timeout", "crashed")
 LEAD, TAX, A0 = "lab.lead_days", "lab.tax", "population.initial_alignment"
@@ -506,7 +506,7 @@ def render_sweep_views(
 ) -> tuple[dict[str, Figure], list[str]]:
     figures: dict[str, Figure] = {}
     notes: list[str] = []
-    title = str(
+    title = plain(
         sweep.manifest.get("name") or sweep.manifest.get("scenario_name") or sweep.path.name
     )
     scenario = sweep.manifest.get("scenario")

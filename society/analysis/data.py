@@ -14,7 +14,6 @@ here.
 from __future__ import annotations
 
 import difflib
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,11 +22,14 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from society.errors import SocietyError, printable
+from society.errors import RunDirectoryError, SocietyError, printable
+from society.store.reading import read_json, read_table
 from society.store.rundir import RunDir
 from society.sweeps.design import Design, digest
 from society.sweeps.store import SweepStore
 
+#: The fix for a damaged sweep file.
+_REDO = "Rerun `society sweep` to recreate the sweep."
 #: Columns of points.parquet that identify a run rather than measure it.
 BOOKKEEPING = ("point_id", "arm", "replicate", "seed", "status", "error")
 
@@ -38,8 +40,18 @@ class AnalysisError(SocietyError):
 
 def read_points(path: Path) -> pl.DataFrame:
     """``points.parquet`` with the derived flags ``left_basin`` (not ``stayed_in_basin``) and
-    ``cause_<cause>`` (one per catastrophe cause recorded), where their sources exist."""
-    points = pl.read_parquet(path)
+    ``cause_<cause>`` (one per catastrophe cause recorded), where their sources exist.
+
+    The file is read as untrusted input (:mod:`society.store.reading`): one that cannot be
+    read, or whose columns do not have the types :meth:`SweepStore.assemble` writes, is an
+    :class:`AnalysisError` naming it.
+    """
+    from society.sweeps.store import POINT_COLUMNS, SUMMARY_SCHEMA
+
+    try:
+        points = read_table(path, {**POINT_COLUMNS, **SUMMARY_SCHEMA}, fix=_REDO)
+    except RunDirectoryError as err:
+        raise AnalysisError(str(err)) from None
     derived = []
     if "stayed_in_basin" in points.columns and "left_basin" not in points.columns:
         derived.append((~pl.col("stayed_in_basin")).alias("left_basin"))
@@ -282,10 +294,9 @@ def _manifest(store: SweepStore) -> dict[str, Any] | None:
     if not store.manifest_path.is_file():
         return None
     try:
-        data = json.loads(store.manifest_path.read_text())
-    except (OSError, ValueError) as err:
-        raise AnalysisError(f"{store.manifest_path}: cannot be read ({err}).") from None
-    return data if isinstance(data, dict) else None
+        return read_json(store.manifest_path, _REDO)
+    except RunDirectoryError as err:
+        raise AnalysisError(str(err)) from None
 
 
 __all__ = ["AnalysisError", "SweepData", "Target", "load", "read_points", "value_column"]

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from rich import box
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from society.cli.output import print_table
+from society.cli.text import for_terminal
 from society.errors import StorageError, io_text, storage_cause
 from society.sweeps.store import SweepStore
 
@@ -111,15 +111,15 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
             f"make the directory writable, then run the same command again."
         ) from None
     if not args.quiet:
-        out.print(escape(result.heading), soft_wrap=False)
+        out.print(for_terminal(result.heading), soft_wrap=False)
         table = Table(box=box.SIMPLE_HEAD, title_justify="left")
         for i, name in enumerate(result.header):
             table.add_column(name, justify="left" if i == 0 else "right", overflow="fold")
         for row in result.rows:
-            table.add_row(*(escape(str(c)) for c in row))
+            table.add_row(*(for_terminal(str(c)) for c in row))
         print_table(out, table)
         for line in result.words:
-            out.print(f"- {escape(line)}")
+            out.print(f"- {for_terminal(line)}")
         for path in result.files:
             err.print(f"wrote {path}", soft_wrap=True, highlight=False)
     store = SweepStore(args.dir)

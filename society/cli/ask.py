@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -18,6 +17,7 @@ from rich.progress import (
 )
 
 from society.cli.options import SetFile
+from society.cli.text import for_terminal
 
 if TYPE_CHECKING:
     from society.asking import AskResult
@@ -142,7 +142,7 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
         )
         session = asking.start(plan, args.out)
     progress = Progress(
-        TextColumn(f"[bold]{escape(session.scenario_doc['name'])}"),
+        TextColumn(f"[bold]{for_terminal(session.scenario_doc['name'])}"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("runs"),
@@ -161,13 +161,13 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
             if record["status"] != "success":
                 progress.console.print(
                     f"[red]run {record['point_id']} failed[/] (seed {record['seed']}): "
-                    f"{escape(str(record['error']))}"
+                    f"{for_terminal(str(record['error']))}"
                 )
             progress.update(task, advance=1)
 
         result = session.run(workers=args.workers, on_start=on_start, on_point=on_point)
     for line in report_lines(result):
-        out.print(escape(line), soft_wrap=True, highlight=False)
+        out.print(for_terminal(line), soft_wrap=True, highlight=False)
     return EXIT_FAILED_RUNS if result.failed else 0
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from society.cli.text import for_terminal
 from society.errors import RunDirectoryError, printable
 from society.store.files import open_new
 
@@ -45,7 +46,7 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
     cal = calibrate(args.run_dir)
     run = RunDir(args.run_dir)
     table = Table(
-        title=f"LLM vs stub decisions on the recorded states of {printable(run.path)}",
+        title=f"LLM vs stub decisions on the recorded states of {for_terminal(run.path)}",
         caption="* = outside the LLM's 95% interval. Stub: the run's own parameters (default) "
         "and the calibrated ones, evaluated at each recorded state.",
     )
@@ -59,12 +60,12 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
     ):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for row in table_rows(cal):
-        table.add_row(*row)
+        table.add_row(*(for_terminal(cell) for cell in row))
     from society.cli.output import print_table
 
     print_table(out, table)
     for note in cal.notes:
-        out.print(f"note: {note}")
+        out.print(f"note: {for_terminal(note)}")
     target = args.out if args.out is not None else run.path / FRAGMENT
     command = "society calibrate " + " ".join(shlex.quote(a) for a in sys.argv[2:])
     _write(target, fragment_toml(cal, command if sys.argv[1:2] == [NAME] else ""))
@@ -80,8 +81,8 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
                 f"the fragment was written to {printable(target)}. Make the run directory "
                 f"writable, or pass --no-figure."
             ) from None
-        out.print(f"figure: {printable(run.figures / 'calibration.png')}")
-    out.print(f"apply it: society run SCENARIO --set-file {shlex.quote(str(target))}")
+        out.print(f"figure: {for_terminal(run.figures / 'calibration.png')}")
+    out.print(f"apply it: society run SCENARIO --set-file {for_terminal(shlex.quote(str(target)))}")
     print(target, flush=True)
     return 0
 

@@ -29,6 +29,10 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
     args.overrides = expand_overrides(args.overrides)
 
     scenario = load_scenario(args.scenario, seed=args.seed, overrides=args.overrides)
-    out.print(f"# {args.scenario}: valid. Resolved configuration (defaults filled in):")
+    from society.cli.text import for_terminal
+
+    out.print(
+        f"# {for_terminal(args.scenario)}: valid. Resolved configuration (defaults filled in):"
+    )
     print(scenario_to_toml(scenario), end="")
     return 0

@@ -6,6 +6,7 @@ import argparse
 
 from rich.console import Console
 
+from society.cli.text import for_terminal
 from society.scenario import LLM
 
 NAME = "llm"
@@ -65,7 +66,8 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
         else "as asked"
     )
     out.print(
-        f"endpoint {result.base_url}, model {result.model}: answered in "
+        f"endpoint {for_terminal(result.base_url)}, model {for_terminal(result.model)}: "
+        f"answered in "
         f"{result.latency_s * 1000:.0f} ms; structured output {honoured}; "
         f"tokens {result.prompt_tokens} in / {result.completion_tokens} out\n"
         f'structured mode: {result.structured} ({how}); runs with llm.structured = "auto" '

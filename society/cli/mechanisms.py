@@ -12,6 +12,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from society.cli.text import for_terminal
 from society.errors import SocietyError
 from society.sweeps.ablation import HEADLINE, checked, row_verdicts
 
@@ -90,7 +91,7 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
 
     priors = () if args.no_priors else ("model",)
     err.print(
-        f"{len(rows)} mechanisms on {args.scenario}: {seeds} paired seeds per arm"
+        f"{len(rows)} mechanisms on {for_terminal(args.scenario)}: {seeds} paired seeds per arm"
         + ("" if args.no_priors else " (each with its draw of scenarios/priors/model.toml)")
         + f", {size:,} instances, "
         + (f"{days} days" if days else "each scenario's horizon")

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     Progress,
@@ -20,6 +19,7 @@ from rich.progress import (
 from rich.table import Table
 
 from society.cli.options import add_scenario_options
+from society.cli.text import for_terminal
 from society.scenario import Scenario
 from society.store.rundir import RunDir
 
@@ -129,7 +129,9 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
         transient=False,
     )
     # Generations counted from 1, as in the summary ("generations 4" means the 4th is working).
-    task = progress.add_task(scenario.name, total=scenario.days, generation=1, speed="")
+    task = progress.add_task(
+        for_terminal(scenario.name), total=scenario.days, generation=1, speed=""
+    )
 
     def on_day(model: SocietyModel) -> None:
         # Started on the first recorded day, so input errors never print a bar.
@@ -149,7 +151,7 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
             def announce(checkpoint: Path, passed_over: list[str]) -> None:
                 # Said even with --quiet when a damaged checkpoint was passed over.
                 if show or passed_over:
-                    err.print(escape(resume_note(checkpoint, passed_over)), soft_wrap=True)
+                    err.print(for_terminal(resume_note(checkpoint, passed_over)), soft_wrap=True)
 
             result = resume(args.resume, on_day=on_day, on_resume=announce)
         else:
@@ -171,18 +173,19 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
         _stop(progress)
     if show:
         if scenario.question:
-            out.print(f"[bold]Question:[/] {escape(scenario.question)}", soft_wrap=False)
-        out.print(f"[bold]Verdict:[/] {escape(result.summary['verdict'])}")
+            out.print(f"[bold]Question:[/] {for_terminal(scenario.question)}", soft_wrap=False)
+        out.print(f"[bold]Verdict:[/] {for_terminal(result.summary['verdict'])}")
         out.print(summary_table(result.summary, scenario.name))
     if not args.no_report:
         from society.cli.figures import draw_report
 
         report = draw_report(result.path, RunDir(result.path).figures, "run")
         if show:
-            out.print(f"report: {report}", soft_wrap=True)
+            out.print(f"report: {for_terminal(report)}", soft_wrap=True)
     if show and scenario.claim.active and args.scenario is not None:
-        out.print(escape(claim_note(scenario, args.scenario, args.overrides)), soft_wrap=True)
+        out.print(for_terminal(claim_note(scenario, args.scenario, args.overrides)), soft_wrap=True)
     print(result.path, flush=True)
+    _note_waiting_replies(result.manifest, err)
     if result.summary.get("llm_degraded"):
         err.print(
             f"degraded: {result.summary['llm_fallbacks']} of {result.summary['llm_calls']} LLM "
@@ -209,6 +212,22 @@ def claim_note(scenario: Scenario, given: str, overrides: list[str]) -> str:
         f"{scenario.claim.event} or it is not); run many and judge the share: society ask "
         f"{shlex.quote(given)}{sets} --until-decided"
     )
+
+
+def _note_waiting_replies(manifest: dict[str, Any], err: Console) -> None:
+    """Say where paid replies wait when another process kept the cache locked to the end."""
+    from llm_backends.cache import pending_journals
+
+    cache = (manifest.get("llm") or {}).get("cache")
+    waiting = pending_journals(cache) if cache else []
+    if waiting:
+        err.print(
+            f"note: another process kept the LLM cache {for_terminal(cache)} locked, so the "
+            f"replies paid for since are kept beside it in "
+            f"{', '.join(for_terminal(p.name) for p in waiting)}; nothing was lost. They are "
+            f"written into the cache the next time a run (or --replay) opens it.",
+            soft_wrap=True,
+        )
 
 
 def _refuse_other_scenario(args: argparse.Namespace, stored: Scenario, flag: str) -> None:
@@ -255,6 +274,7 @@ def _reproduce(args: argparse.Namespace, out: Console, err: Console) -> int:
     from society.api import run
     from society.errors import RunDirectoryError
     from society.store.provenance import git_state, package_versions
+    from society.store.reading import read_table
     from society.tidy import comparable
 
     original = RunDir.open(args.reproduce, "reproduce")
@@ -272,22 +292,28 @@ def _reproduce(args: argparse.Namespace, out: Console, err: Console) -> int:
     rerun = RunDir(result.path)
     differences = []
     for name in RunDir.REPRODUCIBLE:
-        before, after = original.table(name), rerun.table(name)
+        before = original.table(name)
         if not before.is_file():
             differences.append(f"{before.name} missing in {original.path}")
-        elif not comparable(pl.read_parquet(before)).equals(comparable(pl.read_parquet(after))):
+        # The original as stored (uncast: a column of another type is a difference), read as
+        # untrusted input; the rerun's own output as written. run_id names each run, so it
+        # is left out of the comparison (society.tidy.comparable).
+        elif not comparable(read_table(before, {})).equals(
+            comparable(pl.read_parquet(rerun.table(name)))
+        ):
             differences.append(f"{before.name} differs")
     for what, was, now in (
         ("package versions", manifest.versions, package_versions()),
         ("git commit", manifest.git.model_dump(), git_state()),
     ):
         if was != now:
-            err.print(f"note: {what} differ from the original run's ({was} -> {now})")
+            change = for_terminal(f"{was} -> {now}")
+            err.print(f"note: {what} differ from the original run's ({change})")
     if differences:
-        out.print(f"NOT reproduced: {'; '.join(differences)}")
+        out.print(f"NOT reproduced: {for_terminal('; '.join(differences))}")
         print(result.path, flush=True)
         return 1
-    out.print(f"reproduced: every output of {original.path} is identical")
+    out.print(f"reproduced: every output of {for_terminal(original.path)} is identical")
     print(result.path, flush=True)
     return 0
 
@@ -296,7 +322,9 @@ def _dry_run(scenario: Scenario, out: Console) -> int:
     from society.llm.setup import expected_usage
 
     usage = expected_usage(scenario)
-    table = Table(title=f"{scenario.name}: expected LLM usage (nothing sent)", show_header=False)
+    table = Table(
+        title=f"{for_terminal(scenario.name)}: expected LLM usage (nothing sent)", show_header=False
+    )
     table.add_column("what")
     table.add_column("value", justify="right")
     p = scenario.llm
@@ -332,7 +360,7 @@ def summary_table(summary: dict[str, Any], name: str) -> Table:
 
     s = summary
     table = Table(
-        title=f"{name}: the figures behind the verdict",
+        title=f"{for_terminal(name)}: the figures behind the verdict",
         show_header=False,
         caption="Flags keep updating until the run ends; hazards run to the horizon. "
         "docs/model.md defines every figure.",

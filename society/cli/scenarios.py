@@ -24,6 +24,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace, out: Console, err: Console) -> int:
+    from society.cli.text import for_terminal
     from society.scenario_files import list_shipped, shipped_dir
 
     table = Table(
@@ -34,7 +35,7 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
     table.add_column("question")
     table.add_column("claim", no_wrap=True)
     for name, path, question in list_shipped():
-        table.add_row(name, question, _claim_text(path))
+        table.add_row(for_terminal(name), for_terminal(question), for_terminal(_claim_text(path)))
     out.print(table)
     sweeps = Table(
         title="Shipped sweeps (society sweep scenarios/sweeps/NAME.toml)", title_justify="left"
@@ -44,7 +45,7 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
     sweeps.add_column("runs", justify="right")
     for path in sorted((shipped_dir() / "sweeps").glob("*.toml")):
         doc = _read(path)
-        sweeps.add_row(path.stem, str(doc.get("question", "")), _runs(doc))
+        sweeps.add_row(for_terminal(path.stem), for_terminal(doc.get("question", "")), _runs(doc))
     out.print(sweeps)
     return 0
 

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -18,6 +17,7 @@ from rich.progress import (
 )
 
 from society.cli.options import SetFile
+from society.cli.text import for_terminal
 
 NAME = "sweep"
 HELP = "run a parameter sweep (grid or sample x replicates) and store every run"
@@ -110,7 +110,7 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
         workers=args.workers,
     )
     progress = Progress(
-        TextColumn(f"[bold]{escape(sweep.name)}"),
+        TextColumn(f"[bold]{for_terminal(sweep.name)}"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("runs"),
@@ -134,8 +134,8 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
             if record["status"] != "success":
                 failures.append(record)
                 progress.console.print(
-                    f"[red]run {record['point_id']} failed[/] ({escape(str(record['params']))},"
-                    f" seed {record['seed']}): {escape(str(record['error']))}"
+                    f"[red]run {record['point_id']} failed[/] ({for_terminal(record['params'])},"
+                    f" seed {record['seed']}): {for_terminal(record['error'])}"
                 )
             progress.update(
                 task, advance=1, failed=f"[red]{len(failures)} failed[/]" if failures else ""
@@ -155,21 +155,21 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
         except KeyboardInterrupt:
             err.print(
                 f"interrupted: finished runs are stored; continue with "
-                f"`society sweep --resume {store.root}`"
+                f"`society sweep --resume {for_terminal(store.root)}`"
             )
             raise
     if not args.quiet:
         n = result.points.height
         err.print(
             f"{n - result.failed} of {n} runs succeeded; summarise with "
-            f"`society sweep-summary {result.path}`"
+            f"`society sweep-summary {for_terminal(result.path)}`"
         )
     if not args.no_report:
         from society.cli.figures import draw_report
 
         report = draw_report(result.path, result.store.figures, "sweep")
         if not args.quiet:
-            err.print(f"report: {report}", soft_wrap=True, highlight=False)
+            err.print(f"report: {for_terminal(report)}", soft_wrap=True, highlight=False)
     print(result.path, flush=True)
     return EXIT_FAILED_POINTS if result.failed else 0
 
@@ -181,7 +181,9 @@ def _dry_run(args: argparse.Namespace, out: Console) -> int:
     if args.resume is not None or args.sweep is None:
         raise SweepError("--dry-run estimates a sweep file: give the file, without --resume.")
     sweep = load_sweep(args.sweep, args.overrides, args.replicates, allow_llm=True)
-    out.print(f"{escape(sweep.name)}: nothing is written; a calibration run measures this machine")
+    out.print(
+        f"{for_terminal(sweep.name)}: nothing is written; a calibration run measures this machine"
+    )
     for line in estimate(sweep, args.workers).lines():
-        out.print(escape(line), soft_wrap=True)
+        out.print(for_terminal(line), soft_wrap=True)
     return 0

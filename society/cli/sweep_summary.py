@@ -10,10 +10,10 @@ from typing import Any
 import polars as pl
 from rich import box
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from society.cli.output import print_table
+from society.cli.text import for_terminal
 from society.sweeps.store import SweepStore
 from society.sweeps.summary import CAUSE_OUTCOMES, OUTCOMES, swept_columns
 from society.tidy import field_key
@@ -43,12 +43,11 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
 
     table, manifest = summarise_dir(args.dir, args.reference, args.confidence)
     info = manifest.get("sweep", {})
-    for t in arm_tables(
-        table, list(swept_columns(manifest)), info.get("name", ""), args.confidence
-    ):
+    name = for_terminal(info.get("name", ""))
+    for t in arm_tables(table, list(swept_columns(manifest)), name, args.confidence):
         print_table(out, t)
     for line in answer_lines(args.dir, manifest, table, args.confidence):
-        out.print(escape(line), soft_wrap=True)
+        out.print(for_terminal(line), soft_wrap=True)
     print(SweepStore(args.dir).summary_path, flush=True)
     return 0
 
@@ -68,7 +67,7 @@ def answer_lines(
     claim = sweep_claim(manifest)
     if claim is None:
         return lines + question_lines(wide, list(columns.values()), list(columns))
-    points = pl.read_parquet(SweepStore(root).points_path)
+    points = SweepStore(root).read_points(list(columns))
     answers = arm_answers(points, columns, claim, confidence, claim_rule(manifest))
     return lines + [
         "Answer: " + line if i == 0 else line for i, line in enumerate(claim_lines(answers, claim))
@@ -143,7 +142,7 @@ def _table(
     t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
     t.add_column("arm", justify="right", no_wrap=True)
     for k in keys:
-        t.add_column(field_key(k).rsplit(".", 1)[-1], justify="right", no_wrap=True)
+        t.add_column(for_terminal(field_key(k).rsplit(".", 1)[-1]), justify="right", no_wrap=True)
     if runs:
         t.add_column("runs", justify="right", no_wrap=True)
     for _, label in outcomes:
@@ -160,7 +159,7 @@ def _table(
 def _num(value: object) -> str:
     if isinstance(value, float):
         return f"{value:g}"
-    return str(value)
+    return for_terminal(value)
 
 
 def _interval(p: float, lo: float, hi: float, *, signed: bool = False) -> str:

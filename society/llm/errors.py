@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from llm_backends.errors import (
     AUTH,
     CACHE_CORRUPT,
+    CACHE_UNUSABLE,
     NOT_FOUND,
     REPLAY_MISS,
     BackendError,
@@ -65,7 +66,7 @@ def run_error(err: BackendError, p: LLM, now: float) -> LLMRunError:
     (named as the run's day ``floor(now) + 1``, as the metrics and interruptions count)."""
     where = f"llm.base_url = {p.base_url!r}"
     when = f"on day {math.floor(now) + 1}"
-    if isinstance(err, CacheCorruptError) or err.kind == CACHE_CORRUPT:
+    if isinstance(err, CacheCorruptError) or err.kind in (CACHE_CORRUPT, CACHE_UNUSABLE):
         text = f"LLM decisions stopped {when}: {err.message}."
     elif isinstance(err, ReplayMissError) or err.kind == REPLAY_MISS:
         text = (

@@ -3,7 +3,8 @@
 Recording run: ``CachedBackend(ResilientBackend(FastOpenAICompatibleBackend))``; every paid
 reply is in the SQLite cache before the engine uses it. Replay: ``ReplayBackend`` over the
 recorded cache, which never touches the network. Stub: the in-process ``StubBackend`` behind the
-same cache, so stub runs also record and replay.
+same cache, so stub runs also record and replay. The cache is bound to the endpoint
+(:func:`endpoint_identity`) whose replies it holds.
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ from llm_backends import (
     Budget,
     CacheCorruptError,
     CachedBackend,
+    CacheUnusableError,
     ConfigError,
     ReplayBackend,
     ResilientBackend,
     ResponseCache,
     StubBackend,
 )
+from llm_backends.cache import bound_endpoint, check_cache_path, endpoint_mismatch
 from society.errors import SocietyError
 from society.scenario import LLM, Scenario
 
@@ -51,6 +54,43 @@ def cache_path(p: LLM, run_dir: Path) -> Path:
     return Path(p.cache) if p.cache else run_dir / CACHE_NAME
 
 
+def endpoint_identity(p: LLM) -> str:
+    """The endpoint whose replies a run's cache holds: base URL and model (the stub backend
+    answers in-process, whatever ``llm.base_url`` says).
+
+    >>> from society.scenario import LLM
+    >>> endpoint_identity(LLM(base_url="http://127.0.0.1:8000/v1/", model="m"))
+    "http://127.0.0.1:8000/v1 (model 'm')"
+    """
+    if p.backend == "stub":
+        return f"the stub backend (model {p.model!r})"
+    return f"{p.base_url.rstrip('/')} (model {p.model!r})"
+
+
+def check_cache(scenario: Scenario, run_dir: Path | None, replay_from: Path | None = None) -> None:
+    """Refuse, before any directory is made or request sent, a cache the run could not use:
+    a path that cannot hold one (a directory, a dangling link), or a cache recorded from
+    another endpoint. ``run_dir`` may be ``None`` (a new default directory: no cache yet
+    unless ``llm.cache`` names one).
+
+    Raises
+    ------
+    LLMSetupError
+    """
+    p = scenario.llm
+    base = replay_from if replay_from is not None else run_dir
+    if not p.cache and base is None:
+        return
+    path = cache_path(p, base) if base is not None else Path(p.cache)
+    try:
+        check_cache_path(path)
+        bound = bound_endpoint(path)
+        if bound is not None and bound != endpoint_identity(p):
+            raise endpoint_mismatch(path, bound, endpoint_identity(p))
+    except (CacheUnusableError, CacheCorruptError) as err:
+        raise LLMSetupError(f"{err.message}.") from None
+
+
 def transport(p: LLM, *, timeout_s: float | None = None) -> Backend:
     """The raw endpoint backend: the openai SDK, or the aiohttp transport (``llm.client``),
     refusing replies over ``llm.max_reply_bytes``."""
@@ -74,6 +114,7 @@ def check_endpoint(p: LLM, *, timeout_s: float = 15.0) -> CheckResult:
     the fix; a passing 500 or 429 is retried."""
     from llm_backends.endpoint import FormatRefused
     from llm_backends.endpoint import check_endpoint as probe
+    from llm_backends.negotiate import NegotiationInconclusive
 
     async def go() -> CheckResult:
         backend = transport(p, timeout_s=timeout_s)
@@ -86,7 +127,8 @@ def check_endpoint(p: LLM, *, timeout_s: float = 15.0) -> CheckResult:
                     # bad key, unknown model) should stop the run before it starts.
                     if (
                         err.kind not in TRANSIENT_KINDS
-                        or isinstance(err, FormatRefused)  # asking again will not help
+                        # Asking again will not help a refusal; probes were retried one by one.
+                        or isinstance(err, FormatRefused | NegotiationInconclusive)
                         or attempt == TRANSIENT_CHECK_ATTEMPTS - 1
                     ):
                         raise
@@ -97,6 +139,16 @@ def check_endpoint(p: LLM, *, timeout_s: float = 15.0) -> CheckResult:
 
     try:
         return asyncio.run(go())
+    except NegotiationInconclusive as err:
+        raise LLMSetupError(
+            f'could not settle llm.structured = "auto" for llm.base_url = {p.base_url!r}, '
+            f"llm.model = {p.model!r}: {err.message}. The server answered, but never cleanly "
+            f"enough to tell which structured mode it enforces, and guessing could turn every "
+            f"decision of the run into a fallback; nothing was paid for. Run again once the "
+            f'server is steadier, or name the mode (e.g. --set llm.structured="json_schema", '
+            f'"json_object" or "prompt"; `society llm check --base-url {p.base_url}` shows '
+            f"what the server does)."
+        ) from None
     except FormatRefused as err:
         raise LLMSetupError(
             f"LLM endpoint check failed for llm.base_url = {p.base_url!r}: {err}. Set "
@@ -147,13 +199,14 @@ def build_stack(scenario: Scenario, run_dir: Path, *, replay_from: Path | None =
     Raises
     ------
     LLMSetupError
-        No cache to replay from, or a cache file that is damaged or fails its checksums
-        (checked in full before a replay, with a quick check before recording into it).
+        No cache to replay from, a cache file that is damaged or fails its checksums
+        (checked in full before a replay, with a quick check before recording into it), or
+        one that cannot be used (see :func:`check_cache`).
     """
     try:
         return _stack(scenario, run_dir, replay_from)
-    except CacheCorruptError as err:
-        raise LLMSetupError(f"{err.message}.") from err
+    except (CacheCorruptError, CacheUnusableError) as err:
+        raise LLMSetupError(f"{err.message}.") from None
 
 
 def _stack(scenario: Scenario, run_dir: Path, replay_from: Path | None) -> LLMStack:
@@ -165,13 +218,13 @@ def _stack(scenario: Scenario, run_dir: Path, replay_from: Path | None) -> LLMSt
                 f"cannot replay: no response cache at '{path}'. Replay needs the run directory "
                 f"of a recorded LLM run (it holds {CACHE_NAME})."
             )
-        cache = ResponseCache(path)
+        cache = ResponseCache(path, endpoint=endpoint_identity(p))
         try:
             return LLMStack(ReplayBackend(cache), cache)  # verifies every row's checksum
         except BaseException:
             cache.close()
             raise
-    cache = ResponseCache(cache_path(p, run_dir))
+    cache = ResponseCache(cache_path(p, run_dir), endpoint=endpoint_identity(p))
     inner: Backend = StubBackend() if p.backend == "stub" else transport(p)
     budget = Budget(max_calls=p.max_calls or None, max_tokens=p.max_tokens or None)
     resilient = ResilientBackend(

@@ -13,7 +13,7 @@ import hashlib
 import io
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +28,16 @@ from society.store.checkpoint import checkpoint_files, remove_checkpoints
 from society.store.files import open_nofollow, refuse_links, write_atomic
 from society.store.outdir import OutputDir
 from society.store.provenance import git_state, package_versions, platform_info, utc_now
+from society.store.reading import (
+    JSON_BOOL,
+    JSON_INT,
+    JSON_NUMBER,
+    JSON_OBJECT,
+    JSON_STR,
+    check_values,
+    read_json,
+    read_table,
+)
 
 __all__ = [
     "GitState",
@@ -49,6 +59,40 @@ __all__ = [
 ]
 
 RunStatus = Literal["running", "success", "error", "interrupted"]
+#: The value types of ``summary.json``'s keys (:meth:`RunDir.read_summary` checks them); the
+#: days, the reason for leaving the basin and the catastrophe's cause are null until decided.
+SUMMARY_TYPES: dict[str, tuple[type, ...]] = {
+    "outcome": JSON_STR,
+    "verdict": JSON_STR,
+    **dict.fromkeys(("left_basin_reason", "catastrophe_cause", "llm_structured"), JSON_STR),
+    **dict.fromkeys(
+        ("safe", "stayed_in_basin", "catastrophe", "lost_lead", "reached_target",
+         "safety_done", "llm_degraded", "llm_budget_exhausted"),
+        JSON_BOOL,
+    ),
+    **dict.fromkeys(
+        ("safe_day", "left_basin_day", "catastrophe_day", "lost_lead_day",
+         "reached_target_day", "safety_done_day", "initial_alignment", "final_alignment",
+         "final_drift_w1", "final_echo_r", "final_truth_distance", "final_lead_days",
+         "final_safety_progress", "final_capability", "final_deference", "final_tax",
+         "failed_task_share", "llm_accepted_share", "llm_repaired_share",
+         "llm_fallback_share"),
+        JSON_NUMBER,
+    ),
+    **dict.fromkeys(
+        ("target_generation", "generations", "days_simulated", "incidents_caught",
+         "incidents_uncaught", "llm_calls", "llm_fallbacks", "llm_repaired", "llm_tokens"),
+        JSON_INT,
+    ),
+    "llm_fallback_causes": JSON_OBJECT,
+}  # fmt: skip
+_SUMMARY_NULLABLE = (
+    *(key for key in SUMMARY_TYPES if key.endswith("_day")),
+    "left_basin_reason",
+    "catastrophe_cause",
+)
+#: The outcome labels a summary may hold (society.outcomes.OUTCOME_LABELS).
+_OUTCOMES = ("catastrophe", "left_basin", "safe", "undecided")
 #: Manifest keys written only when they hold something (LLM runs, resumed runs), as before
 #: the manifest was typed.
 _WRITTEN_ONLY_IF_SET = ("llm", "resumed_from")
@@ -163,13 +207,7 @@ class Manifest(BaseModel):
         """Read and validate ``path``; a :class:`RunDirectoryError` naming it if it is
         unreadable or not a run manifest."""
         shown = printable(path)
-        try:
-            data = json.loads(Path(path).read_text())
-        except (OSError, ValueError) as err:
-            raise RunDirectoryError(
-                f"'{shown}' cannot be read ({getattr(err, 'strerror', None) or err}); rerun "
-                f"the scenario to recreate the run."
-            ) from None
+        data = read_json(path)
         try:
             return cls.model_validate(data)
         except ValidationError as err:
@@ -398,17 +436,17 @@ class RunDir(OutputDir):
         missing = self.missing()
         if not missing:
             return
-        status = ""
+        status: object = ""
         if self.manifest_path.is_file():
             try:
-                status = json.loads(self.manifest_path.read_text()).get("status") or ""
-            except (OSError, ValueError, AttributeError):
+                status = read_json(self.manifest_path).get("status") or ""
+            except RunDirectoryError:
                 status = ""
         why = {
             "running": " (its manifest says it is still running, or it was killed)",
             "interrupted": " (it was interrupted; finish it with `society run --resume DIR`)",
             "error": f" (it stopped with an error; see its {self.MANIFEST})",
-        }.get(status, "")
+        }.get(status if isinstance(status, str) else "", "")
         raise RunDirectoryError(
             f"'{printable(self.path)}' is not a complete run{why}: {missing[0]} is missing. A "
             f"run directory holds {', '.join(self.REQUIRED[:-1])} and {self.REQUIRED[-1]}; "
@@ -441,8 +479,46 @@ class RunDir(OutputDir):
                 f"({_first_problem(err)}); rerun the scenario instead."
             ) from None
 
+    def read_table(self, stem: str) -> pl.DataFrame:
+        """The run's table ``<stem>.parquet`` (``metrics``, ``events``, ``generations``,
+        ``network_nodes`` or ``network_edges``), checked against the types its writer uses
+        (the identity columns of :data:`society.tidy.IDENTITY` included): a
+        :class:`RunDirectoryError` naming the file if it is damaged (see
+        :mod:`society.store.reading`). Columns a reader can do without may be missing."""
+        from society.recorder import (
+            EDGE_SCHEMA,
+            EVENT_SCHEMA,
+            GENERATION_SCHEMA,
+            METRIC_SCHEMA,
+            NODE_SCHEMA,
+        )
+        from society.tidy import IDENTITY
+
+        # (schema, columns a reader needs, columns that may hold no null). The run tables
+        # start with the run's identity (society.tidy.IDENTITY), which older runs lack.
+        tables: dict[str, tuple[Mapping[str, Any], tuple[str, ...], tuple[str, ...]]] = {
+            "metrics": ({**IDENTITY, **METRIC_SCHEMA}, ("day",), ("day",)),
+            "events": ({**IDENTITY, **EVENT_SCHEMA}, tuple(EVENT_SCHEMA), ("day", "kind")),
+            "generations": ({**IDENTITY, **GENERATION_SCHEMA}, ("generation",), ("generation",)),
+            "network_nodes": (NODE_SCHEMA, tuple(NODE_SCHEMA), ("day", "node")),
+            "network_edges": (EDGE_SCHEMA, tuple(EDGE_SCHEMA), tuple(EDGE_SCHEMA)),
+        }
+        schema, required, complete = tables[stem]
+        return read_table(self.table(stem), schema, required=required, complete=complete)
+
     def read_summary(self) -> dict[str, Any]:
-        summary: dict[str, Any] = json.loads(self.summary.read_text())
+        """``summary.json``, its values checked to have their types (:data:`SUMMARY_TYPES`);
+        a :class:`RunDirectoryError` naming the file otherwise."""
+        summary = read_json(self.summary)
+        check_values(
+            summary, SUMMARY_TYPES, self.summary, required=("outcome",), nullable=_SUMMARY_NULLABLE
+        )
+        if summary["outcome"] not in _OUTCOMES:
+            raise RunDirectoryError(
+                f"'{printable(self.summary)}' cannot be read: outcome "
+                f"{printable(summary['outcome'], 40)!r} is none of {', '.join(_OUTCOMES)}. "
+                f"Rerun the scenario to recreate it."
+            )
         return summary
 
     def write_summary(self, summary: dict[str, Any]) -> None:

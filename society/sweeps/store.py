@@ -22,13 +22,25 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from society.errors import RunDirectoryError
 from society.store.files import refuse_links
 from society.store.outdir import OutputDir
+from society.store.reading import (
+    JSON_INT,
+    JSON_LIST,
+    JSON_OBJECT,
+    JSON_STR,
+    check_values,
+    read_json,
+    read_table,
+    unreadable,
+)
 from society.store.rundir import write_json, write_parquet
 from society.sweeps.spec import Point, Sweep, SweepError
 from society.tidy import IDENTITY, column_name, with_identity
@@ -70,6 +82,30 @@ SUMMARY_SCHEMA: dict[str, pl.DataType] = {
     "incidents_caught": pl.Int64(),
     "incidents_uncaught": pl.Int64(),
 }
+#: What the ``sweep`` block of a sweep's manifest holds, where readers use it.
+_SWEEP_TYPES: dict[str, tuple[type, ...]] = {
+    "name": JSON_STR,
+    "keys": JSON_LIST,
+    "drawn_keys": JSON_LIST,
+    "columns": JSON_OBJECT,
+    "claim": JSON_OBJECT,
+    "reference_arm": JSON_INT,
+    "spec": JSON_OBJECT,
+    "scenario_doc": JSON_OBJECT,
+}
+#: Keys of the ``sweep`` block that may be null (a sweep without a claim records ``null``).
+_SWEEP_NULLABLE = ("claim",)
+#: The columns of points.parquet ``sweep-summary`` needs.
+POINT_REQUIRED = (
+    "arm",
+    "replicate",
+    "status",
+    "safe",
+    "stayed_in_basin",
+    "catastrophe",
+    "catastrophe_cause",
+    "lost_lead",
+)
 POINT_COLUMNS: dict[str, pl.DataType] = {
     "point_id": pl.String(),
     "arm": pl.Int64(),
@@ -176,12 +212,69 @@ class SweepStore(OutputDir):
             )
 
     def read_manifest(self) -> dict[str, Any]:
+        """``manifest.json``, with the ``sweep`` block's values checked to have their types;
+        a :class:`SweepError` naming the file if it is damaged."""
         self._require_manifest()
+        fix = "Rerun `society sweep` to recreate the sweep."
         try:
-            data: dict[str, Any] = json.loads(self.manifest_path.read_text())
-        except (OSError, json.JSONDecodeError) as err:
-            raise SweepError(f"{self.manifest_path}: cannot be read ({err}).") from None
+            data = read_json(self.manifest_path, fix)
+            info = data.get("sweep", {})
+            if not isinstance(info, dict):
+                raise unreadable(self.manifest_path, "'sweep' is not an object", fix)
+            check_values(
+                info,
+                _SWEEP_TYPES,
+                self.manifest_path,
+                nullable=_SWEEP_NULLABLE,
+                where="sweep.",
+                fix=fix,
+            )
+            for name in ("keys", "drawn_keys"):
+                if not all(isinstance(k, str) for k in info.get(name, [])):
+                    raise unreadable(
+                        self.manifest_path, f"'sweep.{name}' holds a key that is not text", fix
+                    )
+            if not all(isinstance(k, str) for k in info.get("columns", {}).values()):
+                raise unreadable(
+                    self.manifest_path, "'sweep.columns' names a key that is not text", fix
+                )
+        except RunDirectoryError as err:
+            raise SweepError(str(err)) from None
         return data
+
+    def read_points(
+        self, keys: Sequence[str] = (), required: Sequence[str] = POINT_REQUIRED
+    ) -> pl.DataFrame:
+        """``points.parquet``, checked against the types :meth:`assemble` writes, with the
+        columns of ``required`` and one for each swept key of ``keys``."""
+        schema = {**POINT_COLUMNS, **SUMMARY_SCHEMA}
+        required = (*required, *keys)
+        try:
+            points = read_table(
+                self.points_path,
+                schema,
+                required=required,
+                complete=("arm", "replicate", "status"),
+                fix="Rerun `society sweep` to recreate the sweep.",
+            )
+            if points.height == 0:  # the writer writes a row for every point, failed or not
+                raise unreadable(
+                    self.points_path,
+                    "it holds no runs",
+                    "Rerun `society sweep` to recreate the sweep.",
+                )
+            # A finished run has every outcome flag (``safe`` is null in runs of model v1).
+            finished = points.filter(pl.col("status") == "success")
+            for name in ("stayed_in_basin", "catastrophe", "lost_lead"):
+                if name in finished.columns and finished[name].null_count():
+                    raise unreadable(
+                        self.points_path,
+                        f"column '{name}' is empty (null) for a run that finished",
+                        "Rerun `society sweep` to recreate the sweep.",
+                    )
+        except RunDirectoryError as err:
+            raise SweepError(str(err)) from None
+        return points
 
     def clean_partial(self) -> None:
         """Remove temporary files a killed sweep left behind (they never count as done)."""
@@ -193,12 +286,17 @@ class SweepStore(OutputDir):
         """Points finished successfully (failed points are retried on resume)."""
         done = set()
         for path in self.points_dir.glob("*.json"):
+            # A point file that is not a whole record (cut short, damaged) is not done: the
+            # point runs again and the file is rewritten.
             try:
-                record = json.loads(path.read_text())
-            except (OSError, json.JSONDecodeError):
+                record = read_json(path)
+            except RunDirectoryError:
+                continue
+            arm, replicate = record.get("arm"), record.get("replicate")
+            if not (isinstance(arm, int) and isinstance(replicate, int)):
                 continue
             if record.get("status") == "success" and _complete_parquet(
-                self.metrics_path(record["arm"], record["replicate"])
+                self.metrics_path(arm, replicate)
             ):
                 done.add(path.stem)
         return done

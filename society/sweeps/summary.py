@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from society.errors import printable
 from society.mechanisms.hazards import CAUSES as HAZARD_CAUSES
 from society.sweeps.spec import SweepError
 from society.sweeps.store import SweepStore
@@ -247,13 +248,14 @@ def summarise_dir(
             f"{store.root}: points.parquet is missing, so the sweep did not finish. Finish it "
             f"with `society sweep --resume {store.root}`, then summarise."
         )
-    points = pl.read_parquet(store.points_path)
-    if points.height == 0:
-        raise SweepError(f"{store.points_path} holds no runs; nothing to summarise.")
     info = manifest.get("sweep", {})
     columns = swept_columns(manifest)
+    points = store.read_points(list(columns))
     ref = info.get("reference_arm", 0) if reference_arm is None else reference_arm
-    table = summarise(points, list(columns), ref, confidence)
+    try:
+        table = summarise(points, list(columns), ref, confidence)
+    except SweepError as err:  # say which sweep
+        raise SweepError(f"{store.root}: {err}") from None
     claim = sweep_claim(manifest)
     answers = None
     if claim is not None:
@@ -269,6 +271,8 @@ def summarise_dir(
 
 def sweep_claim(manifest: dict[str, Any]) -> Claim | None:
     """The claim a sweep directory answers (its own, else its scenario's), if any."""
+    from pydantic import ValidationError
+
     from society.claims import Claim
 
     info = manifest.get("sweep", {})
@@ -277,5 +281,12 @@ def sweep_claim(manifest: dict[str, Any]) -> Claim | None:
         stored = (info.get("scenario_doc") or {}).get("claim")
     if not stored:
         return None
-    claim = Claim.model_validate(stored)
+    try:
+        claim = Claim.model_validate(stored)
+    except (ValidationError, TypeError, ValueError, RecursionError) as err:
+        detail = err.errors()[0]["msg"] if isinstance(err, ValidationError) else type(err).__name__
+        raise SweepError(
+            f"The sweep's {SweepStore.MANIFEST} cannot be read: its claim is not one this "
+            f"version reads ({printable(detail, 80)}). Rerun `society sweep` to recreate the sweep."
+        ) from None
     return claim if claim.active else None

@@ -25,10 +25,12 @@ from llm_backends.errors import (
     BackendError,
     BudgetExhausted,
     CacheCorruptError,
+    CacheUnusableError,
     ConfigError,
     ReplayMissError,
 )
 from llm_backends.local_server import LocalModelMissing
+from llm_backends.negotiate import NegotiationInconclusive
 
 
 def _examples() -> list[BaseException]:
@@ -45,9 +47,12 @@ def _examples() -> list[BaseException]:
     refused = BackendError(INVALID_REPLY, "reply over llm.max_reply_bytes")
     format_refused = FormatRefused("server_error", "refuses structured mode 'x'", status=500)
     missing = LocalModelMissing("llama_cpp not installed: install the local-llm extra")
+    unusable = CacheUnusableError("/runs/r/llm_cache.sqlite", "it is a directory")
+    unusable.retries = 1
+    unsettled = NegotiationInconclusive("json_schema", "HTTP 500; HTTP 429", "rate_limited")
     return [
         auth, limited, budget, miss, corrupt, check, refused, ConfigError("X is not set"),
-        format_refused, missing,
+        format_refused, missing, unusable, unsettled,
     ]  # fmt: skip
 
 

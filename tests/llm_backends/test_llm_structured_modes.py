@@ -13,7 +13,7 @@ from llm_backends import FastOpenAICompatibleBackend, OpenAICompatibleBackend
 from llm_backends._wire import SCHEMA_IN_PROMPT, build_payload
 from llm_backends.errors import BackendError
 from llm_backends.fake_server import FakeOpenAIServer
-from llm_backends.negotiate import negotiate
+from llm_backends.negotiate import PROBE_ATTEMPTS, NegotiationInconclusive, negotiate
 from llm_backends.structured import ask_structured
 from llm_backends.types import CACHE_KEY_VERSION, CompletionRequest
 
@@ -126,12 +126,76 @@ def test_negotiation_does_not_hide_an_outage_or_a_bad_key(fake_server: ServerFac
 
         run(go())
 
-    with pytest.raises(BackendError) as info:
-        probe(fake_server(faults=("500",), cycle=True))
-    assert info.value.kind == "server_error"  # "injected server error" names no format
+    outage = fake_server(faults=("500",), cycle=True)
+    with pytest.raises(NegotiationInconclusive) as inconclusive:
+        probe(outage)
+    assert inconclusive.value.kind == "server_error"  # "injected server error" names no format
+    assert outage.stats()["chat_requests"] == PROBE_ATTEMPTS  # then it stopped asking
     with pytest.raises(BackendError) as info:
         probe(fake_server(api_key="sk-right"))
     assert info.value.kind == "auth"
+
+
+def _negotiate(server: FakeOpenAIServer) -> object:
+    backend = OpenAICompatibleBackend(server.base_url, "fake-model")
+
+    async def go() -> object:
+        try:
+            return await negotiate(backend, "fake-model")
+        finally:
+            await backend.aclose()
+
+    return run(go())
+
+
+@pytest.mark.parametrize(
+    ("flavour", "probe_faults", "mode", "tried"),
+    [
+        # A malformed reply, a 500 and a 429 say nothing about json_schema: asked again, the
+        # server enforces it. (Read as verdicts, they would have sunk the run to prompt mode.)
+        (
+            {},
+            ("malformed", "500", "429"),
+            "json_schema",
+            [
+                "json_schema: schema enforced, after 3 inconclusive probes (a reply that is not "
+                "JSON, HTTP 500, HTTP 429)"
+            ],
+        ),
+        (
+            {"formats": ("json_object",), "format_error_status": 500},
+            # An injected 500 names no format: inconclusive. The refusal that follows is clean.
+            ("500", "malformed"),
+            "json_object",
+            [
+                "json_schema: refused (HTTP 500), after 1 inconclusive probe (HTTP 500)",
+                "json_object: schema enforced",
+            ],
+        ),
+    ],
+)
+def test_a_probe_that_meets_a_passing_fault_is_asked_again(
+    fake_server: ServerFactory,
+    flavour: dict[str, object],
+    probe_faults: tuple[str, ...],
+    mode: str,
+    tried: list[str],
+) -> None:
+    server = fake_server(probe_faults=probe_faults, retry_after_s=0.05, **flavour)
+    chosen = _negotiate(server)
+    assert chosen.mode == mode  # type: ignore[attr-defined]
+    assert [f"{m}: {o}" for m, o in chosen.attempts] == tried  # type: ignore[attr-defined]
+    assert server.stats()["probe_requests"] == len(probe_faults) + 1
+
+
+def test_a_mode_no_probe_settles_is_reported_not_guessed(fake_server: ServerFactory) -> None:
+    server = fake_server(probe_faults=("malformed", "429") * PROBE_ATTEMPTS, retry_after_s=0.05)
+    with pytest.raises(NegotiationInconclusive) as info:
+        _negotiate(server)
+    message = str(info.value)
+    assert f"none of {PROBE_ATTEMPTS} probes of structured mode 'json_schema'" in message
+    assert "a reply that is not JSON; HTTP 429; a reply that is not JSON" in message
+    assert server.stats()["chat_requests"] == PROBE_ATTEMPTS  # json_object was never tried
 
 
 @pytest.mark.parametrize("mode", ["json_schema", "json_object", "prompt"])

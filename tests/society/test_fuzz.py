@@ -10,22 +10,28 @@ one must raise :class:`~society.errors.SocietyError` with a one-paragraph messag
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import io
 import math
 import re
+import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from reader_cases import Case, craft
 from society_helpers import run_cli as cli
 
 import society
 import society.api
+from society.cli.main import main as cli_main
 from society.errors import ScenarioError, SocietyError
 from society.resources import (
     InsufficientMemoryError,
@@ -35,6 +41,7 @@ from society.resources import (
 )
 from society.scenario import iter_fields
 from society.scenario_files import load_scenario, parse_override
+from viz.load import load_run, load_sweep
 
 FIELDS = [f["key"] for f in iter_fields()]
 SECTIONS = sorted({k.split(".")[0] for k in FIELDS if "." in k})
@@ -513,3 +520,186 @@ def test_cli_rejects_the_largest_society_before_allocating(tmp_path: Path) -> No
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "GB" in r.stderr and "population.size" in r.stderr
     assert not (tmp_path / "runs").exists()
+
+
+# -- readers: crafted run and sweep directories ------------------------------------------------
+# Every reader (society.load, report, compare, plot, calibrate, sweep-summary) meets run and
+# sweep directories damaged the ways reader_cases.py lists. Each must either read the directory
+# or stop with a SocietyError (exit 2 on the command line): one paragraph that names the
+# directory or the file in it. report, compare and plot first read and check everything they
+# draw from (viz.load.load_run / load_sweep): that step meets every case; the command itself
+# runs in full wherever it refuses the case (fast), and on a sample of the cases it accepts
+# (drawing a report takes seconds), where the figures are built from the checked tables.
+
+READER_SWEEP = """\
+scenario = "tiny"
+replicates = 2
+[set]
+"population.size" = 60
+"network.mean_degree" = 4
+days = 8
+[grid]
+"lab.lead_days" = [30, 90]
+"lab.tax" = [0.1, 0.5]
+"""
+
+
+@pytest.fixture(scope="module")
+def reader_bases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A stub run, a stub-LLM run (calibratable) and a small sweep, written once per module."""
+    root = tmp_path_factory.mktemp("reader-bases")
+    small = {"days": 8, "population.size": 60, "network.mean_degree": 4}
+    society.run("tiny", overrides=small, out=root / "run")
+    llm = society.run(
+        "llm_small",
+        overrides={**small, "population.size": 100, "days": 12, "tests.every_days": 2,
+                   "llm.backend": "stub"},
+        out=root / "llm_run",
+    )  # fmt: skip
+    (llm.path / "llm_cache.sqlite").unlink()  # no reader reads it
+    (root / "sweep.toml").write_text(READER_SWEEP)
+    code = cli_main(
+        ["sweep", str(root / "sweep.toml"), "--out", str(root / "sweep"), "--workers", "1",
+         "--quiet", "--no-report"]
+    )  # fmt: skip
+    assert code == 0
+    return {"run": root / "run", "llm_run": root / "llm_run", "sweep": root / "sweep"}
+
+
+def _named(message: str, case: Case) -> bool:
+    return str(case.path) in " ".join(message.split())
+
+
+def _read(call: Callable[[], object], case: Case, what: str) -> bool:
+    """Whether ``call`` read the case; a refusal must be a SocietyError naming it."""
+    try:
+        call()
+    except SocietyError as err:
+        assert_user_error(err)
+        assert _named(str(err), case), f"{what}, {case}: {err}"
+        return False
+    except BaseException as err:
+        raise AssertionError(f"{what}, {case}: {type(err).__name__}: {err}") from err
+    return True
+
+
+def _command(argv: list[str], case: Case) -> bool:
+    """Whether ``society ARGV`` (in this process) read the case; a refusal must exit 2 with
+    one paragraph naming it."""
+    err, out = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+        try:
+            code = cli_main(argv)
+        except BaseException as exc:
+            raise AssertionError(f"society {argv[0]}, {case}: {type(exc).__name__}: {exc}") from exc
+    text = err.getvalue()
+    assert code in (0, 2), f"society {argv[0]}, {case}: exit {code}: {text[-500:]}"
+    if code == 2:
+        assert text.count("error:") == 1 and "Traceback" not in text, (case, text[-500:])
+        assert _named(text, case), f"society {argv[0]}, {case}: {text[-500:]}"
+    return code == 0
+
+
+def _fuzz_readers(numbers: range, bases: dict[str, Path], root: Path, draw_every: int) -> None:
+    accepted = 0
+    for number in numbers:
+        case = craft(number, bases, root)
+        p = str(case.path)
+        _read(lambda p=p: society.load(p), case, "society.load")  # type: ignore[misc]
+        if case.kind == "sweep":
+            read = _read(lambda p=p: load_sweep(p), case, "viz.load.load_sweep")  # type: ignore[misc]
+            _command(["sweep-summary", p], case)
+        else:
+            read = _read(lambda p=p: load_run(p), case, "viz.load.load_run")  # type: ignore[misc]
+            if case.kind == "llm_run":
+                _command(["calibrate", p, "--no-figure", "--out", str(root / "c.toml")], case)
+        draw = read and (accepted := accepted + 1) % draw_every == 0
+        if not read or draw:
+            # Refused: the commands refuse it the same way, before drawing anything.
+            # Accepted (a sample): the commands draw it (plot draws the report's views).
+            assert _command(["report", p, "--out", str(root / "r.html")], case) == read
+            if not read:
+                assert not _command(["plot", p, "--out", str(root / "figures")], case)
+            if case.kind != "sweep":
+                other = str(bases["run"])
+                assert _command(["compare", other, p, "--out", str(root / "cmp")], case) == read
+        shutil.rmtree(case.path)
+
+
+@pytest.mark.parametrize("block", range(4))
+def test_readers_read_or_refuse_crafted_directories(
+    block: int, reader_bases: dict[str, Path], tmp_path: Path
+) -> None:
+    """100 crafted directories (cases 0-99), the full commands on one accepted case in 25."""
+    _fuzz_readers(range(25 * block, 25 * block + 25), reader_bases, tmp_path, draw_every=25)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("block", range(10))
+def test_readers_read_or_refuse_500_more_crafted_directories(
+    block: int, reader_bases: dict[str, Path], tmp_path: Path
+) -> None:
+    """Cases 1000-1499, the full commands on one accepted case in 100."""
+    start = 1000 + 50 * block
+    _fuzz_readers(range(start, start + 50), reader_bases, tmp_path, draw_every=100)
+
+
+EXTREMES = (math.inf, -math.inf, math.nan, 1e308, -1e308)
+
+
+def _values_that_draw_nothing(run: Path) -> None:
+    """Every float of the metrics and network snapshots infinite, NaN or near the largest
+    float, the events' kinds and details hostile text at NaN days, the generations' values
+    null: damage a reader lets through (a run may hold NaN)."""
+    for name in ("metrics", "network_nodes"):
+        table = pl.read_parquet(run / f"{name}.parquet")
+        floats = [c for c in table.columns if table[c].dtype == pl.Float64]
+        table.with_columns(
+            pl.lit(EXTREMES[i % len(EXTREMES)]).alias(c) for i, c in enumerate(floats)
+        ).write_parquet(run / f"{name}.parquet")
+    pl.read_parquet(run / "events.parquet").with_columns(
+        kind=pl.lit("[/]$\\frac$"), details=pl.lit("{not json"), day=pl.lit(math.nan)
+    ).write_parquet(run / "events.parquet")
+    gens = pl.read_parquet(run / "generations.parquet")
+    gens.with_columns(
+        pl.lit(None, dtype=gens[c].dtype).alias(c) for c in gens.columns if c != "generation"
+    ).write_parquet(run / "generations.parquet")
+
+
+def _no_rows(run: Path) -> None:
+    for table in run.glob("*.parquet"):
+        pl.read_parquet(table).clear().write_parquet(table)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("damage", [_values_that_draw_nothing, _no_rows])
+def test_a_run_whose_values_cannot_be_drawn_still_reports(
+    damage: Callable[[Path], None], reader_bases: dict[str, Path], tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(reader_bases["llm_run"], run)
+    damage(run)
+    case = Case(0, "llm_run", run, (damage.__name__,))
+    # Drawn where there is something to draw, the rest left empty: no reader fails on it.
+    assert _command(["report", str(run), "--out", str(tmp_path / "r.html")], case)
+    assert _command(["compare", str(reader_bases["run"]), str(run), "--out", str(tmp_path)], case)
+    # Calibrating needs finite states to fit: it says which column it cannot use.
+    assert not _command(["calibrate", str(run), "--no-figure", "--out", str(tmp_path / "c")], case)
+
+
+def test_a_sweep_whose_finished_runs_lack_outcomes_is_refused_naming_the_column(
+    reader_bases: dict[str, Path], tmp_path: Path
+) -> None:
+    sweep = tmp_path / "sweep"
+    shutil.copytree(reader_bases["sweep"], sweep)
+    points = pl.read_parquet(sweep / "points.parquet")
+    points.with_columns(catastrophe=pl.lit(None, dtype=pl.Boolean)).write_parquet(
+        sweep / "points.parquet"
+    )
+    case = Case(0, "sweep", sweep, ("catastrophe = null",))
+    for argv in (["sweep-summary", str(sweep)], ["report", str(sweep)]):
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            assert cli_main(argv) == 2
+        assert "column 'catastrophe' is empty (null) for a run that finished" in err.getvalue()
+        assert _named(err.getvalue(), case)

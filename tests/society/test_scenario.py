@@ -189,3 +189,19 @@ def test_a_directory_is_not_a_missing_file(tmp_path: Path) -> None:
     text = str(err.value)
     assert "is a directory, not a scenario file" in text and "a.toml" in text
     assert "not found" not in text
+
+
+def test_a_rule_broken_by_an_override_names_the_override(tmp_path: Path) -> None:
+    # record.snapshot_days is checked by its section's validator (error location: record),
+    # so the source must be found through the key the rule names.
+    with pytest.raises(ScenarioError) as bad_set:
+        load_scenario("tiny", overrides=["record.snapshot_days=[-5]"])
+    text = str(bad_set.value)
+    assert text.startswith("--set record.snapshot_days:"), text
+    assert "tiny.toml" not in text and "in the file" not in text
+    assert "snapshot_days contains -5" in text
+    file = tmp_path / "bad_days.toml"
+    file.write_text("[record]\nsnapshot_days = [-4]\n")
+    with pytest.raises(ScenarioError) as in_file:  # the same rule broken in the file
+        load_scenario(file, overrides=["lab.tax=0.3"])
+    assert str(in_file.value).startswith(str(file)) and "--set" not in str(in_file.value)[:40]
