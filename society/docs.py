@@ -170,8 +170,9 @@ def columns_table(descriptions: Mapping[str, str], schema: Mapping[str, object])
     missing = [name for name in schema if name not in descriptions]
     extra = [name for name in descriptions if name not in schema]
     if missing or extra:
-        raise KeyError(f"columns without a description: {missing}; described, not in the "
-                       f"schema: {extra}")
+        raise KeyError(
+            f"columns without a description: {missing}; described, not in the schema: {extra}"
+        )
     lines = ["| column | type | meaning |", "|---|---|---|"]
     for name, dtype in schema.items():
         lines.append(f"| `{name}` | {dtype} | {_cell(descriptions[name])} |")

@@ -153,10 +153,7 @@ def cli_page() -> str:
         "",
         table(
             ["command", "what it does"],
-            [
-                [f"[`{n}`](#{n.replace(' ', '-')})", cell(description(n, p))]
-                for n, p in commands()
-            ],
+            [[f"[`{n}`](#{n.replace(' ', '-')})", cell(description(n, p))] for n, p in commands()],
         ),
         "",
     ]

@@ -13,7 +13,7 @@ from itertools import groupby
 
 from society.docs import TABLES, fields_table
 from society.docsite.cli_reference import cli_page
-from society.docsite.markdown import generated_note
+from society.docsite.markdown import cell, code, generated_note, table
 from society.scenario import iter_fields
 
 #: Where the site's nav puts the top-level fields that belong to no section.
@@ -26,7 +26,7 @@ def section(key: str) -> str:
     >>> section("lab.tax"), section("days")
     ('lab', 'top level')
     """
-    return key.split(".")[0] if "." in key else TOP_LEVEL
+    return key.split(".", maxsplit=1)[0] if "." in key else TOP_LEVEL
 
 
 def fields_page() -> str:
@@ -70,7 +70,7 @@ def columns_page() -> str:
         "",
         "`metrics`, `events` and `generations`, and each run's metrics in a sweep, start with "
         "these four columns, so that tables of many runs stack without a join "
-        "(`society.scan(\"runs/*\")`).",
+        '(`society.scan("runs/*")`).',
         "",
         TABLES["identity"](),
         "",
@@ -102,21 +102,70 @@ def columns_page() -> str:
 
 def priors_page() -> str:
     """Every shipped prior, with its median and 90% range."""
-    return "\n".join([
-        generated_note("scenarios/priors/model.toml (society.priors)"),
-        "# Priors",
-        "",
-        "Every uncertain field has a prior in `scenarios/priors/model.toml`: a distribution, a "
-        "one-line justification and its sources. The field's default is the prior's median; "
-        "no default is chosen to make a scenario's answer come out. "
-        "[The model, section 14](../model.md#14-priors-where-each-uncertain-number-comes-from) "
-        "explains where each comes from. `society ask SCENARIO --priors model` draws from them "
-        "(Latin hypercube, one draw per run), so the answer integrates over the assumptions; a "
-        "sweep takes `priors = [\"model\"]` the same way.",
-        "",
-        TABLES["priors"](),
-        "",
-    ])
+    return "\n".join(
+        [
+            generated_note("scenarios/priors/model.toml (society.priors)"),
+            "# Priors",
+            "",
+            "Every uncertain field has a prior in `scenarios/priors/model.toml`: a distribution, a "
+            "one-line justification and its sources. The field's default is the prior's median; "
+            "no default is chosen to make a scenario's answer come out. "
+            "[The model, section 14](../model.md#14-priors-where-each-uncertain-number-comes-from) "
+            "explains where each comes from. `society ask SCENARIO --priors model` draws from them "
+            "(Latin hypercube, one draw per run), so the answer integrates over the assumptions; a "
+            'sweep takes `priors = ["model"]` the same way.',
+            "",
+            TABLES["priors"](),
+            "",
+        ]
+    )
+
+
+def scenarios_page() -> str:
+    """Every shipped scenario and sweep with its question, as ``society scenarios`` lists them."""
+    from society.cli.scenarios import claim_text, read_doc, sweep_runs
+    from society.scenario_files import list_shipped, shipped_dir
+
+    scenario_rows = [
+        [f"`{name}`", cell(question), cell(claim_text(path)), code(f"society run {name}")]
+        for name, path, question in list_shipped()
+    ]
+    sweep_rows = []
+    for path in sorted((shipped_dir() / "sweeps").glob("*.toml")):
+        doc = read_doc(path)
+        sweep_rows.append(
+            [
+                f"`{path.stem}`",
+                cell(doc.get("question", "")),
+                sweep_runs(doc).replace("?", "sampled: see `--dry-run`"),
+                code(f"society sweep scenarios/sweeps/{path.name} --dry-run"),
+            ]
+        )
+    return "\n".join(
+        [
+            generated_note("scenarios/*.toml and scenarios/sweeps/*.toml"),
+            "# Shipped scenarios and sweeps",
+            "",
+            "What `society scenarios` lists: every scenario in `scenarios/` with the question it "
+            "asks and its claim (a claim is answered over many seeds by `society ask NAME`), and "
+            "every sweep in `scenarios/sweeps/`. Copy one to start your own "
+            "([write a scenario](../how-to/write-a-scenario.md)); each file's comments say what it "
+            "assumes and why.",
+            "",
+            "## Scenarios",
+            "",
+            table(["name", "question", "claim", "run it"], scenario_rows),
+            "",
+            "## Sweeps",
+            "",
+            "Runs are arms x replicates as the file is written; `--set` and `--replicates` scale a "
+            "sweep without editing it, and `--dry-run` prints the runs and the wall time on this "
+            "machine before anything runs.",
+            "",
+            table(["name", "question", "runs", "estimate it"], sweep_rows),
+            "",
+        ]
+    )
 
 
 #: Every generated page by its path under docs/.
@@ -125,4 +174,5 @@ PAGES: dict[str, Callable[[], str]] = {
     "reference/scenario-fields.md": fields_page,
     "reference/output-columns.md": columns_page,
     "reference/priors.md": priors_page,
+    "reference/scenarios.md": scenarios_page,
 }
