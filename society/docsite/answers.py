@@ -89,7 +89,7 @@ def render(name: str, answers_dir: Path = ANSWERS_DIR) -> str:
             + ".",
             "",
             "    ```bash",
-            f"    {rec['command']}",
+            "    " + rec["command"].replace(" --", " \\\n      --"),  # one option a line
             "    ```",
             "",
             f"    Recorded from society {rec['version']} at commit `{commit}` "

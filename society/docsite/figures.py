@@ -7,6 +7,7 @@ copies the image into ``docs/figures/``. Rerun it after the model changes.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import tempfile
@@ -52,11 +53,36 @@ FIGURES = (
         ),
         image="figures/drift.png",
     ),
+    Figure(
+        name="sensitivity-quick-sobol.png",
+        commands=(
+            (
+                "sweep",
+                "scenarios/sweeps/sensitivity_quick.toml",
+                "--quiet",
+                "--no-report",
+                "--out",
+                "{dir}",
+            ),
+            ("analyze", "{dir}", "--method", "sobol", "--target", "final_alignment", "--quiet"),
+        ),
+        image="analysis/sobol-final_alignment.png",
+    ),
 )
 
 
 def draw(figure: Figure, target: Path = FIGURES_DIR) -> Path:
-    """Run the figure's commands in a scratch directory and copy its image to ``target``."""
+    """Run the figure's commands from the repository root (paths in them are relative to it) in
+    a scratch directory, and copy its image to ``target``."""
+    here = Path.cwd()
+    os.chdir(ROOT)
+    try:
+        return _draw(figure, target)
+    finally:
+        os.chdir(here)
+
+
+def _draw(figure: Figure, target: Path) -> Path:
     with tempfile.TemporaryDirectory() as scratch:
         where = str(Path(scratch) / "run")
         for command in figure.commands:

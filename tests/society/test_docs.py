@@ -111,7 +111,8 @@ def test_every_quoted_answer_is_recorded_with_its_command_and_n() -> None:
     for name in quoted:
         block = answers.render(name)
         record = json.loads((answers.ANSWERS_DIR / f"{name}.json").read_text())
-        assert record["command"].startswith("society ask ") and record["command"] in block
+        shown = " ".join(block.replace("\\\n", " ").split())  # the command, one option a line
+        assert record["command"].startswith("society ask ") and record["command"] in shown
         assert f"{record['k']} of {record['n']} runs" in block
         assert record["sentence"] in block and len(record["commit"]) == 40
 
@@ -155,3 +156,14 @@ def test_site_builds_strict_with_every_generated_page(tmp_path: Path) -> None:
     essay = (site / "explanation" / "essay" / "index.html").read_text()
     record = json.loads((answers.ANSWERS_DIR / "essay_one_month-priors.json").read_text())
     assert "Recorded answer" in essay and f"of {record['n']} runs" in essay
+
+
+def test_every_figure_the_docs_show_is_drawn_by_named_commands() -> None:
+    from society.docsite.figures import FIGURES, FIGURES_DIR
+
+    drawn = {figure.name for figure in FIGURES}
+    assert {p.name for p in FIGURES_DIR.glob("*.png")} == drawn
+    shown = README.read_text() + "".join(p.read_text() for p in (ROOT / "docs").rglob("*.md"))
+    for figure in FIGURES:
+        assert f"figures/{figure.name}" in shown, figure.name
+        assert all(line.startswith("society ") for line in figure.command_lines())
