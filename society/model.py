@@ -472,9 +472,11 @@ class SocietyModel(mesa.Model):
         if revolt > s.revolt.failure_share * pop.n:
             self.recorder.event(at, "revolt_cascade", revolt / pop.n, lab.generation, size=revolt)
         if revolt > s.outcomes.revolt_catastrophe_share * pop.n:
+            self.outcomes.revolted = True
             self._catastrophe(at, "revolt")
         self.check_lead(at)
         self._hazards = daily_hazards(pop, lab, s, self.rival)
+        self.outcomes.cumulative_hazard += sum(self._hazards.values())
         self._track_low_hazard(today)
         cause = draw_catastrophe(self._hazards, self.rngs["hazards"])
         if cause is not None:

@@ -14,6 +14,15 @@ Labels at the end, worst first: ``catastrophe`` (cause, day), ``left_basin`` (ou
 at the end), ``safe`` (the period ended, no catastrophe), ``undecided`` (survived, not ended).
 ``survived`` and ``period_ended`` are reported beside the label for the analysis to target.
 
+``cumulative_hazard`` sums the daily hazards the catastrophe draws were made from, so
+``catastrophe_risk = 1 - exp(-cumulative_hazard)`` is the probability of a catastrophe along this
+run's path, and ``safe_chance`` the probability that this path ends safe: the expectations of
+the 0/1 ``catastrophe`` and ``safe`` given everything but the day's catastrophe draws (a revolt
+over the catastrophe share is certain given the path). With runs that do not stop at a
+catastrophe the path does not depend on those draws, so averaging these over seeds estimates
+P(catastrophe) and P(safe) without the coin-flip noise of the draws (conditional Monte Carlo):
+paired comparisons then see effects too small to flip a 0/1 label in a few dozen seeds.
+
 The basin is judged where the run ends, like the period: knowledge that falls behind at one
 hand-off and catches up later leaves the society in the basin at the end. ``stayed_in_basin`` is
 that judgement (the name is version 2's; its negation is the ``left_basin`` label);
@@ -23,6 +32,7 @@ society was out, even if it came back.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -47,6 +57,8 @@ class Outcomes(DataclassState):
     period_ended: bool = False  # judged at the horizon (see the module docstring)
     period_end_day: float | None = None
     at_catastrophe: dict[str, Any] = field(default_factory=dict)  # the society on that day
+    cumulative_hazard: float = 0.0  # sum of the daily hazards drawn from so far
+    revolted: bool = False  # a revolt passed the catastrophe share (whatever came first)
 
     def judge_basin(self, day: float, inside: bool, reason: str) -> None:
         """Record the basin judgement of a hand-off (or of the end of the run): ``inside`` or
@@ -83,6 +95,18 @@ class Outcomes(DataclassState):
         return not self.catastrophe
 
     @property
+    def catastrophe_risk(self) -> float:
+        """P(catastrophe) along this run's path: the expectation of ``catastrophe`` given it."""
+        return 1.0 if self.revolted else -math.expm1(-self.cumulative_hazard)
+
+    @property
+    def safe_chance(self) -> float:
+        """P(safe) along this run's path: the expectation of ``safe`` given it."""
+        if not (self.period_ended and self.stayed_in_basin):
+            return 0.0
+        return 1.0 - self.catastrophe_risk
+
+    @property
     def safe(self) -> bool:
         """The period ended, with no catastrophe, inside the basin."""
         return self.period_ended and not self.catastrophe and self.stayed_in_basin
@@ -103,4 +127,6 @@ class Outcomes(DataclassState):
             "survived": self.survived,
             "safe": self.safe,
             "safe_day": self.period_end_day if self.safe else None,
+            "catastrophe_risk": self.catastrophe_risk,
+            "safe_chance": self.safe_chance,
         }

@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from society.lab import LabState
+from society.mechanisms.knowledge import margin, protection
 from society.mechanisms.rival import RivalLab, rival_loss_of_control
 from society.population import Population
 from society.scenario import Scenario
@@ -38,8 +39,11 @@ def daily_hazards(
       ``misuse_hit_prob x (1 - P_def)``, P_def the protection of the defence stock;
     * rival ahead: the rival's own loss-of-control hazard times ``min(1, -L / L_s)`` while the
       lead ``L`` is negative (a careful rival ahead is less dangerous than a reckless one),
-      times ``1 - P_def``: our AIs' risk-response work defends against another project's AIs
-      as against misuse (the seed's deferred AIs manage "other AI projects").
+      times ``1 - P_def(c_r)``: our AIs' risk-response work defends against another project's
+      AIs as against misuse (the seed's deferred AIs manage "other AI projects"), but its
+      margin is judged against the difficulty at the rival's capability ``c_r`` when that is
+      above ours: defending against AIs more capable than one's own is harder, by the same
+      difficulty law, so falling behind costs protection as well as exposure.
 
     >>> from society import load_scenario
     >>> from society.population import initial_population
@@ -48,7 +52,7 @@ def daily_hazards(
     >>> lab = LabState(tax=0.5, deference=1.0, rival_pace=1.0, rival_capability=15.0)
     >>> rival = RivalLab(deference=1.0, alignment=0.5, knowledge=1.0, capability=1.0, margin=1.0)
     >>> h = daily_hazards(pop, lab, s, rival)
-    >>> h["rival_ahead"] == rival_loss_of_control(s, rival) * 0.5
+    >>> h["rival_ahead"] > 0.0
     True
     """
     z, r = scenario.hazards, scenario.risks
@@ -66,11 +70,20 @@ def daily_hazards(
     lead = lab.lead
     behind = min(1.0, -lead / z.rival_ahead_scale) if lead < 0 else 0.0
     rival_ahead = (
-        rival_loss_of_control(scenario, rival) * behind * (1.0 - lab.defence_protection)
+        rival_loss_of_control(scenario, rival)
+        * behind
+        * (1.0 - _defence_against(lab, rival, scenario))
         if behind > 0
         else 0.0
     )
     return {"loss_of_control": loss_of_control, "misuse": misuse, "rival_ahead": rival_ahead}
+
+
+def _defence_against(lab: LabState, rival: RivalLab, scenario: Scenario) -> float:
+    """P_def against the rival's AIs: the defence stock's margin at the higher capability."""
+    if rival.capability <= lab.level:
+        return lab.defence_protection
+    return protection(margin(lab.defence, rival.capability, scenario.knowledge))
 
 
 def end_hazard(scenario: Scenario) -> float:

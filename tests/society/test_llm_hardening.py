@@ -29,6 +29,7 @@ from llm_backends.errors import REDACTED
 from llm_backends.fake_server import FakeOpenAIServer, FakeServerConfig
 from society.cli.main import main as cli_main
 from society.llm.setup import LLMSetupError
+from society.tidy import comparable
 
 
 def llm_overrides(server: FakeOpenAIServer, **extra: object) -> dict[str, object]:
@@ -115,7 +116,7 @@ def test_a_cache_recorded_from_one_server_is_never_served_as_anothers(tmp_path: 
         assert pl.read_parquet(again.path / "llm_calls.parquet")["cache_hit"].all()
     # Both servers stopped: the recording replays from the shared cache.
     replayed = society.replay(recorded.path, out=tmp_path / "replayed")
-    assert replayed.metrics.equals(recorded.metrics)
+    assert comparable(replayed.metrics).equals(comparable(recorded.metrics))
 
 
 def test_cli_refuses_a_cache_from_another_endpoint_or_a_path_that_cannot_hold_one(
@@ -234,7 +235,7 @@ def test_a_run_whose_cache_another_process_keeps_locked_loses_no_paid_reply(
     replayed = society.replay(tmp_path / "locked", out=tmp_path / "replayed")
     assert _rows(shared) == waiting and not journal.exists()
     recorded = pl.read_parquet(tmp_path / "locked" / "metrics.parquet")
-    assert replayed.metrics.equals(recorded)
+    assert comparable(replayed.metrics).equals(comparable(recorded))
 
 
 def _rows(path: Path) -> int:

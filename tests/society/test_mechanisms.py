@@ -31,7 +31,7 @@ ROBUST = {
     ("echo chamber", "research_quality"),
     ("test gaming", "false_pass"),
     ("pressure to rush", "mean_tax"),
-    ("monitoring", "uncaught"),
+    ("monitoring", "uncaught_share"),
     ("test cadence", "test_validity"),
     ("capability at deference", "research_quality"),
     ("alignment work at equal capability", "protection_at_c"),
