@@ -107,6 +107,11 @@ SUMMARY_COLUMNS = {
     "period_ended": "The total hazard at full deference stayed at or below "
     "outcomes.end_annual_risk for outcomes.end_days, inside the basin.",
     "period_end_day": "First day of that final low stretch.",
+    "cumulative_hazard": "Sum of the daily hazards the catastrophe draws were made from.",
+    "catastrophe_risk": "1 - exp(-cumulative_hazard) (1 if a revolt crossed the catastrophe "
+    "share): the expectation of catastrophe given the run's path.",
+    "safe_chance": "1 - catastrophe_risk if the period ended inside the basin, else 0: the "
+    "expectation of safe given the run's path.",
     "generations": "Generations that ran (the first is 1).",
     "days_simulated": "Last simulated day.",
     "final_alignment": "Mean alignment on the last day.",
