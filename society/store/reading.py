@@ -197,7 +197,7 @@ def readable_scenario(doc: Any) -> dict[str, Any]:
 
     >>> s = readable_scenario({"days": "many", "lab": {"tax": 0.25}, "old_key": 3})
     >>> s["days"], s["lab"]["tax"], s["old_key"]
-    (365, 0.25, 3)
+    (1095, 0.25, 3)
     """
     from pydantic import ValidationError
 

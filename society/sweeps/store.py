@@ -58,6 +58,7 @@ SUMMARY_SCHEMA: dict[str, pl.DataType] = {
     "catastrophe": pl.Boolean(),
     "catastrophe_day": pl.Float64(),
     "catastrophe_cause": pl.String(),
+    "revolted": pl.Boolean(),
     "lost_lead": pl.Boolean(),
     "lost_lead_day": pl.Float64(),
     "survived": pl.Boolean(),

@@ -39,20 +39,21 @@ def test_each_shipped_scenario_gets_a_verdict_that_names_outcome_and_days(name: 
             assert f"Catastrophe on {_day(s['catastrophe_day'])}" in text
             assert s["catastrophe_cause"].split("_")[0] in text.lower()
         elif outcome == "left_basin":
-            assert f"Left the basin of good deference on {_day(s['left_basin_day'])}" in text
+            first = _day(s["left_basin_day"])
+            assert f"Out of the basin of good deference at the end (first on {first})" in text
         elif outcome == "safe":
-            assert f"Safe on {_day(s['safe_day'])}" in text
-            assert _day(s["reached_target_day"]) in text and _day(s["safety_done_day"]) in text
+            assert f"Safe: the acute risk period ended on {_day(s['period_end_day'])}" in text
         else:
             assert f"Undecided after {s['days_simulated']} days" in text
         if s["lost_lead"]:
             assert f"drew level on {_day(s['lost_lead_day'])}" in text
-        elif s["final_lead_days"] < 0:
-            # The flag says the lead was kept while the final lead is negative: only allowed
-            # after safe (flags stop there), and the verdict must say so.
-            assert outcome == "safe" and "flags stop on the safe day" in text
-        if not s["stayed_in_basin"]:
-            assert "left the basin" in text.lower()
+        else:
+            assert f"The lead never ran out ({s['final_lead_days']:.0f} days" in text
+        out_first = s["left_basin_day"] is not None and (
+            outcome == "left_basin" or s["left_basin_day"] <= (s["catastrophe_day"] or 0)
+        )
+        if not s["stayed_in_basin"] and out_first:
+            assert "out of the basin" in text.lower()
         assert f"{s['final_alignment']:.2f}" in text
         assert "nan" not in text.lower()
 
