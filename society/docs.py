@@ -107,6 +107,7 @@ SUMMARY_COLUMNS = {
     "period_ended": "The total hazard at full deference stayed at or below "
     "outcomes.end_annual_risk for outcomes.end_days, inside the basin.",
     "period_end_day": "First day of that final low stretch.",
+    "revolted": "A revolt passed outcomes.revolt_catastrophe_share (whatever came first).",
     "cumulative_hazard": "Sum of the daily hazards the catastrophe draws were made from.",
     "catastrophe_risk": "1 - exp(-cumulative_hazard) (1 if a revolt crossed the catastrophe "
     "share): the expectation of catastrophe given the run's path.",
