@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from society.api import RunResult, load, replay, resume, run
     from society.model import InstanceAgent, SocietyModel
+    from society.scan import scan
     from society.scenario import Scenario
     from society.scenario_files import load_scenario
-    from society.tidy import scan
 
 __version__ = "0.1.0"
 _WHERE = {
@@ -33,7 +33,7 @@ _WHERE = {
     "SocietyModel": "society.model",
     "Scenario": "society.scenario",
     "load_scenario": "society.scenario_files",
-    "scan": "society.tidy",
+    "scan": "society.scan",
 }
 __all__ = [
     "InstanceAgent",

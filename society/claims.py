@@ -134,7 +134,7 @@ class Claim(BaseModel):
         happened. A run without the figure (null) counts as without the event."""
         import polars as pl
 
-        from society.sweeps.summary import outcome_flags
+        from society.outcome_columns import outcome_flags
 
         flags = outcome_flags(points)
         if self.outcome:
@@ -174,8 +174,7 @@ def outcome_names() -> tuple[str, ...]:
     """
     import polars as pl
 
-    from society.sweeps.store import SUMMARY_SCHEMA
-    from society.sweeps.summary import DERIVED_FLAGS
+    from society.outcome_columns import DERIVED_FLAGS, SUMMARY_SCHEMA
 
     flags = [k for k, t in SUMMARY_SCHEMA.items() if t == pl.Boolean()]
     return tuple(dict.fromkeys([*flags, *DERIVED_FLAGS]))
@@ -190,7 +189,7 @@ def metric_names() -> tuple[str, ...]:
     """
     import polars as pl
 
-    from society.sweeps.store import SUMMARY_SCHEMA
+    from society.outcome_columns import SUMMARY_SCHEMA
 
     return tuple(
         k

@@ -58,14 +58,14 @@ EVENT_COLUMNS = {
     "day": "Simulated time of the event (continuous for risk arrivals).",
     "kind": "rival_breakthrough, theft, poisoning, tax_cut, pressure_resisted, advice, "
     "test_round, final_evaluation_started, final_evaluation, generation_handoff, "
-    "revolt_cascade, lost_lead, safe or catastrophe.",
+    "revolt_cascade, lost_lead, knowledge_frozen, intervention, safe or catastrophe.",
     "magnitude": "Size: lead days lost (rival, theft), share compromised (poisoning), tax "
     "removed (tax_cut), advised tax (advice), held-out pass share (test_round, "
     "final_evaluation), parent alignment (hand-off), cascade share (revolt), safety work "
-    "(safe).",
+    "(safe), the entry's index in [[interventions]] (intervention).",
     "generation": "Generation in charge when it happened.",
     "details": "JSON object with event-specific fields (e.g. passed, honest, followed, cause "
-    "and the day's hazards of a catastrophe).",
+    "and the day's hazards of a catastrophe; what an intervention set, its trigger and label).",
 }
 IDENTITY_COLUMNS = {
     "run_id": "The run directory's name (in a sweep: the point id, a<arm>-r<replicate>); the "

@@ -1,4 +1,5 @@
-"""Lab state: the quantities the developers steer and the race they are in."""
+"""Lab state: the quantities the developers steer and the race they are in, and the rival
+lab's aggregate state."""
 
 from __future__ import annotations
 
@@ -79,3 +80,17 @@ class LabState(DataclassState):
 
     def mean_hack_share(self) -> float:
         return self.gen_hack_share / self.gen_days if self.gen_days else 0.0
+
+
+@dataclass
+class RivalLab(DataclassState):
+    """The rival's aggregate state (its capability work lives in the lab's race:
+    ``LabState.rival_capability`` and ``rival_pace``)."""
+
+    deference: float  # d_r: rises daily, no test gate, no cap
+    alignment: float  # a_r: mean alignment of its models
+    knowledge: float  # Z_r: its alignment knowledge
+    capability: float = 1.0  # c_r, from its capability work (LabState.rival_capability)
+    margin: float = 1.0  # m_r = Z_r / D(c_r)
+    workforce: float = 0.0  # W_r(t): instances it runs today
+    generation: int = 0

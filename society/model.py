@@ -29,6 +29,7 @@ import numpy as np
 import simpy
 
 from llm_backends import Backend
+from society import interventions
 from society.lab import LabState
 from society.llm.policy import LLMPolicy
 from society.mechanisms.base import Clocked, Mechanism, registry
@@ -239,6 +240,9 @@ class SocietyModel(mesa.Model):
         # Called every record.checkpoint_every_days; society.run points it at RUN_DIR/checkpoint.
         self.on_checkpoint: Callable[[SocietyModel], None] | None = None
         self._stop_at: float | None = None  # end of the day on which a stop was requested
+        self.interventions = (
+            interventions.Interventions(scenario) if scenario.interventions else None
+        )
         if fresh:
             self._record(0)
             self.start()
@@ -268,7 +272,17 @@ class SocietyModel(mesa.Model):
         parts.update({f"mechanism.{name}": m for name, m in self.mechanisms.items()})
         if self.llm is not None:
             parts["llm"] = self.llm
+        if self.interventions is not None:
+            parts["interventions"] = interventions.part(self, self.interventions)
         return parts
+
+    def use_scenario(self, scenario: Scenario) -> None:
+        """Run on under ``scenario`` from now (an intervention changed it): the model and every
+        mechanism read their parameters from it."""
+        self.scenario = scenario
+        for mechanism in self.mechanisms.values():
+            mechanism.scenario = scenario
+            mechanism.params = getattr(scenario, mechanism.section) if mechanism.section else None
 
     @property
     def today(self) -> Today:
@@ -359,6 +373,9 @@ class SocietyModel(mesa.Model):
         for risk in self._phase("arrivals"):
             assert isinstance(risk, RiskProcess)
             env.process(risk.process(self))
+        if self.interventions is not None:
+            end_of_day = partial(self.interventions.end_of_day, self)
+            env.process(self._every(1, interventions.OFFSET, end_of_day))
 
     def _phase(self, phase: str) -> list[Mechanism]:
         return [m for m in self.mechanisms.values() if m.phase == phase]

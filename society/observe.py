@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from society import metrics as m
-from society.lab import LabState
+from society.lab import LabState, RivalLab
 from society.mechanisms.evaluation import (
     false_pass,
     gaming_gap,
@@ -18,7 +18,6 @@ from society.mechanisms.evaluation import (
 )
 from society.mechanisms.generations import basin_interval, knowledge_return
 from society.mechanisms.knowledge import workforce_growth
-from society.mechanisms.rival import RivalLab
 from society.network import Network
 from society.population import Population
 from society.scenario import Scenario

@@ -23,6 +23,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from society.claims import Claim
+from society.interventions import Intervention, check_interventions
 
 Kind = Literal["lever", "uncertain", "question", "setting"]
 
@@ -343,6 +344,15 @@ class Scenario(Section):
     record: Record = Record()
     llm: LLM = LLM()
     mechanisms: Mechanisms = Mechanisms()
+    # Changes made while the run goes on (society/interventions.py); not a field with a default
+    # and a range, so `society fields` and --set leave it out.
+    interventions: list[Intervention] = Field(default_factory=list, description="Changes made during the run: [[interventions]] with day = N or when = \"<metric> <op> <value>\", and set = { KEY = VALUE }.")
+
+    @model_validator(mode="after")
+    def _interventions_usable(self) -> Scenario:
+        if self.interventions:
+            check_interventions(self)
+        return self
 
     @model_validator(mode="after")
     def _graph_fits(self) -> Scenario:
@@ -425,6 +435,8 @@ def iter_fields(model: type[BaseModel] = Scenario, prefix: str = "") -> list[dic
     for name, info in model.model_fields.items():
         key = f"{prefix}{name}"
         ann = info.annotation
+        if key == "interventions":  # a list of changes, not a field with a default and a range
+            continue
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             out.extend(iter_fields(ann, key + "."))
             continue

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from society.errors import ScenarioError, printable
+from society.interventions import Intervention
 from society.scenario import REMOVED_KEYS, Scenario, iter_fields
 from society.text import BIDI_CONTROLS
 
@@ -253,6 +254,16 @@ def _error_parts(errors: list[Any], given: Mapping[str, str]) -> list[str]:
         loc = e["loc"]
         key = ".".join(str(p) for p in loc)
         value = e.get("input")
+        if loc and loc[0] == "interventions" and len(loc) > 2:
+            # A bad item of an [[interventions]] entry: its index and key say which.
+            where = f"interventions[{loc[1]}]." + ".".join(str(p) for p in loc[2:])
+            message = str(e["msg"]).removeprefix("Value error, ")
+            if e["type"] == "extra_forbidden":
+                allowed = ", ".join(Intervention.model_fields)
+                parts.append(f"unknown key {where}; an intervention has the keys {allowed}.")
+            else:
+                parts.append(f"{where} = {_show(value)}: {message.rstrip('.')}.")
+            continue
         if e["type"] == "extra_forbidden":
             parts.append(_unknown_key_text(key, known, loc))
             continue
@@ -285,6 +296,7 @@ def _error_parts(errors: list[Any], given: Mapping[str, str]) -> list[str]:
         if field is None:
             # A rule spanning several keys (a model validator): its message says which.
             message = str(e["msg"]).removeprefix("Value error, ")
+            message = message.rstrip(".")
             parts.append(f"[{key or 'top level'}] {message}." if key else f"{message}.")
             continue
         shown = _show(value)
@@ -343,11 +355,23 @@ def scenario_to_toml(scenario: BaseModel) -> str:
     for key, value in scenario.model_dump().items():
         if isinstance(value, dict):
             tables.append((key, value))
+        elif key == "interventions" and not value:
+            continue  # none: nothing to write (the default)
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            continue  # written as an array of tables below
         else:
             lines.append(f"{key} = {_toml_value(value)}")
+    arrays: list[tuple[str, list[dict[str, Any]]]] = []
+    for key, value in list(scenario.model_dump().items()):
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            arrays.append((key, value))
     for name, table in tables:
         lines.append(f"\n[{name}]")
         lines.extend(f"{k} = {_toml_value(v)}" for k, v in table.items())
+    for name, items in arrays:  # [[interventions]]: an array of tables, after the tables
+        for item in items:
+            lines.append(f"\n[[{name}]]")
+            lines.extend(f"{k} = {_toml_value(v)}" for k, v in item.items() if v is not None)
     return "\n".join(lines) + "\n"
 
 
@@ -360,6 +384,9 @@ def _toml_value(value: Any) -> str:
         return repr(value)
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):  # an inline table, e.g. an intervention's set
+        pairs = (f"{_toml_value(str(k))} = {_toml_value(v)}" for k, v in value.items())
+        return "{ " + ", ".join(pairs) + " }"
     return str(value)
 
 

@@ -17,8 +17,6 @@ from __future__ import annotations
 import math
 import time
 import zlib
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -46,6 +44,7 @@ from society.metrics import (
     opinion_clusters,
     wasserstein1,
 )
+from society.validation_cases import CASES, CaseFn, CaseResult, _case
 
 SCHEMA: dict[str, Any] = {
     "case": pl.String,
@@ -57,30 +56,6 @@ SCHEMA: dict[str, Any] = {
     "passed": pl.Boolean,
     "seconds": pl.Float64,
 }
-
-
-@dataclass(frozen=True)
-class CaseResult:
-    """One row of the suite (without its run time)."""
-
-    model: str
-    parameters: str
-    reference: str
-    measured: float
-    tolerance: str
-    passed: bool
-
-
-CaseFn = Callable[[bool, np.random.Generator], CaseResult]
-CASES: dict[str, CaseFn] = {}
-
-
-def _case(name: str) -> Callable[[CaseFn], CaseFn]:
-    def register(fn: CaseFn) -> CaseFn:
-        CASES[name] = fn
-        return fn
-
-    return register
 
 
 def case_rng(name: str, seed: int) -> np.random.Generator:
@@ -478,7 +453,7 @@ def _prim_box(quick: bool, rng: np.random.Generator) -> CaseResult:
 
 # --- ask: the sequential rule keeps its error rate (registered by its own module) ------------
 
-import society.validation_ask  # noqa: E402, F401
+import society.validation_ask  # noqa: E402, F401  (registers its case in CASES)
 
 # --- suite -----------------------------------------------------------------------------------
 

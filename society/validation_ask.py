@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from society.validation import CaseFn, CaseResult, _case
+from society.validation_cases import CaseFn, CaseResult, _case
 
 THRESHOLD = 0.9
 ALPHA = 0.05

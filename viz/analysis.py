@@ -8,7 +8,6 @@ intervals, drawn by :func:`viz.sweep.basin_heatmap_figure`).
 
 from __future__ import annotations
 
-import base64
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,14 +17,13 @@ import polars as pl
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 
-from viz.html import esc, table
 from viz.load import _flatten_sweep_manifest
 from viz.runviews import save_figure
 from viz.style import OKABE_ITO, new_figure, plain, styled
 
 if TYPE_CHECKING:
     from society.analysis.data import SweepData
-    from society.analysis.run import Analysis
+    from society.analysis.results import Analysis
 
 
 def draw_analysis(data: SweepData, analysis: Analysis, path: Path) -> Path:
@@ -272,42 +270,7 @@ def _wrap(text: str, width: int) -> list[str]:
     return textwrap.wrap(text, width)
 
 
-def analysis_html(sweep_dir: str | Path) -> str:
-    """The sweep report's section on the analyses stored in ``sweep_dir/analysis`` (empty if
-    there are none): for each, its heading, sentences, table and figure."""
-    from society.analysis.run import stored
-
-    parts = []
-    for record in stored(sweep_dir):
-        path = Path(record["path"])
-        png = path.parent / (path.name.removesuffix(".json") + ".png")
-        parts.append(f"<h3>{esc(record['method'].capitalize())}: {esc(record['label'])}</h3>")
-        parts.append(f'<p class="note">{esc(record.get("heading", ""))}</p>')
-        words = "".join(f"<li>{esc(w)}</li>" for w in record.get("words", []))
-        if words:
-            parts.append(f"<ul>{words}</ul>")
-        if record.get("rows"):
-            parts.append(table(record["rows"], record.get("header")))
-        if png.is_file():
-            data = base64.b64encode(png.read_bytes()).decode("ascii")
-            parts.append(
-                f'<figure id="analysis-{esc(png.stem)}"><img alt="{esc(png.stem)}" '
-                f'src="data:image/png;base64,{data}"><figcaption>{esc(png.name)} '
-                f"(<code>society analyze --method {esc(record['method'])} --target "
-                f"{esc(record['target'])}</code>)</figcaption></figure>"
-            )
-    if not parts:
-        return ""
-    intro = (
-        "<p>Written by <code>society analyze</code>: Sobol indices and Morris screening say "
-        "which swept assumptions move the outcome, PRIM where in their ranges it concentrates, "
-        "the frontier how much of one key the other needs.</p>"
-    )
-    return intro + "".join(parts)
-
-
 __all__ = [
-    "analysis_html",
     "draw_analysis",
     "frontier_figure",
     "morris_figure",

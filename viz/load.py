@@ -19,10 +19,11 @@ import polars as pl
 from society.api import RunResult
 from society.api import load as load_run_result
 from society.errors import RunDirectoryError, printable
+from society.outcome_columns import CAUSES
 from society.store.reading import check_frame, read_json, read_table, unreadable
 from society.store.rundir import RunDir
 from society.sweeps.store import SweepStore
-from society.sweeps.summary import CAUSES, swept_columns
+from society.sweeps.summary import swept_columns
 from viz._common import resolved_scenario
 
 # Columns a sweep's points.parquet is assumed to have besides the swept parameters (which are

@@ -22,7 +22,7 @@ from society.errors import SocietyError
 from society.sweeps.store import SweepStore
 from society.sweeps.summary import paired_difference
 from viz._common import DAY_LABEL, column, note
-from viz.analysis import analysis_html
+from viz.analysis_section import analysis_html
 from viz.drift import replicate_bands
 from viz.html import Section, esc, figures_section, page, provenance_html, scenario_html, table
 from viz.load import (

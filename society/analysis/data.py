@@ -46,7 +46,8 @@ def read_points(path: Path) -> pl.DataFrame:
     read, or whose columns do not have the types :meth:`SweepStore.assemble` writes, is an
     :class:`AnalysisError` naming it.
     """
-    from society.sweeps.store import POINT_COLUMNS, SUMMARY_SCHEMA
+    from society.outcome_columns import SUMMARY_SCHEMA
+    from society.sweeps.store import POINT_COLUMNS
 
     try:
         points = read_table(path, {**POINT_COLUMNS, **SUMMARY_SCHEMA}, fix=_REDO)

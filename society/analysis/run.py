@@ -15,9 +15,9 @@ Every file is written to a temporary name and renamed; the sweep's own files are
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import polars as pl
 
@@ -26,12 +26,12 @@ from society.analysis import morris as morris_mod
 from society.analysis import prim as prim_mod
 from society.analysis import sobol as sobol_mod
 from society.analysis.data import AnalysisError, SweepData, Target, load, value_column
+from society.analysis.results import METHODS, Analysis, stored
 from society.analysis.sobol import fixed
 from society.store.provenance import package_versions, utc_now
 from society.store.rundir import write_json, write_parquet
 from society.sweeps.store import SweepStore
 
-METHODS = ("sobol", "morris", "prim", "frontier")
 #: PRIM peels about 5% of a box at a time and stops at 5% of the points: below this many
 #: arms a box is a handful of points and its coverage and density mean little.
 PRIM_MIN_ARMS = 20
@@ -52,23 +52,6 @@ class Options:
     direction: Literal["increasing", "decreasing"] | None = None
     min_density: float = prim_mod.MIN_DENSITY
     peel_alpha: float = prim_mod.PEEL_ALPHA
-
-
-@dataclass
-class Analysis:
-    """One stored analysis: its tables, sentences, printed table and files."""
-
-    method: str
-    target: Target
-    name: str
-    heading: str
-    words: list[str]
-    header: list[str]
-    rows: list[list[str]]
-    table: pl.DataFrame
-    extra: dict[str, pl.DataFrame] = field(default_factory=dict)
-    files: list[Path] = field(default_factory=list)
-    details: dict[str, Any] = field(default_factory=dict)
 
 
 def analyze(
@@ -485,23 +468,6 @@ def _frontier(data: SweepData, target: Target, options: Options) -> Analysis:
         {"cells": result.cells},
         details={"by": by, "along": along, "p": options.p, "direction": result.direction},
     )
-
-
-def stored(sweep_dir: str | Path) -> list[dict[str, Any]]:
-    """The analyses stored in a sweep directory (their JSON records), by file name."""
-    import json
-
-    out = []
-    folder = SweepStore(sweep_dir).analysis_dir
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        try:
-            record = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
-        if isinstance(record, dict) and record.get("method") in METHODS:
-            record["path"] = str(path)
-            out.append(record)
-    return out
 
 
 __all__ = ["METHODS", "Analysis", "Options", "analyze", "frontier_keys", "stored"]

@@ -26,7 +26,7 @@ examples:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from society.analysis import prim
-    from society.analysis.run import METHODS
+    from society.analysis.results import METHODS
 
     p.add_argument("dir", type=Path, help="sweep directory (printed by `society sweep`)")
     p.add_argument(

@@ -11,11 +11,13 @@ from types import ModuleType
 
 from society.cli import (
     analyze,
+    app,
     ask,
     calibrate,
     check,
     compare,
     fields,
+    fork,
     llm,
     mechanisms,
     plot,
@@ -42,5 +44,7 @@ COMMANDS: list[ModuleType] = [
     plot,
     report,
     compare,
+    fork,
+    app,
     calibrate,
 ]

@@ -15,19 +15,30 @@ EXAMPLES = """\
 examples:
   society fields
   society fields | grep lab.
-  society fields --markdown > fields.md
+  society fields --metrics
 """
 WIDE = 140  # terminals at least this wide get a table; narrower ones a list (keys never cut)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    p.add_argument(
+        "--metrics",
+        action="store_true",
+        help="list the metric columns instead (what an intervention's `when` trigger reads)",
+    )
 
 
 def main(args: argparse.Namespace, out: Console, err: Console) -> int:
     from society.cli.output import print_table
     from society.scenario import format_default, iter_fields
 
+    if args.metrics:
+        from society.observe import METRIC_COLUMNS
+
+        for name, meaning in METRIC_COLUMNS.items():
+            out.print(f"[bold]{escape(name)}[/]  {escape(meaning)}", soft_wrap=True)
+        return 0
     if args.markdown:
         from society.docs import fields_table
 

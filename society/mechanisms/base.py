@@ -42,9 +42,8 @@ from society.state import Saved
 if TYPE_CHECKING:
     import simpy
 
-    from society.lab import LabState
+    from society.lab import LabState, RivalLab
     from society.llm.decisions import StrategistAdvice
-    from society.mechanisms.rival import RivalLab
     from society.mechanisms.today import Today
     from society.network import Network
     from society.population import Population

@@ -229,7 +229,12 @@ def basin_interval(
     [0.366, 0.836]
     """
     shift = erosion + hack_loss
-    if rho <= 0.0:
+    if not rho > 0.0:  # also NaN
+        return None
+    coefficients = (rho, top, delta, shift)
+    if not all(math.isfinite(c) for c in coefficients):
+        # An extreme scenario (e.g. a margin that overflowed) leaves no cubic to solve: say
+        # "no basin" rather than fail the run.
         return None
     roots = np.roots([-rho, rho * top + delta, -delta, -shift])
     real = sorted(

@@ -13,13 +13,14 @@ import math
 
 import numpy as np
 
-from society.lab import LabState
+from society.lab import LabState, RivalLab
 from society.mechanisms.knowledge import margin, protection
-from society.mechanisms.rival import RivalLab, rival_loss_of_control
+from society.mechanisms.rival import rival_loss_of_control
+from society.outcome_columns import HAZARD_CAUSES
 from society.population import Population
 from society.scenario import Scenario
 
-CAUSES = ("loss_of_control", "misuse", "rival_ahead")
+CAUSES = HAZARD_CAUSES
 
 
 def daily_hazards(

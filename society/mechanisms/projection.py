@@ -17,8 +17,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from society.lab import RivalLab
 from society.mechanisms.knowledge import MIN_WORK_SHARE, W_REF, workforce_growth
-from society.mechanisms.rival import RivalLab, rival_day, rival_loss_of_control
+from society.mechanisms.rival import rival_day, rival_loss_of_control
 from society.scenario import Knowledge, Scenario
 
 

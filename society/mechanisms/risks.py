@@ -14,9 +14,8 @@ from typing import Any, ClassVar
 import numpy as np
 import simpy
 
-from society.lab import LabState
+from society.lab import LabState, RivalLab
 from society.mechanisms.base import Mechanism, Phase, Simulation, register
-from society.mechanisms.rival import RivalLab
 from society.mechanisms.strategy import strategist_voice
 from society.population import Population
 from society.scenario import Risks, Scenario

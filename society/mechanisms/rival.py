@@ -16,8 +16,8 @@ careful rival ahead is less dangerous than a reckless one.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
+from society.lab import RivalLab
 from society.mechanisms.generations import knowledge_return, trained_alignment
 from society.mechanisms.knowledge import (
     capability_level,
@@ -29,21 +29,6 @@ from society.mechanisms.knowledge import (
 )
 from society.mechanisms.research import work_days_per_instance_day
 from society.scenario import Scenario
-from society.state import DataclassState
-
-
-@dataclass
-class RivalLab(DataclassState):
-    """The rival's aggregate state (its capability work lives in the lab's race:
-    ``LabState.rival_capability`` and ``rival_pace``)."""
-
-    deference: float  # d_r: rises daily, no test gate, no cap
-    alignment: float  # a_r: mean alignment of its models
-    knowledge: float  # Z_r: its alignment knowledge
-    capability: float = 1.0  # c_r, from its capability work (LabState.rival_capability)
-    margin: float = 1.0  # m_r = Z_r / D(c_r)
-    workforce: float = 0.0  # W_r(t): instances it runs today
-    generation: int = 0
 
 
 def rival_output(

@@ -407,7 +407,9 @@ def restore(model: SocietyModel, checkpoint: Path) -> None:
             f"changed the state a run keeps); rerun the scenario instead of resuming."
         )
     parts = model.parts()
-    if set(parts) != set(state["parts"]):
+    # A fork adds interventions to a trunk that had none: that part starts with none fired.
+    added = set(parts) - set(state["parts"]) == {"interventions"}
+    if set(parts) != set(state["parts"]) and not (added and set(state["parts"]) < set(parts)):
         raise RunDirectoryError(
             f"checkpoint '{checkpoint}' holds the parts {sorted(state['parts'])}, but this "
             f"scenario's run has {sorted(parts)}; resume with the scenario the run was started "
@@ -419,7 +421,8 @@ def restore(model: SocietyModel, checkpoint: Path) -> None:
             name, _, field = key.rpartition(".")
             arrays.setdefault(name, {})[field] = stored[key]
     for name, part in parts.items():
-        part.load_state(Saved(values=state["parts"][name], arrays=arrays.get(name, {})))
+        values = state["parts"].get(name, {})
+        part.load_state(Saved(values=values, arrays=arrays.get(name, {})))
     _keep_only_listed(checkpoint.parent, state["files"])
     rec = model.recorder
     rec.metrics = _load_metric_rows(

@@ -539,12 +539,15 @@ def _remove_if_empty(folder: Path) -> None:
 FIGURE_FORMATS = ("png", "svg", "pdf")
 
 
+#: The views of a run ``viz.runviews.RUN_VIEWS`` draws (named here so the store, which sits
+#: below the figures, knows their files; a test keeps the two equal).
+RUN_VIEW_NAMES = ("drift", "ladder", "echo", "network", "coordination", "lab", "tests")
+
+
 def drawn_figure_names() -> set[str]:
     """The file names society gives the figures it draws into a run's ``figures/``: each view
     (``society run``, ``society plot``, any format), the LLM figure and the calibration one."""
-    from viz.runviews import RUN_VIEWS
-
-    views = [*RUN_VIEWS, "llm", "calibration"]
+    views = [*RUN_VIEW_NAMES, "llm", "calibration"]
     return {f"{view}.{fmt}" for view in views for fmt in FIGURE_FORMATS}
 
 

@@ -29,6 +29,7 @@ from typing import Any
 import polars as pl
 
 from society.errors import RunDirectoryError
+from society.outcome_columns import SUMMARY_SCHEMA
 from society.store.files import refuse_links
 from society.store.outdir import OutputDir
 from society.store.reading import (
@@ -45,47 +46,6 @@ from society.store.rundir import write_json, write_parquet
 from society.sweeps.spec import Point, Sweep, SweepError
 from society.tidy import IDENTITY, column_name, with_identity
 
-#: Columns of points.parquet taken from a run's summary, with their types (fixed, so that an
-#: all-null column, e.g. catastrophe_day when nothing went wrong, has the same type everywhere).
-SUMMARY_SCHEMA: dict[str, pl.DataType] = {
-    "outcome": pl.String(),
-    "safe": pl.Boolean(),
-    "safe_day": pl.Float64(),
-    "stayed_in_basin": pl.Boolean(),
-    "ever_left_basin": pl.Boolean(),
-    "left_basin_day": pl.Float64(),
-    "left_basin_reason": pl.String(),
-    "catastrophe": pl.Boolean(),
-    "catastrophe_day": pl.Float64(),
-    "catastrophe_cause": pl.String(),
-    "revolted": pl.Boolean(),
-    "lost_lead": pl.Boolean(),
-    "lost_lead_day": pl.Float64(),
-    "survived": pl.Boolean(),
-    "period_ended": pl.Boolean(),
-    "period_end_day": pl.Float64(),
-    "cumulative_hazard": pl.Float64(),
-    "catastrophe_risk": pl.Float64(),
-    "safe_chance": pl.Float64(),
-    "generations": pl.Int64(),
-    "days_simulated": pl.Int64(),
-    "final_alignment": pl.Float64(),
-    "final_drift_w1": pl.Float64(),
-    "final_echo_r": pl.Float64(),
-    "final_truth_distance": pl.Float64(),
-    "final_lead_days": pl.Float64(),
-    "final_capability": pl.Float64(),
-    "final_knowledge": pl.Float64(),
-    "final_margin": pl.Float64(),
-    "final_protection": pl.Float64(),
-    "final_hazard_full": pl.Float64(),
-    "margin_growth_per_year": pl.Float64(),
-    "regime": pl.String(),
-    "final_deference": pl.Float64(),
-    "final_tax": pl.Float64(),
-    "incidents_caught": pl.Int64(),
-    "incidents_uncaught": pl.Int64(),
-}
 #: What the ``sweep`` block of a sweep's manifest holds, where readers use it.
 _SWEEP_TYPES: dict[str, tuple[type, ...]] = {
     "name": JSON_STR,

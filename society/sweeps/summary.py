@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from society.errors import printable
-from society.mechanisms.hazards import CAUSES as HAZARD_CAUSES
+from society.outcome_columns import CAUSES, outcome_flags
 from society.sweeps.spec import SweepError
 from society.sweeps.store import SweepStore
 
@@ -32,22 +32,7 @@ OUTCOMES = (
     ("lost_lead", "lost_lead"),
 )
 #: The catastrophe's cause, one flag each (``catastrophe_cause == cause``).
-CAUSES = (*HAZARD_CAUSES, "revolt")
 CAUSE_OUTCOMES = tuple((f"cause_{c}", f"cause_{c}") for c in CAUSES)
-
-
-#: Flags derived from the columns of points.parquet (an outcome a claim may name too).
-DERIVED_FLAGS = ("left_basin", *(f"cause_{c}" for c in CAUSES))
-
-
-def outcome_flags(points: pl.DataFrame) -> pl.DataFrame:
-    """``points`` with the derived flags of :data:`DERIVED_FLAGS`."""
-    cause = pl.col("catastrophe_cause").fill_null("")
-    return points.with_columns(
-        pl.col("safe").fill_null(False),
-        left_basin=~pl.col("stayed_in_basin"),
-        **{f"cause_{c}": cause == c for c in CAUSES},
-    )
 
 
 def wilson(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import simpy
 
-from society.lab import LabState
+from society.lab import LabState, RivalLab
 from society.mechanisms import risks
 from society.mechanisms.beliefs import step_beliefs
 from society.mechanisms.contagion import step_hacking
@@ -21,7 +21,7 @@ from society.mechanisms.hazards import daily_hazards
 from society.mechanisms.monitoring import catch_probability
 from society.mechanisms.research import work_days_per_instance_day
 from society.mechanisms.revolt import revolt_cascade
-from society.mechanisms.rival import RivalLab, rival_loss_of_control
+from society.mechanisms.rival import rival_loss_of_control
 from society.mechanisms.succession import hand_off
 from society.mechanisms.values import step_values
 from society.metrics import active_link_density

@@ -185,3 +185,9 @@ def test_drift_boundary_is_a_star_eff(tiny_dir: Path) -> None:
     (line,) = [ln for ln in top.get_lines() if "a*_eff" in str(ln.get_label())]
     assert line.get_label() == "a*_eff, effective basin boundary"
     assert list(line.get_ydata()) == pytest.approx(r.metrics.sort("day")["a_star"].to_list())
+
+
+def test_the_store_knows_every_view_the_figures_draw() -> None:
+    from society.store.rundir import RUN_VIEW_NAMES
+
+    assert tuple(RUN_VIEWS) == RUN_VIEW_NAMES
