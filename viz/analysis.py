@@ -191,6 +191,7 @@ def prim_figure(trajectory: pl.DataFrame, label: str, title: str = "sweep") -> F
 def frontier_figure(data: SweepData, analysis: Analysis, title: str = "sweep") -> Figure:
     """The P(target) heatmap over the grid (cells with their Wilson intervals) with the
     frontier drawn through the rows and its interval as a hatched band on each row."""
+    from society.analysis.data import value_column
     from viz.sweep import basin_heatmap_figure
 
     target = analysis.target
@@ -201,6 +202,9 @@ def frontier_figure(data: SweepData, analysis: Analysis, title: str = "sweep") -
     if target.threshold is not None:
         value = value < target.threshold if target.below else value >= target.threshold
     points = data.points.with_columns(value.alias(column))
+    # A sweep stores lab.tax as lab__tax: the heatmap reads the grid keys by their dotted names.
+    stored_as = {k: value_column(points, k) for k in (by, along)}
+    points = points.rename({c: k for k, c in stored_as.items() if c is not None and c != k})
     if "stayed_in_basin" in points.columns:
         points = points.drop_nulls("stayed_in_basin")  # as the sweep views use the runs
     scenario = _flatten_sweep_manifest(data.manifest).get("scenario")

@@ -25,7 +25,7 @@ from society.analysis import frontier as frontier_mod
 from society.analysis import morris as morris_mod
 from society.analysis import prim as prim_mod
 from society.analysis import sobol as sobol_mod
-from society.analysis.data import AnalysisError, SweepData, Target, load
+from society.analysis.data import AnalysisError, SweepData, Target, load, value_column
 from society.analysis.results import METHODS, Analysis, stored
 from society.analysis.sobol import fixed
 from society.store.provenance import package_versions, utc_now
@@ -418,7 +418,8 @@ def frontier_keys(data: SweepData, by: str | None, along: str | None) -> tuple[s
     if by == along:
         raise AnalysisError(f"--by and --along are both {by}; give the two different grid keys.")
     for key in (by, along):
-        if not data.points.schema.get(key, pl.String).is_numeric():
+        column = value_column(data.points, key)  # a sweep stores lab.tax as lab__tax
+        if column is None or not data.points.schema[column].is_numeric():
             raise AnalysisError(
                 f"--method frontier: {key} is not numeric; the frontier needs two numeric keys."
             )

@@ -35,7 +35,7 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
     table.add_column("question")
     table.add_column("claim", no_wrap=True)
     for name, path, question in list_shipped():
-        table.add_row(for_terminal(name), for_terminal(question), for_terminal(_claim_text(path)))
+        table.add_row(for_terminal(name), for_terminal(question), for_terminal(claim_text(path)))
     out.print(table)
     sweeps = Table(
         title="Shipped sweeps (society sweep scenarios/sweeps/NAME.toml)", title_justify="left"
@@ -44,26 +44,27 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
     sweeps.add_column("question")
     sweeps.add_column("runs", justify="right")
     for path in sorted((shipped_dir() / "sweeps").glob("*.toml")):
-        doc = _read(path)
-        sweeps.add_row(for_terminal(path.stem), for_terminal(doc.get("question", "")), _runs(doc))
+        doc = read_doc(path)
+        question = for_terminal(doc.get("question", ""))
+        sweeps.add_row(for_terminal(path.stem), question, sweep_runs(doc))
     out.print(sweeps)
     return 0
 
 
-def _read(path: Path) -> dict[str, Any]:
+def read_doc(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, OSError):
         return {"question": "(unreadable)"}
 
 
-def _claim_text(path: Path) -> str:
+def claim_text(path: Path) -> str:
     """The scenario's claim in symbols (``P(safe) >= 0.9``), ``-`` without one."""
     from pydantic import ValidationError
 
     from society.claims import Claim
 
-    raw = _read(path).get("claim")
+    raw = read_doc(path).get("claim")
     if not isinstance(raw, dict):
         return "-"
     try:
@@ -73,7 +74,7 @@ def _claim_text(path: Path) -> str:
     return claim.text if claim.active else "-"
 
 
-def _runs(doc: dict[str, Any]) -> str:
+def sweep_runs(doc: dict[str, Any]) -> str:
     """Arms x replicates of a grid sweep file (``?`` when it samples)."""
     grid = doc.get("grid") or {}
     if doc.get("sample") or not isinstance(grid, dict):

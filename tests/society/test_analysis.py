@@ -290,6 +290,29 @@ def test_frontier_of_a_grid_sweep_with_its_figure(tmp_path: Path) -> None:
     assert_png(root / "analysis" / "frontier-safe-p0.8.png")
 
 
+def test_frontier_reads_grid_keys_stored_without_dots(tmp_path: Path) -> None:
+    # `society sweep` stores lab.tax as lab__tax (society.tidy.column_name): the frontier and
+    # its figure find the grid keys under that name (a KeyError-like exit before).
+    leads, taxes = [30.0, 90.0, 180.0], [0.25, 1.0]
+    arms = [{"lab.lead_days": lead, "lab.tax": tax} for lead in leads for tax in taxes]
+
+    def outcome(x: dict[str, float], r: int) -> dict[str, object]:
+        del r
+        return {"safe": x["lab.lead_days"] >= 60 * (1 + x["lab.tax"]), "stayed_in_basin": True}
+
+    grid = {"lab.lead_days": leads, "lab.tax": taxes}
+    root = write_sweep(tmp_path / "g", arms, outcome, replicates=4, grid=grid)
+    points = pl.read_parquet(root / "points.parquet")
+    renamed = {"lab.lead_days": "lab__lead_days", "lab.tax": "lab__tax"}
+    points.rename(renamed).write_parquet(root / "points.parquet")
+    result = analyze(root, "frontier", "safe", Options(p=0.5))
+    assert (result.details["by"], result.details["along"]) == ("lab.tax", "lab.lead_days")
+    rows = {r["by_value"]: r for r in result.table.iter_rows(named=True)}
+    assert rows[0.25]["status"] == rows[1.0]["status"] == "reached"
+    assert 30 < rows[0.25]["estimate"] <= 90 < rows[1.0]["estimate"] <= 180
+    assert_png(root / "analysis" / "frontier-safe-p0.5.png")
+
+
 # --- targets and bad input -------------------------------------------------------------------
 
 
