@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from society.api import RunResult, load, replay, resume, run
     from society.model import InstanceAgent, SocietyModel
-    from society.scan import scan
+    from society.scanning import scan
     from society.scenario import Scenario
     from society.scenario_files import load_scenario
 
@@ -33,7 +33,7 @@ _WHERE = {
     "SocietyModel": "society.model",
     "Scenario": "society.scenario",
     "load_scenario": "society.scenario_files",
-    "scan": "society.scan",
+    "scan": "society.scanning",
 }
 __all__ = [
     "InstanceAgent",

@@ -14,7 +14,7 @@ Two rules hold for every Parquet file society writes:
   ``lab.tax`` becomes ``lab__tax``. No field name holds ``__``, so the rule is reversible
   (:func:`field_key`), and a sweep's manifest keeps the mapping (``sweep.columns``).
 
-:func:`society.scan.scan` stacks a table of many runs and sweeps into one lazy frame.
+:func:`society.scanning.scan` stacks a table of many runs and sweeps into one lazy frame.
 
 Examples
 --------
