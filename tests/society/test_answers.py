@@ -157,3 +157,13 @@ def test_no_parquet_a_sweep_writes_has_a_dot_in_a_column_name(claimed_sweep: Pat
         assert not any("." in name for name in names), path
     manifest = json.loads((claimed_sweep / "manifest.json").read_text())
     assert manifest["sweep"]["columns"] == {"lab__tax": "lab.tax"}
+
+
+def test_society_scan_stays_the_function_once_every_module_is_imported() -> None:
+    import importlib
+    import pkgutil
+
+    for module in pkgutil.walk_packages(society.__path__, "society."):
+        if not module.name.startswith("society.cli.__main__"):
+            importlib.import_module(module.name)
+    assert callable(society.scan)
