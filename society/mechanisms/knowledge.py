@@ -68,7 +68,9 @@ def difficulty(c: float, gamma: float) -> float:
 
 def margin(z: float, c: float, p: Knowledge) -> float:
     """``m = Z / D(c)``: knowledge against difficulty."""
-    return z / difficulty(c, p.difficulty)
+    d = difficulty(c, p.difficulty)
+    # A difficulty that underflows to 0 (an extreme capability scale) leaves knowledge ahead.
+    return z / d if d > 0.0 else math.inf
 
 
 def protection(m: float) -> float:
