@@ -16,7 +16,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from society.cli.options import SetFile
+from society.cli.options import add_set_options
 from society.cli.text import for_terminal
 
 if TYPE_CHECKING:
@@ -68,20 +68,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="prior files (scenarios/priors/*.toml schema): run i draws the fields they cover "
         "(Latin hypercube), so P integrates over the assumptions; --set pins a field",
     )
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a field by dotted key in every run (repeatable), e.g. --set lab.tax=0.25",
-    )
-    p.add_argument(
-        "--set-file",
-        dest="overrides",
-        action=SetFile,
-        metavar="FRAGMENT.toml",
-        help="apply every field of a TOML fragment as --set (repeatable)",
+    add_set_options(
+        p,
+        set_help="override a field by dotted key in every run (repeatable), "
+        "e.g. --set lab.tax=0.25",
+        file_help="apply every field of a TOML fragment as --set (repeatable)",
     )
     p.add_argument("--size", type=int, metavar="N", help="instances per run (sets population.size)")
     p.add_argument("--confidence", type=float, default=0.95, help="interval level (default: 0.95)")

@@ -9,6 +9,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
+from society.cli.options import add_set_options
+
 NAME = "fork"
 HELP = (
     "continue a run from the end of day N into counterfactual branches (--set changes, "
@@ -30,13 +32,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         required=True,
         help="the branches continue from the end of this day (the trunk's state then)",
     )
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="change a lever or assumption from day N on, e.g. --set lab.tax=1.0 (repeatable; "
+    add_set_options(
+        p,
+        set_help="change a lever or assumption from day N on, e.g. --set lab.tax=1.0 (repeatable; "
         "lab.deference sets the deference now)",
     )
     p.add_argument(

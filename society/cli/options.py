@@ -42,23 +42,36 @@ def expand_overrides(items: Sequence[str]) -> list[str]:
     return out
 
 
-def add_scenario_options(p: argparse.ArgumentParser) -> None:
-    """``--seed``, repeatable ``--set KEY=VALUE`` and ``--set-file FRAGMENT.toml``, validated
-    like the scenario file."""
-    p.add_argument("--seed", type=int, help="override the scenario's seed")
+def add_set_options(
+    p: argparse.ArgumentParser, set_help: str, file_help: str | None = None
+) -> None:
+    """Repeatable ``--set KEY=VALUE`` and, given ``file_help``, ``--set-file FRAGMENT.toml``,
+    both collected in order into ``args.overrides`` (later ones win)."""
     p.add_argument(
         "--set",
         dest="overrides",
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override a field by dotted key, e.g. --set lab.tax=0.25 (repeatable)",
+        help=set_help,
     )
-    p.add_argument(
-        "--set-file",
-        dest="overrides",
-        action=SetFile,
-        metavar="FRAGMENT.toml",
-        help="apply every field of a TOML fragment as --set (e.g. the calibrated.toml of "
+    if file_help is not None:
+        p.add_argument(
+            "--set-file",
+            dest="overrides",
+            action=SetFile,
+            metavar="FRAGMENT.toml",
+            help=file_help,
+        )
+
+
+def add_scenario_options(p: argparse.ArgumentParser) -> None:
+    """``--seed``, repeatable ``--set KEY=VALUE`` and ``--set-file FRAGMENT.toml``, validated
+    like the scenario file."""
+    p.add_argument("--seed", type=int, help="override the scenario's seed")
+    add_set_options(
+        p,
+        set_help="override a field by dotted key, e.g. --set lab.tax=0.25 (repeatable)",
+        file_help="apply every field of a TOML fragment as --set (e.g. the calibrated.toml of "
         "`society calibrate`); repeatable, later --set and --set-file win",
     )

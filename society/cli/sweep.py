@@ -16,7 +16,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from society.cli.options import SetFile
+from society.cli.options import add_set_options
 from society.cli.text import for_terminal
 
 NAME = "sweep"
@@ -59,21 +59,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="continue the sweep in DIR: finished runs are kept, the rest are run",
     )
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="set a scenario field at every point (added to the file's [set]; repeatable), "
+    add_set_options(
+        p,
+        set_help="set a scenario field at every point (added to the file's [set]; repeatable), "
         "e.g. --set population.size=300 to scale a sweep down",
-    )
-    p.add_argument(
-        "--set-file",
-        dest="overrides",
-        action=SetFile,
-        metavar="FRAGMENT.toml",
-        help="set every field of a TOML fragment at every point (e.g. the calibrated.toml of "
+        file_help="set every field of a TOML fragment at every point (e.g. the calibrated.toml of "
         "`society calibrate`); repeatable, later --set and --set-file win",
     )
     p.add_argument(
