@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from society.interventions import Intervention, _scenario_changes, _with
+from society.interventions import Intervention, scenario_changes, with_changes
 from society.state import Saved
 
 if TYPE_CHECKING:
@@ -93,9 +93,9 @@ def part(model: SocietyModel, interventions: Interventions) -> _Part:
 def _apply_to_scenario(model: SocietyModel, item: Intervention) -> None:
     from society.scenario import Scenario
 
-    changes = _scenario_changes(item)
+    changes = scenario_changes(item)
     if changes:
-        doc = _with(model.scenario, changes)
+        doc = with_changes(model.scenario, changes)
         doc["interventions"] = [x.model_dump() for x in model.scenario.interventions]
         model.use_scenario(Scenario.model_validate(doc))
 

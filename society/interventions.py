@@ -183,9 +183,9 @@ def check_interventions(scenario: Scenario) -> None:
                 )
         if problems:
             continue
-        changes = _scenario_changes(item)
+        changes = scenario_changes(item)
         if changes:
-            doc = _with(scenario, changes)
+            doc = with_changes(scenario, changes)
             try:
                 Scenario.model_validate(doc)
             except ValidationError as err:
@@ -199,11 +199,11 @@ def check_interventions(scenario: Scenario) -> None:
         raise ValueError("; ".join(problems))
 
 
-def _scenario_changes(item: Intervention) -> dict[str, Any]:
+def scenario_changes(item: Intervention) -> dict[str, Any]:
     return {k: v for k, v in item.set.items() if k not in STATE_KEYS}
 
 
-def _with(scenario: Scenario, changes: dict[str, Any]) -> dict[str, Any]:
+def with_changes(scenario: Scenario, changes: dict[str, Any]) -> dict[str, Any]:
     """The scenario's document with ``changes`` (dotted keys) made; interventions left out (a
     changed scenario is validated without re-checking them)."""
     doc = scenario.model_dump(exclude={"interventions"})
