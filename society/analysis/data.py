@@ -38,6 +38,16 @@ class AnalysisError(SocietyError):
     """A sweep directory, target or option an analysis cannot use (exit code 2)."""
 
 
+def require_every_arm(y: np.ndarray, needs: str) -> None:
+    """Refuse outputs ``y`` with an arm that has no value: ``needs`` says what needs every arm
+    ("a Saltelli design", "a Morris trajectory")."""
+    if not np.isfinite(y).all():
+        raise AnalysisError(
+            f"{int((~np.isfinite(y)).sum())} arm(s) have no value of the target (every run "
+            f"there failed, or the target is empty there); {needs} needs every arm."
+        )
+
+
 def read_points(path: Path) -> pl.DataFrame:
     """``points.parquet`` with the derived flags ``left_basin`` (not ``stayed_in_basin``) and
     ``cause_<cause>`` (one per catastrophe cause recorded), where their sources exist.

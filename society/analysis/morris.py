@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from society.analysis.data import AnalysisError
+from society.analysis.data import AnalysisError, require_every_arm
 from society.sweeps.design import Design
 
 RESAMPLES = 1000
@@ -59,11 +59,7 @@ def morris_effects(
             f"Morris effects need one output per point of the design ({design.size()}); got "
             f"{y.size}."
         )
-    if not np.isfinite(y).all():
-        raise AnalysisError(
-            f"{int((~np.isfinite(y)).sum())} arm(s) have no value of the target (every run "
-            f"there failed, or the target is empty there); a Morris trajectory needs every arm."
-        )
+    require_every_arm(y, "a Morris trajectory")
     result = morris.analyze(
         design.problem(),
         np.asarray(unit, dtype=np.float64),

@@ -23,7 +23,7 @@ import warnings
 import numpy as np
 import polars as pl
 
-from society.analysis.data import AnalysisError
+from society.analysis.data import AnalysisError, require_every_arm
 from society.sweeps.design import Design
 
 #: Bootstrap resamples of SALib's confidence intervals (its default is 100: too few for
@@ -64,11 +64,7 @@ def sobol_indices(
             f"Sobol indices need one output per arm of the Saltelli design ({design.size()}); "
             f"got {y.size}."
         )
-    if not np.isfinite(y).all():
-        raise AnalysisError(
-            f"{int((~np.isfinite(y)).sum())} arm(s) have no value of the target (every run "
-            f"there failed, or the target is empty there); a Saltelli design needs every arm."
-        )
+    require_every_arm(y, "a Saltelli design")
     if float(np.var(y)) <= 1e-24:
         raise AnalysisError(
             f"the target is {y[0]:g} at every arm of the design, so it has no variance to "
