@@ -54,7 +54,18 @@ def daily_hazards(
     >>> lab = LabState(tax=0.5, deference=1.0, rival_pace=1.0, rival_capability=15.0)
     >>> rival = RivalLab(deference=1.0, alignment=0.5, knowledge=1.0, capability=1.0, margin=1.0)
     >>> h = daily_hazards(pop, lab, s, rival)
-    >>> h["rival_ahead"] > 0.0
+    >>> behind = 15.0 / s.hazards.rival_ahead_scale  # 15 days behind, the scale 30
+    >>> h["rival_ahead"] == rival_loss_of_control(s, rival) * behind * (1 - lab.defence_protection)
+    True
+
+    A rival more capable than our AIs meets a defence judged at its capability:
+
+    >>> rival.capability = 4.0
+    >>> p_def = protection(margin(lab.defence, 4.0, s.knowledge))
+    >>> p_def < lab.defence_protection
+    True
+    >>> h = daily_hazards(pop, lab, s, rival)
+    >>> h["rival_ahead"] == rival_loss_of_control(s, rival) * behind * (1 - p_def)
     True
     """
     z, r = scenario.hazards, scenario.risks
