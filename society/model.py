@@ -35,7 +35,7 @@ from society.lab import LabState
 from society.llm.policy import LLMPolicy
 from society.mechanisms.base import Clocked, Mechanism, registry
 from society.mechanisms.evaluation import final_evaluation
-from society.mechanisms.hazards import CAUSES, daily_hazards, draw_catastrophe, end_hazard
+from society.mechanisms.hazards import daily_hazards, draw_catastrophe, end_hazard
 from society.mechanisms.knowledge import (
     capability_level,
     ceiling,
@@ -53,6 +53,7 @@ from society.mechanisms.succession import generation_summary, hand_off
 from society.mechanisms.today import NO_WORK, Today
 from society.network import Network, complete_graph, random_graph, small_world
 from society.observe import DayActivity, observe
+from society.outcome_columns import HAZARD_CAUSES
 from society.outcomes import Outcomes
 from society.population import Population, Role, initial_population
 from society.recorder import Recorder
@@ -206,7 +207,7 @@ class SocietyModel(mesa.Model):
             tax_in_force=scenario.lab.tax,
         )
         self._update_margins()
-        self._hazards = dict.fromkeys(CAUSES, 0.0)
+        self._hazards = dict.fromkeys(HAZARD_CAUSES, 0.0)
         # Total hazard at full deference today (metrics; the end of the acute risk period).
         self._full_hazard = sum(
             daily_hazards(self.population, self.lab, scenario, self.rival, deference=1.0).values()

@@ -10,7 +10,7 @@ from typing import Any
 import polars as pl
 
 from society.claims import Claim, answer
-from society.mechanisms.hazards import CAUSES
+from society.outcome_columns import CAUSES
 from society.sweeps.store import SUMMARY_SCHEMA
 from society.sweeps.summary import paired_difference, wilson
 

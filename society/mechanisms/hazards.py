@@ -21,8 +21,6 @@ from society.outcome_columns import HAZARD_CAUSES
 from society.population import Population
 from society.scenario import Scenario
 
-CAUSES = HAZARD_CAUSES
-
 
 def daily_hazards(
     pop: Population,
@@ -117,8 +115,8 @@ def draw_catastrophe(hazards: dict[str, float], rng: np.random.Generator) -> str
     if total <= 0.0 or u >= -math.expm1(-total):
         return None
     acc = 0.0
-    for cause in CAUSES:
+    for cause in HAZARD_CAUSES:
         acc += hazards[cause]
         if pick * total < acc:
             return cause
-    return CAUSES[-1]
+    return HAZARD_CAUSES[-1]
