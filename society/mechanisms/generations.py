@@ -236,7 +236,13 @@ def basin_interval(
         # An extreme scenario (e.g. a margin that overflowed) leaves no cubic to solve: say
         # "no basin" rather than fail the run.
         return None
-    roots = np.roots([-rho, rho * top + delta, -delta, -shift])
+    with np.errstate(all="ignore"):
+        companion = np.array([top + delta / rho, -delta / rho, -shift / rho])
+    if not np.isfinite(companion).all():
+        # rho is so small next to delta that the cubic is effectively the quadratic
+        # delta x (x - 1) - shift, negative on (0, 1): no basin.
+        return None
+    roots = np.roots([-1.0, *companion])
     real = sorted(
         float(r.real) for r in roots if abs(r.imag) <= 1e-9 * max(1.0, abs(r)) and r.real > -1e-12
     )

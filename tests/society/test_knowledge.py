@@ -74,6 +74,13 @@ def test_too_little_knowledge_gives_no_basin() -> None:
     assert basin_interval(knowledge_return(0.1, 0.95), 0.0775, ceiling(0.1, k)) is None
 
 
+@pytest.mark.parametrize("rho", [5e-324, 1e-300, 1e-200])
+def test_a_vanishing_knowledge_return_gives_no_basin_instead_of_failing(rho: float) -> None:
+    # A fuzzed knowledge.initial of 5e-324 once made np.roots divide by rho and raise.
+    assert basin_interval(rho, 0.0775, 1.0) is None
+    assert grid_basin(rho, 0.0775, 1.0, 0.0, 0.0) is None
+
+
 def test_capability_grows_as_a_power_of_the_work_behind_it() -> None:
     p = Capability(returns=0.5, base_work=1e6)
     assert capability_level(1.0, 3e6, p) == pytest.approx(2.0)
