@@ -97,6 +97,24 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ScenarioError(f"{where}: cannot be read ({err.strerror}).") from None
 
 
+def keys_set_by(doc: Mapping[str, Any]) -> set[str]:
+    """The dotted keys a scenario document sets itself: its stated conditions, which prior
+    draws (``society ask --priors``, a sweep's replicate priors, the mechanism table) leave
+    as written.
+
+    >>> sorted(keys_set_by({"name": "x", "lab": {"tax": 0.5}, "population": {"size": 9}}))
+    ['lab.tax', 'name', 'population.size']
+    """
+
+    def flat(d: Mapping[str, Any], prefix: str) -> set[str]:
+        keys: set[str] = set()
+        for k, v in d.items():
+            keys |= flat(v, f"{prefix}{k}.") if isinstance(v, Mapping) else {f"{prefix}{k}"}
+        return keys
+
+    return flat(doc, "")
+
+
 def parse_override(text: str) -> tuple[str, Any]:
     """Split ``KEY=VALUE``; VALUE is read as a TOML value, or as text if it is not one.
 

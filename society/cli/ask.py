@@ -66,7 +66,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=[],
         metavar="FILE",
         help="prior files (scenarios/priors/*.toml schema): run i draws the fields they cover "
-        "(Latin hypercube), so P integrates over the assumptions; --set pins a field",
+        "(Latin hypercube), so P integrates over the assumptions; the fields the scenario "
+        "file sets and --set pins are not drawn",
     )
     add_set_options(
         p,

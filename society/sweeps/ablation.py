@@ -575,20 +575,9 @@ def _tasks(
 
 def _keys_set_by(source: Any) -> set[str]:
     """The dotted keys a scenario file (or document) sets itself."""
-    from society.scenario_files import read_toml, resolve_path
+    from society.scenario_files import keys_set_by, read_toml, resolve_path
 
-    doc = source if isinstance(source, dict) else read_toml(resolve_path(source))
-
-    def flat(d: dict[str, Any], prefix: str = "") -> set[str]:
-        keys: set[str] = set()
-        for k, v in d.items():
-            if isinstance(v, dict):
-                keys |= flat(v, f"{prefix}{k}.")
-            else:
-                keys.add(f"{prefix}{k}")
-        return keys
-
-    return flat(doc)
+    return keys_set_by(source if isinstance(source, dict) else read_toml(resolve_path(source)))
 
 
 def _run_task(task: tuple[str, str, int, dict[str, Any]]) -> tuple[str, str, int, dict[str, float]]:

@@ -40,6 +40,7 @@ from society.resources import (
 from society.scenario import Scenario, iter_fields
 from society.scenario_files import (
     _unknown_key_text,
+    keys_set_by,
     load_scenario,
     parse_override,
     printable,
@@ -513,8 +514,9 @@ def build_sweep(
         scenarios.append(dumped)
 
     reference_arm = _reference_arm(spec.reference, arms, keys, known, source)
-    # What the sweep pins (its [set], --set, the grid, the sample) is never drawn.
-    drawn = drawn.without([*spec.set, *keys])
+    # What the sweep pins (its [set], --set, the grid, the sample) and what its scenario file
+    # states are never drawn: a scenario's own fields are the conditions it asks about.
+    drawn = drawn.without([*spec.set, *keys, *keys_set_by(scenario_doc)])
     draws = prior_draws(drawn, spec.replicates, spec.prior_block or spec.replicates, base_seed)
     if len(drawn):
         _check_draws(scenarios, arms, draws, source)

@@ -69,6 +69,21 @@ def test_fields_the_sweep_pins_are_not_drawn(tmp_path: Path) -> None:
     assert all(set(d) == {"lab.tax"} for d in set_too.draws)
 
 
+def test_fields_the_scenario_file_sets_are_its_stated_conditions_and_not_drawn(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "p.toml").write_text(PRIOR)
+    # tiny with one more stated condition, the lab's tax
+    (tmp_path / "stated.toml").write_text(Path(TINY).read_text() + "\n[lab]\ntax = 0.25\n")
+    path = tmp_path / "s.toml"
+    path.write_text('scenario = "stated.toml"\nreplicates = 4\npriors = ["p.toml"]\n')
+    sweep = load_sweep(path)
+    assert sweep.drawn_keys == ["values.reflection_drift"]
+    assert {sweep.task(p)["scenario"]["lab"]["tax"] for p in sweep.points} == {0.25}
+    drifts = {sweep.task(p)["scenario"]["values"]["reflection_drift"] for p in sweep.points}
+    assert len(drifts) == 4
+
+
 def test_adding_whole_blocks_keeps_the_earlier_draws(tmp_path: Path) -> None:
     body = 'replicates = {n}\nprior_block = 4\n[priors."lab.tax"]\ndist = "uniform"\n'
     body += 'low = 0.0\nhigh = 1.0\nwhy = "inline"\n'
