@@ -113,6 +113,12 @@ SUMMARY_COLUMNS = {
     "share): the expectation of catastrophe given the run's path.",
     "safe_chance": "1 - catastrophe_risk if the period ended inside the basin, else 0: the "
     "expectation of safe given the run's path.",
+    **{
+        f"{cause}_risk": f"1 - exp(-(sum of the daily {cause.replace('_', '-')} hazards)): "
+        f"P(a {cause.replace('_', '-')} catastrophe) along the run's path were it the only cause "
+        f"(the causes compete, so these do not add up to catastrophe_risk)."
+        for cause in ("loss_of_control", "misuse", "rival_ahead")
+    },
     "generations": "Generations that ran (the first is 1).",
     "days_simulated": "Last simulated day.",
     "final_alignment": "Mean alignment on the last day.",

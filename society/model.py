@@ -493,7 +493,7 @@ class SocietyModel(mesa.Model):
             self._catastrophe(at, "revolt")
         self.check_lead(at)
         self._hazards = daily_hazards(pop, lab, s, self.rival)
-        self.outcomes.cumulative_hazard += sum(self._hazards.values())
+        self.outcomes.add_hazards(self._hazards)
         self._track_low_hazard(today)
         cause = draw_catastrophe(self._hazards, self.rngs["hazards"])
         if cause is not None:

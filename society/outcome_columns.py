@@ -35,6 +35,7 @@ SUMMARY_SCHEMA: dict[str, pl.DataType] = {
     "cumulative_hazard": pl.Float64(),
     "catastrophe_risk": pl.Float64(),
     "safe_chance": pl.Float64(),
+    **{f"{cause}_risk": pl.Float64() for cause in HAZARD_CAUSES},
     "generations": pl.Int64(),
     "days_simulated": pl.Int64(),
     "final_alignment": pl.Float64(),

@@ -36,6 +36,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from society.outcome_columns import HAZARD_CAUSES
 from society.state import DataclassState
 
 OUTCOME_LABELS = ("catastrophe", "left_basin", "safe", "undecided")
@@ -58,6 +59,7 @@ class Outcomes(DataclassState):
     period_end_day: float | None = None
     at_catastrophe: dict[str, Any] = field(default_factory=dict)  # the society on that day
     cumulative_hazard: float = 0.0  # sum of the daily hazards drawn from so far
+    cause_hazards: dict[str, float] = field(default_factory=dict)  # that sum, cause by cause
     revolted: bool = False  # a revolt passed the catastrophe share (whatever came first)
 
     def judge_basin(self, day: float, inside: bool, reason: str) -> None:
@@ -67,6 +69,19 @@ class Outcomes(DataclassState):
         if not inside and not self.ever_left_basin:
             self.ever_left_basin, self.left_basin_day = True, day
             self.left_basin_reason = reason
+
+    def add_hazards(self, hazards: dict[str, float]) -> None:
+        """Count one day's hazards, the catastrophe draw's rates by cause."""
+        self.cumulative_hazard += sum(hazards.values())
+        for cause, rate in hazards.items():
+            self.cause_hazards[cause] = self.cause_hazards.get(cause, 0.0) + rate
+
+    def cause_risk(self, cause: str) -> float:
+        """``1 - exp(-H_cause)``: P(a catastrophe from ``cause``) along this run's path, were it
+        the only cause. The causes compete (the first catastrophe ends the count of the others),
+        so these do not add up to :attr:`catastrophe_risk`; each moves with its own hazard, which
+        is what a paired comparison of one mechanism needs."""
+        return -math.expm1(-self.cause_hazards.get(cause, 0.0))
 
     def mark_catastrophe(self, day: float, cause: str) -> bool:
         """Record the first catastrophe; returns True if this call was the first."""
@@ -121,9 +136,12 @@ class Outcomes(DataclassState):
         return "safe" if self.safe else "undecided"
 
     def to_dict(self) -> dict[str, Any]:
+        flat = asdict(self)
+        del flat["cause_hazards"]  # summarised by cause below
         return {
             "outcome": self.label,
-            **asdict(self),
+            **flat,
+            **{f"{cause}_risk": self.cause_risk(cause) for cause in HAZARD_CAUSES},
             "survived": self.survived,
             "safe": self.safe,
             "safe_day": self.period_end_day if self.safe else None,

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from society.recorder import Recorder
     from society.scenario import Scenario
 
-FORMAT = 3  # 2: every part saves its own state (society.state); 3: model version 3
+FORMAT = 4  # 2: every part saves its own state (society.state); 3: model version 3; 4: hazards by cause
 PREFIX = "day-"
 STATE_DIGEST = "state.sha256"
 #: Checkpoints kept: the newest, and one more in case the newest cannot be read back.
@@ -403,8 +403,8 @@ def restore(model: SocietyModel, checkpoint: Path) -> None:
     if state.get("format") != FORMAT:
         raise RunDirectoryError(
             f"checkpoint '{checkpoint}' was written by another version of society (checkpoint "
-            f"format {state.get('format')}, this version writes {FORMAT}: model version 3 "
-            f"changed the state a run keeps); rerun the scenario instead of resuming."
+            f"format {state.get('format')}, this version writes {FORMAT}: the state a run keeps "
+            f"changed); rerun the scenario instead of resuming."
         )
     parts = model.parts()
     # A fork adds interventions to a trunk that had none: that part starts with none fired.

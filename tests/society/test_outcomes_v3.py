@@ -88,6 +88,33 @@ def test_losing_the_lead_is_a_flag_and_lets_the_rivals_own_risk_count() -> None:
     assert (metrics.filter(metrics["lead_days"] > 0)["hazard_rival_ahead"] == 0).all()
 
 
+def test_each_causes_path_risk_sums_that_causes_daily_hazards() -> None:
+    model = run_model(
+        **{
+            "population.size": 200,
+            "lab.lead_days": 0.0,
+            "days": 60,
+            "record.every_days": 1,
+            "outcomes.stop_on_catastrophe": False,
+        }
+    )
+    summary = model.summary()
+    metrics = model.metrics_frame()
+    assert metrics["day"].to_list() == list(range(61))  # day 0 (the start) and every day after
+    assert metrics["hazard_loss_of_control"][0] == 0.0  # nothing is drawn before day 1
+    metrics = metrics.slice(1)
+    totals = {}
+    for cause in ("loss_of_control", "misuse", "rival_ahead"):
+        total = float(metrics[f"hazard_{cause}"].sum())
+        totals[cause] = total
+        assert summary[f"{cause}_risk"] == pytest.approx(-np.expm1(-total), rel=1e-9)
+    assert totals["rival_ahead"] > 0  # the rival is ahead from day 2: a risk to count
+    assert sum(totals.values()) == pytest.approx(summary["cumulative_hazard"], rel=1e-9)
+    # competing causes: none exceeds the total, and together they are at least the total
+    risks = [summary[f"{c}_risk"] for c in totals]
+    assert max(risks) <= summary["catastrophe_risk"] <= sum(risks) + 1e-12
+
+
 def test_catastrophe_records_its_cause_the_hazards_and_the_society_that_day() -> None:
     model = run_model(
         **{
