@@ -48,7 +48,8 @@ if TYPE_CHECKING:
     from society.recorder import Recorder
     from society.scenario import Scenario
 
-FORMAT = 4  # 2: every part saves its own state (society.state); 3: model version 3; 4: hazards by cause
+# 2: every part saves its own state (society.state); 3: model version 3; 4: hazards by cause
+FORMAT = 4
 PREFIX = "day-"
 STATE_DIGEST = "state.sha256"
 #: Checkpoints kept: the newest, and one more in case the newest cannot be read back.
