@@ -62,8 +62,10 @@ def test_levers_cite_their_status_quo_and_questions_are_never_drawn() -> None:
 
 
 TUNING = re.compile(
+    # not after a denial ("No default is chosen to make ...", "never a value chosen to make ...")
+    r"(?<!no default is )(?<!never a value )"
     r"(chosen|set|tuned|calibrated|picked)\s+(so\s+that|so|such\s+that|to\s+make|to\s+reach|to\s+get)"
-    r"[^.]{0,120}(P\(|probabilit|reach|0\.9|90\s*%)",
+    r"[^.]{0,120}(P\(|probabilit|reach|0\.9|90\s*%|answer|outcome)",
     re.IGNORECASE,
 )
 
@@ -72,14 +74,17 @@ def test_no_default_is_justified_by_a_scenario_answer() -> None:
     """DESIGN 3.10.1: no default may be chosen to make a scenario produce a given answer; the
     docs and the priors must not say one was."""
     root = Path(__file__).resolve().parents[2]
-    texts = [root / "docs" / "model.md", root / "society" / "scenario.py"]
-    texts += sorted((root / "scenarios").rglob("*.toml"))
+    texts = [root / "README.md", *sorted((root / "docs").rglob("*.md"))]
+    texts += sorted((root / "society").rglob("*.py")) + sorted((root / "scenarios").rglob("*.toml"))
     offending = []
     for path in texts:
         for match in TUNING.finditer(path.read_text()):
             offending.append(f"{path.name}: {match.group(0)!r}")
     assert not offending, offending
     assert TUNING.search("the defaults were set so that essay_one_month reaches P(safe) >= 0.9")
+    assert TUNING.search("The baseline is calibrated so that the answer is uncertain")
+    assert TUNING.search("The tax was chosen to make the essay's answer come out")
+    assert not TUNING.search("No default is chosen to make a shipped scenario's answer come out")
 
 
 def test_shipped_scenarios_validate_and_ask_a_question() -> None:
