@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 import math
+import shlex
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import polars as pl
@@ -97,6 +100,7 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
         + (f"{days} days" if days else "each scenario's horizon")
         + ", runs never stop at a catastrophe"
     )
+    started = utc_now()
     table = run_table(
         args.scenario,
         seeds=seeds,
@@ -109,6 +113,7 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
     )
     path = folder / "mechanisms.parquet"
     write_parquet(table, path)
+    write_provenance(folder, args, seeds=seeds, size=size, days=days, started=started)
     print_table(out, render(table, seeds, size))
     verdicts = row_verdicts(table)
     failed = [name for name, ok in verdicts.items() if not ok]
@@ -118,6 +123,50 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
     (err if failed else out).print(verdict)
     print(path, flush=True)
     return 1 if failed else 0
+
+
+def command_line(args: argparse.Namespace, *, seeds: int, size: int, days: int | None) -> str:
+    """The command that reruns this table (the resolved seeds, size and horizon spelled out)."""
+    parts = ["society mechanisms"]
+    if args.scenario != "baseline":
+        parts.append(str(args.scenario))
+    parts += [f"--seeds {seeds}", f"--size {size}"]
+    if days is not None:
+        parts.append(f"--days {days}")
+    if args.no_priors:
+        parts.append("--no-priors")
+    parts += [f"--only {shlex.quote(name)}" for name in args.only or ()]
+    return " ".join(parts)
+
+
+def write_provenance(
+    folder: Path,
+    args: argparse.Namespace,
+    *,
+    seeds: int,
+    size: int,
+    days: int | None,
+    started: datetime,
+) -> None:
+    """``run.json`` beside the table: the command that reruns it, the code it ran on, and when,
+    so that a page quoting the table can say where its numbers came from."""
+    from society.store.provenance import git_state, package_versions, utc_now
+
+    finished = utc_now()
+    record = {
+        "command": command_line(args, seeds=seeds, size=size, days=days),
+        "scenario": str(args.scenario),
+        "seeds": seeds,
+        "size": size,
+        "days": days,
+        "priors": not args.no_priors,
+        "git": git_state(),
+        "versions": package_versions(),
+        "started_utc": started.isoformat(),
+        "finished_utc": finished.isoformat(),
+        "wall_seconds": round((finished - started).total_seconds(), 1),
+    }
+    (folder / "run.json").write_text(json.dumps(record, indent=1) + "\n")
 
 
 def render(table: pl.DataFrame, seeds: int, size: int) -> Table:

@@ -1,5 +1,5 @@
 """MkDocs hook (mkdocs.yml, ``hooks:``): adds the generated reference pages to the build and
-puts recorded answers into the pages that quote them.
+puts recorded answers (and the recorded mechanism table) into the pages that quote them.
 
 The generated pages exist only in the built site, never as files under ``docs/``, so there is
 nothing to go stale; a file committed at a generated page's path is refused rather than silently
@@ -14,6 +14,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
+from society.docsite import mechanisms
 from society.docsite.answers import fill
 from society.docsite.pages import PAGES
 
@@ -32,6 +33,6 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
     del config, files
     try:
-        return fill(markdown)
+        return mechanisms.fill(fill(markdown))
     except (OSError, ValueError) as e:
         raise PluginError(f"{page.file.src_uri}: {e}") from None

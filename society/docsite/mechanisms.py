@@ -1,0 +1,161 @@
+"""The mechanism table on the site: its rows from the code, its results from a recorded run.
+
+``<!-- mechanisms: rows -->`` becomes the table of rows as
+:data:`society.sweeps.ablation.MECHANISMS` defines them (knob, condition, expected effect,
+checks), so the page never lists a row the command does not run.
+``<!-- mechanisms: results -->`` becomes the results of a finished ``society mechanisms``
+run, recorded with ``python -m society.docsite.mechanisms RUN_DIR`` as
+``docs/answers/mechanisms.json`` with the command, seeds, size and commit it ran on (from the
+run's ``run.json``); a page never quotes a table by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from society.docsite.answers import ANSWERS_DIR
+
+MARKER = re.compile(r"<!-- mechanisms: (rows|results) -->")
+RECORD = "mechanisms.json"
+SIGN = {1: "up", -1: "down", 0: "reported"}
+
+
+def rows_markdown() -> str:
+    """The rows the command runs, from their definitions."""
+    from society.sweeps.ablation import MECHANISMS
+
+    lines = [
+        "| mechanism | knob, low -> high | condition | expected | checks (measure: sign) |",
+        "|---|---|---|---|---|",
+    ]
+    for m in MECHANISMS:
+        condition = m.condition_text or ""
+        if m.scenario and m.scenario not in condition:
+            condition = f"the `{m.scenario}` scenario" + (f"; {condition}" if condition else "")
+        checks = [
+            f"`{c.measure}`: "
+            + (f">= {c.floor:+g}" if c.floor is not None else SIGN[c.sign])
+            + ("" if (c.low, c.high) == ("low", "high") else f" ({c.low} -> {c.high})")
+            for c in m.checks
+        ]
+        joined = (" or " if m.any_of else "; ").join(checks)
+        lines.append(
+            f"| {m.name} | `{m.knob}` | {condition} | {m.expected} | {joined} |".replace("\n", " ")
+        )
+    return "\n".join(lines)
+
+
+def record(run_dir: str | Path) -> dict[str, Any]:
+    """The record of the finished ``society mechanisms`` run in ``run_dir``."""
+    run_dir = Path(run_dir)
+    provenance = run_dir / "run.json"
+    if not provenance.is_file():
+        raise ValueError(
+            f"{run_dir} has no run.json: record a table written by `society mechanisms` "
+            "(it writes run.json beside mechanisms.parquet)"
+        )
+    meta = json.loads(provenance.read_text())
+    table = pl.read_parquet(run_dir / "mechanisms.parquet")
+    rows = table.select(
+        "mechanism", "knob", "condition", "expected_effect", "measure", "low_arm", "high_arm",
+        "diff", "ci_low", "ci_high", "pairs", "expected_sign", "floor", "any_of", "passed",
+    )  # fmt: skip
+    git = meta.get("git") or {}
+    return {
+        "command": meta["command"],
+        "seeds": meta["seeds"],
+        "size": meta["size"],
+        "days": meta["days"],
+        "commit": git.get("commit") or "unknown",
+        "dirty": bool(git.get("dirty")),
+        "version": (meta.get("versions") or {}).get("society", "unknown"),
+        "finished_utc": meta.get("finished_utc"),
+        "wall_seconds": meta.get("wall_seconds", 0.0),
+        "rows": rows.to_dicts(),
+    }
+
+
+def _effect(row: dict[str, Any]) -> str:
+    scale = 100.0 if str(row["measure"]).startswith("p_") else 1.0
+    diff, lo, hi = (scale * float(row[k]) for k in ("diff", "ci_low", "ci_high"))
+    if any(math.isnan(x) for x in (diff, lo, hi)):
+        return "n/a"
+    return f"{diff:+.3g} [{lo:+.3g}, {hi:+.3g}]"
+
+
+def results_markdown(answers_dir: Path = ANSWERS_DIR) -> str:
+    """The recorded table: each row's checks with their paired effects, and whether it holds."""
+    from society.sweeps.ablation import row_verdicts
+
+    path = answers_dir / RECORD
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no recorded mechanism table {path}: run `society mechanisms`, then python -m "
+            "society.docsite.mechanisms RUN_DIR"
+        )
+    rec = json.loads(path.read_text())
+    table = pl.DataFrame(rec["rows"], infer_schema_length=None)
+    verdicts = row_verdicts(table)
+    lines = [
+        "| mechanism (condition) | check: measure low -> high, paired effect [95% interval] "
+        "| holds |",
+        "|---|---|---|",
+    ]
+    for name, rows in table.group_by("mechanism", maintain_order=True):
+        checks = rows.filter((pl.col("expected_sign") != 0) | pl.col("floor").is_not_null())
+        shown = checks if checks.height else rows
+        parts = [
+            f"`{r['measure']}` "
+            + (SIGN.get(int(r["expected_sign"]), "reported") if r["floor"] is None else "floor")
+            + ("" if (r["low_arm"], r["high_arm"]) == ("low", "high") else
+               f" ({r['low_arm']} -> {r['high_arm']})")
+            + f": {_effect(r)}"
+            for r in shown.iter_rows(named=True)
+        ]  # fmt: skip
+        first = rows.row(0, named=True)
+        label = str(name[0]) + (f" ({first['condition']})" if first["condition"] else "")
+        holds = verdicts.get(str(name[0]))
+        mark = "reported" if holds is None else ("yes" if holds else "**no**")
+        lines.append(f"| {label} | {'; '.join(parts)} | {mark} |")
+    held = sum(verdicts.values())
+    commit = rec["commit"][:9] + (" with uncommitted changes" if rec["dirty"] else "")
+    minutes = float(rec.get("wall_seconds") or 0.0) / 60
+    head = (
+        f"{held} of {len(verdicts)} checked rows hold. Recorded from `{rec['command']}` "
+        f"({rec['seeds']} paired seeds per arm, {rec['size']:,} instances, "
+        + (f"{rec['days']} days" if rec["days"] else "each scenario's horizon")
+        + f"; society {rec['version']} at commit `{commit}`, "
+        f"{(rec.get('finished_utc') or '')[:10]}, {minutes:.0f} min of wall time). P measures "
+        "(`p_...`) are in percentage points. Rerun the command for the current model."
+    )
+    return head + "\n\n" + "\n".join(lines)
+
+
+def fill(markdown: str, answers_dir: Path = ANSWERS_DIR) -> str:
+    """``markdown`` with the mechanism markers replaced."""
+    return MARKER.sub(
+        lambda m: rows_markdown() if m.group(1) == "rows" else results_markdown(answers_dir),
+        markdown,
+    )
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python -m society.docsite.mechanisms RUN_DIR", file=sys.stderr)
+        return 2
+    ANSWERS_DIR.mkdir(parents=True, exist_ok=True)
+    target = ANSWERS_DIR / RECORD
+    target.write_text(json.dumps(record(argv[0]), indent=1) + "\n")
+    print(target)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
