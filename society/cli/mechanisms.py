@@ -9,6 +9,7 @@ import shlex
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from rich import box
@@ -68,6 +69,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace, out: Console, err: Console) -> int:
     from society.cli.output import print_table
     from society.scenario_files import load_scenario
+    from society.store.provenance import git_state
     from society.store.rundir import utc_now, write_parquet
     from society.sweeps.ablation import by_name, run_table
 
@@ -100,7 +102,7 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
         + (f"{days} days" if days else "each scenario's horizon")
         + ", runs never stop at a catastrophe"
     )
-    started = utc_now()
+    started, git = utc_now(), git_state()  # the code the table runs on, before anyone edits it
     table = run_table(
         args.scenario,
         seeds=seeds,
@@ -113,7 +115,7 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
     )
     path = folder / "mechanisms.parquet"
     write_parquet(table, path)
-    write_provenance(folder, args, seeds=seeds, size=size, days=days, started=started)
+    write_provenance(folder, args, seeds=seeds, size=size, days=days, started=started, git=git)
     print_table(out, render(table, seeds, size))
     verdicts = row_verdicts(table)
     failed = [name for name, ok in verdicts.items() if not ok]
@@ -147,10 +149,11 @@ def write_provenance(
     size: int,
     days: int | None,
     started: datetime,
+    git: dict[str, Any],
 ) -> None:
     """``run.json`` beside the table: the command that reruns it, the code it ran on, and when,
     so that a page quoting the table can say where its numbers came from."""
-    from society.store.provenance import git_state, package_versions, utc_now
+    from society.store.provenance import package_versions, utc_now
 
     finished = utc_now()
     record = {
@@ -160,7 +163,7 @@ def write_provenance(
         "size": size,
         "days": days,
         "priors": not args.no_priors,
-        "git": git_state(),
+        "git": git,
         "versions": package_versions(),
         "started_utc": started.isoformat(),
         "finished_utc": finished.isoformat(),
