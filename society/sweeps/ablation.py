@@ -117,6 +117,14 @@ def _two(low: dict[str, Any], high: dict[str, Any]) -> dict[str, dict[str, Any]]
     return {"low": low, "high": high}
 
 
+# Our AIs' speed, the rival's held: the rival's instances run at rival.speed_ratio times ours
+# (the same technology), so turning population.speed alone speeds both labs up and the row
+# would measure a faster race, not faster AIs of our own.
+OUR_SPEED = _two(
+    {"population.speed": 15.0, "rival.speed_ratio": 1.0},
+    {"population.speed": 60.0, "rival.speed_ratio": 0.25},
+)
+
 MECHANISMS: tuple[Ablation, ...] = (
     # -- version 2's rows (DESIGN 3.9) ---------------------------------------------------------
     Ablation(
@@ -153,9 +161,9 @@ MECHANISMS: tuple[Ablation, ...] = (
     ),
     Ablation(
         "AI speed",
-        "population.speed 15 -> 60",
+        "population.speed 15 -> 60, rival.speed_ratio 1 -> 0.25",
         "progress per day up; P(safe) up when lead is short",
-        _two({"population.speed": 15.0}, {"population.speed": 60.0}),
+        OUR_SPEED,
         (Check("progress_per_day", +1), Check("safe_chance", +1)),
         SHORT_LEAD,
         "lead 60 days",
@@ -353,9 +361,9 @@ MECHANISMS: tuple[Ablation, ...] = (
     ),
     Ablation(
         "AI speed, lead 15 days",
-        "population.speed 15 -> 60",
+        "population.speed 15 -> 60, rival.speed_ratio 1 -> 0.25",
         "P(safe) up, or rival-ahead catastrophes down",
-        _two({"population.speed": 15.0}, {"population.speed": 60.0}),
+        OUR_SPEED,
         (Check("safe_chance", +1), Check("rival_ahead_risk", -1)),
         {"lab.lead_days": 15.0},
         "lead 15 days",
