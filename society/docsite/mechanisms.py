@@ -92,7 +92,7 @@ def _effect(row: dict[str, Any]) -> str:
 
 def results_markdown(answers_dir: Path = ANSWERS_DIR) -> str:
     """The recorded table: each row's checks with their paired effects, and whether it holds."""
-    from society.sweeps.ablation import row_verdicts
+    from society.sweeps.ablation import HEADLINE, row_verdicts
 
     path = answers_dir / RECORD
     if not path.is_file():
@@ -110,7 +110,9 @@ def results_markdown(answers_dir: Path = ANSWERS_DIR) -> str:
     ]
     for name, rows in table.group_by("mechanism", maintain_order=True):
         checks = rows.filter((pl.col("expected_sign") != 0) | pl.col("floor").is_not_null())
-        shown = checks if checks.height else rows
+        # a row without checks (the mean-field comparisons) shows what it reports, not the
+        # headline columns every row has
+        shown = checks if checks.height else rows.filter(~pl.col("measure").is_in(HEADLINE))
         parts = [
             f"`{r['measure']}` "
             + (SIGN.get(int(r["expected_sign"]), "reported") if r["floor"] is None else "floor")
