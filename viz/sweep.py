@@ -501,6 +501,10 @@ SWEEP_VIEWS: dict[str, tuple[str, str]] = {
 }
 
 
+#: The most arms the drift view draws (one band and legend entry each).
+MAX_DRIFT_ARMS = 12
+
+
 def render_sweep_views(
     sweep: Sweep, views: Iterable[str] | None = None
 ) -> tuple[dict[str, Figure], list[str]]:
@@ -537,6 +541,16 @@ def render_sweep_views(
                 notes.append(
                     "drift: skipped, the sweep has no metrics dataset with the arm "
                     "parameter as a column."
+                )
+                continue
+            values = sweep.metrics[arm].n_unique()
+            if values > MAX_DRIFT_ARMS:
+                # One band and legend entry per value: a sampled design's hundreds of arms
+                # would collapse the axes into the legend and show nothing.
+                notes.append(
+                    f"drift: skipped, {values} values of {arm} are too many to draw a band "
+                    f"each (at most {MAX_DRIFT_ARMS}); `society plot RUN_DIR --view drift` "
+                    f"draws one run."
                 )
                 continue
             figures[name] = arms_drift_figure(sweep.metrics, arm, title=title)

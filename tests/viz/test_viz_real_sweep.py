@@ -71,3 +71,16 @@ def test_every_sweep_view_renders_from_a_real_sweep(tmp_path: Path) -> None:
         "lab.tax = 0.5",
         "a*_eff, effective basin boundary (median; 1: no basin)",
     ]
+
+
+def test_a_sampled_sweep_with_many_arms_skips_the_drift_view_and_says_why(tmp_path: Path) -> None:
+    spec = tmp_path / "lhs.toml"
+    spec.write_text(
+        'name = "many_arms"\nscenario = "tiny"\nreplicates = 1\n[set]\ndays = 5\n'
+        '[sample]\nmethod = "lhs"\nn = 14\nseed = 1\n'
+        '[sample.ranges]\n"lab.tax" = [0.0, 1.0]\n'
+    )
+    result = run_sweep(spec, workers=1, out=tmp_path / "sweep")
+    figures, notes = render_sweep_views(load_sweep(result.path))
+    assert "drift" not in figures
+    assert any(n.startswith("drift: skipped, 14 values of") and "at most 12" in n for n in notes)
