@@ -165,12 +165,18 @@ async def _export(request: web.Request) -> web.Response:
 
 
 def serve(host: str, port: int, *, on_ready: Any = None, workers: int | None = None) -> None:
-    """Run the app until interrupted; ``on_ready(url)`` once it listens."""
+    """Run the app until interrupted (Ctrl-C or SIGTERM); ``on_ready(url)`` once it listens."""
     import asyncio
+    import signal
 
     runner = Runner(workers)
 
     async def main() -> None:
+        # SIGTERM (a service manager, a test, `kill`) ends the app like Ctrl-C does, so that the
+        # worker pool is shut down below; the default handler would exit at once and leave the
+        # pool's processes running without a parent.
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
         app_runner = web.AppRunner(make_app(runner), access_log=None)
         await app_runner.setup()
         site = web.TCPSite(app_runner, host, port)
@@ -180,7 +186,7 @@ def serve(host: str, port: int, *, on_ready: Any = None, workers: int | None = N
         if on_ready is not None:
             on_ready(f"http://{host}:{bound}/")
         try:
-            await asyncio.Event().wait()
+            await stop.wait()
         finally:
             await app_runner.cleanup()
 

@@ -12,6 +12,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -50,8 +51,31 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         assert match, (line, proc.stderr.read() if proc.poll() is not None else "")
         yield match.group(0)
     finally:
+        workers = descendants(proc.pid)
+        assert workers, "the app starts its worker pool at once"
         proc.terminate()
         proc.wait(timeout=30)
+        # SIGTERM shuts the worker pool down: no process outlives the app
+        deadline = time.monotonic() + 30
+        while any(Path(f"/proc/{pid}").exists() for pid in workers):
+            assert time.monotonic() < deadline, f"workers {workers} outlived the app"
+            time.sleep(0.2)
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes below ``pid`` (children, their children, ...), read from /proc."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    found, frontier = [], [pid]
+    while frontier:
+        below = [child for child, parent in parents.items() if parent in frontier]
+        found += below
+        frontier = below
+    return found
 
 
 @pytest.fixture(scope="module")
