@@ -5,16 +5,30 @@ from __future__ import annotations
 
 import math
 import zlib
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
+import simpy
 
 from society.interventions import Intervention, scenario_changes, with_changes
-from society.state import Saved
+from society.lab import LabState
+from society.recorder import Recorder
+from society.scenario import Scenario
+from society.state import Saved, Streams
 
-if TYPE_CHECKING:
-    from society.model import SocietyModel
-    from society.scenario import Scenario
+
+class SocietyModel(Protocol):
+    """What firing an intervention reads and changes of a running model
+    (:class:`society.model.SocietyModel`, which imports this module)."""
+
+    env: simpy.Environment
+    recorder: Recorder
+    lab: LabState
+    scenario: Scenario
+    rngs: Streams
+
+    def use_scenario(self, scenario: Scenario) -> None: ...
+
 
 OFFSET = 0.9992  # into the day: after the metrics row (0.999), before the checkpoint (0.9995)
 
@@ -91,8 +105,6 @@ def part(model: SocietyModel, interventions: Interventions) -> _Part:
 
 
 def _apply_to_scenario(model: SocietyModel, item: Intervention) -> None:
-    from society.scenario import Scenario
-
     changes = scenario_changes(item)
     if changes:
         doc = with_changes(model.scenario, changes)

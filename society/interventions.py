@@ -34,15 +34,13 @@ This module is the schema and its checks (the scenario schema imports it);
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from society.triggers import Node, TriggerError, parse
-
-if TYPE_CHECKING:
-    from society.scenario import Scenario
 
 #: Keys of the lab's state an intervention may set, beside scenario fields.
 STATE_KEYS = {
@@ -111,22 +109,29 @@ def metric_names() -> frozenset[str]:
     return frozenset(METRIC_COLUMNS)
 
 
-@cache
-def _fields() -> dict[str, dict[str, Any]]:
-    from society.scenario import iter_fields
-
-    return {f["key"]: f for f in iter_fields()}
+#: The scenario's fields by dotted key, as :func:`society.scenario.iter_fields` lists them.
+Fields = Mapping[str, dict[str, Any]]
 
 
-def refusal(key: str) -> str | None:
+class Planned(Protocol):
+    """What the checks read of a scenario. The scenario schema imports this module and hands
+    itself, its field table and its validator in, so this module never imports it back."""
+
+    days: int
+    interventions: list[Intervention]
+
+    def model_dump(self, *, exclude: set[str]) -> dict[str, Any]: ...
+
+
+def refusal(key: str, fields: Fields) -> str | None:
     """Why ``key`` cannot be set by an intervention, or None if it can."""
     if key in STATE_KEYS:
         return None
-    field = _fields().get(key)
+    field = fields.get(key)
     if field is None:
         import difflib
 
-        close = difflib.get_close_matches(key, [*_fields(), *STATE_KEYS], n=1)
+        close = difflib.get_close_matches(key, [*fields, *STATE_KEYS], n=1)
         hint = f" Did you mean '{close[0]}'?" if close else ""
         return f"is not a scenario field.{hint}"
     section = key.split(".", maxsplit=1)[0]
@@ -142,12 +147,12 @@ def refusal(key: str) -> str | None:
     return None
 
 
-def check_interventions(scenario: Scenario) -> None:
-    """Raise ``ValueError`` (one sentence per problem) if an intervention cannot be used."""
-    from pydantic import ValidationError
-
-    from society.scenario import Scenario
-
+def check_interventions(
+    scenario: Planned, fields: Fields, validate: Callable[[dict[str, Any]], object]
+) -> None:
+    """Raise ``ValueError`` (one sentence per problem) if an intervention cannot be used:
+    ``fields`` is the scenario's field table, ``validate`` its schema's validator (the document
+    an intervention makes must be a valid scenario)."""
     problems = []
     for i, item in enumerate(scenario.interventions):
         where = f"interventions[{i}]"
@@ -168,7 +173,7 @@ def check_interventions(scenario: Scenario) -> None:
             example = 'set = { "lab.tax" = 1.0 }'
             problems.append(f"{where} changes nothing; give {example} or the like")
         for key, value in item.set.items():
-            why = refusal(key)
+            why = refusal(key, fields)
             if not isinstance(value, bool | int | float | str):
                 problems.append(
                     f"{where}.set: '{key}' = {value!r} is not a number, true/false or text"
@@ -187,12 +192,12 @@ def check_interventions(scenario: Scenario) -> None:
         if changes:
             doc = with_changes(scenario, changes)
             try:
-                Scenario.model_validate(doc)
+                validate(doc)
             except ValidationError as err:
                 for e in err.errors():
                     key = ".".join(str(p) for p in e["loc"])
                     msg = str(e["msg"]).removeprefix("Value error, ")
-                    field = _fields().get(key)
+                    field = fields.get(key)
                     allowed = f"; allowed range {field['range']}" if field else ""
                     problems.append(f"{where}.set: {key} = {e.get('input')!r}: {msg}{allowed}")
     if problems:
@@ -203,7 +208,7 @@ def scenario_changes(item: Intervention) -> dict[str, Any]:
     return {k: v for k, v in item.set.items() if k not in STATE_KEYS}
 
 
-def with_changes(scenario: Scenario, changes: dict[str, Any]) -> dict[str, Any]:
+def with_changes(scenario: Planned, changes: dict[str, Any]) -> dict[str, Any]:
     """The scenario's document with ``changes`` (dotted keys) made; interventions left out (a
     changed scenario is validated without re-checking them)."""
     doc = scenario.model_dump(exclude={"interventions"})
