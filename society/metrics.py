@@ -7,12 +7,16 @@ sparse adjacency, a networkx graph, or the engine's :class:`~society.network.Net
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+import itertools
+import math
+from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from society.arrays import mean
 from society.fusion import fused
 from society.graphs import as_csr, graph_rows, link_pairs
 
@@ -31,7 +35,7 @@ def wasserstein1(a: FloatArray, b: FloatArray, *, presorted: bool = False) -> fl
     if not presorted:
         a, b = np.sort(a), np.sort(b)
     if a.shape == b.shape:
-        return float(np.mean(np.abs(a - b)))
+        return mean(np.abs(a - b))
     # Different sizes: integrate |F_a - F_b| over the merged support.
     support = np.concatenate([a, b])
     support.sort()
@@ -47,15 +51,52 @@ def distance_from_point(a: FloatArray, point: float) -> float:
     >>> distance_from_point(np.array([0.5, 1.0]), 1.0)
     0.25
     """
-    return float(np.mean(np.abs(np.asarray(a) - point)))
+    return mean(np.abs(np.asarray(a) - point))
 
 
-def bimodality_coefficient(x: FloatArray) -> float:
+class Spread(NamedTuple):
+    """An array's deviations from its mean, their squares and the sum of those: the first
+    steps its variance, Sarle's bimodality and a Pearson r all take. A row of metrics needs
+    all three of the opinions, so it computes them once (:func:`spread`)."""
+
+    d: FloatArray
+    d2: FloatArray
+    ss: Any  # the squares' sum, a numpy scalar like ndarray.sum()'s
+
+
+def spread(x: FloatArray) -> Spread:
+    """``x - x.mean()``, its square and the square's sum, with the reductions ``x.mean()`` and
+    ``x.var()`` use (numpy's pairwise ``add.reduce`` over the whole array, divided by the
+    count): the variance ``ss / n`` is ``x.var()`` to the bit.
+
+    >>> s = spread(np.array([1.0, 2.0, 6.0]))
+    >>> s.d.tolist(), float(s.ss)
+    ([-2.0, -1.0, 3.0], 14.0)
+    """
+    # ndarray.mean()'s Python wrapper costs more than its sum at 1,000 instances; for float64
+    # it is this sum divided by the count. Other dtypes keep their own mean (an integer
+    # array's is summed in float64).
+    mu = np.add.reduce(x, axis=None) / x.size if x.dtype == np.float64 else x.mean()
+    d = x - mu
+    d2 = d * d
+    return Spread(d, d2, np.add.reduce(d2, axis=None))
+
+
+def variance(s: Spread) -> float:
+    """``x.var()`` from ``spread(x)``.
+
+    >>> variance(spread(np.array([1.0, 2.0, 6.0]))) == float(np.array([1.0, 2.0, 6.0]).var())
+    True
+    """
+    return float(s.ss / s.d.size)
+
+
+def bimodality_coefficient(x: FloatArray, *, x_spread: Spread | None = None) -> float:
     """Sarle's sample bimodality coefficient ``(g^2 + 1) / (k + 3 (n-1)^2 / ((n-2)(n-3)))``.
 
     ``g`` is the sample skewness and ``k`` the sample excess kurtosis (both bias-corrected).
     Uniform data give 5/9, normal data 1/3; values above 5/9 suggest two modes. A constant
-    sample has no shape and gives 0.
+    sample has no shape and gives 0. ``x_spread`` is ``spread(x)`` when the caller has it.
 
     >>> rng = np.random.default_rng(0)
     >>> abs(bimodality_coefficient(rng.uniform(size=200_000)) - 5 / 9) < 0.01
@@ -65,27 +106,32 @@ def bimodality_coefficient(x: FloatArray) -> float:
     n = x.size
     if n < 4:
         return 0.0
-    d = x - x.mean()
-    d2 = d * d
-    m2 = d2.mean()
+    s = x_spread if x_spread is not None else spread(x)
+    d, d2 = s.d, s.d2
+    # The moments as plain floats: the scalar arithmetic below is then Python's, the same
+    # IEEE operations numpy's scalars do at a fraction of their cost (but the power stays
+    # numpy's, whose overflow is inf where Python's raises).
+    m2 = float(s.ss) / n
     if m2 <= 1e-150:  # no spread (and m2 * m2 below would underflow to 0)
         return 0.0
     # Elementwise products, not np.dot: a 1-D dot goes through multithreaded BLAS, which is
     # 100x slower than this on a busy 2-core machine.
-    m3 = (d2 * d).sum() / n
-    m4 = (d2 * d2).sum() / n
-    g1 = m3 / m2**1.5
+    m3 = float(np.add.reduce(d2 * d, axis=None)) / n
+    m4 = float(np.add.reduce(d2 * d2, axis=None)) / n
+    g1 = m3 / float(np.float64(m2) ** 1.5)
     g2 = m4 / (m2 * m2) - 3.0
-    skew = g1 * np.sqrt(n * (n - 1)) / (n - 2)
+    skew = g1 * math.sqrt(n * (n - 1)) / (n - 2)
     kurt = (n - 1) / ((n - 2) * (n - 3)) * ((n + 1) * g2 + 6.0)
-    return float((skew * skew + 1.0) / (kurt + 3.0 * (n - 1) ** 2 / ((n - 2) * (n - 3))))
+    return (skew * skew + 1.0) / (kurt + 3.0 * (n - 1) ** 2 / ((n - 2) * (n - 3)))
 
 
-def esteban_ray(x: FloatArray, alpha: float = 1.6, bins: int = 64) -> float:
+def esteban_ray(
+    x: FloatArray, alpha: float = 1.6, bins: int = 64, *, presorted: bool = False
+) -> float:
     """Esteban-Ray polarization ``sum_ij p_i^(1+alpha) p_j |y_i - y_j|`` over a histogram.
 
     Opinions are binned on their own range; the index is 0 for a consensus and grows with a
-    few large, distant groups.
+    few large, distant groups. ``presorted``: ``x`` is sorted, so its ends are its range.
 
     >>> esteban_ray(np.full(10, 0.3))
     0.0
@@ -93,7 +139,12 @@ def esteban_ray(x: FloatArray, alpha: float = 1.6, bins: int = 64) -> float:
     0.0825
     """
     x = np.asarray(x, dtype=np.float64)
-    lo, hi = float(x.min()), float(x.max())
+    lo = hi = math.nan
+    if presorted and x.size:
+        lo, hi = float(x[0]), float(x[-1])
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        # (A NaN sorts last, where min() returns it: let np.histogram see what it saw before.)
+        lo, hi = float(x.min()), float(x.max())
     if hi - lo <= 1e-12:
         return 0.0
     kernels = fused(x.size)
@@ -101,11 +152,78 @@ def esteban_ray(x: FloatArray, alpha: float = 1.6, bins: int = 64) -> float:
         edges = np.linspace(lo, hi, bins + 1)
         counts = kernels.uniform_histogram(x, edges)
     else:
-        counts, edges = np.histogram(x, bins=bins, range=(lo, hi))
+        counts, edges = _histogram(x, lo, hi, bins, presorted=presorted)
     p = counts / x.size
     y = 0.5 * (edges[:-1] + edges[1:])
-    dist = np.abs(y[:, None] - y[None, :])
-    return float(np.sum((p ** (1.0 + alpha))[:, None] * p[None, :] * dist))
+    # p_i^(1+alpha) p_j |y_i - y_j|, multiplied in that order, in place (bins^2 items).
+    terms = np.multiply.outer(p ** (1.0 + alpha), p)
+    dist = np.subtract.outer(y, y)
+    terms *= np.abs(dist, out=dist)
+    return float(np.add.reduce(terms, axis=None))
+
+
+def _histogram(
+    x: FloatArray, lo: float, hi: float, bins: int, *, presorted: bool = False
+) -> tuple[Any, FloatArray]:
+    """``np.histogram(x, bins, range=(lo, hi))`` for ``x`` within ``[lo, hi]``: its edges and
+    its counts, without its checks and wrappers (a hundred microseconds a call). Ranges
+    np.histogram rejects go to it, so they fail as they did.
+
+    np.histogram scales each value to a bin index, then corrects it by one step where the
+    value lies outside that bin's edges (the last bin closed). Unsorted values get those
+    operations; sorted ones (``presorted``) are counted between the edges directly, which is
+    the same once the correction always reaches the right bin (see below).
+
+    >>> counts, edges = _histogram(np.array([0.0, 0.1, 0.5, 1.0]), 0.0, 1.0, 4)
+    >>> counts.tolist(), edges.tolist()
+    ([2, 0, 1, 1], [0.0, 0.25, 0.5, 0.75, 1.0])
+    >>> _histogram(np.array([0.0, 0.1, 0.5, 1.0]), 0.0, 1.0, 4, presorted=True)[0].tolist()
+    [2, 0, 1, 1]
+    """
+    step = (hi - lo) / bins
+    if not (math.isfinite(lo) and math.isfinite(hi) and step > 0.0):
+        return np.histogram(x, bins=bins, range=(lo, hi))
+    # np.linspace(lo, hi, bins + 1): arange times the step, plus lo, the end set to hi.
+    edges = _arange(bins + 1) * step
+    edges += lo
+    edges[-1] = hi
+    # Each edge and each scaled index is off its exact value by at most ten ulps of
+    # max(|lo|, |hi|). A step a billion times wider than that keeps the edges increasing
+    # (np.histogram rejects them otherwise: "too many bins for data range") and the index
+    # within one bin of the value's own, which numpy's one-step correction then reaches.
+    wide = step > 1e-9 * max(abs(lo), abs(hi))
+    if not wide and (edges[1:] <= edges[:-1]).any():
+        return np.histogram(x, bins=bins, range=(lo, hi))
+    if presorted and wide:
+        # Bin i holds e_i <= x < e_i+1 (the last also x = hi): differences of the number
+        # of values below each edge.
+        below = np.empty(bins + 1, dtype=np.intp)
+        below[0], below[-1] = 0, x.size
+        below[1:-1] = np.searchsorted(x, edges[1:-1])
+        return below[1:] - below[:-1], edges
+    f = x - lo
+    f /= hi - lo
+    f *= bins
+    k = f.astype(np.intp)
+    # numpy's corrections with masks, written as arithmetic on the index (the same result):
+    # lo <= x <= hi puts k in [0, bins], and only k == bins moves down to the last bin;
+    np.minimum(k, bins - 1, out=k)
+    # one step down where x is below its bin's left edge;
+    k -= x < edges[k]
+    # one step up where x reaches the next edge, except from the last bin, whose right
+    # edge is closed (an infinite edge there: x is finite).
+    right = edges[1:].copy()
+    right[-1] = math.inf
+    k += x >= right[k]
+    return np.bincount(k, minlength=bins), edges
+
+
+@functools.cache
+def _arange(n: int) -> FloatArray:
+    """``np.arange(n, dtype=float64)``, made once (read-only: callers get products of it)."""
+    out = np.arange(n, dtype=np.float64)
+    out.flags.writeable = False
+    return out
 
 
 def cluster_labels(x: FloatArray, gap: float = 0.01) -> np.ndarray:
@@ -122,24 +240,43 @@ def cluster_labels(x: FloatArray, gap: float = 0.01) -> np.ndarray:
     return labels
 
 
-def opinion_clusters(x: FloatArray, gap: float = 0.01, min_share: float = 0.05) -> int:
-    """Number of major opinion clusters: groups split at gaps > ``gap`` holding >= ``min_share``.
+def opinion_clusters(
+    x: FloatArray, gap: float = 0.01, min_share: float = 0.05, *, presorted: bool = False
+) -> int:
+    """Number of major opinion clusters: groups split at gaps > ``gap`` holding >= ``min_share``
+    (``presorted``: ``x`` is sorted already).
 
     >>> opinion_clusters(np.array([0.1] * 10 + [0.9] * 10 + [0.5]))
     2
     """
-    x = np.sort(np.asarray(x, dtype=np.float64))
-    if x.size == 0:
+    x = np.asarray(x, dtype=np.float64)
+    if not presorted:
+        x = np.sort(x)
+    n = x.size
+    if n == 0:
         return 0
-    edges = np.concatenate([[0], np.flatnonzero(np.diff(x) > gap) + 1, [x.size]])
-    return int(np.sum(np.diff(edges) >= min_share * x.size))
+    # Each cluster ends at a gap (np.diff's subtraction) or at the end; its size is integer
+    # arithmetic, so counting few clusters in Python gives the same answer as in numpy.
+    ends = np.flatnonzero(x[1:] - x[:-1] > gap) + 1
+    if ends.size <= 32:
+        bounds = [0, *ends.tolist(), n]
+        return sum(hi - lo >= min_share * n for lo, hi in itertools.pairwise(bounds))
+    bounds_array = np.concatenate(([0], ends, [n]))
+    return int(np.count_nonzero(bounds_array[1:] - bounds_array[:-1] >= min_share * n))
 
 
-def neighbour_correlation(graph: Any, x: FloatArray) -> float:
+def neighbour_correlation(
+    graph: Any,
+    x: FloatArray,
+    *,
+    strength: np.ndarray | None = None,
+    x_spread: Spread | None = None,
+) -> float:
     """Pearson r between each node's opinion and the mean opinion of its neighbours.
 
     High values mean people hear what they already think (an echo chamber). Nodes without
-    neighbours are left out; a constant opinion gives 0.
+    neighbours are left out; a constant opinion gives 0. A caller that has them already may
+    pass ``node_strength(graph)`` and ``spread(x)``.
 
     >>> import networkx as nx
     >>> g = nx.Graph([(0, 1), (2, 3)])
@@ -147,19 +284,32 @@ def neighbour_correlation(graph: Any, x: FloatArray) -> float:
     1.0
     """
     x = np.asarray(x, dtype=np.float64)
-    strength = node_strength(graph)
+    if strength is None:
+        strength = node_strength(graph)
     has = strength > 0
-    if has.sum() < 2:
+    count = int(np.count_nonzero(has))
+    if count < 2:
         return 0.0
     # The engine's Network sums over neighbours without its CSR view when that is faster.
     neighbour_sum = getattr(graph, "neighbour_sum", None)
     total = neighbour_sum(x) if neighbour_sum is not None else as_csr(graph) @ x
-    mean_nb = total[has] / strength[has]
-    return correlation(x[has], mean_nb)
+    if count < x.size:
+        return correlation(x[has], total[has] / strength[has])
+    # Everyone has a neighbour (the usual case): no selection to copy, and x's own spread.
+    return pearson(x_spread if x_spread is not None else spread(x), spread(total / strength))
 
 
-def modularity(graph: Any, labels: np.ndarray) -> float:
+def modularity(
+    graph: Any,
+    labels: np.ndarray,
+    *,
+    strength: np.ndarray | None = None,
+    ends: tuple[np.ndarray, np.ndarray] | None = None,
+) -> float:
     """Newman modularity ``Q = sum_c [e_c / m - (d_c / 2m)^2]`` of a partition into ``labels``.
+
+    A caller that has them already may pass ``node_strength(graph)`` and ``ends``, the labels
+    at the two ends of every link of :func:`link_pairs` (used where the fused kernel is not).
 
     >>> import networkx as nx
     >>> g = nx.Graph([(0, 1), (2, 3)])
@@ -169,7 +319,8 @@ def modularity(graph: Any, labels: np.ndarray) -> float:
     a, b, w = link_pairs(graph)
     labels = np.asarray(labels)
     k = int(labels.max()) + 1 if labels.size else 0
-    strength = node_strength(graph)
+    if strength is None:
+        strength = node_strength(graph)
     total = strength.sum()
     if total <= 0:
         return 0.0
@@ -178,21 +329,49 @@ def modularity(graph: Any, labels: np.ndarray) -> float:
         # The engine's edge list: both counts in one pass (the same sums as the bincounts).
         e_c, d_c = kernels.camp_counts(labels, a, b, strength, k)
     else:
-        la = labels[a]
-        inside = la == labels[b]
-        e_c = np.bincount(la[inside], weights=None if w is None else w[inside], minlength=k) / (
-            1.0 if w is None else 2.0  # adjacency entries list each link in both directions
-        )
+        # take(), not labels[a]: fancy indexing converts an int32 index first (3x slower).
+        la, lb = ends if ends is not None else (labels.take(a), labels.take(b))
         d_c = np.bincount(labels, weights=strength, minlength=k)
+        if w is None and k <= 2 and labels.dtype.kind in "biu":
+            return _two_camp_modularity(la, lb, d_c, float(total))
+        inside = la == lb
+        if w is None:
+            e_c = np.bincount(la[inside], minlength=k) / 1.0
+        else:  # adjacency entries list each link in both directions
+            e_c = np.bincount(la[inside], weights=w[inside], minlength=k) / 2.0
     # total = sum of degrees = 2m, so e_c / m = 2 e_c / total.
-    return float(np.sum(2.0 * e_c / total - (d_c / total) ** 2))
+    return float(np.add.reduce(2.0 * e_c / total - (d_c / total) ** 2, axis=None))
 
 
-def active_link_density(graph: Any, x: FloatArray, threshold: float) -> float:
+def _two_camp_modularity(la: np.ndarray, lb: np.ndarray, d_c: np.ndarray, total: float) -> float:
+    """Newman modularity of labels 0 and 1 (the engine's two camps; ``d_c`` holds one or two
+    camps), from the labels ``la``, ``lb`` at the ends of each unit link. The sum over camps
+    above, term by term in plain floats: the links inside each camp are integer counts (what
+    bincount counts), each term is the same operations, and numpy adds two terms as ``a + b``
+    (neither is -0.0); a few array calls fewer, at about the cost of one another."""
+    both = int(np.count_nonzero(la & lb))
+    within = [int(np.count_nonzero(la == lb)) - both, both]
+    q = 0.0
+    for c, d in enumerate(d_c.tolist()):
+        share = d / total
+        term = 2.0 * within[c] / total - share * share
+        q = term if c == 0 else q + term
+    return q
+
+
+def active_link_density(
+    graph: Any,
+    x: FloatArray,
+    threshold: float,
+    *,
+    ends: tuple[np.ndarray, np.ndarray] | None = None,
+) -> float:
     """Share of links whose two ends disagree by more than ``threshold``.
 
     With discrete opinions (threshold below the smallest step) this is the voter model's
     density of active links; it falls to 0 as a network sorts itself into echo chambers.
+    ``ends``: ``x`` at the two ends of every link of :func:`link_pairs`, when the caller has
+    them (used where the fused kernel is not).
 
     >>> import networkx as nx
     >>> active_link_density(nx.path_graph(3), np.array([0.0, 0.0, 1.0]), 0.5)
@@ -205,7 +384,20 @@ def active_link_density(graph: Any, x: FloatArray, threshold: float) -> float:
     kernels = fused(x.size)
     if kernels is not None and x.dtype == np.float64:
         return float(kernels.links_apart(x, a, b, float(threshold)) / a.size)
-    return float(np.count_nonzero(np.abs(x[a] - x[b]) > threshold) / a.size)
+    xa, xb = ends if ends is not None else (x.take(a), x.take(b))
+    return float(np.count_nonzero(np.abs(xa - xb) > threshold) / a.size)
+
+
+def link_ends(graph: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``x`` at the two ends of every link of :func:`link_pairs`: the gather several link
+    metrics of one array start with, done once.
+
+    >>> import networkx as nx
+    >>> [e.tolist() for e in link_ends(nx.path_graph(3), np.array([5, 6, 7]))]
+    [[5, 6, 6, 7], [6, 5, 7, 6]]
+    """
+    a, b, _ = link_pairs(graph)
+    return x.take(a), x.take(b)
 
 
 def largest_community_share(graph: Any, opinions: np.ndarray) -> float:
@@ -230,13 +422,36 @@ def largest_community_share(graph: Any, opinions: np.ndarray) -> float:
     return float(np.bincount(comp).max() / n)
 
 
-def truth_distance(beliefs: FloatArray, truth: FloatArray) -> float:
-    """Mean over claims of the distance between the median belief and the truth.
+def truth_distance(beliefs: FloatArray, truth: FloatArray | float) -> float:
+    """Mean over claims of the distance between the median belief and the truth (one value
+    per claim, or one for all).
 
     >>> truth_distance(np.array([[0.0, 1.0], [0.2, 1.0], [0.4, 1.0]]), np.array([1.0, 1.0]))
     0.4
     """
-    return float(np.mean(np.abs(column_medians(beliefs) - truth)))
+    return mean(np.abs(_sorted_medians(beliefs) - truth))
+
+
+def _sorted_medians(x: FloatArray) -> FloatArray:
+    """:func:`column_medians` from a sort of each column: numpy's vectorised sort is 2-3x
+    faster than its partition (a branchy introselect) on each day's fresh beliefs, at 1,000
+    instances and at 100,000. A sort leaves the same order statistics where the partition
+    does (NaN last), so the same medians, except that a median of zero may have the other
+    sign: a distance from the truth does not see it.
+
+    >>> _sorted_medians(np.array([[1.0, 4.0], [3.0, np.nan], [2.0, 0.0], [9.0, 1.0]])).tolist()
+    [2.5, nan]
+    """
+    n, m = x.shape
+    if n == 0:
+        return np.full(m, np.nan)
+    h = n // 2
+    cols = x.T.copy()
+    cols.sort(axis=1)
+    # numpy's median is the mean of the middle pair: (a + b) / 2.
+    med = (cols[:, h - 1] + cols[:, h]) / 2.0 if n % 2 == 0 else cols[:, h].astype(np.float64)
+    med[np.isnan(cols[:, -1])] = np.nan
+    return med
 
 
 def column_medians(x: FloatArray) -> FloatArray:
@@ -271,11 +486,20 @@ def correlation(a: FloatArray, b: FloatArray) -> float:
     """
     if a.size < 2:
         return 0.0
-    da, db = a - a.mean(), b - b.mean()
-    saa, sbb = (da * da).sum(), (db * db).sum()
-    if saa < 1e-24 * a.size or sbb < 1e-24 * b.size:
+    return pearson(spread(a), spread(b))
+
+
+def pearson(sa: Spread, sb: Spread) -> float:
+    """Pearson r from the :func:`spread` of each array (of two or more items); 0 where either
+    is constant.
+
+    >>> pearson(spread(np.array([1.0, 2.0, 3.0])), spread(np.array([3.0, 2.0, 1.0])))
+    -1.0
+    """
+    saa, sbb = sa.ss, sb.ss
+    if saa < 1e-24 * sa.d.size or sbb < 1e-24 * sb.d.size:
         return 0.0
-    return float((da * db).sum() / np.sqrt(saa * sbb))
+    return float(np.add.reduce(sa.d * sb.d, axis=None) / np.sqrt(saa * sbb))
 
 
 def node_strength(graph: Any) -> np.ndarray:

@@ -54,12 +54,13 @@ def knowledge_validity(pop: Population) -> float:
     alignment. Gaming and overfitting blur it, and so does staleness: values drift after a
     round, so a lab that tests rarely knows less about the society it defers to. 0 before a
     new generation's first round: the lab knows nothing of it yet."""
-    known = ~np.isnan(pop.last_score)
-    count = int(known.sum())
+    untested = np.isnan(pop.last_score)
+    count = pop.last_score.size - int(np.count_nonzero(untested))
     if count < 2:
         return 0.0
     if count == pop.n:  # the usual case: no copies
         return correlation(pop.last_score, pop.alignment)
+    known = ~untested
     return correlation(pop.last_score[known], pop.alignment[known])
 
 
@@ -86,10 +87,13 @@ def false_pass(pop: Population, threshold: float) -> float:
     """``P(passed the latest held-out round | a < threshold today)``: uniform inflation from
     gaming leaves the correlation but lets misaligned instances pass, and so does drift since
     the round; that is how bad tests kill. NaN if nobody is below the threshold or untested."""
-    below = (pop.alignment < threshold) & ~np.isnan(pop.last_score)
+    below = pop.alignment < threshold
+    if not below.any():  # usually: nobody to look up
+        return math.nan
+    below &= ~np.isnan(pop.last_score)
     if not below.any():
         return math.nan
-    return float(np.mean(pop.last_score[below] >= threshold))
+    return mean(pop.last_score[below] >= threshold)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,11 @@ from typing import Any, overload
 
 import numpy as np
 
+try:  # the eigenvalue ufunc np.linalg.eigvals wraps (see _eigvals)
+    from numpy.linalg import _umath_linalg as _linalg_ufuncs
+except ImportError:  # pragma: no cover
+    _linalg_ufuncs = None  # type: ignore[assignment]
+
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
 
@@ -236,16 +241,15 @@ def basin_interval(
         # An extreme scenario (e.g. a margin that overflowed) leaves no cubic to solve: say
         # "no basin" rather than fail the run.
         return None
-    with np.errstate(all="ignore"):
-        companion = np.array([top + delta / rho, -delta / rho, -shift / rho])
-    if not np.isfinite(companion).all():
+    # In plain floats: the same values as numpy scalars give, and an overflow is inf without
+    # a warning to silence.
+    r, t, d, sh = float(rho), float(top), float(delta), float(shift)
+    companion = (t + d / r, -d / r, -sh / r)
+    if not all(math.isfinite(c) for c in companion):
         # rho is so small next to delta that the cubic is effectively the quadratic
         # delta x (x - 1) - shift, negative on (0, 1): no basin.
         return None
-    roots = np.roots([-1.0, *companion])
-    real = sorted(
-        float(r.real) for r in roots if abs(r.imag) <= 1e-9 * max(1.0, abs(r)) and r.real > -1e-12
-    )
+    real = _real_roots(_monic_roots(companion))
     if shift <= 1e-15:  # x = 0 is a root of its own: the basin is between the other two
         real = [r for r in real if r > 1e-9]
     if len(real) < 2:
@@ -261,6 +265,57 @@ def basin_interval(
         # The map is clipped at 1 there: the gain reaches 0 where 1 - hack_loss = a.
         top_a = min(top_a, 1.0 - hack_loss)
     return min(lo + erosion, 1.0), min(top_a, 1.0)
+
+
+def _monic_roots(companion: tuple[float, ...]) -> np.ndarray:
+    """``np.roots([-1.0, *companion])`` without its generic preamble (as costly as the
+    eigenvalues of the small matrix): the same companion matrix (its first row
+    ``-companion / -1.0`` is ``companion`` exactly), the same ``eigvals``, and a zero root for
+    each trailing zero coefficient, as np.roots strips them; so the same roots to the bit."""
+    row = list(companion)
+    trailing = 0
+    while row and row[-1] == 0.0:
+        row.pop()
+        trailing += 1
+    if row:
+        a = np.eye(len(row), k=-1)
+        a[0, :] = row
+        roots = _eigvals(a)
+    else:
+        roots = np.array([])
+    return np.concatenate((roots, np.zeros(trailing, roots.dtype))) if trailing else roots
+
+
+def _eigvals(a: np.ndarray) -> np.ndarray:
+    """``np.linalg.eigvals(a)`` for a finite float64 square matrix: the same LAPACK ufunc under
+    the same error state (non-convergence raises its LinAlgError), and a real array when every
+    imaginary part is 0, without the checks and conversions around it (on a 3x3 in a running
+    simulation they cost several times the eigenvalues)."""
+    if _linalg_ufuncs is None:  # pragma: no cover - numpy moved its ufunc: the public wrapper
+        out: np.ndarray = np.linalg.eigvals(a)
+        return out
+    with np.errstate(
+        call=_no_convergence, invalid="call", over="ignore", divide="ignore", under="ignore"
+    ):
+        w = _linalg_ufuncs.eigvals(a, signature="d->D")
+    return w if w.imag.any() else w.real
+
+
+def _no_convergence(err: str, flag: int) -> None:
+    """numpy's callback for an eigenvalue solver that did not converge (numpy.linalg)."""
+    raise np.linalg.LinAlgError("Eigenvalues did not converge")
+
+
+def _real_roots(roots: np.ndarray) -> list[float]:
+    """The real roots above ``-1e-12`` (imaginary part within ``1e-9`` of the modulus),
+    sorted. ``eigvals`` returns a real array when every root is real: those are compared
+    as plain floats, the same values with the numpy scalars' cost left out."""
+    if roots.dtype.kind == "f":
+        # A real root's imaginary part is 0, within any tolerance; NaN fails `> -1e-12`.
+        return sorted(r for r in roots.tolist() if r > -1e-12)
+    return sorted(
+        float(r.real) for r in roots if abs(r.imag) <= 1e-9 * max(1.0, abs(r)) and r.real > -1e-12
+    )
 
 
 def _net_gain(
