@@ -4,9 +4,11 @@
 :data:`society.sweeps.ablation.MECHANISMS` defines them (knob, condition, expected effect,
 checks), so the page never lists a row the command does not run.
 ``<!-- mechanisms: results -->`` becomes the results of a finished ``society mechanisms``
-run, recorded with ``python -m society.docsite.mechanisms RUN_DIR`` as
+run, recorded with ``python -m society.docsite.mechanisms RUN_DIR [RERUN_DIR ...]`` as
 ``docs/answers/mechanisms.json`` with the command, seeds, size and commit it ran on (from the
-run's ``run.json``); a page never quotes a table by hand.
+run's ``run.json``); a page never quotes a table by hand. A rerun of some rows (``society
+mechanisms --only ...`` at the table's seeds, size and horizon, after a change to those rows)
+replaces their results, and the page names it beside the table's own command.
 """
 
 from __future__ import annotations
@@ -52,8 +54,37 @@ def rows_markdown() -> str:
     return "\n".join(lines)
 
 
-def record(run_dir: str | Path) -> dict[str, Any]:
-    """The record of the finished ``society mechanisms`` run in ``run_dir``."""
+def record(run_dir: str | Path, *reruns: str | Path) -> dict[str, Any]:
+    """The record of the finished ``society mechanisms`` run in ``run_dir``, with the rows of
+    each later run in ``reruns`` replacing that run's rows of the same mechanisms (in place; a
+    row the table did not have is added at the end)."""
+    rec = _run_record(run_dir)
+    rec["reruns"] = []
+    for rerun in reruns:
+        extra = _run_record(rerun)
+        for key in ("seeds", "size", "days"):
+            if extra[key] != rec[key]:
+                raise ValueError(
+                    f"{rerun} ran at {key} = {extra[key]}, the table at {rec[key]}: rerun its rows "
+                    f"with the table's --seeds, --size and --days ({rec['command']})"
+                )
+        names = list(dict.fromkeys(str(r["mechanism"]) for r in extra["rows"]))
+        rows: list[dict[str, Any]] = []
+        for r in rec["rows"]:
+            if r["mechanism"] not in names:
+                rows.append(r)
+            elif not any(x["mechanism"] == r["mechanism"] for x in rows):
+                rows.extend(x for x in extra["rows"] if x["mechanism"] == r["mechanism"])
+        had = {r["mechanism"] for r in rows}
+        rows.extend(x for x in extra["rows"] if x["mechanism"] not in had)
+        rec["rows"] = rows
+        meta = {k: extra[k] for k in ("command", "commit", "dirty", "version", "finished_utc")}
+        rec["reruns"].append({**meta, "wall_seconds": extra["wall_seconds"], "mechanisms": names})
+    return rec
+
+
+def _run_record(run_dir: str | Path) -> dict[str, Any]:
+    """The record of one finished ``society mechanisms`` run."""
     run_dir = Path(run_dir)
     provenance = run_dir / "run.json"
     if not provenance.is_file():
@@ -134,10 +165,22 @@ def results_markdown(answers_dir: Path = ANSWERS_DIR) -> str:
         f"({rec['seeds']} paired seeds per arm, {rec['size']:,} instances, "
         + (f"{rec['days']} days" if rec["days"] else "each scenario's horizon")
         + f"; society {rec['version']} at commit `{commit}`, "
-        f"{(rec.get('finished_utc') or '')[:10]}, {minutes:.0f} min of wall time). P measures "
-        "(`p_...`) are in percentage points. Rerun the command for the current model."
+        f"{(rec.get('finished_utc') or '')[:10]}, {minutes:.0f} min of wall time)."
+        + "".join(_rerun_sentence(r) for r in rec.get("reruns", []))
+        + " P measures (`p_...`) are in percentage points. Rerun the command for the current "
+        "model."
     )
     return head + "\n\n" + "\n".join(lines)
+
+
+def _rerun_sentence(rerun: dict[str, Any]) -> str:
+    names = ", ".join(f"'{n}'" for n in rerun["mechanisms"])
+    commit = rerun["commit"][:9] + (" with uncommitted changes" if rerun["dirty"] else "")
+    return (
+        f" The rows {names} are from a rerun at the same seeds, size and horizon, "
+        f"`{rerun['command']}` (commit `{commit}`, {(rerun.get('finished_utc') or '')[:10]}), "
+        "which replaced their first results."
+    )
 
 
 def fill(markdown: str, answers_dir: Path = ANSWERS_DIR) -> str:
@@ -149,12 +192,13 @@ def fill(markdown: str, answers_dir: Path = ANSWERS_DIR) -> str:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: python -m society.docsite.mechanisms RUN_DIR", file=sys.stderr)
+    if not argv:
+        usage = "usage: python -m society.docsite.mechanisms RUN_DIR [RERUN_DIR ...]"
+        print(usage, file=sys.stderr)
         return 2
     ANSWERS_DIR.mkdir(parents=True, exist_ok=True)
     target = ANSWERS_DIR / RECORD
-    target.write_text(json.dumps(record(argv[0]), indent=1) + "\n")
+    target.write_text(json.dumps(record(argv[0], *argv[1:]), indent=1) + "\n")
     print(target)
     return 0
 

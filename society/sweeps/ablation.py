@@ -87,7 +87,9 @@ MEASURES: dict[str, str] = {
     "lead_lost_day": "day the lead was lost (the run's length if never)",
     "final_alignment": "mean alignment on the last day",
     "successor_alignment": "mean trained alignment of the successor generations",
-    "progress_per_day": "capability work-days per day over the run",
+    "log_progress": "ln of the capability work-days per day over the run (a paired difference "
+    "is the log of the ratio: progress spans orders of magnitude across the priors' draws, so a "
+    "difference of raw work-days is the few fastest draws' alone)",
     "work_per_instance": "mean work-days per instance-day (Amdahl output)",
     "test_validity": "mean corr(measured, true alignment) of the tests",
     "false_pass": "mean P(pass held-out | truly below the pass threshold)",
@@ -164,7 +166,7 @@ MECHANISMS: tuple[Ablation, ...] = (
         "population.speed 15 -> 60, rival.speed_ratio 1 -> 0.25",
         "progress per day up; P(safe) up when lead is short",
         OUR_SPEED,
-        (Check("progress_per_day", +1), Check("safe_chance", +1)),
+        (Check("log_progress", +1), Check("safe_chance", +1)),
         SHORT_LEAD,
         "lead 60 days",
     ),
@@ -222,7 +224,7 @@ MECHANISMS: tuple[Ablation, ...] = (
         "tests.every_days 28 -> 7",
         "validity up, progress down (a real trade-off)",
         _two({"tests.every_days": 28}, {"tests.every_days": 7}),
-        (Check("test_validity", +1), Check("progress_per_day", -1)),
+        (Check("test_validity", +1), Check("log_progress", -1)),
     ),
     Ablation(
         "test gaming",
@@ -513,8 +515,9 @@ def measures_of(model: Any) -> dict[str, float]:
         "lead_lost_day": float(lost_day),
         "final_alignment": float(s["final_alignment"]),
         "successor_alignment": float(successors.mean()) if successors.len() else math.nan,
-        "progress_per_day": float(metrics["capability_work"][-1])
-        / max(float(s["days_simulated"]), 1.0),
+        "log_progress": _log(
+            float(metrics["capability_work"][-1]) / max(float(s["days_simulated"]), 1.0)
+        ),
         "work_per_instance": mean(days, "work_per_instance"),
         "test_validity": mean(days, "test_validity"),
         "false_pass": mean(days, "false_pass"),
@@ -535,6 +538,12 @@ def measures_of(model: Any) -> dict[str, float]:
         "mean_lead": mean(days, "lead_days"),
         "mean_tax": mean(days, "tax"),
     }
+
+
+def _log(x: float) -> float:
+    """ln x, or NaN where there is nothing to take it of (a run that made no progress gives no
+    pair, rather than minus infinity)."""
+    return math.log(x) if x > 0 else math.nan
 
 
 def _tasks(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import polars as pl
 import pytest
 from society_helpers import run_cli
 
@@ -63,3 +64,60 @@ def test_the_site_quotes_a_recorded_table() -> None:
     assert "<!-- mechanisms: rows -->" in text and "<!-- mechanisms: results -->" in text
     record = json.loads((WORKTREE / "docs" / "answers" / page.RECORD).read_text())
     assert record["seeds"] >= 8 and record["rows"]
+
+
+def _fake_run(root: Path, command: str, rows: list[tuple[str, str, float]], seeds: int = 8) -> Path:
+    """A finished table as `society mechanisms` writes it: run.json and mechanisms.parquet."""
+    root.mkdir()
+    meta = {
+        "command": command, "seeds": seeds, "size": 300, "days": None,
+        "git": {"commit": "abc1234def", "dirty": False}, "versions": {"society": "0.1.0"},
+        "finished_utc": "2026-12-06T14:00:00+00:00", "wall_seconds": 60.0,
+    }  # fmt: skip
+    (root / "run.json").write_text(json.dumps(meta))
+    names, measures, diffs = zip(*rows, strict=True)
+    columns = {
+        "mechanism": names, "knob": "k", "condition": "", "expected_effect": "e",
+        "measure": measures, "low_arm": "low", "high_arm": "high", "diff": diffs,
+        "ci_low": [d - 0.1 for d in diffs], "ci_high": [d + 0.1 for d in diffs],
+        "pairs": seeds, "expected_sign": 1, "floor": None, "any_of": False,
+        "passed": [d - 0.1 > 0 for d in diffs],
+    }  # fmt: skip
+    frame = pl.DataFrame(columns, schema_overrides={"floor": pl.Float64})
+    frame.write_parquet(root / "mechanisms.parquet")
+    return root
+
+
+def test_a_rerun_of_some_rows_replaces_their_results_in_place_and_is_named(
+    tmp_path: Path,
+) -> None:
+    table = _fake_run(
+        tmp_path / "table",
+        "society mechanisms --seeds 8 --size 300",
+        [("theft", "catastrophe_risk", 0.5), ("AI speed", "progress_per_day", 0.0),
+         ("AI speed", "safe_chance", 0.5), ("memetic drift", "final_alignment", 0.5)],
+    )  # fmt: skip
+    rerun = _fake_run(
+        tmp_path / "rerun",
+        "society mechanisms --seeds 8 --size 300 --only 'AI speed'",
+        [("AI speed", "log_progress", 0.7), ("AI speed", "safe_chance", 0.6)],
+    )
+    rec = page.record(table, rerun)
+    assert [(r["mechanism"], r["measure"]) for r in rec["rows"]] == [
+        ("theft", "catastrophe_risk"), ("AI speed", "log_progress"), ("AI speed", "safe_chance"),
+        ("memetic drift", "final_alignment"),
+    ]  # fmt: skip
+    assert rec["reruns"][0]["mechanisms"] == ["AI speed"]
+    (tmp_path / "answers").mkdir()
+    (tmp_path / "answers" / page.RECORD).write_text(json.dumps(rec))
+    text = page.fill("<!-- mechanisms: results -->", tmp_path / "answers")
+    assert "The rows 'AI speed' are from a rerun at the same seeds" in text
+    assert "`society mechanisms --seeds 8 --size 300 --only 'AI speed'`" in text
+    assert "progress_per_day" not in text and "`log_progress` up: +0.7" in text
+
+    other = _fake_run(
+        tmp_path / "other", "society mechanisms --seeds 4 --only theft",
+        [("theft", "catastrophe_risk", 0.5)], seeds=4,
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="ran at seeds = 4, the table at 8"):
+        page.record(table, other)
