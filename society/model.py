@@ -712,9 +712,13 @@ class SocietyModel(mesa.Model):
         last = rows[-1]
         past = next((r for r in rows if r["day"] >= last["day"] - window), rows[0])
         span = last["day"] - past["day"]
-        if span <= 0 or past["margin"] <= 0 or last["margin"] <= 0:
+        now, then = float(last["margin"]), float(past["margin"])
+        if span <= 0 or then <= 0 or now <= 0:
             return math.nan
-        return math.log(last["margin"] / past["margin"]) * 365.0 / span
+        ratio = now / then
+        if ratio in (math.inf, 0.0):  # margins too far apart for their ratio
+            return (math.log(now) - math.log(then)) * 365.0 / span
+        return math.log(ratio) * 365.0 / span
 
     def _llm_summary(self) -> dict[str, Any]:
         if self.llm is None:

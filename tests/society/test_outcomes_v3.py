@@ -4,6 +4,7 @@ as a flag, and resolution-only population size."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -214,3 +215,18 @@ def test_same_seed_same_v3_results() -> None:
     b = run_model(seed=4, **{"population.size": 200, "days": 80}).metrics_frame()
     assert a.equals(b)
     assert np.isfinite(a["hazard_loss_of_control"].to_numpy()).all()
+
+
+@pytest.mark.parametrize(("then", "now"), [(1e-300, 1e300), (1e300, 1e-300), (0.5, 2.0)])
+def test_margin_growth_is_finite_without_a_warning_however_far_apart_the_margins(
+    then: float, now: float
+) -> None:
+    model = SocietyModel(load_scenario("tiny", overrides={"days": 2}))
+    model.run()
+    first, last = model.recorder.metrics[0], model.recorder.metrics[-1]
+    first["margin"], last["margin"] = np.float64(then), np.float64(now)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's "overflow encountered in scalar divide"
+        growth = model.summary()["margin_growth_per_year"]
+    span = last["day"] - first["day"]
+    assert growth == pytest.approx((np.log(now) - np.log(then)) * 365.0 / span, rel=1e-12)
