@@ -15,13 +15,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from society.fusion import fused
+from society.graphs import csr_rows
+from society.state import Saved
 
 try:  # scipy's CSR kernels, called directly on the hot path (see _product, _coo_to_csr)
     from scipy.sparse import _sparsetools
 except ImportError:  # pragma: no cover - private module moved: the public operators instead
     _sparsetools = None
-from society.graphs import csr_rows
-from society.state import Saved
 
 
 @dataclass
