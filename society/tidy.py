@@ -24,6 +24,7 @@ Examples
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 #: The columns every run table starts with, and their types.
@@ -68,11 +69,53 @@ def comparable(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.drop("run_id", strict=False)
 
 
+#: The largest relative difference two float columns may show and still count as rounding
+#: (numpy's vector maths on another CPU moves a few results by one unit in the last place,
+#: about 2.2e-16 relative; a model difference is many orders of magnitude larger).
+ROUNDING = 1e-12
+
+
+def rounding_differences(before: pl.DataFrame, after: pl.DataFrame) -> dict[str, float] | None:
+    """The float columns in which ``after`` differs from ``before`` by rounding alone, each
+    with its largest relative difference; ``None`` if the frames differ otherwise (schema,
+    shape, any non-float value, nulls or NaN in other places, or a float difference above
+    :data:`ROUNDING`). Equal frames give ``{}``.
+
+    >>> a = pl.DataFrame({"day": [0, 1], "x": [0.1, 3.0]})
+    >>> d = rounding_differences(a, a.with_columns(pl.col("x") * (1 + 2**-52)))
+    >>> list(d), d["x"] < 1e-15
+    (['x'], True)
+    >>> rounding_differences(a, a.with_columns(pl.col("x") + 1e-9)) is None
+    True
+    """
+    if before.schema != after.schema or before.shape != after.shape:
+        return None
+    out: dict[str, float] = {}
+    for name, dtype in before.schema.items():
+        x, y = before[name], after[name]
+        if x.equals(y, null_equal=True):
+            continue
+        if not dtype.is_float():
+            return None
+        a, b = x.to_numpy(), y.to_numpy()
+        same = (a == b) | (np.isnan(a) & np.isnan(b))
+        scale = np.maximum(np.abs(a), np.abs(b))
+        with np.errstate(invalid="ignore"):
+            rel = np.where(same, 0.0, np.abs(a - b) / scale)
+        worst = float(rel.max())
+        if not worst <= ROUNDING:  # NaN against a number, or a real difference
+            return None
+        out[name] = worst
+    return out
+
+
 __all__ = [
     "IDENTITY",
+    "ROUNDING",
     "RUN_TABLES",
     "column_name",
     "comparable",
     "field_key",
+    "rounding_differences",
     "with_identity",
 ]

@@ -275,7 +275,7 @@ def _reproduce(args: argparse.Namespace, out: Console, err: Console) -> int:
     from society.errors import RunDirectoryError
     from society.store.provenance import git_state, package_versions
     from society.store.reading import read_table
-    from society.tidy import comparable
+    from society.tidy import comparable, rounding_differences
 
     original = RunDir.open(args.reproduce, "reproduce")
     if args.out is not None and args.out.resolve() == original.path.resolve():
@@ -290,18 +290,25 @@ def _reproduce(args: argparse.Namespace, out: Console, err: Console) -> int:
         scenario, out=args.out, runs_dir=args.runs_dir, force=args.force, replay_from=replay_from
     )
     rerun = RunDir(result.path)
-    differences = []
+    differences: list[str] = []
+    rounding: dict[str, dict[str, float]] = {}  # file -> column -> largest relative difference
     for name in RunDir.REPRODUCIBLE:
         before = original.table(name)
         if not before.is_file():
             differences.append(f"{before.name} missing in {original.path}")
+            continue
         # The original as stored (uncast: a column of another type is a difference), read as
         # untrusted input; the rerun's own output as written. run_id names each run, so it
         # is left out of the comparison (society.tidy.comparable).
-        elif not comparable(read_table(before, {})).equals(
-            comparable(pl.read_parquet(rerun.table(name)))
-        ):
+        stored = comparable(read_table(before, {}))
+        again = comparable(pl.read_parquet(rerun.table(name)))
+        if stored.equals(again):
+            continue
+        close = rounding_differences(stored, again)
+        if close is None:
             differences.append(f"{before.name} differs")
+        else:
+            rounding[before.name] = close
     for what, was, now in (
         ("package versions", manifest.versions, package_versions()),
         ("git commit", manifest.git.model_dump(), git_state()),
@@ -309,6 +316,17 @@ def _reproduce(args: argparse.Namespace, out: Console, err: Console) -> int:
         if was != now:
             change = for_terminal(f"{was} -> {now}")
             err.print(f"note: {what} differ from the original run's ({change})")
+    if rounding:
+        explained, sentence = _rounding_explained(rounding, manifest.platform.get("numpy_simd"))
+        if differences or not explained:
+            differences.append(sentence)
+        else:
+            out.print(
+                f"reproduced to within rounding: every output of {for_terminal(original.path)} "
+                f"is identical except {for_terminal(sentence)}"
+            )
+            print(result.path, flush=True)
+            return 0
     if differences:
         out.print(f"NOT reproduced: {for_terminal('; '.join(differences))}")
         print(result.path, flush=True)
@@ -316,6 +334,36 @@ def _reproduce(args: argparse.Namespace, out: Console, err: Console) -> int:
     out.print(f"reproduced: every output of {for_terminal(original.path)} is identical")
     print(result.path, flush=True)
     return 0
+
+
+def _rounding_explained(rounding: dict[str, dict[str, float]], was: str | None) -> tuple[bool, str]:
+    """Whether last-digit differences in ``rounding`` (file -> column -> relative difference)
+    are explained by the original run's numpy vector maths ``was`` differing from this
+    machine's, and the sentence that says so."""
+    from society.store.provenance import vector_maths
+
+    now = vector_maths()
+    worst = max(d for columns in rounding.values() for d in columns.values())
+    where = "; ".join(
+        f"{file}'s {', '.join(sorted(columns))}" for file, columns in rounding.items()
+    )
+    said = f"the last digits of {where} (at most {worst:.1e} relative)"
+    if was is not None and was != now:
+        return True, (
+            f"{said}. The original ran with numpy's vector maths at {was}, this machine at "
+            f"{now}: exp, log and power round differently at different SIMD levels, so runs "
+            f"are bit-identical only between machines that share them (docs/how-to/"
+            f"resume-a-run.md)"
+        )
+    if was is None:
+        return False, (
+            f"{said}: its manifest does not record the vector maths it ran with (written "
+            f"before runs did), so rounding on another CPU cannot be told from a change"
+        )
+    return False, (
+        f"{said}, on the same vector maths ({now}): not expected on one machine; report it "
+        f"with both run directories"
+    )
 
 
 def _dry_run(scenario: Scenario, out: Console) -> int:

@@ -3,6 +3,7 @@ and the UTC clock (recorded in run and sweep manifests)."""
 
 from __future__ import annotations
 
+import importlib
 import platform
 import shutil
 import subprocess
@@ -65,9 +66,28 @@ def git_state() -> dict[str, Any]:
     return {"commit": commit, "dirty": bool(status.strip())}
 
 
+def vector_maths() -> str:
+    """The SIMD levels numpy's vectorised maths run at on this CPU: its build's baseline, then
+    each dispatch target this CPU has, e.g. ``"X86_V2 X86_V3 X86_V4 AVX512_ICL AVX512_SPR"``.
+
+    numpy's ``exp``, ``log``, ``expm1`` and ``power`` round differently at different levels
+    (AVX-512 against AVX2) in the last digit of a few percent of their results, so two
+    machines give bit-identical runs only where this string is the same ("unknown" where this
+    numpy does not say).
+    """
+    try:
+        core = importlib.import_module("numpy._core._multiarray_umath")
+        baseline = list(core.__cpu_baseline__)
+        targets = [t for t in core.__cpu_dispatch__ if core.__cpu_features__.get(t)]
+    except (ImportError, AttributeError):  # pragma: no cover - another numpy layout
+        return "unknown"
+    return " ".join(baseline + targets)
+
+
 def platform_info() -> dict[str, str]:
     return {
         "system": platform.system(),
         "machine": platform.machine(),
         "python_implementation": platform.python_implementation(),
+        "numpy_simd": vector_maths(),
     }

@@ -44,14 +44,18 @@ def run_point(task: Task) -> Result:
 
 def run_point_on_ray(task: Task) -> Result:
     """:func:`run_point` in a Ray worker, with the id of the node that ran it (``node``: where
-    a sweep's points ran on a cluster; kept in the point files, never in points.parquet)."""
+    a sweep's points ran on a cluster) and the SIMD levels of its numpy maths (``numpy_simd``);
+    both are kept in the point files, never in points.parquet."""
     import ray
 
     from society.fusion import use_everywhere
+    from society.store.provenance import vector_maths
 
     use_everywhere()  # a Ray worker runs many points: load the fused kernels once (same bits)
     result = run_point(task)
     result["node"] = ray.get_runtime_context().get_node_id()
+    # Nodes with other CPUs may round some metrics differently in the last digit.
+    result["numpy_simd"] = vector_maths()
     return result
 
 

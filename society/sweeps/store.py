@@ -308,8 +308,9 @@ class SweepStore(OutputDir):
             "summary": result["summary"],
             "run_seconds": round(result["run_seconds"], 6),
         }
-        if result.get("node") is not None:  # the Ray node that ran it (host-dependent)
-            record["node"] = result["node"]
+        for host in ("node", "numpy_simd"):  # the Ray node that ran it (host-dependent)
+            if result.get(host) is not None:
+                record[host] = result[host]
         write_json(record, self.points_dir / f"{result['point_id']}.json")
         return record
 

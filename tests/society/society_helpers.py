@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 
-def run_cli(*args: str | Path, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """Run ``society ARGS`` as a user would: a real subprocess, its output captured."""
+def run_cli(
+    *args: str | Path, cwd: Path, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``society ARGS`` as a user would: a real subprocess, its output captured (``env``:
+    variables set on top of this process's environment)."""
     return subprocess.run(
         [sys.executable, "-m", "society.cli", *map(str, args)],
         capture_output=True,
@@ -16,6 +20,7 @@ def run_cli(*args: str | Path, cwd: Path, timeout: float = 300) -> subprocess.Co
         cwd=cwd,
         timeout=timeout,
         check=False,
+        env=None if env is None else {**os.environ, **env},
     )
 
 

@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from society.store.provenance import vector_maths
 from society.sweeps.runner import run_sweep
 
 WORKTREE = Path(__file__).resolve().parents[2]
@@ -44,6 +45,7 @@ def test_a_sweep_on_a_two_node_ray_cluster_equals_a_local_one(tmp_path: Path) ->
     records = [json.loads(p.read_text()) for p in (tmp_path / "ray" / "points").glob("*.json")]
     ran_on = {r["node"] for r in records}
     assert ran_on == nodes, "every node of the cluster ran points"
+    assert {r["numpy_simd"] for r in records} == {vector_maths()}
     local = run_sweep(sweep_file, out=tmp_path / "local", workers=2)
     assert_frame_equal(on_ray.points, local.points)
     assert_frame_equal(
@@ -51,3 +53,4 @@ def test_a_sweep_on_a_two_node_ray_cluster_equals_a_local_one(tmp_path: Path) ->
         pl.read_parquet(tmp_path / "local" / "points.parquet"),
     )
     assert "node" not in on_ray.points.columns  # host-dependent: point files only
+    assert "numpy_simd" not in on_ray.points.columns
