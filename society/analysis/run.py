@@ -28,7 +28,7 @@ from society.analysis import sobol as sobol_mod
 from society.analysis.data import AnalysisError, SweepData, Target, load, value_column
 from society.analysis.results import METHODS, Analysis, stored
 from society.analysis.sobol import fixed
-from society.store.provenance import package_versions, utc_now
+from society.store.provenance import package_versions, platform_info, utc_now
 from society.store.rundir import write_json, write_parquet
 from society.sweeps.store import SweepStore
 
@@ -103,6 +103,7 @@ def analyze(
         "files": [p.name for p in result.files],
         "created_utc": utc_now().isoformat(),
         "versions": package_versions(),
+        "platform": platform_info(),
     }
     record_path = out / f"{result.name}.json"  # names hold dots (p0.9): no with_suffix
     write_json(record, record_path)

@@ -153,7 +153,7 @@ def write_provenance(
 ) -> None:
     """``run.json`` beside the table: the command that reruns it, the code it ran on, and when,
     so that a page quoting the table can say where its numbers came from."""
-    from society.store.provenance import package_versions, utc_now
+    from society.store.provenance import package_versions, platform_info, utc_now
 
     finished = utc_now()
     record = {
@@ -165,6 +165,7 @@ def write_provenance(
         "priors": not args.no_priors,
         "git": git,
         "versions": package_versions(),
+        "platform": platform_info(),
         "started_utc": started.isoformat(),
         "finished_utc": finished.isoformat(),
         "wall_seconds": round((finished - started).total_seconds(), 1),

@@ -24,6 +24,7 @@ from society.analysis.prim import prim
 from society.analysis.run import Options, analyze
 from society.analysis.sobol import sobol_indices
 from society.cli import main as cli_main
+from society.store.provenance import vector_maths
 from society.sweeps.design import Design
 from society.sweeps.summary import wilson
 
@@ -487,6 +488,7 @@ def test_saltelli_sweep_then_analyze_from_the_command_line(
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["sweep"]["design"]["size"] == "N (D + 2) = 8 x 4 = 32 arms"
     assert "SALib" in manifest["versions"]
+    assert manifest["platform"]["numpy_simd"] == vector_maths()
     capsys.readouterr()
     code = cli_main(["analyze", str(out), "--method", "sobol", "--target", "final_alignment"])
     printed = capsys.readouterr()
@@ -494,6 +496,8 @@ def test_saltelli_sweep_then_analyze_from_the_command_line(
     lines = printed.out.splitlines()
     assert lines[-1] == str(out / "analysis" / "sobol-final_alignment.parquet")
     table = pl.read_parquet(lines[-1])
+    record = json.loads((out / "analysis" / "sobol-final_alignment.json").read_text())
+    assert record["platform"]["numpy_simd"] == vector_maths()
     total = dict(table.filter(pl.col("index") == "ST").select("parameter", "value").rows())
     # Over 5 days the reflection drift moves the final alignment; the tax does not.
     assert total["values.reflection_drift"] > 0.8 and abs(total["lab.tax"]) < 0.05

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ from society_helpers import run_cli
 
 from society.errors import SocietyError
 from society.scenario import Scenario
+from society.store.provenance import vector_maths
 from society.sweeps.ablation import (
     MEASURES,
     MECHANISMS,
@@ -121,6 +123,9 @@ def test_quick_table_runs_and_the_clear_effects_hold(tmp_path: Path) -> None:
     assert passed >= ROBUST, ROBUST - passed
     assert "rows hold" in proc.stdout + proc.stderr
     assert (proc.returncode == 0) == all(row_verdicts(table).values())
+    # Where it ran, to reproduce it: the code, the packages, the CPU's vector maths.
+    meta = json.loads((path.parent / "run.json").read_text())
+    assert meta["platform"]["numpy_simd"] == vector_maths() and "numpy" in meta["versions"]
 
 
 def test_bad_arguments_are_one_paragraph_errors(tmp_path: Path) -> None:
