@@ -67,12 +67,17 @@ def projected_log_survival(
     rival_work, rival_pace, rival_hazard = _rival_path(s, start, steps, dt)
     n = tax.size
     work = np.full(n, start.capability_work)
-    zk, zd, a = np.full(n, start.knowledge), np.full(n, start.defence), np.full(n, start.alignment)
+    # Knowledge (row 0) and defence (row 1) grow by the same law: stepped together, as one
+    # array (numpy's maths round each element alike wherever it sits, so the bits are those
+    # of two separate steps).
+    stocks = np.stack([np.full(n, start.knowledge), np.full(n, start.defence)])
+    a = np.full(n, start.alignment)
     d = start.deference
+    capability_share = 1.0 - aligned_share
     total_hazard = np.zeros(n)
+    c = _levels(c0, work, s)
     for i in range(steps):
         t = start.day + i * dt
-        c = _levels(c0, work, s)
         gated = s.work.human_gated_share / np.maximum(c, 1.0)
         per_instance = s.population.speed / (
             1.0 + (1.0 - d) * gated * max(s.population.speed - 1.0, 0.0)
@@ -80,10 +85,13 @@ def projected_log_survival(
         workforce = s.population.workforce * workforce_growth(s.capability, t)
         output = workforce * start.working_share * per_instance * c**s.capability.feedback
         research = output * (1.0 - s.work.risk_share)
-        work = work + research * (1.0 - aligned_share) * dt
-        zk = _knowledge(zk, research * aligned_share * start.quality, k, dt)
-        zd = _knowledge(zd, output * s.work.risk_share * start.quality, k, dt)
-        c = _levels(c0, work, s)
+        work = work + research * capability_share * dt
+        inputs = np.stack(
+            [research * aligned_share * start.quality, output * s.work.risk_share * start.quality]
+        )
+        stocks = _knowledge(stocks, inputs, k, dt)
+        zk, zd = stocks
+        c = _levels(c0, work, s)  # also the next step's starting capability
         difficulty = c**k.difficulty
         m = zk / difficulty
         top = np.clip(1.0 - (1.0 - k.ceiling_at_parity) * m ** (-k.ceiling_exponent), 0.0, 1.0)
