@@ -336,10 +336,11 @@ def modularity(
     """
     a, b, w = link_pairs(graph)
     labels = np.asarray(labels)
-    k = int(labels.max()) + 1 if labels.size else 0
+    # (The reductions ndarray.max() and .sum() call, without their wrappers.)
+    k = int(np.maximum.reduce(labels, axis=None)) + 1 if labels.size else 0
     if strength is None:
         strength = node_strength(graph)
-    total = strength.sum()
+    total = np.add.reduce(strength, axis=None)
     if total <= 0:
         return 0.0
     kernels = fused(labels.size)
@@ -358,23 +359,35 @@ def modularity(
         else:  # adjacency entries list each link in both directions
             e_c = np.bincount(la[inside], weights=w[inside], minlength=k) / 2.0
     # total = sum of degrees = 2m, so e_c / m = 2 e_c / total.
+    if k < 8:
+        return _summed_camp_terms(e_c.tolist(), d_c.tolist(), float(total))
     return float(np.add.reduce(2.0 * e_c / total - (d_c / total) ** 2, axis=None))
+
+
+def _summed_camp_terms(e_c: list[Any], d_c: list[float], total: float) -> float:
+    """``sum_c [2 e_c / total - (d_c / total)^2]`` over the camps of ``d_c``, as numpy sums
+    the array of those terms, in plain floats: the same IEEE operations (numpy's ``x ** 2`` is
+    ``x * x``; an integer count times 2.0 is the float count times 2.0), and below eight terms
+    numpy's pairwise sum adds them one after another to 0.0 (its sum of [-0.0] is 0.0). Five
+    array operations on a few items cost more than this.
+
+    >>> _summed_camp_terms([1, 1], [2.0, 2.0], 4.0)
+    0.5
+    """
+    q = 0.0
+    for e, d in zip(e_c, d_c, strict=False):  # e_c may list a camp d_c does not hold
+        share = d / total
+        q += 2.0 * e / total - share * share
+    return q
 
 
 def _two_camp_modularity(la: np.ndarray, lb: np.ndarray, d_c: np.ndarray, total: float) -> float:
     """Newman modularity of labels 0 and 1 (the engine's two camps; ``d_c`` holds one or two
-    camps), from the labels ``la``, ``lb`` at the ends of each unit link. The sum over camps
-    above, term by term in plain floats: the links inside each camp are integer counts (what
-    bincount counts), each term is the same operations, and numpy adds two terms as ``a + b``
-    (neither is -0.0); a few array calls fewer, at about the cost of one another."""
+    camps), from the labels ``la``, ``lb`` at the ends of each unit link: the links inside
+    each camp are integer counts (what bincount counts); a few array calls fewer, at about the
+    cost of one another."""
     both = int(np.count_nonzero(la & lb))
-    within = [int(np.count_nonzero(la == lb)) - both, both]
-    q = 0.0
-    for c, d in enumerate(d_c.tolist()):
-        share = d / total
-        term = 2.0 * within[c] / total - share * share
-        q = term if c == 0 else q + term
-    return q
+    return _summed_camp_terms([int(np.count_nonzero(la == lb)) - both, both], d_c.tolist(), total)
 
 
 def active_link_density(

@@ -123,3 +123,14 @@ def test_modularity_in_plain_floats_is_numpys_sum(
         labels = rng.integers(0, k, net.n)
         assert bits(m.modularity(net, labels)) == bits(modularity_reference(net, labels))
 
+
+def test_summed_camp_terms_is_numpys_sum() -> None:
+    rng = np.random.default_rng(4)
+    for _ in range(2000):
+        k = int(rng.integers(1, 8))
+        e_c = rng.integers(0, 50, k) * float(rng.choice([1.0, 0.5]))
+        d_c = rng.random(k) * 10 ** rng.uniform(-3, 3)
+        total = float(d_c.sum() * rng.uniform(1.0, 3.0))
+        expected = np.add.reduce(2.0 * e_c / total - (d_c / total) ** 2, axis=None)
+        got = m._summed_camp_terms(e_c.tolist(), d_c.tolist(), total)
+        assert bits(got) == bits(expected)
