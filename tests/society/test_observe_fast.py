@@ -134,3 +134,17 @@ def test_summed_camp_terms_is_numpys_sum() -> None:
         expected = np.add.reduce(2.0 * e_c / total - (d_c / total) ** 2, axis=None)
         got = m._summed_camp_terms(e_c.tolist(), d_c.tolist(), total)
         assert bits(got) == bits(expected)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_pearson_in_plain_floats_is_numpys(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    for n in (2, 3, 20, 1000):
+        for scale in (1e-12, 1.0, 1e150):
+            a, b = rng.standard_normal(n) * scale, rng.standard_normal(n)
+            da, db = a - a.mean(), b - b.mean()
+            saa, sbb = (da * da).sum(), (db * db).sum()
+            expected = float((da * db).sum() / np.sqrt(saa * sbb))
+            if saa < 1e-24 * n or sbb < 1e-24 * n:
+                expected = 0.0
+            assert bits(m.pearson(m.spread(a), m.spread(b))) == bits(expected)
