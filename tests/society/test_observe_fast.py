@@ -136,6 +136,24 @@ def test_summed_camp_terms_is_numpys_sum() -> None:
         assert bits(got) == bits(expected)
 
 
+def test_truth_distance_in_plain_floats_is_the_array_mean() -> None:
+    """A few claims are measured in plain floats: the same bits as the array expression, for
+    scalar and per-claim truths, NaN, signed zeros, and float32 beliefs (left to numpy)."""
+    rng = np.random.default_rng(8)
+    for n in (1, 2, 20, 301):
+        for claims in (1, 3, 7, 8, 9):
+            beliefs = rng.random((n, claims))
+            beliefs[: n // 2, 0] = -0.0
+            if n > 5:
+                beliefs[2, -1] = np.nan
+            per_claim = rng.random(claims)
+            for truth in (0.5, -0.0, 0.0, per_claim, per_claim.astype(np.float32)):
+                for b in (beliefs, beliefs.astype(np.float32)):
+                    expected = np.abs(m.column_medians(b) - truth).mean()
+                    got = m.truth_distance(b, truth)
+                    assert type(got) is float and bits(got) == bits(expected), (n, claims)
+
+
 @pytest.mark.parametrize("seed", range(2))
 def test_pearson_in_plain_floats_is_numpys(seed: int) -> None:
     rng = np.random.default_rng(seed)
