@@ -149,15 +149,15 @@ def esteban_ray(
         return 0.0
     kernels = fused(x.size)
     if kernels is not None:  # np.histogram's equal-bin path in one pass, same counts
-        edges = np.linspace(lo, hi, bins + 1)
-        counts = kernels.uniform_histogram(x, edges)
+        counts = kernels.uniform_histogram(x, edges := _bin_edges(lo, hi, bins))
     else:
         counts, edges = _histogram(x, lo, hi, bins, presorted=presorted)
     p = counts / x.size
     y = 0.5 * (edges[:-1] + edges[1:])
-    # p_i^(1+alpha) p_j |y_i - y_j|, multiplied in that order, in place (bins^2 items).
-    terms = np.multiply.outer(p ** (1.0 + alpha), p)
-    dist = np.subtract.outer(y, y)
+    # p_i^(1+alpha) p_j |y_i - y_j|, multiplied in that order, in place (bins^2 items). A
+    # column times a row broadcasts as ufunc.outer does, without its wrapper.
+    terms = (p ** (1.0 + alpha))[:, None] * p
+    dist = y[:, None] - y
     terms *= np.abs(dist, out=dist)
     return float(np.add.reduce(terms, axis=None))
 
@@ -183,10 +183,7 @@ def _histogram(
     step = (hi - lo) / bins
     if not (math.isfinite(lo) and math.isfinite(hi) and step > 0.0):
         return np.histogram(x, bins=bins, range=(lo, hi))
-    # np.linspace(lo, hi, bins + 1): arange times the step, plus lo, the end set to hi.
-    edges = _arange(bins + 1) * step
-    edges += lo
-    edges[-1] = hi
+    edges = _bin_edges(lo, hi, bins)
     # Each edge and each scaled index is off its exact value by at most ten ulps of
     # max(|lo|, |hi|). A step a billion times wider than that keeps the edges increasing
     # (np.histogram rejects them otherwise: "too many bins for data range") and the index
@@ -197,9 +194,9 @@ def _histogram(
     if presorted and wide:
         # Bin i holds e_i <= x < e_i+1 (the last also x = hi): differences of the number
         # of values below each edge.
-        below = np.empty(bins + 1, dtype=np.intp)
+        # (Every edge searched, the ends then set: fewer calls than searching the inner ones.)
+        below = x.searchsorted(edges)
         below[0], below[-1] = 0, x.size
-        below[1:-1] = np.searchsorted(x, edges[1:-1])
         return below[1:] - below[:-1], edges
     f = x - lo
     f /= hi - lo
@@ -216,6 +213,27 @@ def _histogram(
     right[-1] = math.inf
     k += x >= right[k]
     return np.bincount(k, minlength=bins), edges
+
+
+def _bin_edges(lo: float, hi: float, bins: int) -> FloatArray:
+    """``np.linspace(lo, hi, bins + 1)``, the edges np.histogram gives equal bins, without
+    linspace's wrappers (several microseconds, the cost of the histogram at 1,000 values).
+
+    linspace multiplies ``arange(bins + 1)`` by ``(hi - lo) / bins``, adds ``lo`` and sets the
+    last edge to ``hi``: the same operations here, so the same bits, for any ``lo`` and
+    ``hi`` (NaN and infinities included) except a step that is exactly zero, which linspace
+    takes another way and is left to it.
+
+    >>> _bin_edges(0.0, 1.0, 4).tolist()
+    [0.0, 0.25, 0.5, 0.75, 1.0]
+    """
+    step = (hi - lo) / bins
+    if step == 0.0:
+        return np.linspace(lo, hi, bins + 1)
+    edges = _arange(bins + 1) * step
+    edges += lo
+    edges[-1] = hi
+    return edges
 
 
 @functools.cache
@@ -257,11 +275,14 @@ def opinion_clusters(
         return 0
     # Each cluster ends at a gap (np.diff's subtraction) or at the end; its size is integer
     # arithmetic, so counting few clusters in Python gives the same answer as in numpy.
-    ends = np.flatnonzero(x[1:] - x[:-1] > gap) + 1
-    if ends.size <= 32:
-        bounds = [0, *ends.tolist(), n]
-        return sum(hi - lo >= min_share * n for lo, hi in itertools.pairwise(bounds))
-    bounds_array = np.concatenate(([0], ends, [n]))
+    # (nonzero() of the 1-D mask is flatnonzero without its wrapper.)
+    gaps = (x[1:] - x[:-1] > gap).nonzero()[0]
+    if gaps.size <= 32:
+        # A cluster ends after each gap's left item: at gap + 1.
+        bounds = [0, *(g + 1 for g in gaps.tolist()), n]
+        least = min_share * n
+        return sum(hi - lo >= least for lo, hi in itertools.pairwise(bounds))
+    bounds_array = np.concatenate(([0], gaps + 1, [n]))
     return int(np.count_nonzero(bounds_array[1:] - bounds_array[:-1] >= min_share * n))
 
 
@@ -318,10 +339,11 @@ def modularity(
     """
     a, b, w = link_pairs(graph)
     labels = np.asarray(labels)
-    k = int(labels.max()) + 1 if labels.size else 0
+    # (The reductions ndarray.max() and .sum() call, without their wrappers.)
+    k = int(np.maximum.reduce(labels, axis=None)) + 1 if labels.size else 0
     if strength is None:
         strength = node_strength(graph)
-    total = strength.sum()
+    total = np.add.reduce(strength, axis=None)
     if total <= 0:
         return 0.0
     kernels = fused(labels.size)
@@ -340,23 +362,35 @@ def modularity(
         else:  # adjacency entries list each link in both directions
             e_c = np.bincount(la[inside], weights=w[inside], minlength=k) / 2.0
     # total = sum of degrees = 2m, so e_c / m = 2 e_c / total.
+    if k < 8:
+        return _summed_camp_terms(e_c.tolist(), d_c.tolist(), float(total))
     return float(np.add.reduce(2.0 * e_c / total - (d_c / total) ** 2, axis=None))
+
+
+def _summed_camp_terms(e_c: list[Any], d_c: list[float], total: float) -> float:
+    """``sum_c [2 e_c / total - (d_c / total)^2]`` over the camps of ``d_c``, as numpy sums
+    the array of those terms, in plain floats: the same IEEE operations (numpy's ``x ** 2`` is
+    ``x * x``; an integer count times 2.0 is the float count times 2.0), and below eight terms
+    numpy's pairwise sum adds them one after another to 0.0 (its sum of [-0.0] is 0.0). Five
+    array operations on a few items cost more than this.
+
+    >>> _summed_camp_terms([1, 1], [2.0, 2.0], 4.0)
+    0.5
+    """
+    q = 0.0
+    for e, d in zip(e_c, d_c, strict=False):  # e_c may list a camp d_c does not hold
+        share = d / total
+        q += 2.0 * e / total - share * share
+    return q
 
 
 def _two_camp_modularity(la: np.ndarray, lb: np.ndarray, d_c: np.ndarray, total: float) -> float:
     """Newman modularity of labels 0 and 1 (the engine's two camps; ``d_c`` holds one or two
-    camps), from the labels ``la``, ``lb`` at the ends of each unit link. The sum over camps
-    above, term by term in plain floats: the links inside each camp are integer counts (what
-    bincount counts), each term is the same operations, and numpy adds two terms as ``a + b``
-    (neither is -0.0); a few array calls fewer, at about the cost of one another."""
+    camps), from the labels ``la``, ``lb`` at the ends of each unit link: the links inside
+    each camp are integer counts (what bincount counts); a few array calls fewer, at about the
+    cost of one another."""
     both = int(np.count_nonzero(la & lb))
-    within = [int(np.count_nonzero(la == lb)) - both, both]
-    q = 0.0
-    for c, d in enumerate(d_c.tolist()):
-        share = d / total
-        term = 2.0 * within[c] / total - share * share
-        q = term if c == 0 else q + term
-    return q
+    return _summed_camp_terms([int(np.count_nonzero(la == lb)) - both, both], d_c.tolist(), total)
 
 
 def active_link_density(
@@ -429,7 +463,28 @@ def truth_distance(beliefs: FloatArray, truth: FloatArray | float) -> float:
     >>> truth_distance(np.array([[0.0, 1.0], [0.2, 1.0], [0.4, 1.0]]), np.array([1.0, 1.0]))
     0.4
     """
-    return mean(np.abs(column_medians(beliefs) - truth))
+    medians = column_medians(beliefs)
+    if 0 < medians.size < 8 and medians.dtype == np.float64:  # a scenario's few claims
+        if isinstance(truth, float):
+            return _mean_distance(medians.tolist(), [float(truth)] * medians.size)
+        per_claim = isinstance(truth, np.ndarray) and truth.dtype == np.float64
+        if per_claim and truth.shape == medians.shape:
+            return _mean_distance(medians.tolist(), truth.tolist())
+    return mean(np.abs(medians - truth))
+
+
+def _mean_distance(a: list[float], b: list[float]) -> float:
+    """``mean(np.abs(np.array(a) - b))`` for fewer than eight values, in plain floats: the
+    same IEEE differences, and numpy's pairwise sum of fewer than eight items adds them one
+    after another to 0.0. (A scenario has a few claims: three array calls cost more.)
+
+    >>> _mean_distance([0.5, 1.0], [1.0, 0.0])
+    0.75
+    """
+    total = 0.0
+    for x, y in zip(a, b, strict=True):
+        total += abs(x - y)
+    return total / len(a)
 
 
 def column_medians(x: FloatArray) -> FloatArray:
@@ -471,10 +526,12 @@ def pearson(sa: Spread, sb: Spread) -> float:
     >>> pearson(spread(np.array([1.0, 2.0, 3.0])), spread(np.array([3.0, 2.0, 1.0])))
     -1.0
     """
-    saa, sbb = sa.ss, sb.ss
+    # Plain floats: the same IEEE product, square root and quotient as numpy's scalars, at a
+    # fraction of their cost (the denominator is at least 1e-48: the quotient cannot raise).
+    saa, sbb = float(sa.ss), float(sb.ss)
     if saa < 1e-24 * sa.d.size or sbb < 1e-24 * sb.d.size:
         return 0.0
-    return float(np.add.reduce(sa.d * sb.d, axis=None) / np.sqrt(saa * sbb))
+    return float(np.add.reduce(sa.d * sb.d, axis=None)) / math.sqrt(saa * sbb)
 
 
 def node_strength(graph: Any) -> np.ndarray:

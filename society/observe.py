@@ -52,7 +52,8 @@ def observe(
     llm_members: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Compute one metrics row (keys and order as :data:`METRIC_COLUMNS`)."""
-    a_sorted = np.sort(pop.alignment)
+    a_sorted = pop.alignment.copy()  # np.sort's copy and sort, without its wrapper
+    a_sorted.sort()
     n = a_sorted.size
     a_mean = mean(a_sorted)
     opinion = pop.opinion()
@@ -137,7 +138,8 @@ def _opinion_views(net: Network, opinion: np.ndarray, disagreement: float) -> di
     the node strengths, and the opinions at the ends of each link (modularity and active
     links, where the fused kernels do not read the links themselves)."""
     spread = m.spread(opinion)
-    ordered = np.sort(opinion)
+    ordered = opinion.copy()
+    ordered.sort()
     strength = m.node_strength(net)
     camps = (opinion > 0).view(np.int8)
     opinion_ends: tuple[np.ndarray, np.ndarray] | None = None
