@@ -131,8 +131,8 @@ SUMMARY_COLUMNS = {
     "final_margin": "Margin m = Z / c^gamma on the last day.",
     "final_protection": "Protection P = m / (1 + m) on the last day.",
     "final_hazard_full": "Total daily hazard at full deference on the last day.",
-    "margin_growth_per_year": "Growth of ln(margin) per year over the last 90 recorded days "
-    "(positive: knowledge is outgrowing difficulty).",
+    "margin_growth_per_year": "Growth of ln(margin) per year over the last 90 days, whatever "
+    "the recording cadence (positive: knowledge is outgrowing difficulty).",
     "regime": "The analytic long-run regime of the scenario: knowledge outgrows difficulty, or "
     "difficulty outgrows knowledge.",
     "final_deference": "Deference d on the last day.",

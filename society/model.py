@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from collections import deque
 from collections.abc import Callable, Generator
 from dataclasses import asdict
 from functools import partial
@@ -65,6 +66,7 @@ DAY = 1.0
 RECORD_OFFSET = 0.999
 UNCAUGHT_WINDOW = 30.0  # days of the uncaught-action mean that feeds the loss-of-control hazard
 CHECKPOINT_OFFSET = 0.9995  # after the day's metrics row, before the next day's step
+MARGIN_WINDOW = 90  # days over which the summary's margin growth is taken
 
 
 class RunInterrupted(Exception):
@@ -223,6 +225,9 @@ class SocietyModel(mesa.Model):
         self._milestone = self.env.event()
         self._agents_built = False
         self._snapshot_days = set(scenario.record.snapshot_days)
+        # The margin at the end of each recent day, recorded or not: the summary's margin
+        # growth must not depend on how often rows are recorded.
+        self._margins: deque[tuple[int, float]] = deque(maxlen=MARGIN_WINDOW + 1)
         self.llm: LLMPolicy | None = None
         if scenario.llm.fraction > 0:
             if llm_backend is None:
@@ -244,6 +249,7 @@ class SocietyModel(mesa.Model):
         self._stop_at: float | None = None  # end of the day on which a stop was requested
         self.interventions = intervening.Interventions(scenario) if scenario.interventions else None
         if fresh:
+            self._margins.append((0, float(self.lab.margin)))
             self._record(0)
             self.start()
 
@@ -415,6 +421,7 @@ class SocietyModel(mesa.Model):
         every, days = self.scenario.record.every_days, self.scenario.days
         while True:
             day = math.floor(self.env.now) + 1
+            self._margins.append((day, float(self.lab.margin)))
             if day % every == 0 or day == days:
                 self._record(day)
             yield self.env.timeout(DAY)
@@ -703,16 +710,23 @@ class SocietyModel(mesa.Model):
         summary["verdict"] = verdict(summary)
         return summary
 
-    def _margin_growth(self, window: int = 90) -> float:
-        """Growth of ln(margin) per year over the last ``window`` recorded days: the run's
-        realized regime (positive: knowledge is outgrowing difficulty)."""
+    def _margin_growth(self, window: int = MARGIN_WINDOW) -> float:
+        """Growth of ln(margin) per year over the last ``window`` days, from the last recorded
+        row back to the first day at least that far (every day's margin is kept, so recording
+        less often changes nothing): the run's realized regime (positive: knowledge is
+        outgrowing difficulty)."""
         rows = self.recorder.metrics
         if len(rows) < 2:
             return math.nan
         last = rows[-1]
-        past = next((r for r in rows if r["day"] >= last["day"] - window), rows[0])
-        span = last["day"] - past["day"]
-        now, then = float(last["margin"]), float(past["margin"])
+        # Each kept day's margin, else a recorded row's (a run resumed from a checkpoint
+        # written before days were kept).
+        margins = {int(r["day"]): float(r["margin"]) for r in rows}
+        margins.update(self._margins)
+        then_day = min(d for d in margins if d >= last["day"] - window)
+        then = margins[then_day]
+        span = last["day"] - then_day
+        now = float(last["margin"])
         if span <= 0 or then <= 0 or now <= 0:
             return math.nan
         ratio = now / then
@@ -761,6 +775,7 @@ class _Clock:
                 "activity": asdict(m._activity),
                 "full_hazard": m._full_hazard,
                 "deference_level": m._deference_level,
+                "margins": [list(day) for day in m._margins],
             },
             arrays={"initial_sorted": m._initial_sorted},
         )
@@ -772,4 +787,7 @@ class _Clock:
         m._activity = DayActivity(**saved.values["activity"])
         m._full_hazard = float(saved.values["full_hazard"])
         m._deference_level = saved.values["deference_level"]
+        # Absent from checkpoints written before the daily margins were kept.
+        m._margins.clear()
+        m._margins.extend((int(d), float(x)) for d, x in saved.values.get("margins", []))
         m._initial_sorted = saved.arrays["initial_sorted"].copy()

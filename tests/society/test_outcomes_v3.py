@@ -225,8 +225,19 @@ def test_margin_growth_is_finite_without_a_warning_however_far_apart_the_margins
     model.run()
     first, last = model.recorder.metrics[0], model.recorder.metrics[-1]
     first["margin"], last["margin"] = np.float64(then), np.float64(now)
+    model._margins[0] = (0, then)  # the kept margin of day 0, which the growth is taken from
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # numpy's "overflow encountered in scalar divide"
         growth = model.summary()["margin_growth_per_year"]
     span = last["day"] - first["day"]
     assert growth == pytest.approx((np.log(now) - np.log(then)) * 365.0 / span, rel=1e-12)
+
+
+def test_recording_less_often_changes_no_summary_figure() -> None:
+    """Every figure of the summary, the margin's growth over the last 90 days included, is the
+    same whether a row is recorded every day, every week or every 30 days."""
+    over = {"population.size": 200, "days": 200, **QUIET}
+    daily = run_model(**over, **{"record.every_days": 1}).summary()
+    assert np.isfinite(daily["margin_growth_per_year"])
+    for every in (7, 30):
+        assert run_model(**over, **{"record.every_days": every}).summary() == daily
