@@ -70,4 +70,3 @@ def test_a_run_from_other_vector_maths_reproduces_to_within_rounding(
         code, said = _reproduce(original, tmp_path / f"claimed-{claimed is None}", capsys)
         assert code == 1 and "NOT reproduced: the last digits of metrics" in said
         assert ("not expected" if claimed else "does not record") in said
-
