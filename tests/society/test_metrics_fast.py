@@ -13,10 +13,12 @@ import struct
 
 import numpy as np
 import pytest
+from society_helpers import esteban_ray_reference
+from society_helpers import reference_graphs as graphs
 
 from society import metrics as m
 from society.mechanisms.generations import _monic_roots, basin_interval
-from society.network import Network, random_graph, small_world
+from society.network import Network
 
 
 def bits(x: float) -> bytes:
@@ -39,17 +41,6 @@ def samples(seed: int) -> list[np.ndarray]:
 
 
 # -- the numpy expressions the metrics used before ------------------------------------------
-def esteban_ray_reference(x: np.ndarray, alpha: float = 1.6, bins: int = 64) -> float:
-    lo, hi = float(x.min()), float(x.max())
-    if hi - lo <= 1e-12:
-        return 0.0
-    counts, edges = np.histogram(x, bins=bins, range=(lo, hi))
-    p = counts / x.size
-    y = 0.5 * (edges[:-1] + edges[1:])
-    dist = np.abs(y[:, None] - y[None, :])
-    return float(np.sum((p ** (1.0 + alpha))[:, None] * p[None, :] * dist))
-
-
 def correlation_reference(a: np.ndarray, b: np.ndarray) -> float:
     if a.size < 2:
         return 0.0
@@ -103,19 +94,6 @@ def neighbour_correlation_reference(net: Network, x: np.ndarray) -> float:
         return 0.0
     total = net.adjacency @ x
     return correlation_reference(x[has], total[has] / strength[has])
-
-
-def graphs() -> list[Network]:
-    rng = np.random.default_rng(3)
-    moved = small_world(500, 8, 0.1, rng)
-    links = rng.choice(moved.n_edges, size=200, replace=False)
-    ends = rng.integers(0, 500, (2, 200)).astype(np.int32)
-    moved.move_links(links, ends[0], ends[1])  # repeated links and self-loops
-    return [
-        moved,
-        random_graph(400, 3, rng),  # some nodes without links
-        Network(6, np.array([0, 0, 1, 4], np.int32), np.array([1, 1, 2, 5], np.int32)),
-    ]
 
 
 # -- the tests ------------------------------------------------------------------------------

@@ -11,10 +11,12 @@ import struct
 
 import numpy as np
 import pytest
+from society_helpers import esteban_ray_reference
+from society_helpers import reference_graphs as graphs
 
 from society import fusion
 from society import metrics as m
-from society.network import Network, random_graph, small_world
+from society.network import Network
 
 
 def bits(x: float) -> bytes:
@@ -36,16 +38,6 @@ def opinions(seed: int) -> list[np.ndarray]:
         camps = np.where(rng.random(n) < 0.5, -0.6, 0.4) + 0.01 * rng.standard_normal(n)
         out += [x, np.round(x, 1), camps, 0.25 + 1e-11 * rng.random(n)]
     return out
-
-
-def esteban_ray_reference(x: np.ndarray, alpha: float = 1.6, bins: int = 64) -> float:
-    lo, hi = float(x.min()), float(x.max())
-    if hi - lo <= 1e-12:
-        return 0.0
-    counts, edges = np.histogram(x, bins=bins, range=(lo, hi))
-    p = counts / x.size
-    y = 0.5 * (edges[:-1] + edges[1:])
-    return float(np.sum(np.multiply.outer(p ** (1.0 + alpha), p) * np.abs(np.subtract.outer(y, y))))
 
 
 def test_bin_edges_are_linspace() -> None:
@@ -84,19 +76,6 @@ def modularity_reference(net: Network, labels: np.ndarray) -> float:
     e_c = np.bincount(la[inside], minlength=k) / 1.0
     d_c = np.bincount(labels, weights=strength, minlength=k)
     return float(np.sum(2.0 * e_c / total - (d_c / total) ** 2))
-
-
-def graphs() -> list[Network]:
-    rng = np.random.default_rng(3)
-    moved = small_world(500, 8, 0.1, rng)
-    links = rng.choice(moved.n_edges, size=200, replace=False)
-    ends = rng.integers(0, 500, (2, 200)).astype(np.int32)
-    moved.move_links(links, ends[0], ends[1])  # repeated links and self-loops
-    return [
-        moved,
-        random_graph(400, 3, rng),  # some nodes without links
-        Network(6, np.array([0, 0, 1, 4], np.int32), np.array([1, 1, 2, 5], np.int32)),
-    ]
 
 
 @pytest.mark.parametrize("fused", [False, True])
