@@ -1,5 +1,5 @@
 """The Ray engine on a real two-node cluster started on this machine: points run on both
-nodes, and points.parquet equals a local sweep's."""
+nodes, and points.parquet and every run's metrics equal a local sweep's."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from polars.testing import assert_frame_equal
 
 from society.store.provenance import vector_maths
 from society.sweeps.runner import run_sweep
+from society.sweeps.store import SweepStore
 
 WORKTREE = Path(__file__).resolve().parents[2]
 TINY = (WORKTREE / "scenarios" / "tiny.toml").as_posix()
@@ -38,7 +39,9 @@ def test_a_sweep_on_a_two_node_ray_cluster_equals_a_local_one(tmp_path: Path) ->
         nodes = {n["NodeID"] for n in ray.nodes() if n["Alive"]}
         assert len(nodes) == 2
         on_ray = run_sweep(sweep_file, out=tmp_path / "ray", engine="ray")
-        assert on_ray.failed == 0 and on_ray.manifest["engine"]["workers"] == 2
+        assert on_ray.failed == 0 and on_ray.manifest["engine"]["engine"] == "ray"
+        assert on_ray.manifest["engine"]["workers"] == 2
+        assert ray.is_initialized()  # the engine leaves a Ray it did not start running
     finally:
         ray.shutdown()
         cluster.shutdown()
@@ -51,6 +54,12 @@ def test_a_sweep_on_a_two_node_ray_cluster_equals_a_local_one(tmp_path: Path) ->
     assert_frame_equal(
         pl.read_parquet(tmp_path / "ray" / "points.parquet"),
         pl.read_parquet(tmp_path / "local" / "points.parquet"),
+    )
+    for store in (SweepStore(tmp_path / "ray"), SweepStore(tmp_path / "local")):
+        assert store.scan_metrics().collect().height > 0
+    assert_frame_equal(
+        SweepStore(tmp_path / "ray").scan_metrics().collect().sort("arm", "replicate", "day"),
+        SweepStore(tmp_path / "local").scan_metrics().collect().sort("arm", "replicate", "day"),
     )
     assert "node" not in on_ray.points.columns  # host-dependent: point files only
     assert "numpy_simd" not in on_ray.points.columns

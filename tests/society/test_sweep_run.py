@@ -90,24 +90,6 @@ def test_two_workers_give_identical_results(
     assert_frame_equal(metrics(out), metrics(one_worker))
 
 
-@pytest.mark.slow
-def test_ray_engine_gives_identical_results(
-    sweep_file: Path, one_worker: Path, tmp_path: Path
-) -> None:
-    ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False)
-    try:
-        out = tmp_path / "ray"
-        result = run_sweep(sweep_file, out=out, engine="ray")
-        assert result.manifest["engine"]["engine"] == "ray"
-        assert result.manifest["engine"]["workers"] == 2
-        assert ray.is_initialized()  # the engine leaves a Ray it did not start running
-    finally:
-        ray.shutdown()
-    assert_frame_equal(result.points, pl.read_parquet(one_worker / "points.parquet"))
-    assert_frame_equal(metrics(out), metrics(one_worker))
-
-
 def test_a_failing_point_is_recorded_and_the_sweep_goes_on(
     sweep_file: Path,
     one_worker: Path,
