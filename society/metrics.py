@@ -463,28 +463,7 @@ def truth_distance(beliefs: FloatArray, truth: FloatArray | float) -> float:
     >>> truth_distance(np.array([[0.0, 1.0], [0.2, 1.0], [0.4, 1.0]]), np.array([1.0, 1.0]))
     0.4
     """
-    medians = column_medians(beliefs)
-    if 0 < medians.size < 8 and medians.dtype == np.float64:  # a scenario's few claims
-        if isinstance(truth, float):
-            return _mean_distance(medians.tolist(), [float(truth)] * medians.size)
-        per_claim = isinstance(truth, np.ndarray) and truth.dtype == np.float64
-        if per_claim and truth.shape == medians.shape:
-            return _mean_distance(medians.tolist(), truth.tolist())
-    return mean(np.abs(medians - truth))
-
-
-def _mean_distance(a: list[float], b: list[float]) -> float:
-    """``mean(np.abs(np.array(a) - b))`` for fewer than eight values, in plain floats: the
-    same IEEE differences, and numpy's pairwise sum of fewer than eight items adds them one
-    after another to 0.0. (A scenario has a few claims: three array calls cost more.)
-
-    >>> _mean_distance([0.5, 1.0], [1.0, 0.0])
-    0.75
-    """
-    total = 0.0
-    for x, y in zip(a, b, strict=True):
-        total += abs(x - y)
-    return total / len(a)
+    return mean(np.abs(column_medians(beliefs) - truth))
 
 
 def column_medians(x: FloatArray) -> FloatArray:

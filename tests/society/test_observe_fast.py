@@ -115,9 +115,9 @@ def test_summed_camp_terms_is_numpys_sum() -> None:
         assert bits(got) == bits(expected)
 
 
-def test_truth_distance_in_plain_floats_is_the_array_mean() -> None:
-    """A few claims are measured in plain floats: the same bits as the array expression, for
-    scalar and per-claim truths, NaN, signed zeros, and float32 beliefs (left to numpy)."""
+def test_truth_distance_is_the_array_mean() -> None:
+    """The same bits as the array expression, for scalar and per-claim truths, NaN, signed
+    zeros, and float32 beliefs."""
     rng = np.random.default_rng(8)
     for n in (1, 2, 20, 301):
         for claims in (1, 3, 7, 8, 9):
