@@ -46,7 +46,6 @@ from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from scipy import stats
 
 from society.errors import ScenarioError, printable
 
@@ -126,6 +125,8 @@ class Prior(BaseModel):
     # -- the distribution ----------------------------------------------------------------
     def _frozen(self) -> Any:
         """The scipy distribution (continuous families), untruncated."""
+        from scipy import stats  # imported here: scipy.stats costs every command half a second
+
         lo, hi = self.low, self.high
         if self.dist == "uniform":
             return stats.uniform(lo, hi - lo)  # type: ignore[operator]
