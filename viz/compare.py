@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
 from matplotlib.figure import Figure
 
-from society.api import RunResult
 from society.errors import SocietyError
 from society.store.outdir import OutputDir
 from viz._common import column, day_axis
@@ -28,6 +27,9 @@ from viz.load import load_run
 from viz.report import summary_rows
 from viz.runviews import save_figure
 from viz.style import CYCLE, new_figure, plain, styled
+
+if TYPE_CHECKING:
+    from society.api import RunResult
 
 COMPARE_VIEWS = {
     "compare": (

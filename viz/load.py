@@ -12,12 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
-from society.api import RunResult
-from society.api import load as load_run_result
 from society.errors import RunDirectoryError, printable
 from society.outcome_columns import CAUSES
 from society.store.reading import check_frame, read_json, read_table, unreadable
@@ -25,6 +23,9 @@ from society.store.rundir import RunDir
 from society.sweeps.store import SweepStore
 from society.sweeps.summary import swept_columns
 from viz._common import resolved_scenario
+
+if TYPE_CHECKING:  # society.api imports the engine (mesa), which reading a sweep never needs
+    from society.api import RunResult
 
 # Columns a sweep's points.parquet is assumed to have besides the swept parameters (which are
 # named by dotted scenario key such as ``lab.tax``).
@@ -106,6 +107,8 @@ def load_run(path: str | Path) -> RunResult:
     """
     if kind_of(path) != "run":
         raise RunDirectoryError(f"'{path}' is a sweep directory, not a run directory.")
+    from society.api import load as load_run_result
+
     result = load_run_result(path)
     load_network(path)
     load_llm_calls(path)

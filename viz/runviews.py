@@ -7,10 +7,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from matplotlib.figure import Figure
 
-from society.api import RunResult
 from society.errors import SocietyError
 from society.store.files import open_new
 from society.store.rundir import RunDir
@@ -21,6 +21,9 @@ from viz.lab import lab_figure
 from viz.ladder import ladder_figure
 from viz.load import load_network, load_run
 from viz.tests_view import tests_figure
+
+if TYPE_CHECKING:
+    from society.api import RunResult
 
 FORMATS = ("png", "svg", "pdf")
 
