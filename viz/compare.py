@@ -25,7 +25,7 @@ from viz.html import (
 )
 from viz.load import load_run
 from viz.report import summary_rows
-from viz.runviews import save_figure
+from viz.runviews import png_bytes, save_figure, save_png
 from viz.style import CYCLE, new_figure, plain, styled
 
 if TYPE_CHECKING:
@@ -134,7 +134,11 @@ def write_compare(run_dirs: Sequence[str | Path], out_dir: str | Path, fmt: str 
     fig = compare_figure(runs, labels)
     out = Path(out_dir)
     report = OutputDir(out).report  # named like a run's or a sweep's report
-    save_figure(fig, out / f"compare.{fmt}", fmt)
+    png = png_bytes(fig)  # drawn once for the report, and for the file when it is a PNG
+    if fmt == "png":
+        save_png(png, out / "compare.png")
+    else:
+        save_figure(fig, out / f"compare.{fmt}", fmt)
     diffs = scenario_differences(runs)
     diff_html = (
         table(diffs, ["scenario field", *labels])
@@ -149,7 +153,7 @@ def write_compare(run_dirs: Sequence[str | Path], out_dir: str | Path, fmt: str 
     sections = [
         Section("differences", "Scenario differences", diff_html),
         Section("outcomes", "Outcomes", outcomes),
-        Section("views", "Views (1)", figures_section({"compare": fig}, COMPARE_VIEWS)),
+        Section("views", "Views (1)", figures_section({"compare": png}, COMPARE_VIEWS)),
         Section("provenance", "Provenance", prov),
     ]
     question = "What changes between " + " and ".join(labels) + "?"

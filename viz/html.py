@@ -13,10 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from matplotlib.figure import Figure
-
 from society.store.files import write_atomic
-from viz.runviews import png_bytes
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
@@ -162,11 +159,12 @@ def write_html(text: str, path: Path) -> Path:
     return path
 
 
-def figures_section(figures: Mapping[str, Figure], titles: Mapping[str, tuple[str, str]]) -> str:
-    """Embedded figures with captions from ``titles[name] = (title, description)``."""
+def figures_section(pngs: Mapping[str, bytes], titles: Mapping[str, tuple[str, str]]) -> str:
+    """Embedded figures (drawn by :func:`viz.runviews.png_bytes`) with captions from
+    ``titles[name] = (title, description)``."""
     listed = "".join(
         f'<li><a href="#view-{esc(n)}"><code>{esc(n)}</code></a>: {esc(titles[n][0])}</li>'
-        for n in figures
+        for n in pngs
     )
-    figs = "".join(figure_html(n, *titles[n], png_bytes(f)) for n, f in figures.items())
+    figs = "".join(figure_html(n, *titles[n], png) for n, png in pngs.items())
     return f"<ul>{listed}</ul>{figs}"

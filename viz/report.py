@@ -21,7 +21,7 @@ from viz.html import (
     write_html,
 )
 from viz.load import kind_of, load_llm_calls, load_run
-from viz.runviews import RUN_VIEWS, png_bytes, render_run_views, save_figure
+from viz.runviews import RUN_VIEWS, png_bytes, render_run_views, save_png
 
 SUMMARY_LABELS = {
     "outcome": "outcome",
@@ -78,9 +78,10 @@ def run_report_html(run_dir: str | Path, figures_dir: str | Path | None = None) 
     """The HTML of a run's report (figures also saved to ``figures_dir`` if given)."""
     result = load_run(run_dir)  # every file the report reads, checked before it draws
     figures, notes = render_run_views(result)
+    pngs = {name: png_bytes(fig) for name, fig in figures.items()}  # each drawn once
     if figures_dir is not None:
-        for name, fig in figures.items():
-            save_figure(fig, Path(figures_dir) / f"{name}.png")
+        for name, png in pngs.items():
+            save_png(png, Path(figures_dir) / f"{name}.png")
     manifest = result.manifest
     scen = manifest.get("scenario", {})
     name = scen.get("name", result.path.name)
@@ -96,8 +97,7 @@ def run_report_html(run_dir: str | Path, figures_dir: str | Path | None = None) 
     )
     note_html = "".join(f'<p class="note">{esc(n)}</p>' for n in notes)
     figs = "".join(
-        figure_html(n, RUN_VIEWS[n].title, RUN_VIEWS[n].description, png_bytes(f))
-        for n, f in figures.items()
+        figure_html(n, RUN_VIEWS[n].title, RUN_VIEWS[n].description, png) for n, png in pngs.items()
     )
     sections.append(
         Section("views", f"Views ({len(figures)})", f"<ul>{views_list}</ul>{note_html}{figs}")
@@ -126,16 +126,16 @@ def _llm_html(result: Any, figures_dir: str | Path | None) -> str:
     calls = load_llm_calls(result.path)
     if calls is None:
         return ""
-    fig = llm_calls_figure(calls, result.manifest)
+    png = png_bytes(llm_calls_figure(calls, result.manifest))
     if figures_dir is not None:
-        save_figure(fig, Path(figures_dir) / "llm.png")
+        save_png(png, Path(figures_dir) / "llm.png")
     rows = decision_outcomes(calls).with_columns(pl.selectors.float().round(2))
     return figure_html(
         "llm",
         "LLM decisions",
         "Each LLM call as the model's own valid answer, a near miss the client repaired, or a "
         "fallback to the stub policy, by decision kind and by day (llm_calls.parquet).",
-        png_bytes(fig),
+        png,
     ) + table(rows.rows(), rows.columns)
 
 

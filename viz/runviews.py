@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from matplotlib.figure import Figure
 
@@ -140,11 +140,23 @@ def save_figure(fig: Figure, path: Path, fmt: str | None = None) -> Path:
     """Write ``fig`` to ``path`` (format from the suffix unless given), atomically: a kill or a
     full disk while drawing leaves the previous file or none, never a truncated one; and no
     link at either name is written through."""
+    return _write_figure_file(
+        path, lambda f: fig.savefig(f, format=fmt or path.suffix.lstrip(".") or "png")
+    )
+
+
+def save_png(png: bytes, path: Path) -> Path:
+    """Write a figure already drawn by :func:`png_bytes` to ``path``, as :func:`save_figure`
+    would (a report embeds and saves the same PNG, drawn once)."""
+    return _write_figure_file(path, lambda f: f.write(png))
+
+
+def _write_figure_file(path: Path, write: Callable[[BinaryIO], object]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         with open_new(tmp) as f:
-            fig.savefig(f, format=fmt or path.suffix.lstrip(".") or "png")
+            write(f)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

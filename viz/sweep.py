@@ -34,7 +34,7 @@ from viz.load import (
     load_sweep,
     outcome_flags,
 )
-from viz.runviews import FORMATS, check_views, save_figure
+from viz.runviews import FORMATS, check_views, png_bytes, save_figure, save_png
 from viz.style import CYCLE, OKABE_ITO, SEQUENTIAL_CMAP, new_figure, plain, styled
 
 FAILED_STATUSES = ("error", "failed", "failure", "interrupted", "timeout", "crashed")
@@ -574,9 +574,10 @@ def write_sweep_figures(
 def sweep_report_html(sweep_dir: str | Path, figures_dir: str | Path | None = None) -> str:
     sweep = load_sweep(sweep_dir)
     figures, notes = render_sweep_views(sweep)
+    pngs = {n: png_bytes(f) for n, f in figures.items()}  # each drawn once
     if figures_dir is not None:
-        for n, f in figures.items():
-            save_figure(f, Path(figures_dir) / f"{n}.png")
+        for n, png in pngs.items():
+            save_png(png, Path(figures_dir) / f"{n}.png")
     pts = usable(sweep.points)
     overall = [
         o
@@ -633,9 +634,7 @@ def sweep_report_html(sweep_dir: str | Path, figures_dir: str | Path | None = No
     note_html = "".join(f'<p class="note">{esc(n)}</p>' for n in notes)
     sections = [
         Section("summary", "Sweep summary", overview + _arms_html(sweep)),
-        Section(
-            "views", f"Views ({len(figures)})", note_html + figures_section(figures, SWEEP_VIEWS)
-        ),
+        Section("views", f"Views ({len(figures)})", note_html + figures_section(pngs, SWEEP_VIEWS)),
         Section("cells", "Outcomes per grid point", cells_html + diffs_html),
     ]
     analyses = analysis_html(sweep.path)
