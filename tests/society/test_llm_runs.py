@@ -120,15 +120,21 @@ def test_dead_endpoint_and_wrong_model_fail_fast_with_exit_2(tmp_path: Path) -> 
 def test_api_key_never_reaches_any_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     sentinel = "sk-SENTINEL-7c1e5b0d9f"
     monkeypatch.setenv("SOCIETY_TEST_KEY", sentinel)
+    # One request in four fails (the pre-flight's first among them), so the error and retry
+    # paths carry the key too; every failure costs a backoff of up to half a second, which at one
+    # in two made this test wait about ten seconds.
+    faults = ("500", "ok", "ok", "ok")
     with FakeOpenAIServer(
-        FakeServerConfig(api_key=sentinel, faults=("500", "ok"), cycle=True, retry_after_s=0.1)
+        FakeServerConfig(api_key=sentinel, faults=faults, cycle=True, retry_after_s=0.1)
     ) as server:
         result = society.run(
             "llm_small",
             overrides=llm_overrides(server, **{"days": 3, "llm.api_key_env": "SOCIETY_TEST_KEY"}),
             out=tmp_path / "key",
         )
+        served_500 = server.stats()["faults"].get("500", 0)
     assert result.summary["llm_calls"] > 0
+    assert served_500 >= 5  # retried failures during the run, not only the pre-flight's
     written = [p for p in result.path.rglob("*") if p.is_file()]
     assert any(p.name == "llm_cache.sqlite" for p in written)
     for path in written:
