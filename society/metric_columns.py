@@ -48,8 +48,9 @@ METRIC_COLUMNS: dict[str, str] = {
     "hacking loss (NaN where the knowledge gives no basin).",
     "attractor": "The alignment successors settle toward at today's margin (the basin's top; "
     "NaN where no basin exists).",
-    "lead_days": "Lead over the rival, in days of its current progress (negative: the rival is "
-    "ahead).",
+    "lead_days": "Lead over the rival, in days of its pace that day (negative: the rival is "
+    "ahead); it starts above lab.lead_days, the days the rival needs to reach our start, while "
+    "the rival is still slow.",
     "capability": "c: our capability (1 = minimum viable), from the capability work behind it.",
     "capability_work": "C: our capability work since the start, in work-days.",
     "workforce": "W(t): instances the lab runs today (grows with compute).",

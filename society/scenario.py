@@ -209,7 +209,7 @@ class Generations(Section):
 
 
 class Lab(Section):
-    lead_days: float = question(90.0, "days", "L0: lead over the rival at the start, in days of the rival's progress at its starting pace (the lead is measured in days of its current pace throughout, so the same gap is fewer days as the rival speeds up).", ge=0, le=36500)
+    lead_days: float = question(90.0, "days", "L0: lead over the rival at the start: the days the rival needs, at its own growing pace and without breakthroughs, to reach the capability we start with. The metric lead_days is the gap in days of the rival's pace that day, so it starts above L0 while the rival is still slow.", ge=0, le=36500)
     tax: float = lever(0.025, "alignment effort / capability effort", "tau: deference-goodness tax (status quo: labs spend 2-3% of compute on safety, seed 002).", ge=0, le=100)
     tax_floor: float = lever(0.02, "tax", "Lowest tax political pressure can push the lab to (status quo: the 2-3% of compute labs spend on safety under today's pressure, seed 002).", ge=0, le=100)
 

@@ -64,7 +64,7 @@ def projected_log_survival(
     aligned_share = np.where(np.isinf(tax), 1.0, finite / (1.0 + finite))
     steps = max(1, math.ceil(days / STEP_DAYS))
     dt = days / steps
-    rival_work, rival_pace, rival_hazard = _rival_path(s, start, steps, dt)
+    rival_work, rival_pace, rival_hazard, rival_level = _rival_path(s, start, steps, dt)
     n = tax.size
     work = np.full(n, start.capability_work)
     # Knowledge (row 0) and defence (row 1) grow by the same law: stepped together, as one
@@ -105,23 +105,27 @@ def projected_log_survival(
         misuse = r.misuse_rate * start.misuse_factor * r.misuse_hit_prob * undefended
         lead = (work - rival_work[i]) / rival_pace[i]
         behind = np.where(lead < 0, np.minimum(1.0, -lead / z.rival_ahead_scale), 0.0)
-        total_hazard += (loc + misuse + rival_hazard[i] * behind * undefended) * dt
+        # As the engine does: the defence against AIs more capable than ours is judged at
+        # their capability (hazards.daily_hazards).
+        against = np.maximum(difficulty, rival_level[i] ** k.difficulty)
+        exposed = 1.0 / (1.0 + zd / against)
+        total_hazard += (loc + misuse + rival_hazard[i] * behind * exposed) * dt
     out: np.ndarray = -total_hazard
     return out
 
 
 def _rival_path(
     scenario: Scenario, start: Outlook, steps: int, dt: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The rival's capability work, pace and loss-of-control hazard after each projected
-    step."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The rival's capability work, pace, loss-of-control hazard and capability after each
+    projected step."""
     rival = replace(start.rival)
     work = start.rival_work
-    out = np.empty((3, steps))
+    out = np.empty((4, steps))
     for i in range(steps):
         work, pace = rival_day(scenario, rival, work, start.day + i * dt, dt)
-        out[:, i] = work, pace, rival_loss_of_control(scenario, rival)
-    return out[0], out[1], out[2]
+        out[:, i] = work, pace, rival_loss_of_control(scenario, rival), rival.capability
+    return out[0], out[1], out[2], out[3]
 
 
 def _levels(c0: float, work: np.ndarray, s: Scenario) -> np.ndarray:

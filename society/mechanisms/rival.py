@@ -16,6 +16,9 @@ careful rival ahead is less dangerous than a reckless one.
 from __future__ import annotations
 
 import math
+import sys
+
+from scipy.optimize import brentq
 
 from society.lab import RivalLab
 from society.mechanisms.generations import knowledge_return, trained_alignment
@@ -61,9 +64,15 @@ def rival_output(
 
 
 def new_rival(scenario: Scenario) -> tuple[RivalLab, float, float]:
-    """The rival at the start, its capability work and its pace: it is ``lab.lead_days`` days
-    of its starting pace behind us (a fixed point: its pace depends on its capability, which
-    depends on how far behind it is)."""
+    """The rival at the start, its capability work and its pace.
+
+    It is ``lab.lead_days`` days behind us: stepped as the engine steps it (its deference
+    rising, its workforce growing, its capability feeding back, no breakthrough or theft), it
+    reaches our starting capability that many days later. That is what a strategist means by a
+    lead of three months. A gap of ``lab.lead_days`` days of its *starting* pace would not be: a
+    rival that starts at low deference and low capability speeds up severalfold within weeks, so
+    a "year" of its starting pace would be closed in about two months.
+    """
     r = scenario.rival
     rival = RivalLab(
         deference=r.initial_deference,
@@ -71,19 +80,60 @@ def new_rival(scenario: Scenario) -> tuple[RivalLab, float, float]:
         knowledge=scenario.knowledge.initial,
         workforce=scenario.population.workforce * r.workforce_ratio,
     )
-    work = 0.0
-    pace = 1.0
-    for _ in range(20):
-        rival.capability = capability_level(
-            scenario.population.initial_capability, work, scenario.capability
-        )
-        pace = max(rival_output(scenario, rival, 0.0)[0], 1e-9)
-        work = -scenario.lab.lead_days * pace
+    work = work_behind(scenario, scenario.lab.lead_days)
     rival.capability = capability_level(
         scenario.population.initial_capability, work, scenario.capability
     )
+    pace = max(rival_output(scenario, rival, 0.0)[0], 1e-9)
     rival.margin = margin(rival.knowledge, rival.capability, scenario.knowledge)
     return rival, work, pace
+
+
+def work_behind(scenario: Scenario, days: float) -> float:
+    """The rival's capability work (negative) from which it reaches ours at the start (0) after
+    ``days`` days, stepped day by day as :func:`rival_day` steps it, without breakthroughs.
+
+    Integrated backward from 0: each day's work ``w`` solves ``w + pace(w, day) = w_next``
+    (Brent's method on the bracket ``[w_next - pace(w_next), w_next]``: pace rises with work,
+    and near the capability floor it rises too steeply for a fixed-point iteration), so
+    stepping forward from the result lands on 0 within rounding; a fractional lead's first day
+    is a part day.
+
+    >>> from society.scenario import Scenario
+    >>> s = Scenario()
+    >>> work = work_behind(s, 90.0)
+    >>> rival = new_rival(s)[0]
+    >>> for day in range(90):
+    ...     work, _ = rival_day(s, rival, work, float(day))
+    >>> abs(work) < 1e-9 * s.capability.base_work
+    True
+    """
+    s, r = scenario, scenario.rival
+    c0 = s.population.initial_capability
+    probe = RivalLab(deference=r.initial_deference, alignment=r.initial_alignment, knowledge=1.0)
+
+    def pace(work: float, day: int) -> float:
+        probe.capability = capability_level(c0, work, s.capability)
+        return max(rival_output(s, probe, float(day))[0], 1e-9)
+
+    whole = math.ceil(days)
+    work = 0.0
+    for day in range(whole - 1, -1, -1):
+        dt = 1.0 if day > 0 else days - (whole - 1)
+        probe.deference = min(1.0, r.initial_deference + r.deference_rise * (day + 1))
+        target = work
+        low = target - pace(target, day) * dt
+        if low + pace(low, day) * dt >= target:  # pace flat below (the capability floor)
+            work = low
+            continue
+        work = brentq(
+            lambda w, t=target, d=day, step=dt: w + pace(w, d) * step - t,
+            low,
+            target,
+            xtol=1e-13 * max(abs(low), 1.0),
+            rtol=4 * sys.float_info.epsilon,
+        )
+    return work
 
 
 def rival_day(

@@ -52,16 +52,18 @@ def test_a_projection_is_finite_and_its_log_survival_negative(overrides: dict[st
         assert scores.shape == (len(TAXES),) and np.all(np.isfinite(scores) & (scores < 0))
 
 
-def test_far_ahead_more_tax_projects_more_survival_and_a_reckless_rival_costs_some() -> None:
+def test_far_ahead_more_tax_projects_more_survival_and_a_reckless_rival_costs_more_of_it() -> None:
     # Far ahead of the rival, a higher tax buys knowledge and only costs lead that is not
     # needed: survival rises with the tax.
     model, start = _start({"lab.lead_days": 3000.0})
     far = projection.projected_log_survival(model.scenario, start, TAXES, 1000.0)
     assert np.all(np.diff(far) > 0)
-    # Level with a rival whose own AIs are dangerous, it costs survival at every tax, and more
-    # at a tax that gives up lead than at the status quo.
+    # Level with a rival whose own AIs are dangerous, the lead each tax gives up lets a rival
+    # ahead whose AIs outgrow our defence (judged at their capability, as the engine does): the
+    # higher the tax, the more survival the same rival costs, and the status quo projects best.
     reckless = replace(start.rival, alignment=0.0, deference=1.0)
     level = replace(start, rival_work=start.capability_work, rival=reckless)
     close = projection.projected_log_survival(model.scenario, level, TAXES, 1000.0)
     cost = far - close
-    assert np.all(cost > 0) and cost.max() > 1.5 * cost[0]
+    assert np.all(cost > 0) and np.all(np.diff(cost) > 0)
+    assert np.argmax(close) == 0

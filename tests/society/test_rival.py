@@ -1,0 +1,66 @@
+"""The rival's start (society.mechanisms.rival): ``lab.lead_days`` is the days it needs to reach
+our starting capability, whatever its own pace does meanwhile."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from society import load_scenario
+from society.mechanisms.rival import new_rival, rival_day
+from society.model import SocietyModel
+
+# Corners of the priors that make the rival's pace change most within the lead: a rival that
+# starts at no deference and defers fully within days, one that feeds back hard, one at the
+# capability floor (a lead of years).
+WORLDS = [
+    {},
+    {"rival.initial_deference": 0.0, "rival.deference_rise": 0.5},
+    {"capability.feedback": 0.9, "capability.compute_growth": 0.0076},
+    {"rival.workforce_ratio": 0.2, "rival.speed_ratio": 0.5},
+]
+
+
+@pytest.mark.parametrize("world", WORLDS)
+@pytest.mark.parametrize("lead", [0.0, 1.0, 17.5, 90.0, 365.0, 1000.0])
+def test_the_rival_reaches_our_start_on_the_day_the_lead_names(
+    world: dict[str, float], lead: float
+) -> None:
+    s = load_scenario("baseline", overrides={"lab.lead_days": lead, **world})
+    rival, work, _ = new_rival(s)
+    assert work <= 0.0
+    day = 0
+    # Stepped as the engine steps it: the gap is open the day before and closed on the day.
+    while work < -1e-9 * s.capability.base_work:
+        work, _ = rival_day(s, rival, work, float(day))
+        day += 1
+    assert day == math.ceil(lead)
+    if lead == int(lead):  # a whole number of days lands on our start within rounding
+        assert work == pytest.approx(0.0, abs=1e-9 * s.capability.base_work)
+
+
+def test_a_longer_lead_is_lost_later_in_proportion() -> None:
+    # The knob spans what it says: with a starting-pace gap, a 365-day lead was lost within
+    # about two months at the priors' medians (the rival ramps its deference up and its pace
+    # with it), as was a 90-day one.
+    lost = {}
+    for lead in (20.0, 90.0, 365.0):
+        s = load_scenario(
+            "baseline",
+            overrides={
+                "lab.lead_days": lead,
+                "population.size": 200,
+                "days": 730,
+                "risks.rival_rate": 0.0,
+                "risks.theft_rate": 0.0,
+            },
+        )
+        model = SocietyModel(s)
+        model.run()
+        summary = model.summary()
+        assert summary["lost_lead"], lead
+        lost[lead] = summary["lost_lead_day"]
+    assert lost[20.0] < lost[90.0] < lost[365.0]
+    assert lost[365.0] > 200  # not closed in weeks
+    assert lost[90.0] >= 90  # a lab at tax 0.5 still loses it, but not before the rival catches up
