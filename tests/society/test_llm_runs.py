@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sqlite3
+import struct
 import subprocess
 import sys
+import threading
 import time
 from functools import partial
 from pathlib import Path
@@ -19,6 +22,10 @@ from society_helpers import run_cli
 import society
 from llm_backends.fake_server import FakeOpenAIServer, FakeServerConfig
 from society.tidy import comparable
+
+#: Connections a run's pre-flight opens to an endpoint that resets every one: its first request
+#: (the structured-mode probe) fails, and it gives up without a retry.
+MAX_PREFLIGHT_ATTEMPTS = 1
 
 OUTPUTS = ("metrics", "events", "generations", "network_nodes", "network_edges")
 
@@ -94,14 +101,53 @@ def test_budget_exhaustion_finishes_on_the_stub_policy_and_says_so(tmp_path: Pat
     assert result.metrics.height == 9  # the run went on to its last day
 
 
+class HangUpServer:
+    """A TCP port on 127.0.0.1 that accepts each connection and resets it at once, counting
+    them: an endpoint that is up but never answers, whose attempts can be counted (a refused
+    port cannot count them)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            self.accepted += 1
+            # SO_LINGER 0: close sends a reset, as a crashed server's kernel does.
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()
+
+    def __enter__(self) -> HangUpServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sock.close()
+
+
 def test_dead_endpoint_and_wrong_model_fail_fast_with_exit_2(tmp_path: Path) -> None:
     cli = partial(run_cli, cwd=tmp_path)
-    t0 = time.perf_counter()
     dead = cli("run", "llm_small", "--set", "llm.base_url=http://127.0.0.1:9/v1")
     assert (
         dead.returncode == 2 and "cannot connect" in dead.stderr and "Traceback" not in dead.stderr
     )
-    assert time.perf_counter() - t0 < 30
+    # Fail fast means few attempts, not a short wall time (a shared machine's clock proves
+    # nothing): the pre-flight gives up on a dead endpoint without a retry loop.
+    with HangUpServer() as hangup:
+        reset = cli("run", "llm_small", "--set", f"llm.base_url=http://127.0.0.1:{hangup.port}/v1")
+    assert reset.returncode == 2 and "Traceback" not in reset.stderr, reset.stderr
+    assert f"127.0.0.1:{hangup.port}" in reset.stderr
+    assert hangup.accepted == MAX_PREFLIGHT_ATTEMPTS, hangup.accepted
     with FakeOpenAIServer(FakeServerConfig()) as server:
         wrong = cli(
             "run",
