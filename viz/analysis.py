@@ -1,6 +1,7 @@
 """Figures of ``society analyze`` and the sweep report's section on them.
 
 One figure per method: Sobol indices as bars with their intervals, Morris mu* against sigma,
+one-at-a-time effects as a tornado (each key's two ends around the medians),
 PRIM's peeling trajectory (coverage against density, the chosen box marked), and the frontier
 as a line with its interval band on the P(target) heatmap of the grid (cells with their Wilson
 intervals, drawn by :func:`viz.sweep.basin_heatmap_figure`).
@@ -35,6 +36,8 @@ def draw_analysis(data: SweepData, analysis: Analysis, path: Path) -> Path:
         fig = sobol_figure(analysis.table, label, title)
     elif analysis.method == "morris":
         fig = morris_figure(analysis.table, label, title)
+    elif analysis.method == "oat":
+        fig = oat_figure(analysis.table, label, title)
     elif analysis.method == "prim":
         fig = prim_figure(analysis.table, label, title)
     else:
@@ -131,6 +134,62 @@ def morris_figure(effects: pl.DataFrame, label: str, title: str = "sweep") -> Fi
     ax.set_ylabel("sigma: spread of the effect (interactions, non-linearity)")
     ax.legend(loc="upper left", fontsize=8)
     return fig
+
+
+#: The tornado shows at most this many keys (the largest effects); the caption counts the rest.
+TORNADO_KEYS = 20
+
+
+@styled
+def oat_figure(effects: pl.DataFrame, label: str, title: str = "sweep") -> Figure:
+    """A tornado: for the keys with the largest one-at-a-time effects, a bar from the medians'
+    value to the value with the key at its 5% quantile and one to its 95% quantile, each with
+    the paired interval of the change; keys that move nothing are counted in the caption."""
+    moving = effects.filter(pl.col("moves"))
+    shown = moving.head(TORNADO_KEYS)
+    smaller, still = moving.height - shown.height, effects.height - moving.height
+    fig = new_figure(9.4, 2.2 + 0.42 * max(shown.height, 3))
+    ax = fig.subplots()
+    fig.suptitle(f"Which assumptions move {label} on their own? One at a time — {title}")
+    references = effects["reference"].drop_nans().to_list()
+    reference = sum(references) / len(references) if references else 0.0
+    ypos = np.arange(shown.height)[::-1]
+    for end, colour, name in (
+        ("low", OKABE_ITO["sky_blue"], "key at its prior's 5% quantile"),
+        ("high", OKABE_ITO["vermillion"], "key at its prior's 95% quantile"),
+    ):
+        change = shown[f"{end}_diff"].to_numpy()
+        lo, hi = shown[f"{end}_diff_lo"].to_numpy(), shown[f"{end}_diff_hi"].to_numpy()
+        offset = 0.18 if end == "low" else -0.18
+        ax.barh(ypos + offset, change, left=reference, height=0.34, color=colour, label=name)
+        err = np.nan_to_num(np.vstack([change - lo, hi - change]), nan=0.0)
+        ax.errorbar(
+            reference + change, ypos + offset, xerr=err, fmt="none", ecolor="0.2", capsize=2, lw=1
+        )
+    names = [
+        f"{r['parameter']}  ({_short(r['low_value'])} / {_short(r['high_value'])})"
+        for r in shown.iter_rows(named=True)
+    ]
+    ax.set_yticks(ypos, names if names else [])
+    ax.axvline(reference, color="0.25", lw=1.0, label=f"all at their medians: {reference:.3g}")
+    ax.set_xlabel(f"{label} (mean over the replicates; bars: paired 95% interval of the change)")
+    ax.grid(axis="y", visible=False)
+    ax.legend(loc="lower right", fontsize=8)
+    if not shown.height:
+        ax.text(0.5, 0.5, f"no key moves {label} on its own", transform=ax.transAxes, ha="center")
+    counted = [
+        f"{smaller} more keys move it less" if smaller else "",
+        f"{still} keys move it by nothing their interval tells from 0" if still else "",
+    ]
+    if any(counted):
+        ax.set_title("; ".join(c for c in counted if c), fontsize=9, color="0.3")
+    return fig
+
+
+def _short(x: float) -> str:
+    from society.analysis.oat import show
+
+    return show(x)
 
 
 @styled
@@ -274,6 +333,7 @@ __all__ = [
     "draw_analysis",
     "frontier_figure",
     "morris_figure",
+    "oat_figure",
     "prim_figure",
     "sobol_figure",
 ]

@@ -177,21 +177,25 @@ class SweepData:
         flag = dtype == pl.Boolean or threshold is not None
         return Target(column, threshold, below, flag)
 
+    def run_values(self, target: Target) -> pl.DataFrame:
+        """One row per finished run with a value: ``arm``, ``replicate`` and ``y``, the
+        target's value (1.0 or 0.0 for a flag)."""
+        value = pl.col(target.column)
+        if target.threshold is not None:
+            value = value < target.threshold if target.below else value >= target.threshold
+        return (
+            self.finished()
+            .select("arm", "replicate", value.cast(pl.Float64).alias("y"))
+            .drop_nulls("y")
+            .filter(pl.col("y").is_not_nan())
+        )
+
     def arm_values(self, target: Target) -> pl.DataFrame:
         """One row per arm, in arm order: ``arm``, the swept values (columns named by dotted
         key), ``runs`` (finished runs with a value), ``failed`` (runs that did not finish), and
         ``y``: the target's mean over the runs (P(target) for a flag; NaN without runs). For a
         flag, ``k`` counts the runs where it held."""
-        value = pl.col(target.column)
-        if target.threshold is not None:
-            value = value < target.threshold if target.below else value >= target.threshold
-        value = value.cast(pl.Float64)
-        runs = (
-            self.finished()
-            .select("arm", value.alias("_y"))
-            .drop_nulls("_y")
-            .filter(pl.col("_y").is_not_nan())
-        )
+        runs = self.run_values(target).rename({"y": "_y"})
         per_arm = runs.group_by("arm").agg(
             pl.len().alias("runs"), pl.col("_y").sum().alias("k"), pl.col("_y").mean().alias("y")
         )
@@ -223,8 +227,13 @@ class SweepData:
         """The sweep's sampled design and its unit-cube points (rebuilt from the manifest and
         checked against its digest); raise :class:`AnalysisError` unless it is ``method``."""
         record = self.design
-        want = {"saltelli": "a Saltelli", "morris": "a Morris"}[method]
-        analysis = {"saltelli": "Sobol", "morris": "Morris"}[method]
+        want = {"saltelli": "a Saltelli", "morris": "a Morris", "oat": "an oat"}[method]
+        option = {"saltelli": "sobol", "morris": "morris", "oat": "oat"}[method]
+        result = {
+            "saltelli": "Sobol indices need",
+            "morris": "Morris effects need",
+            "oat": "one-at-a-time effects need",
+        }[method]
         if record is None or record.get("method") != method:
             if self.grid_keys:
                 what = f"a grid sweep ([grid] {', '.join(self.grid_keys)})"
@@ -238,8 +247,8 @@ class SweepData:
                 else "use --method prim"
             )
             raise AnalysisError(
-                f"--method {analysis.lower()} on {self.path}: this is {what}, but {analysis} "
-                f"indices need {want} design, whose arms are laid out for the estimator. Run a "
+                f"--method {option} on {self.path}: this is {what}, but {result} {want} "
+                f"design, whose arms are laid out for the estimator. Run a "
                 f'sweep with [sample] method = "{method}" (see docs/sweeps.md), or {fix}.'
             )
         design = Design.from_record(record)

@@ -15,7 +15,7 @@ import polars as pl
 from society.analysis.data import Target
 from society.sweeps.store import SweepStore
 
-METHODS = ("sobol", "morris", "prim", "frontier")
+METHODS = ("sobol", "morris", "oat", "prim", "frontier")
 
 
 @dataclass

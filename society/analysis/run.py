@@ -23,6 +23,7 @@ import polars as pl
 
 from society.analysis import frontier as frontier_mod
 from society.analysis import morris as morris_mod
+from society.analysis import oat as oat_mod
 from society.analysis import prim as prim_mod
 from society.analysis import sobol as sobol_mod
 from society.analysis.data import AnalysisError, SweepData, Target, load, value_column
@@ -74,7 +75,13 @@ def analyze(
     _check_options(options)
     data = load(sweep_dir)
     goal = data.target(target, options.threshold, options.below)
-    compute = {"sobol": _sobol, "morris": _morris, "prim": _prim, "frontier": _frontier}[method]
+    compute = {
+        "sobol": _sobol,
+        "morris": _morris,
+        "oat": _oat,
+        "prim": _prim,
+        "frontier": _frontier,
+    }[method]
     result = compute(data, goal, options)
     result.table = result.table.with_columns(pl.lit(goal.slug).alias("target"))
     out = SweepStore(data.path).analysis_dir
@@ -248,6 +255,79 @@ def _morris(data: SweepData, target: Target, options: Options) -> Analysis:
         table,
         details={"design": design.describe_size(), "keys": list(design.keys)},
     )
+
+
+# --- One at a time -----------------------------------------------------------------------------
+
+#: Keys that move nothing are listed after these many rows of the printed table (all of them
+#: are in the stored table and the figure's caption counts them).
+OAT_ROWS_STILL = 10
+
+
+def _oat(data: SweepData, target: Target, options: Options) -> Analysis:
+    design, _ = data.sampled_design("oat")
+    arms = data.arm_values(target)
+    ends = {}
+    for j, key in enumerate(design.keys):
+        column = arms[key] if key in arms.columns else None
+        if column is None:
+            raise AnalysisError(
+                f"{data.path}: points.parquet holds no column for the oat key {key}; the sweep "
+                f"directory is not as `society sweep` wrote it."
+            )
+        ends[key] = (float(column[1 + 2 * j]), float(column[2 + 2 * j]))
+    table = oat_mod.oat_effects(
+        design, data.run_values(target), ends, confidence=options.confidence
+    )
+    level = f"{options.confidence:.0%}"
+    heading = (
+        f"One at a time: {target.label} with every key at its prior's median, then each of "
+        f"{design.dimensions} keys alone at its 5% and 95% quantile ({design.describe_size()}); "
+        f"changes from the medians paired by replicate ({data.replicates} per arm) with "
+        f"{level} t intervals; largest change first."
+    )
+    show = oat_mod.show
+    moving = table.filter(pl.col("moves"))
+    still = table.filter(~pl.col("moves")).head(OAT_ROWS_STILL)
+    rows = [
+        [
+            r["parameter"],
+            f"{show(r['low_value'])} -> {show(r['low'])}",
+            f"{show(r['high_value'])} -> {show(r['high'])}",
+            _change(r["low_diff"], r["low_diff_lo"], r["low_diff_hi"]),
+            _change(r["high_diff"], r["high_diff_lo"], r["high_diff_hi"]),
+            "yes" if r["moves"] else "no",
+        ]
+        for r in pl.concat([moving, still]).iter_rows(named=True)
+    ]
+    hidden = table.height - moving.height - still.height
+    if hidden > 0:
+        rows.append([f"({hidden} more keys that move nothing)", "", "", "", "", "no"])
+    return Analysis(
+        "oat",
+        target,
+        f"oat-{target.slug}",
+        heading,
+        oat_mod.describe(table, target.label, data.replicates, options.confidence),
+        [
+            "parameter",
+            "5% value -> target",
+            "95% value -> target",
+            f"change at 5% [{level}]",
+            f"change at 95% [{level}]",
+            "moves",
+        ],
+        rows,
+        table,
+        details={"design": design.describe_size(), "keys": list(design.keys)},
+    )
+
+
+def _change(mean: float, lo: float, hi: float) -> str:
+    show = oat_mod.show
+    if math.isnan(lo):
+        return f"{show(mean, signed=True)}"
+    return f"{show(mean, signed=True)} [{show(lo, signed=True)}, {show(hi, signed=True)}]"
 
 
 # --- PRIM --------------------------------------------------------------------------------------

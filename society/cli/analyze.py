@@ -15,11 +15,15 @@ from society.errors import StorageError, io_text, storage_cause
 from society.sweeps.store import SweepStore
 
 NAME = "analyze"
-HELP = "which assumptions matter: Sobol, Morris, PRIM boxes or the frontier of a finished sweep"
+HELP = (
+    "which assumptions matter: Sobol, Morris, one at a time, PRIM boxes or the frontier of a "
+    "finished sweep"
+)
 EXAMPLES = """\
 examples:
   society analyze runs/sweeps/sensitivity-... --method sobol --target safe
   society analyze runs/sweeps/lhs-... --method prim --target catastrophe
+  society analyze runs/sweeps/oat_baseline-... --method oat --target safe_chance
   society analyze runs/sweeps/lead_vs_tax-... --method frontier --by lab.tax --p 0.9
 """
 
@@ -34,6 +38,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         required=True,
         choices=METHODS,
         help='sobol (a sweep with [sample] method = "saltelli"), morris (method = "morris"), '
+        'oat (method = "oat": each key alone at its 5%% and 95%% quantile), '
         "prim (any sweep of 20 arms or more) or frontier (a [grid] of two keys); with "
         "replicates each arm's value is its mean (P(target) for a yes/no target); results go "
         "to DIR/analysis/<method>-<target>.{parquet,png,json}",

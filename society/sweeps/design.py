@@ -46,7 +46,7 @@ METHODS = ("lhs", "sobol", "saltelli", "morris", "oat")
 #: The quantiles an ``oat`` design moves each key to, one at a time.
 OAT_QUANTILES = (0.05, 0.95)
 #: Samplers whose row order is a structured design read by an estimator.
-STRUCTURED = ("saltelli", "morris")
+STRUCTURED = ("saltelli", "morris", "oat")
 #: At most this many arms in one design (a sweep this large would run for years here).
 MAX_ARMS = 1_000_000
 

@@ -172,6 +172,48 @@ def test_morris_ranks_keys_by_their_effect(tmp_path: Path) -> None:
     assert_png(root / "analysis" / "morris-final_alignment.png")
 
 
+# --- One at a time ---------------------------------------------------------------------------
+
+
+def test_oat_gives_each_keys_paired_change_from_the_medians(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    design = Design("oat", 1, ("a", "b", "c"), seed=0)
+    arms = unit_arms(design)  # a, b, c at 0.5; then each alone at 0.05 and 0.95
+    noise = np.random.default_rng(3).normal(0, 0.01, size=8)  # the replicate's seed, all arms
+
+    def outcome(x: dict[str, float], r: int) -> dict[str, object]:
+        # a moves the target a lot, b a little, c not at all; the safe flag follows a.
+        y = 3.0 * x["a"] + 0.1 * x["b"] + noise[r]
+        return {"final_alignment": y, "safe": x["a"] > 0.9}
+
+    root = write_sweep(tmp_path / "o", arms, outcome, replicates=8, design=design)
+    result = analyze(root, "oat", "final_alignment")
+    table = {r["parameter"]: r for r in result.table.iter_rows(named=True)}
+    assert list(table) == ["a", "b", "c"]  # largest effect first
+    # The change is paired by replicate: the noise cancels, so it is exact and its interval 0.
+    assert table["a"]["low_diff"] == pytest.approx(3.0 * (0.05 - 0.5))
+    assert table["a"]["high_diff"] == pytest.approx(3.0 * (0.95 - 0.5))
+    assert table["b"]["high_diff"] == pytest.approx(0.1 * 0.45)
+    assert table["b"]["high_diff_hi"] - table["b"]["high_diff_lo"] < 1e-9
+    assert table["a"]["moves"] and table["b"]["moves"] and not table["c"]["moves"]
+    assert (table["a"]["low_value"], table["a"]["high_value"]) == (0.05, 0.95)
+    assert table["c"]["pairs"] == 8 and table["a"]["reference"] == pytest.approx(1.55, abs=0.02)
+    assert result.words[0].startswith("At the medians final_alignment is 1.5")
+    assert "2 of 3 assumptions move it on their own" in result.words[0]
+    assert result.words[-1].startswith("The other 1 move it by at most 0 at either end")
+    assert_png(root / "analysis" / "oat-final_alignment.png")
+    # A yes/no target: P(safe) moves only with a at its 95% quantile, by 1 in every pair.
+    flag = analyze(root, "oat", "safe", figure=False).table
+    assert flag.filter(pl.col("moves"))["parameter"].to_list() == ["a"]
+    assert flag.row(0, named=True)["high_diff"] == 1.0
+    # From the command line: the printed table, largest first, the stored files named.
+    assert cli_main(["analyze", str(root), "--method", "oat", "--target", "final_alignment"]) == 0
+    out = capsys.readouterr().out
+    assert out.index("\n  a ") < out.index("\n  b ") < out.index("\n  c ")
+    assert "+1.35 [+1.35, +1.35]" in out
+
+
 def result_y(root: Path, target: str) -> np.ndarray:
     data = load(root)
     return data.arm_values(data.target(target))["y"].to_numpy()
@@ -385,6 +427,11 @@ BAD: dict[str, tuple[str, list[str], list[str]]] = {
         "saltelli_sweep",
         ["--method", "morris", "--target", "final_alignment"],
         ['[sample] method = "saltelli" sweep', "need a Morris design"],
+    ),
+    "oat on a saltelli sweep": (
+        "saltelli_sweep",
+        ["--method", "oat", "--target", "final_alignment"],
+        ['[sample] method = "saltelli" sweep', "one-at-a-time effects need an oat design"],
     ),
     "too few points for prim": (
         "lhs_sweep",

@@ -128,6 +128,10 @@ BAD = {
         '[grid]\n"lab.lead_days" = [30, 90]\n[sample]\nmethod = "saltelli"\nn = 4\n' + RANGES,
         ['method = "saltelli" cannot be crossed with [grid] (lab.lead_days)'],
     ),
+    "oat crossed with a grid": (
+        '[grid]\n"lab.lead_days" = [30, 90]\n[sample]\nmethod = "oat"\nn = 1\n' + RANGES,
+        ['method = "oat" cannot be crossed with [grid] (lab.lead_days)'],
+    ),
     "neither ranges nor priors": (
         '[sample]\nmethod = "morris"\nn = 4\n',
         ["neither ranges nor priors"],
