@@ -48,6 +48,14 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
         print_table(out, t)
     for line in answer_lines(args.dir, manifest, table, args.confidence):
         out.print(for_terminal(line), soft_wrap=True)
+    design = info.get("design") if isinstance(info.get("design"), dict) else None
+    if design is not None and design.get("method") == "oat":
+        out.print(
+            "Each assumption's effect, ranked, with its paired interval: "
+            f"society analyze {for_terminal(str(args.dir))} --method oat --target safe_chance "
+            "(or catastrophe_risk, safe, ...)",
+            soft_wrap=True,
+        )
     print(SweepStore(args.dir).summary_path, flush=True)
     return 0
 
@@ -79,12 +87,22 @@ def arm_tables(table: pl.DataFrame, keys: list[str], name: str, confidence: floa
     P(catastrophe) by cause."""
     level = f"{confidence:.0%}"
     ref = table.filter(pl.col("reference"))
-    ref_text = ", ".join(f"{k} = {_num(ref[k][0])}" for k in keys) if ref.height else "-"
-    probabilities = _table(f"{name}: P(outcome) per arm in %, {level} Wilson intervals", keys, "P")
+    reference = ref.row(0, named=True) if ref.height else None
+    # Many swept keys (a one-at-a-time or Sobol design) do not fit as columns: one column says
+    # what each arm changes from the reference arm instead.
+    compact = len(keys) > MAX_KEY_COLUMNS
+    if compact:
+        ref_text = f"every key as in arm {ref['arm'][0]}" if reference else "-"
+    else:
+        ref_text = ", ".join(f"{k} = {_num(ref[k][0])}" for k in keys) if ref.height else "-"
+    columns = [CHANGED] if compact else keys
+    probabilities = _table(
+        f"{name}: P(outcome) per arm in %, {level} Wilson intervals", columns, "P"
+    )
     differences = _table(
         f"{name}: paired difference vs reference arm {ref['arm'][0] if ref.height else '-'} "
         f"({ref_text}) in percentage points: mean and {level} t interval over replicates",
-        keys,
+        columns,
         "Δ",
         runs=False,
     )
@@ -95,13 +113,13 @@ def arm_tables(table: pl.DataFrame, keys: list[str], name: str, confidence: floa
     )
     causes = _table(
         f"{name}: P(catastrophe) by cause per arm in %, {level} Wilson intervals",
-        keys,
+        columns,
         "P",
         outcomes=CAUSE_OUTCOMES,
     )
     for row in table.iter_rows(named=True):
         head = [f"{row['arm']}{'*' if row['reference'] else ''}"]
-        head += [_num(row[k]) for k in keys]
+        head += [_changed(row, reference, keys)] if compact else [_num(row[k]) for k in keys]
         head.append(f"{row['runs']}" + (f" ({row['failed']} failed)" if row["failed"] else ""))
         probabilities.add_row(
             *head,
@@ -131,6 +149,27 @@ def arm_tables(table: pl.DataFrame, keys: list[str], name: str, confidence: floa
     return [probabilities, differences, causes]
 
 
+#: Above this many swept keys, the per-arm tables show one column of what each arm changes.
+MAX_KEY_COLUMNS = 4
+#: That column's header.
+CHANGED = "changed from the reference"
+
+
+def _changed(row: dict[str, Any], reference: dict[str, Any] | None, keys: list[str]) -> str:
+    """The swept values in which ``row`` differs from the reference arm (all of them without
+    one), e.g. ``knowledge.rate = 0.0794``; ``reference`` for the reference arm itself.
+
+    >>> _changed({"a": 1.0, "b": 2.0}, {"a": 1.0, "b": 3.0}, ["a", "b"])
+    'b = 2'
+    >>> _changed({"a": 1.0}, {"a": 1.0}, ["a"])
+    'reference'
+    """
+    if reference is not None and all(row[k] == reference[k] for k in keys):
+        return "reference"
+    changed = [k for k in keys if reference is None or row[k] != reference[k]]
+    return ", ".join(f"{for_terminal(field_key(k))} = {_num(row[k])}" for k in changed)
+
+
 def _table(
     title: str,
     keys: list[str],
@@ -142,6 +181,9 @@ def _table(
     t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
     t.add_column("arm", justify="right", no_wrap=True)
     for k in keys:
+        if k == CHANGED:
+            t.add_column(k, justify="left", overflow="fold")
+            continue
         t.add_column(for_terminal(field_key(k).rsplit(".", 1)[-1]), justify="right", no_wrap=True)
     if runs:
         t.add_column("runs", justify="right", no_wrap=True)

@@ -19,6 +19,9 @@ from society.claims import Answer, Claim, Rule, answer
 
 #: Arms named per verdict in the answer (the rest are counted); sweep-summary tabulates all.
 SHOWN = 6
+#: Above this many swept keys an arm is named by the keys it changes from arm 0 (a
+#: one-at-a-time or Sobol design), with their full dotted names.
+MAX_NAMED_KEYS = 4
 
 
 @dataclass(frozen=True)
@@ -28,10 +31,11 @@ class ArmAnswer:
     arm: int
     values: dict[str, Any]
     answer: Answer
+    dotted: bool = False  # name the keys in full (values holds only what differs from arm 0)
 
     def label(self) -> str:
         """The arm in a few words: ``lead_days 180, tax 0.5`` (or ``arm 3``)."""
-        shown = ", ".join(f"{k.rsplit('.', 1)[-1]} {_num(v)}" for k, v in self.values.items())
+        shown = ", ".join(f"{_key(k, self.dotted)} {_num(v)}" for k, v in self.values.items())
         return shown or f"arm {self.arm}"
 
 
@@ -57,7 +61,15 @@ def arm_answers(
         k = int(claim.holds_in(runs).sum()) if runs.height else 0
         values = {key: every[col][0] for col, key in columns.items() if col in every.columns}
         out.append(ArmAnswer(arm, values, answer(claim, k, runs.height, confidence, rule)))
-    return out
+    if len(columns) <= MAX_NAMED_KEYS or not out:
+        return out
+    first = out[0].values
+    return [
+        ArmAnswer(
+            a.arm, {k: v for k, v in a.values.items() if v != first.get(k)}, a.answer, dotted=True
+        )
+        for a in out
+    ]
 
 
 def claim_lines(answers: list[ArmAnswer], claim: Claim) -> list[str]:
@@ -112,9 +124,14 @@ def question_lines(wide: pl.DataFrame, keys: list[str], columns: list[str]) -> l
     if ranked.height < 2:
         return []
 
+    dotted = len(keys) > MAX_NAMED_KEYS
+    first = wide.row(0, named=True)
+
     def name(row: dict[str, Any]) -> str:
         shown = ", ".join(
-            f"{k.rsplit('.', 1)[-1]} {_num(row[c])}" for k, c in zip(keys, columns, strict=True)
+            f"{_key(k, dotted)} {_num(row[c])}"
+            for k, c in zip(keys, columns, strict=True)
+            if not dotted or row[c] != first[c]
         )
         return f"{shown or 'arm ' + str(row['arm'])}: {row['p_safe']:.2f}"
 
@@ -123,6 +140,10 @@ def question_lines(wide: pl.DataFrame, keys: list[str], columns: list[str]) -> l
         f"P(safe) ranges from {name(low)} to {name(high)} over {wide.height} arms (no [claim] "
         f"to judge; add one to the sweep or its scenario for a yes or no per arm)."
     ]
+
+
+def _key(key: str, dotted: bool) -> str:
+    return key if dotted else key.rsplit(".", 1)[-1]
 
 
 def _num(value: Any) -> str:

@@ -204,3 +204,38 @@ def test_wide_tables_are_printed_whole_into_a_pipe() -> None:
     # Arm 0 lost the lead in every replicate, arm 1 never: a difference every pair shares has
     # no interval, and the table says so instead of printing [+100,+100].
     assert "+100 (all alike)" in text and "[+100,+100]" not in text
+
+
+def test_many_swept_keys_name_each_arm_by_what_it_changes() -> None:
+    """A one-at-a-time design over many keys: one column per key would be hundreds of
+    characters wide, so each arm is named by the keys it changes from the reference arm, in
+    the tables and in the claim's answer."""
+    import io
+
+    from rich.console import Console
+
+    from society.claims import Claim
+    from society.cli.sweep_summary import arm_tables, print_table
+    from society.sweeps.answers import arm_answers, claim_lines
+
+    keys = [f"group.key_{i}" for i in range(6)]
+    rows = [
+        (arm, r, "safe" if arm == 3 else "undecided", "success")
+        for arm in range(5)
+        for r in range(4)
+    ]
+    points = frame(rows).with_columns(
+        pl.Series(k, [0.5 if a[0] != 1 + i else 0.9 for a in rows]) for i, k in enumerate(keys)
+    )
+    table = summarise(points, keys, reference_arm=0)
+    buffer = io.StringIO()
+    for t in arm_tables(table, keys, "oat", 0.95):
+        print_table(Console(file=buffer, width=200), t)
+    text = buffer.getvalue()
+    assert "changed from the reference" in text and "every key as in arm 0" in text
+    assert "group.key_2 = 0.9" in text and "reference" in text
+    assert max(len(line) for line in text.splitlines()) < 120  # not one column per key
+    claim = Claim(outcome="safe", op=">=", p=0.5)
+    columns = {k: k for k in keys}
+    line = claim_lines(arm_answers(points, columns, claim), claim)[0]
+    assert "group.key_2 0.9: 1.00" in line and "arm 0: 0.00" in line and "key_0 0.5" not in line
