@@ -85,8 +85,9 @@ class SampleSpec(_Strict):
     )
     keys: list[str] | None = Field(
         None,
-        description="Of the priors named, sample only these keys (default: all of them), e.g. "
-        "the few that matter out of scenarios/priors/model.toml.",
+        description="Of the priors named, sample only these keys, e.g. the few that matter out "
+        "of scenarios/priors/model.toml (default: every prior of the files named, except the "
+        "fields the scenario file or [set] fixes: those are the conditions the sweep asks about).",
     )
     second_order: bool | None = Field(
         None, description="saltelli: also sample for second-order indices S2 (default false)."
@@ -459,6 +460,11 @@ def build_sweep(
     if sample is not None:
         if priors is None:
             priors = _sample_priors(doc.get("sample"), None, source)
+        if priors is not None and not sample.keys and not isinstance(sample.priors, dict):
+            # A prior file's every prior is sampled, except what the sweep fixes ([set]) and
+            # what its scenario file states: those are the conditions it asks about (as for
+            # priors it draws). Named in [sample] keys or written inline, a key is sampled.
+            priors = priors.without([*spec.set, *keys_set_by(scenario_doc)])
         sampled = _check_sample(sample, priors, known, source, set(grid or {}))
     if grid is None and sample is None and not (single_arm or len(drawn)):
         raise SweepError(

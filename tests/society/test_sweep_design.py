@@ -202,6 +202,35 @@ def test_shipped_sensitivity_sweeps_expand() -> None:
     )
 
 
+def test_shipped_oat_sweeps_move_every_prior_but_the_scenarios_conditions() -> None:
+    from society.priors import read_priors
+    from society.scenario_files import keys_set_by, read_toml
+
+    shipped = WORKTREE / "scenarios" / "sweeps"
+    every = set(read_priors(["model"]).keys)
+    essay = load_sweep(shipped / "oat_essay_one_month.toml")
+    stated = set(keys_set_by(read_toml(WORKTREE / "scenarios" / "essay_one_month.toml")))
+    # The essay states a0 = 0.9 and valid tests: those stay as stated in every arm; every
+    # other prior is moved, one at a time.
+    assert stated & every == {
+        "population.initial_alignment",
+        "risks.poisoning_rate",
+        "tests.awareness",
+        "tests.gaming_bonus",
+        "tests.overfit_weight",
+    }
+    assert set(essay.keys) == every - stated
+    assert len(essay.arms) == 1 + 2 * len(essay.keys)
+    assert {s["population"]["initial_alignment"] for s in essay.scenarios} == {0.9}
+    assert {s["tests"]["gaming_bonus"] for s in essay.scenarios} == {0.0}
+    baseline = load_sweep(shipped / "oat_baseline.toml")
+    assert set(baseline.keys) == every and len(baseline.arms) == 1 + 2 * len(every)
+    # Resumed from its manifest, the sweep has the same arms.
+    manifest = {"sweep": json.loads(json.dumps(essay.to_manifest()))}
+    rebuilt = sweep_from_manifest(manifest, "manifest.json")
+    assert rebuilt.fingerprint() == essay.fingerprint() and rebuilt.arms == essay.arms
+
+
 def test_design_sizes_and_digest_are_stable() -> None:
     d = Design("saltelli", 128, tuple(f"k{i}" for i in range(8)), seed=1)
     assert d.size() == 128 * 10 and d.describe_size() == "N (D + 2) = 128 x 10 = 1280 arms"
