@@ -7,6 +7,15 @@ from pathlib import Path
 
 from viz.html import esc, table
 
+#: Each method's name as a heading.
+TITLES = {
+    "sobol": "Sobol",
+    "morris": "Morris",
+    "oat": "One at a time",
+    "prim": "PRIM",
+    "frontier": "Frontier",
+}
+
 
 def analysis_html(sweep_dir: str | Path) -> str:
     """The sweep report's section on the analyses stored in ``sweep_dir/analysis`` (empty if
@@ -17,7 +26,8 @@ def analysis_html(sweep_dir: str | Path) -> str:
     for record in stored(sweep_dir):
         path = Path(record["path"])
         png = path.parent / (path.name.removesuffix(".json") + ".png")
-        parts.append(f"<h3>{esc(record['method'].capitalize())}: {esc(record['label'])}</h3>")
+        title = TITLES.get(record["method"], record["method"].capitalize())
+        parts.append(f"<h3>{esc(title)}: {esc(record['label'])}</h3>")
         parts.append(f'<p class="note">{esc(record.get("heading", ""))}</p>')
         words = "".join(f"<li>{esc(w)}</li>" for w in record.get("words", []))
         if words:
@@ -36,7 +46,8 @@ def analysis_html(sweep_dir: str | Path) -> str:
         return ""
     intro = (
         "<p>Written by <code>society analyze</code>: Sobol indices and Morris screening say "
-        "which swept assumptions move the outcome, PRIM where in their ranges it concentrates, "
-        "the frontier how much of one key the other needs.</p>"
+        "which swept assumptions move the outcome, one-at-a-time effects how far each moves it "
+        "alone from the medians, PRIM where in their ranges it concentrates, the frontier how "
+        "much of one key the other needs.</p>"
     )
     return intro + "".join(parts)
