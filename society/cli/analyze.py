@@ -22,7 +22,6 @@ HELP = (
 EXAMPLES = """\
 examples:
   society analyze runs/sweeps/sensitivity-... --method sobol --target safe
-  society analyze runs/sweeps/lhs-... --method prim --target catastrophe
   society analyze runs/sweeps/oat_baseline-... --method oat --target safe_chance
   society analyze runs/sweeps/lead_vs_tax-... --method frontier --by lab.tax --p 0.9
 """
