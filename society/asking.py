@@ -36,6 +36,10 @@ from society.sweeps.store import SweepStore
 #: Runs per ask (and per batch with --until-decided) and the cap, unless given.
 DEFAULT_SEEDS = 100
 DEFAULT_MAX_SEEDS = 1000
+#: Days between the metrics rows of an ask's runs, unless the scenario or --set gives
+#: ``record.every_days``: an ask answers from the runs' outcomes, which do not depend on it, and
+#: a daily row costs about a fifth of a 1,000-instance run.
+ASK_RECORD_EVERY = 5
 ASKS_ROOT = Path("runs/asks")
 
 
@@ -169,6 +173,20 @@ class AskSession:
         self.scenario_doc = scenario_doc
         self.priors = self._priors(previous)
         self.sets = dict(parse_override(o) for o in plan.overrides)
+        self.sets = {**self._record_cadence(previous), **self.sets}
+
+    def _record_cadence(self, previous: dict[str, Any] | None) -> dict[str, Any]:
+        """``{"record.every_days": ASK_RECORD_EVERY}`` unless the scenario file sets the
+        cadence; a resumed ask keeps what it started with (asks written before this default
+        recorded daily), so its runs stay one sweep."""
+        if previous is not None:
+            stored = (((previous.get("sweep") or {}).get("spec") or {}).get("set")) or {}
+            key = "record.every_days"
+            return {key: stored[key]} if key in stored else {}
+        record = self.scenario_doc.get("record")
+        if isinstance(record, dict) and "every_days" in record:
+            return {}
+        return {"record.every_days": ASK_RECORD_EVERY}
 
     def _priors(self, previous: dict[str, Any] | None) -> PriorSet:
         stored = (previous or {}).get("ask", {}).get("priors")

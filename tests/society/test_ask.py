@@ -256,3 +256,26 @@ def test_bad_input_is_one_paragraph_exit_2_and_nothing_is_written(
     assert words in err and "Traceback" not in err
     assert len(err.strip().splitlines()) <= 3  # one paragraph, wrapped at most by the console
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # no runs/, no directory
+
+
+def test_an_asks_runs_record_metrics_every_five_days_unless_told(tmp_path: Path) -> None:
+    from society.asking import ASK_RECORD_EVERY, AskSession, plan_from
+    from society.sweeps.store import SweepStore
+
+    out = tmp_path / "ask"
+    args = ["ask", "tiny", *SHORT, *claim_args(), "--seeds", "2", "--workers", "1"]
+    assert cli_main([*args, "--out", str(out)]) == 0
+    metrics = pl.read_parquet(out / "metrics" / "**" / "*.parquet", hive_partitioning=True)
+    assert sorted(set(metrics["day"])) == [0, 5, 10, 15, 20] and ASK_RECORD_EVERY == 5
+    daily = tmp_path / "daily"
+    assert cli_main([*args, "--set", "record.every_days=1", "--out", str(daily)]) == 0
+    rows = pl.read_parquet(daily / "metrics" / "**" / "*.parquet", hive_partitioning=True)
+    assert sorted(set(rows["day"])) == list(range(21))
+    # The outcomes do not depend on the cadence.
+    columns = ["replicate", "outcome", "catastrophe_day", "cumulative_hazard", "final_alignment"]
+    assert points_of(out).select(columns).equals(points_of(daily).select(columns))
+    # An ask started before this default (its sweep fixed no cadence) resumes with none.
+    plan = plan_from("tiny", overrides=["days=20"], seeds=2)
+    legacy = {"sweep": {"spec": {"set": {"days": 20}}}}
+    assert "record.every_days" not in AskSession(plan, SweepStore(tmp_path / "x"), legacy).sets
+    assert AskSession(plan, SweepStore(tmp_path / "y"), None).sets["record.every_days"] == 5
