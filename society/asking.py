@@ -172,8 +172,8 @@ class AskSession:
             scenario_doc.setdefault("name", Path(plan.scenario).stem)
         self.scenario_doc = scenario_doc
         self.priors = self._priors(previous)
-        self.sets = dict(parse_override(o) for o in plan.overrides)
-        self.sets = {**self._record_cadence(previous), **self.sets}
+        given = dict(parse_override(o) for o in plan.overrides)
+        self.sets = {**self._record_cadence(previous), **given}
 
     def _record_cadence(self, previous: dict[str, Any] | None) -> dict[str, Any]:
         """``{"record.every_days": ASK_RECORD_EVERY}`` unless the scenario file sets the

@@ -118,9 +118,9 @@ def _mean(xs: list[float]) -> float:
 
 
 def _excludes_zero(diff: tuple[float, float, float]) -> bool:
-    mean, lo, hi = diff
-    if mean == 0.0 and (math.isnan(lo) or lo == hi):  # every pair equal: no change at all
-        return False
+    """Whether the interval lies on one side of 0 (every change 0 gives ``[0, 0]``: no; one
+    pair gives no interval, NaN: no)."""
+    _, lo, hi = diff
     return bool(lo > 0.0 or hi < 0.0)
 
 

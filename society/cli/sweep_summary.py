@@ -14,6 +14,7 @@ from rich.table import Table
 
 from society.cli.output import print_table
 from society.cli.text import for_terminal
+from society.sweeps.answers import MAX_NAMED_KEYS, changed_from
 from society.sweeps.store import SweepStore
 from society.sweeps.summary import CAUSE_OUTCOMES, OUTCOMES, swept_columns
 from society.tidy import field_key
@@ -90,7 +91,7 @@ def arm_tables(table: pl.DataFrame, keys: list[str], name: str, confidence: floa
     reference = ref.row(0, named=True) if ref.height else None
     # Many swept keys (a one-at-a-time or Sobol design) do not fit as columns: one column says
     # what each arm changes from the reference arm instead.
-    compact = len(keys) > MAX_KEY_COLUMNS
+    compact = len(keys) > MAX_NAMED_KEYS
     if compact:
         ref_text = f"every key as in arm {ref['arm'][0]}" if reference else "-"
     else:
@@ -149,9 +150,7 @@ def arm_tables(table: pl.DataFrame, keys: list[str], name: str, confidence: floa
     return [probabilities, differences, causes]
 
 
-#: Above this many swept keys, the per-arm tables show one column of what each arm changes.
-MAX_KEY_COLUMNS = 4
-#: That column's header.
+#: The header of the one column that says what each arm changes, above MAX_NAMED_KEYS keys.
 CHANGED = "changed from the reference"
 
 
@@ -164,10 +163,12 @@ def _changed(row: dict[str, Any], reference: dict[str, Any] | None, keys: list[s
     >>> _changed({"a": 1.0}, {"a": 1.0}, ["a"])
     'reference'
     """
-    if reference is not None and all(row[k] == reference[k] for k in keys):
-        return "reference"
-    changed = [k for k in keys if reference is None or row[k] != reference[k]]
-    return ", ".join(f"{for_terminal(field_key(k))} = {_num(row[k])}" for k in changed)
+    values = {k: row[k] for k in keys}
+    if reference is not None:
+        values = changed_from(values, {k: reference[k] for k in keys})
+        if not values:
+            return "reference"
+    return ", ".join(f"{for_terminal(field_key(k))} = {_num(v)}" for k, v in values.items())
 
 
 def _table(

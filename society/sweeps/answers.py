@@ -19,9 +19,18 @@ from society.claims import Answer, Claim, Rule, answer
 
 #: Arms named per verdict in the answer (the rest are counted); sweep-summary tabulates all.
 SHOWN = 6
-#: Above this many swept keys an arm is named by the keys it changes from arm 0 (a
-#: one-at-a-time or Sobol design), with their full dotted names.
+#: Above this many swept keys an arm is named by the keys it changes from the reference arm
+#: (a one-at-a-time or Sobol design), with their full dotted names; sweep-summary's tables too.
 MAX_NAMED_KEYS = 4
+
+
+def changed_from(values: dict[str, Any], reference: dict[str, Any]) -> dict[str, Any]:
+    """The swept values in which an arm differs from the reference arm.
+
+    >>> changed_from({"a": 1.0, "b": 2.0}, {"a": 1.0, "b": 3.0})
+    {'b': 2.0}
+    """
+    return {k: v for k, v in values.items() if v != reference.get(k)}
 
 
 @dataclass(frozen=True)
@@ -64,12 +73,7 @@ def arm_answers(
     if len(columns) <= MAX_NAMED_KEYS or not out:
         return out
     first = out[0].values
-    return [
-        ArmAnswer(
-            a.arm, {k: v for k, v in a.values.items() if v != first.get(k)}, a.answer, dotted=True
-        )
-        for a in out
-    ]
+    return [ArmAnswer(a.arm, changed_from(a.values, first), a.answer, dotted=True) for a in out]
 
 
 def claim_lines(answers: list[ArmAnswer], claim: Claim) -> list[str]:
@@ -128,11 +132,10 @@ def question_lines(wide: pl.DataFrame, keys: list[str], columns: list[str]) -> l
     first = wide.row(0, named=True)
 
     def name(row: dict[str, Any]) -> str:
-        shown = ", ".join(
-            f"{_key(k, dotted)} {_num(row[c])}"
-            for k, c in zip(keys, columns, strict=True)
-            if not dotted or row[c] != first[c]
-        )
+        values = {k: row[c] for k, c in zip(keys, columns, strict=True)}
+        if dotted:
+            values = changed_from(values, {k: first[c] for k, c in zip(keys, columns, strict=True)})
+        shown = ", ".join(f"{_key(k, dotted)} {_num(v)}" for k, v in values.items())
         return f"{shown or 'arm ' + str(row['arm'])}: {row['p_safe']:.2f}"
 
     low, high = ranked.row(0, named=True), ranked.row(-1, named=True)
@@ -150,4 +153,12 @@ def _num(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-__all__ = ["ArmAnswer", "arm_answers", "claim_lines", "claim_rule", "question_lines"]
+__all__ = [
+    "MAX_NAMED_KEYS",
+    "ArmAnswer",
+    "arm_answers",
+    "changed_from",
+    "claim_lines",
+    "claim_rule",
+    "question_lines",
+]
