@@ -26,7 +26,7 @@ EXAMPLES = """\
 examples:
   society mechanisms --quick
   society mechanisms baseline --seeds 24 --size 1000
-  society mechanisms --only monitoring --no-priors
+  society mechanisms --only "lead time" --show p_period_ended --show catastrophe_risk
 """
 QUICK = {"seeds": 8, "size": 300, "days": 365}
 
@@ -57,6 +57,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="run every seed at the priors' medians instead of pairing seeds with prior draws",
     )
     p.add_argument("--only", action="append", default=[], metavar="NAME", help="run one row")
+    p.add_argument(
+        "--show",
+        action="append",
+        default=[],
+        metavar="MEASURE",
+        help="also report this measure's paired effect in every row, unchecked (repeatable; "
+        "e.g. p_period_ended, catastrophe_risk; docs/mechanisms.md lists them)",
+    )
     p.add_argument("--workers", type=int, default=None, help="processes (default: cores)")
     p.add_argument(
         "--runs-dir",
@@ -71,7 +79,14 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
     from society.scenario_files import load_scenario
     from society.store.provenance import git_state
     from society.store.rundir import utc_now, write_parquet
-    from society.sweeps.ablation import by_name, run_table
+    from society.sweeps.ablation import (
+        MEASURES,
+        by_name,
+        run_arms,
+        runs_frame,
+        summarise,
+        unknown_measures,
+    )
 
     seeds = args.seeds if args.seeds is not None else (QUICK["seeds"] if args.quick else 24)
     size = args.size if args.size is not None else (QUICK["size"] if args.quick else 1000)
@@ -82,6 +97,12 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
     days = args.days if args.days is not None else (QUICK["days"] if args.quick else None)
     if days is not None and days < 10:
         raise SocietyError(f"--days {days}: give at least 10 days per run.")
+    bad = unknown_measures(args.show)
+    if bad:
+        raise SocietyError(
+            f"--show {', '.join(bad)}: not a measure of the table; the measures are: "
+            f"{', '.join(MEASURES)}."
+        )
     load_scenario(args.scenario)  # a bad scenario fails here, before any run
     rows = by_name(args.only)
     folder = args.runs_dir / f"mechanisms-{utc_now().strftime('%Y%m%dT%H%M%SZ')}"
@@ -103,7 +124,7 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
         + ", runs never stop at a catastrophe"
     )
     started, git = utc_now(), git_state()  # the code the table runs on, before anyone edits it
-    table = run_table(
+    results = run_arms(
         args.scenario,
         seeds=seeds,
         size=size,
@@ -113,8 +134,10 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
         priors=priors,
         days=days,
     )
+    table = summarise(results, rows, seeds, args.show)
     path = folder / "mechanisms.parquet"
     write_parquet(table, path)
+    write_parquet(runs_frame(results), folder / "runs.parquet")
     write_provenance(folder, args, seeds=seeds, size=size, days=days, started=started, git=git)
     print_table(out, render(table, seeds, size))
     verdicts = row_verdicts(table)
@@ -138,6 +161,7 @@ def command_line(args: argparse.Namespace, *, seeds: int, size: int, days: int |
     if args.no_priors:
         parts.append("--no-priors")
     parts += [f"--only {shlex.quote(name)}" for name in args.only or ()]
+    parts += [f"--show {name}" for name in args.show or ()]
     return " ".join(parts)
 
 
@@ -216,6 +240,19 @@ def render(table: pl.DataFrame, seeds: int, size: int) -> Table:
                 f"{r['measure']}: {_effect(r, percent=r['measure'].startswith('p_'))}"
                 for r in rows.iter_rows(named=True)
                 if r["measure"] not in HEADLINE
+            )
+        shown = [
+            r
+            for r in rows.iter_rows(named=True)
+            if r["expected_sign"] == 0
+            and r["floor"] is None
+            and r["measure"] not in HEADLINE
+            and not checks.is_empty()
+        ]
+        if shown:
+            text += "; shown: " + "; ".join(
+                f"{r['measure']}: {_effect(r, percent=r['measure'].startswith('p_'))}"
+                for r in shown
             )
         t.add_row(label, first["knob"], *cells, text, mark)
     return t

@@ -12,8 +12,9 @@ floor): a clear effect, not a coin flip. Runs never stop at a catastrophe, so ev
 counted on its own and one outcome pre-empting another does not hide an effect
 (docs/mechanisms.md).
 
-:func:`run_table` runs the table; ``society mechanisms`` prints it and writes
-``mechanisms.parquet``.
+:func:`run_table` runs the table (:func:`run_arms` the runs, :func:`summarise` their paired
+effects); ``society mechanisms`` prints it and writes ``mechanisms.parquet`` and every run's
+measures, ``runs.parquet`` (:func:`runs_frame`).
 """
 
 from __future__ import annotations
@@ -605,7 +606,10 @@ def _run_task(task: tuple[str, str, int, dict[str, Any]]) -> tuple[str, str, int
     return name, arm, seed, run_measures(doc)
 
 
-def run_table(
+Results = dict[tuple[str, str, int], dict[str, float]]
+
+
+def run_arms(
     scenario: Any = "baseline",
     *,
     seeds: int = 24,
@@ -615,17 +619,13 @@ def run_table(
     progress: ProgressFn | None = None,
     priors: Sequence[str] = ("model",),
     days: int | None = None,
-) -> pl.DataFrame:
+) -> Results:
     """Run every arm of ``mechanisms`` on ``seeds`` paired seeds (and paired draws of
-    ``priors``; none for an empty sequence); return the long table.
-
-    One row per (mechanism, measure): the headline measures (:data:`HEADLINE`) and each
-    checked one, with both arms' means, the paired difference and its 95% interval, the
-    expected sign (0 if unchecked) and whether the check passed (null if unchecked).
-    """
+    ``priors``; none for an empty sequence); return every run's :data:`MEASURES` by
+    ``(mechanism, arm, seed)``."""
     tasks = _tasks(scenario, mechanisms, seeds, size, priors, days=days)
     workers = workers or len(os.sched_getaffinity(0))
-    results: dict[tuple[str, str, int], dict[str, float]] = {}
+    results: Results = {}
     if workers <= 1:
         done_iter: Iterable[Any] = map(_run_task, tasks)
         for i, (name, arm, seed, measures) in enumerate(done_iter, 1):
@@ -644,22 +644,78 @@ def run_table(
                 results[(name, arm, seed)] = measures
                 if progress:
                     progress(i, len(tasks))
-    return summarise(results, mechanisms, seeds)
+    return results
+
+
+def run_table(
+    scenario: Any = "baseline",
+    *,
+    seeds: int = 24,
+    size: int | None = 1000,
+    mechanisms: Sequence[Ablation] = MECHANISMS,
+    workers: int | None = None,
+    progress: ProgressFn | None = None,
+    priors: Sequence[str] = ("model",),
+    days: int | None = None,
+    shown: Sequence[str] = (),
+) -> pl.DataFrame:
+    """:func:`run_arms`, summarised by :func:`summarise` into the long table.
+
+    One row per (mechanism, measure): the headline measures (:data:`HEADLINE`), those in
+    ``shown``, and each checked one, with both arms' means, the paired difference and its 95%
+    interval, the expected sign (0 if unchecked) and whether the check passed (null if
+    unchecked).
+    """
+    results = run_arms(
+        scenario,
+        seeds=seeds,
+        size=size,
+        mechanisms=mechanisms,
+        workers=workers,
+        progress=progress,
+        priors=priors,
+        days=days,
+    )
+    return summarise(results, mechanisms, seeds, shown)
+
+
+def runs_frame(results: Results) -> pl.DataFrame:
+    """Every run of the table, one row each: ``mechanism``, ``arm``, ``seed`` (the paired
+    replicate, which is also its prior draw) and a column per measure of :data:`MEASURES`, so
+    that any measure's paired effect can be computed again without rerunning.
+
+    >>> runs = {("theft", "low", 0): {"p_safe": 1.0}, ("theft", "high", 0): {"p_safe": 0.0}}
+    >>> frame = runs_frame(runs)
+    >>> frame.columns, frame["p_safe"].to_list()
+    (['mechanism', 'arm', 'seed', 'p_safe'], [1.0, 0.0])
+    """
+    rows = [
+        {"mechanism": name, "arm": arm, "seed": seed, **measures}
+        for (name, arm, seed), measures in results.items()
+    ]
+    return pl.DataFrame(rows, infer_schema_length=None)
+
+
+def unknown_measures(names: Iterable[str]) -> list[str]:
+    """The names in ``names`` that are not measures of :data:`MEASURES`."""
+    return [n for n in names if n not in MEASURES]
 
 
 def summarise(
-    results: dict[tuple[str, str, int], dict[str, float]],
+    results: Results,
     mechanisms: Sequence[Ablation],
     seeds: int,
+    shown: Sequence[str] = (),
 ) -> pl.DataFrame:
-    """The long table from per-run measures (see :func:`run_table`)."""
+    """The long table from per-run measures (see :func:`run_table`): the checks, then
+    :data:`HEADLINE` and ``shown`` as unchecked rows (low arm against high)."""
     rows = []
     for mech in mechanisms:
         wanted: list[tuple[str, int, str, str, float | None]] = [
             (c.measure, c.sign, c.low, c.high, c.floor) for c in mech.checks
         ]
         arms = list(mech.arms)
-        for measure in HEADLINE:
+        for measure in dict.fromkeys([*HEADLINE, *shown]):
             if not any(w[0] == measure and w[2] == arms[0] for w in wanted):
                 wanted.append((measure, 0, arms[0], arms[-1], None))
         for measure, sign, low, high, floor in wanted:

@@ -23,6 +23,7 @@ from society.sweeps.ablation import (
     checked,
     paired_interval,
     row_verdicts,
+    runs_frame,
     summarise,
 )
 
@@ -72,6 +73,25 @@ def test_a_check_passes_only_when_its_interval_excludes_zero_on_the_expected_sid
     shown = table.filter(pl.col("expected_sign") == 0)
     assert set(shown["measure"]) == {"p_catastrophe", "p_left_basin"}
     assert shown["passed"].is_null().all()
+    # Asked-for measures join the headline, unchecked; a checked one is not repeated.
+    results[("toy", "high", 0)]["p_period_ended"] = 1.0
+    table = summarise(results, [row], 20, ["p_period_ended", "p_safe"])
+    extra = table.filter(pl.col("measure") == "p_period_ended").row(0, named=True)
+    assert extra["expected_sign"] == 0 and extra["passed"] is None
+    assert extra["diff"] == pytest.approx(1 / 20) and extra["pairs"] == 20
+    assert table.filter(pl.col("measure") == "p_safe").height == 1
+
+
+def test_every_run_is_kept_with_every_measure() -> None:
+    results = {
+        ("toy", arm, seed): {**dict.fromkeys(MEASURES, 0.0), "p_safe": float(seed)}
+        for arm in ("low", "high")
+        for seed in range(3)
+    }
+    frame = runs_frame(results)
+    assert frame.height == 6
+    assert frame.columns == ["mechanism", "arm", "seed", *MEASURES]
+    assert frame.filter(pl.col("arm") == "high")["p_safe"].to_list() == [0.0, 1.0, 2.0]
 
 
 def test_every_row_checks_known_measures_and_names_are_unique() -> None:
@@ -108,7 +128,15 @@ def test_quick_table_runs_and_the_clear_effects_hold(tmp_path: Path) -> None:
     rows = sorted({name for name, _ in ROBUST})
     only = [arg for name in rows for arg in ("--only", name)]
     proc = run_cli(
-        "mechanisms", "--quick", *only, "--runs-dir", tmp_path, cwd=tmp_path, timeout=600
+        "mechanisms",
+        "--quick",
+        *only,
+        "--show",
+        "p_period_ended",
+        "--runs-dir",
+        tmp_path,
+        cwd=tmp_path,
+        timeout=600,
     )
     assert proc.returncode in (0, 1), proc.stderr
     path = Path(proc.stdout.strip().splitlines()[-1])
@@ -123,6 +151,19 @@ def test_quick_table_runs_and_the_clear_effects_hold(tmp_path: Path) -> None:
     assert passed >= ROBUST, ROBUST - passed
     assert "rows hold" in proc.stdout + proc.stderr
     assert (proc.returncode == 0) == all(row_verdicts(table).values())
+    # The asked-for measure in every row; every run's measures beside the table, from which
+    # each row's arm means follow.
+    shown = table.filter(pl.col("measure") == "p_period_ended")
+    assert set(shown["mechanism"]) == set(rows) and shown["passed"].is_null().all()
+    assert "shown: p_period_ended" in proc.stdout
+    runs = pl.read_parquet(path.parent / "runs.parquet")
+    assert runs.height == 8 * sum(len(by_name([n])[0].arms) for n in rows)
+    for r in checked(table).iter_rows(named=True):
+        arm = runs.filter(
+            (pl.col("mechanism") == r["mechanism"]) & (pl.col("arm") == r["high_arm"])
+        )
+        assert arm[r["measure"]].drop_nans().mean() == pytest.approx(r["high_mean"], nan_ok=True)
+    assert "--show p_period_ended" in json.loads((path.parent / "run.json").read_text())["command"]
     # Where it ran, to reproduce it: the code, the packages, the CPU's vector maths.
     meta = json.loads((path.parent / "run.json").read_text())
     assert meta["platform"]["numpy_simd"] == vector_maths() and "numpy" in meta["versions"]
@@ -136,6 +177,9 @@ def test_bad_arguments_are_one_paragraph_errors(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "at least 2 seeds" in proc.stderr
     proc = run_cli("mechanisms", "no_such_scenario", cwd=tmp_path)
     assert proc.returncode == 2 and "not found" in proc.stderr
+    proc = run_cli("mechanisms", "--show", "p_safety", cwd=tmp_path)
+    assert proc.returncode == 2 and "--show p_safety: not a measure" in proc.stderr
+    assert "p_period_ended" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "runs").exists()
 
 
