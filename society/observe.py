@@ -65,6 +65,7 @@ def observe(
         lab.ceiling,
         erosion=max(lab.gen_start_alignment - a_mean, 0.0),
         hack_loss=g.hack_penalty * lab.mean_hack_share(),
+        floor=scenario.knowledge.faith_floor,
     )
     a_star, attractor = basin if basin is not None else (math.nan, math.nan)
     return {

@@ -16,6 +16,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from society.cli.options import add_set_options
 from society.cli.text import for_terminal
 from society.errors import SocietyError
 from society.sweeps.ablation import HEADLINE, checked, row_verdicts
@@ -65,6 +66,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="also report this measure's paired effect in every row, unchecked (repeatable; "
         "e.g. p_period_ended, catastrophe_risk; docs/mechanisms.md lists them)",
     )
+    add_set_options(
+        p,
+        set_help="hold a field at a value in every run of every row, e.g. --set "
+        "knowledge.faith_floor=0.6 (never drawn from the priors; a row's own condition and "
+        "arms win where they name the field; repeatable)",
+    )
     p.add_argument("--workers", type=int, default=None, help="processes (default: cores)")
     p.add_argument(
         "--runs-dir",
@@ -76,7 +83,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace, out: Console, err: Console) -> int:
     from society.cli.output import print_table
-    from society.scenario_files import load_scenario
+    from society.scenario_files import load_scenario, parse_override
     from society.store.provenance import git_state
     from society.store.rundir import utc_now, write_parquet
     from society.sweeps.ablation import (
@@ -103,7 +110,8 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
             f"--show {', '.join(bad)}: not a measure of the table; the measures are: "
             f"{', '.join(MEASURES)}."
         )
-    load_scenario(args.scenario)  # a bad scenario fails here, before any run
+    sets = dict(parse_override(o) for o in args.overrides)
+    load_scenario(args.scenario, overrides=sets)  # a bad scenario or --set fails here
     rows = by_name(args.only)
     folder = args.runs_dir / f"mechanisms-{utc_now().strftime('%Y%m%dT%H%M%SZ')}"
     try:
@@ -122,6 +130,7 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
         + f", {size:,} instances, "
         + (f"{days} days" if days else "each scenario's horizon")
         + ", runs never stop at a catastrophe"
+        + "".join(f", {for_terminal(o)}" for o in args.overrides)
     )
     started, git = utc_now(), git_state()  # the code the table runs on, before anyone edits it
     results = run_arms(
@@ -133,6 +142,7 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
         progress=progress,
         priors=priors,
         days=days,
+        sets=sets,
     )
     table = summarise(results, rows, seeds, args.show)
     path = folder / "mechanisms.parquet"
@@ -162,6 +172,7 @@ def command_line(args: argparse.Namespace, *, seeds: int, size: int, days: int |
         parts.append("--no-priors")
     parts += [f"--only {shlex.quote(name)}" for name in args.only or ()]
     parts += [f"--show {name}" for name in args.show or ()]
+    parts += [f"--set {shlex.quote(o)}" for o in args.overrides or ()]
     return " ".join(parts)
 
 

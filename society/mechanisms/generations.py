@@ -28,6 +28,25 @@ except ImportError:  # pragma: no cover
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
 
+@overload
+def faithfulness(a: float, floor: float) -> float: ...
+@overload
+def faithfulness(a: FloatArray, floor: float) -> FloatArray: ...
+def faithfulness(a: Any, floor: float) -> Any:
+    """How faithfully a model at alignment ``a`` takes a fix or trains its successor toward the
+    knowledge: ``a`` itself when ``floor`` is 0, else ``(a - floor) / (1 - floor)``, 0 at or
+    below ``floor`` (``knowledge.faith_floor``: below it a model games the training it is
+    given, so improvement does not bootstrap), in [0, 1].
+
+    >>> faithfulness(0.8, 0.0), round(faithfulness(0.8, 0.6), 6), faithfulness(0.5, 0.6)
+    (0.8, 0.5, 0.0)
+    """
+    if floor == 0.0:
+        return np.clip(a, 0.0, 1.0) if isinstance(a, np.ndarray) else min(1.0, max(0.0, a))
+    share = (a - floor) / (1.0 - floor)
+    return np.clip(share, 0.0, 1.0) if isinstance(share, np.ndarray) else min(1.0, max(0.0, share))
+
+
 def alignment_return(tau: float, rho_max: float, tau_half: float) -> float:
     """``rho(tau)``: how much alignment research at tax ``tau`` improves a successor.
 
@@ -120,10 +139,14 @@ def knowledge_return(m: float, rho_max: float) -> float:
 
 
 @overload
-def trained_alignment(a: float, rho: float, delta: float, top: float) -> float: ...
+def trained_alignment(
+    a: float, rho: float, delta: float, top: float, floor: float = 0.0
+) -> float: ...
 @overload
-def trained_alignment(a: FloatArray, rho: float, delta: float, top: float) -> FloatArray: ...
-def trained_alignment(a: Any, rho: float, delta: float, top: float) -> Any:
+def trained_alignment(
+    a: FloatArray, rho: float, delta: float, top: float, floor: float = 0.0
+) -> FloatArray: ...
+def trained_alignment(a: Any, rho: float, delta: float, top: float, floor: float = 0.0) -> Any:
     """``a + rho a^2 (top - a) - delta a (1 - a)`` in [0, 1]: the successor a generation at
     mean alignment ``a`` trains, when knowledge gives the return ``rho`` and the ceiling
     ``top``. Aligned parents apply the knowledge faithfully (``rho a``) toward the ceiling; the
@@ -139,8 +162,18 @@ def trained_alignment(a: Any, rho: float, delta: float, top: float) -> Any:
     0.525
     >>> round(trained_alignment(0.95, 0.4, 0.1, 0.9), 6)
     0.9272
+
+    With a faithfulness floor (:func:`faithfulness`) the aligned share ``a`` of the first
+    term becomes ``(a - floor) / (1 - floor)``: a generation at or below the floor trains no
+    better successor, whatever the knowledge.
+
+    >>> round(trained_alignment(0.5, 0.4, 0.1, 1.0, floor=0.6), 6)
+    0.475
     """
-    out = a + rho * a * a * (top - a) - delta * a * (1.0 - a)
+    if floor == 0.0:
+        out = a + rho * a * a * (top - a) - delta * a * (1.0 - a)
+    else:
+        out = a + rho * a * faithfulness(a, floor) * (top - a) - delta * a * (1.0 - a)
     return np.clip(out, 0.0, 1.0) if isinstance(out, np.ndarray) else min(1.0, max(0.0, out))
 
 
@@ -172,6 +205,7 @@ def successor_alignment(
     hack_penalty: float,
     noise_sd: float,
     rng: np.random.Generator,
+    floor: float = 0.0,
 ) -> FloatArray:
     """Alignment of each successor instance, trained from parent instance ``parent[i]``.
 
@@ -181,7 +215,7 @@ def successor_alignment(
     better knowledge reproduces the spec more faithfully) plus fresh noise ``sigma_g``.
     """
     mean = float(parent.mean())
-    target = trained_alignment(mean, rho, delta, top) - hack_penalty * hack_share
+    target = trained_alignment(mean, rho, delta, top, floor) - hack_penalty * hack_share
     deviation = (1.0 - spec_weight) * (parent - mean)
     noise = noise_sd * rng.standard_normal(parent.shape[0])
     return np.clip(target + deviation + noise, 0.0, 1.0)
@@ -194,6 +228,7 @@ def basin_edge(
     *,
     erosion: float = 0.0,
     hack_loss: float = 0.0,
+    floor: float = 0.0,
 ) -> float | None:
     """``a*_eff``: the lowest trained alignment whose successor is trained at least as aligned,
     once the generation's own erosion and the reward-hacking loss are counted; ``None`` when
@@ -206,7 +241,7 @@ def basin_edge(
     >>> basin_edge(0.2, 0.1, 0.45) is None
     True
     """
-    interval = basin_interval(rho, delta, top, erosion=erosion, hack_loss=hack_loss)
+    interval = basin_interval(rho, delta, top, erosion=erosion, hack_loss=hack_loss, floor=floor)
     return None if interval is None else interval[0]
 
 
@@ -217,6 +252,7 @@ def basin_interval(
     *,
     erosion: float = 0.0,
     hack_loss: float = 0.0,
+    floor: float = 0.0,
 ) -> tuple[float, float] | None:
     """``(edge, attractor)``: the trained alignments between which a generation trains a
     successor at least as aligned as itself, ``trained_alignment(a - erosion) - hack_loss >=
@@ -232,6 +268,14 @@ def basin_interval(
     [0.25, 1.0]
     >>> [round(x, 3) for x in basin_interval(0.4, 0.1, 0.9, erosion=0.005)]
     [0.366, 0.836]
+
+    With a faithfulness floor (:func:`faithfulness`) the map's first term is ``rho x (x -
+    floor) / (1 - floor) (top - x)`` above the floor and 0 below it, so the basin lies above
+    the floor, between the roots of ``x^3 - (top + floor + delta / r) x^2 + (floor top + delta /
+    r) x + shift / r`` with ``r = rho / (1 - floor)``:
+
+    >>> [round(x, 3) for x in basin_interval(0.4, 0.1, 1.0, floor=0.6)]
+    [0.7, 1.0]
     """
     shift = erosion + hack_loss
     if not rho > 0.0:  # also NaN
@@ -244,7 +288,11 @@ def basin_interval(
     # In plain floats: the same values as numpy scalars give, and an overflow is inf without
     # a warning to silence.
     r, t, d, sh = float(rho), float(top), float(delta), float(shift)
-    companion = (t + d / r, -d / r, -sh / r)
+    if floor == 0.0:
+        companion = (t + d / r, -d / r, -sh / r)
+    else:
+        f, r = float(floor), r / (1.0 - float(floor))
+        companion = (t + f + d / r, -(f * t + d / r), -sh / r)
     if not all(math.isfinite(c) for c in companion):
         # rho is so small next to delta that the cubic is effectively the quadratic
         # delta x (x - 1) - shift, negative on (0, 1): no basin.
@@ -252,16 +300,19 @@ def basin_interval(
     real = _real_roots(_monic_roots(companion))
     if shift <= 1e-15:  # x = 0 is a root of its own: the basin is between the other two
         real = [r for r in real if r > 1e-9]
+    if floor > 0.0:  # the cubic holds above the floor only; below it every alignment falls
+        real = [r for r in real if r > floor]
     if len(real) < 2:
         return None
     lo, hi = real[0], real[1]
     if (
         lo + erosion >= 1.0
-        or _net_gain(0.5 * (lo + hi) + erosion, rho, delta, top, erosion, hack_loss) <= 0.0
+        or _net_gain(0.5 * (lo + hi) + erosion, rho, delta, top, erosion, hack_loss, floor) <= 0.0
     ):
         return None
     top_a = hi + erosion
-    if hi + rho * hi * hi * (top - hi) - delta * hi * (1.0 - hi) > 1.0:
+    faith = hi if floor == 0.0 else faithfulness(hi, floor)
+    if hi + rho * hi * faith * (top - hi) - delta * hi * (1.0 - hi) > 1.0:
         # The map is clipped at 1 there: the gain reaches 0 where 1 - hack_loss = a.
         top_a = min(top_a, 1.0 - hack_loss)
     return min(lo + erosion, 1.0), min(top_a, 1.0)
@@ -319,7 +370,13 @@ def _real_roots(roots: np.ndarray) -> list[float]:
 
 
 def _net_gain(
-    a: Any, rho: float, delta: float, top: float, erosion: float, hack_loss: float
+    a: Any,
+    rho: float,
+    delta: float,
+    top: float,
+    erosion: float,
+    hack_loss: float,
+    floor: float = 0.0,
 ) -> Any:
     """Successor's trained alignment minus the parent's."""
     end = (
@@ -327,7 +384,7 @@ def _net_gain(
         if isinstance(a, np.ndarray)
         else min(1.0, max(0.0, a - erosion))
     )
-    return trained_alignment(end, rho, delta, top) - hack_loss - a
+    return trained_alignment(end, rho, delta, top, floor) - hack_loss - a
 
 
 def effective_boundary(

@@ -29,6 +29,7 @@ import math
 import numpy as np
 
 from society.mechanisms.base import Mechanism, Simulation, register
+from society.mechanisms.generations import faithfulness
 from society.scenario import Capability, Knowledge, Scenario
 
 #: Quality-weighted alignment work-days a day at which ``knowledge.rate`` is the growth of Z at
@@ -115,13 +116,20 @@ def knowledge_outgrows_difficulty(scenario: Scenario) -> bool:
 
 
 def apply_knowledge(
-    anchor: np.ndarray, alignment: np.ndarray, top: float, rate: float, dt: float = 1.0
+    anchor: np.ndarray,
+    alignment: np.ndarray,
+    top: float,
+    rate: float,
+    dt: float = 1.0,
+    floor: float = 0.0,
 ) -> None:
     """Fixes to deployed models: every anchor below the ceiling ``top`` closes ``rate x a`` of
     its gap a day (``1 - exp(-rate a dt)`` over ``dt`` days), ``a`` the instance's alignment: a
     model takes a fix as faithfully as it is aligned (a scheming one games its training).
+    With a faithfulness ``floor`` (``knowledge.faith_floor``), ``a`` becomes
+    :func:`~society.mechanisms.generations.faithfulness`: no fix takes at or below it.
     Anchors never fall."""
-    step = -np.expm1(-rate * np.clip(alignment, 0.0, 1.0) * dt)
+    step = -np.expm1(-rate * faithfulness(alignment, floor) * dt)
     gap = top - anchor
     anchor += step * np.maximum(gap, 0.0)
 
@@ -138,4 +146,5 @@ class KnowledgeApplied(Mechanism):
     def step(self, model: Simulation) -> None:
         t = model.today
         pop = t.population
-        apply_knowledge(pop.anchor, pop.alignment, t.lab.ceiling, self.params.apply_rate)
+        p = self.params
+        apply_knowledge(pop.anchor, pop.alignment, t.lab.ceiling, p.apply_rate, floor=p.faith_floor)

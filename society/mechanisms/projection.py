@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from society.lab import RivalLab
+from society.mechanisms.generations import faithfulness
 from society.mechanisms.knowledge import MIN_WORK_SHARE, W_REF, workforce_growth
 from society.mechanisms.rival import rival_day, rival_loss_of_control
 from society.scenario import Knowledge, Scenario
@@ -95,7 +96,8 @@ def projected_log_survival(
         difficulty = c**k.difficulty
         m = zk / difficulty
         top = np.clip(1.0 - (1.0 - k.ceiling_at_parity) * m ** (-k.ceiling_exponent), 0.0, 1.0)
-        a = np.where(top > a, a - np.expm1(-k.apply_rate * a * dt) * (top - a), a)
+        faith = a if k.faith_floor == 0.0 else faithfulness(a, k.faith_floor)
+        a = np.where(top > a, a - np.expm1(-k.apply_rate * faith * dt) * (top - a), a)
         d = min(start.deference_cap, d + s.deference.rise_per_day * dt)
         loc = (d / (1.0 + m)) * (
             z.loss_of_control * (1.0 - a) * c**z.capability_exponent

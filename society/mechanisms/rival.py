@@ -21,7 +21,7 @@ import sys
 from scipy.optimize import brentq
 
 from society.lab import RivalLab
-from society.mechanisms.generations import knowledge_return, trained_alignment
+from society.mechanisms.generations import faithfulness, knowledge_return, trained_alignment
 from society.mechanisms.knowledge import (
     capability_level,
     ceiling,
@@ -157,7 +157,7 @@ def rival_day(
     rival.margin = m
     top = ceiling(m, s.knowledge)
     if top > rival.alignment:  # taken as faithfully as its models are aligned, as ours
-        rate = s.knowledge.apply_rate * rival.alignment
+        rate = s.knowledge.apply_rate * faithfulness(rival.alignment, s.knowledge.faith_floor)
         rival.alignment += -math.expm1(-rate * dt) * (top - rival.alignment)
     milestone = s.population.initial_capability * s.generations.capability_ratio ** (
         rival.generation + 1
@@ -165,7 +165,9 @@ def rival_day(
     if rival.capability >= milestone:
         rival.generation += 1
         rho = knowledge_return(m, s.generations.rho_max)
-        rival.alignment = trained_alignment(rival.alignment, rho, s.generations.decay, top)
+        rival.alignment = trained_alignment(
+            rival.alignment, rho, s.generations.decay, top, s.knowledge.faith_floor
+        )
     return work, pace
 
 

@@ -41,6 +41,7 @@ def generation_summary(
         lab.ceiling,
         erosion=erosion,
         hack_loss=g.hack_penalty * hack,
+        floor=scenario.knowledge.faith_floor,
     )
     a_star, attractor = interval if interval is not None else (math.nan, math.nan)
     return {
@@ -88,6 +89,7 @@ def hand_off(
         hack_penalty=g.hack_penalty,
         noise_sd=g.noise,
         rng=rng,
+        floor=scenario.knowledge.faith_floor,
     )
     row["w1_to_successor"] = wasserstein1(parent, child)
     successor = float(child.mean())

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -555,13 +555,17 @@ def _tasks(
     priors: Sequence[str] = ("model",),
     record_every: int = 5,
     days: int | None = None,
+    sets: Mapping[str, Any] | None = None,
 ) -> list[tuple[str, str, int, dict[str, Any]]]:
     """``(mechanism, arm, seed, scenario dump)`` for every run of the table.
 
     Seed ``r`` gets draw ``r`` of ``priors`` (a Latin hypercube over ``seeds`` draws) in every
     arm of every row, except for the fields the row's scenario file, its condition or its arms
-    set: those are the row's stated conditions.
+    set: those are the row's stated conditions. ``sets`` (the command's ``--set``) apply to
+    every run as a condition of the whole table, never drawn; a row's own condition and arms
+    win where they name the same field.
     """
+    sets = dict(sets or {})
     from society.priors import read_priors
     from society.scenario_files import load_scenario
 
@@ -578,7 +582,7 @@ def _tasks(
     out = []
     for mech in mechanisms:
         source = mech.scenario or scenario
-        pinned = _keys_set_by(source)
+        pinned = _keys_set_by(source) | set(sets)
         for overrides in (mech.condition, *mech.arms.values()):
             pinned |= set(overrides)
         draws = (
@@ -588,7 +592,7 @@ def _tasks(
         )
         for arm, overrides in mech.arms.items():
             for seed in range(seeds):
-                merged = {**base, **draws[seed], **mech.condition, **overrides}
+                merged = {**base, **draws[seed], **sets, **mech.condition, **overrides}
                 resolved = load_scenario(source, seed=seed, overrides=merged)
                 out.append((mech.name, arm, seed, resolved.model_dump()))
     return out
@@ -619,11 +623,12 @@ def run_arms(
     progress: ProgressFn | None = None,
     priors: Sequence[str] = ("model",),
     days: int | None = None,
+    sets: Mapping[str, Any] | None = None,
 ) -> Results:
     """Run every arm of ``mechanisms`` on ``seeds`` paired seeds (and paired draws of
-    ``priors``; none for an empty sequence); return every run's :data:`MEASURES` by
-    ``(mechanism, arm, seed)``."""
-    tasks = _tasks(scenario, mechanisms, seeds, size, priors, days=days)
+    ``priors``; none for an empty sequence), with ``sets`` applied to every run (see
+    :func:`_tasks`); return every run's :data:`MEASURES` by ``(mechanism, arm, seed)``."""
+    tasks = _tasks(scenario, mechanisms, seeds, size, priors, days=days, sets=sets)
     workers = workers or len(os.sched_getaffinity(0))
     results: Results = {}
     if workers <= 1:

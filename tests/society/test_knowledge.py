@@ -11,10 +11,12 @@ import pytest
 from society.mechanisms.generations import (
     basin_interval,
     basin_roots,
+    faithfulness,
     knowledge_return,
     trained_alignment,
 )
 from society.mechanisms.knowledge import (
+    apply_knowledge,
     capability_level,
     ceiling,
     knowledge_step,
@@ -24,11 +26,13 @@ from society.mechanisms.knowledge import (
 from society.scenario import Capability, Knowledge
 
 
-def grid_basin(rho: float, delta: float, top: float, erosion: float, hack: float):
+def grid_basin(
+    rho: float, delta: float, top: float, erosion: float, hack: float, floor: float = 0.0
+):
     """The basin read off the map on a 100,001-point grid: where the net gain turns positive,
     and where it next turns negative."""
     a = np.linspace(0.0, 1.0, 100_001)
-    gain = trained_alignment(np.clip(a - erosion, 0, 1), rho, delta, top) - hack - a
+    gain = trained_alignment(np.clip(a - erosion, 0, 1), rho, delta, top, floor) - hack - a
     up = np.flatnonzero((gain[:-1] <= 0) & (gain[1:] > 0))
     if up.size == 0:
         return None
@@ -51,6 +55,39 @@ def test_basin_interval_matches_the_map_on_random_parameters() -> None:
             found += 1
             assert exact == pytest.approx(dense, abs=2e-5)
     assert found > 100  # the draws exercise basins, not only their absence
+
+
+def test_basin_with_a_faithfulness_floor_matches_the_map_and_lies_above_the_floor() -> None:
+    rng = np.random.default_rng(7)
+    found = 0
+    for _ in range(400):
+        rho, delta, top = rng.uniform(0, 3), rng.uniform(0, 0.5), rng.uniform(0.3, 1)
+        erosion = rng.uniform(0, 0.05) * (rng.random() < 0.7)
+        hack = rng.uniform(0, 0.05) * (rng.random() < 0.5)
+        floor = rng.uniform(0.05, 0.8)
+        exact = basin_interval(rho, delta, top, erosion=erosion, hack_loss=hack, floor=floor)
+        dense = grid_basin(rho, delta, top, erosion, hack, floor)
+        assert (exact is None) == (dense is None), (rho, delta, top, erosion, hack, floor)
+        if exact is not None and dense is not None:
+            found += 1
+            assert exact == pytest.approx(dense, abs=2e-5)
+            assert exact[0] > floor
+            # A floor can only narrow the basin: faithfulness is below alignment above it.
+            without = basin_interval(rho, delta, top, erosion=erosion, hack_loss=hack)
+            assert without is not None and without[0] <= exact[0] + 1e-12
+    assert found > 50
+
+
+def test_no_fix_takes_at_or_below_the_faithfulness_floor() -> None:
+    alignment = np.array([0.3, 0.6, 0.8, 1.0])
+    anchor = alignment.copy()
+    apply_knowledge(anchor, alignment, top=1.0, rate=0.01, dt=1.0, floor=0.6)
+    assert anchor[0] == 0.3 and anchor[1] == 0.6  # at or below the floor: untouched
+    assert anchor[2] == pytest.approx(0.8 - np.expm1(-0.01 * 0.5) * 0.2)
+    plain = alignment.copy()
+    apply_knowledge(plain, alignment, top=1.0, rate=0.01, dt=1.0)
+    assert plain[0] > 0.3  # without a floor a model takes fixes in proportion to alignment
+    assert faithfulness(alignment, 0.0).tolist() == alignment.tolist()
 
 
 def test_version_1_map_is_the_special_case_without_a_ceiling() -> None:
@@ -99,3 +136,36 @@ def test_knowledge_grows_with_diminishing_returns_and_protection_saturates() -> 
     assert margin(2.0, 4.0, Knowledge(difficulty=0.5)) == 1.0
     assert ceiling(1.0, Knowledge(ceiling_at_parity=0.8)) == pytest.approx(0.8)
     assert math.isclose(ceiling(4.0, Knowledge(ceiling_at_parity=0.8, ceiling_exponent=0.5)), 0.9)
+
+
+def test_below_the_faithfulness_floor_a_society_does_not_bootstrap() -> None:
+    """The seeds' Basin of Good Deference: with a floor, a society initialized below it is not
+    lifted by the knowledge and its successors are trained no better; without one the same
+    society climbs toward the knowledge's ceiling."""
+    from society import load_scenario
+    from society.model import SocietyModel
+
+    def final(floor: float) -> tuple[float, float, float]:
+        s = load_scenario(
+            "baseline",
+            seed=3,
+            overrides={
+                "population.size": 200,
+                "days": 365,
+                "population.initial_alignment": 0.55,
+                "outcomes.stop_on_catastrophe": False,
+                "knowledge.faith_floor": floor,
+            },
+        )
+        model = SocietyModel(s)
+        model.run()
+        metrics = model.recorder.metrics_frame()
+        edge = metrics["a_star"].drop_nans().min()
+        return float(metrics["alignment_mean"][-1]), float(metrics["alignment_mean"][0]), edge
+
+    bootstrapped, start, _ = final(0.0)
+    stuck, start_stuck, edge = final(0.6)
+    assert start == start_stuck
+    assert bootstrapped > start + 0.1
+    assert stuck < start < bootstrapped
+    assert edge is None or edge > 0.6  # the basin's edge lies above the floor

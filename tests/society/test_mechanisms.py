@@ -121,6 +121,20 @@ def test_every_row_expands_to_valid_runs_with_paired_prior_draws() -> None:
     assert by[("revolts", "high", 0)]["population"]["initial_alignment"] == 0.5
     plain = _tasks("baseline", MECHANISMS[:1], 2, 100, priors=())
     assert plain[0][3]["knowledge"]["rate"] == Scenario().knowledge.rate  # the median
+    # A --set holds in every run of every row, is never drawn, and yields to a row's arms.
+    held = _tasks(
+        "baseline",
+        by_name(["lead time", "initialization"]),
+        2,
+        100,
+        sets={"knowledge.faith_floor": 0.6, "knowledge.rate": 0.05, "lab.lead_days": 90.0},
+    )
+    assert {doc["knowledge"]["faith_floor"] for *_, doc in held} == {0.6}
+    assert {doc["knowledge"]["rate"] for *_, doc in held} == {0.05}
+    leads = {(name, arm): doc["lab"]["lead_days"] for name, arm, _, doc in held}
+    assert leads[("lead time", "low")] == 20.0 and leads[("initialization", "low")] == 90.0
+    drawn = {(name, seed, doc["knowledge"]["difficulty"]) for name, _, seed, doc in held}
+    assert len(drawn) == 4  # the other priors are still drawn: per row, one draw per seed
 
 
 @pytest.mark.slow
@@ -177,6 +191,8 @@ def test_bad_arguments_are_one_paragraph_errors(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "at least 2 seeds" in proc.stderr
     proc = run_cli("mechanisms", "no_such_scenario", cwd=tmp_path)
     assert proc.returncode == 2 and "not found" in proc.stderr
+    proc = run_cli("mechanisms", "--set", "knowledge.faith_flor=0.6", cwd=tmp_path)
+    assert proc.returncode == 2 and "Did you mean 'knowledge.faith_floor'" in proc.stderr
     proc = run_cli("mechanisms", "--show", "p_safety", cwd=tmp_path)
     assert proc.returncode == 2 and "--show p_safety: not a measure" in proc.stderr
     assert "p_period_ended" in proc.stderr and "Traceback" not in proc.stderr
