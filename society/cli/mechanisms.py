@@ -57,6 +57,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="run every seed at the priors' medians instead of pairing seeds with prior draws",
     )
+    p.add_argument(
+        "--priors",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="FILE",
+        help="prior files to draw from instead of the shipped model priors (the schema of "
+        "scenarios/priors/*.toml; 'model' is the shipped one), e.g. --priors model extra.toml",
+    )
     p.add_argument("--only", action="append", default=[], metavar="NAME", help="run one row")
     p.add_argument(
         "--show",
@@ -83,6 +92,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace, out: Console, err: Console) -> int:
     from society.cli.output import print_table
+    from society.priors import read_priors
     from society.scenario_files import load_scenario, parse_override
     from society.store.provenance import git_state
     from society.store.rundir import utc_now, write_parquet
@@ -113,6 +123,13 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
     sets = dict(parse_override(o) for o in args.overrides)
     load_scenario(args.scenario, overrides=sets)  # a bad scenario or --set fails here
     rows = by_name(args.only)
+    if args.no_priors and args.priors:
+        raise SocietyError(
+            "--no-priors and --priors contradict each other: give one (--no-priors runs every "
+            "seed at the priors' medians; --priors names the files to draw from)."
+        )
+    priors = () if args.no_priors else tuple(args.priors or ("model",))
+    read_priors(priors)  # a missing or broken prior file fails here, before any run
     folder = args.runs_dir / f"mechanisms-{utc_now().strftime('%Y%m%dT%H%M%SZ')}"
     try:
         folder.mkdir(parents=True, exist_ok=False)
@@ -123,10 +140,13 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
         if sys.stderr.isatty() or done == total:
             err.print(f"\r{done}/{total} runs", end="" if done < total else "\n")
 
-    priors = () if args.no_priors else ("model",)
     err.print(
         f"{len(rows)} mechanisms on {for_terminal(args.scenario)}: {seeds} paired seeds per arm"
-        + ("" if args.no_priors else " (each with its draw of scenarios/priors/model.toml)")
+        + (
+            ""
+            if args.no_priors
+            else " (each with its draw of " + ", ".join(for_terminal(p) for p in priors) + ")"
+        )
         + f", {size:,} instances, "
         + (f"{days} days" if days else "each scenario's horizon")
         + ", runs never stop at a catastrophe"
@@ -170,6 +190,8 @@ def command_line(args: argparse.Namespace, *, seeds: int, size: int, days: int |
         parts.append(f"--days {days}")
     if args.no_priors:
         parts.append("--no-priors")
+    if args.priors:
+        parts.append("--priors " + " ".join(shlex.quote(p) for p in args.priors))
     parts += [f"--only {shlex.quote(name)}" for name in args.only or ()]
     parts += [f"--show {name}" for name in args.show or ()]
     parts += [f"--set {shlex.quote(o)}" for o in args.overrides or ()]
@@ -197,7 +219,7 @@ def write_provenance(
         "seeds": seeds,
         "size": size,
         "days": days,
-        "priors": not args.no_priors,
+        "priors": [] if args.no_priors else list(args.priors or ["model"]),
         "git": git,
         "versions": package_versions(),
         "platform": platform_info(),

@@ -191,6 +191,10 @@ def test_bad_arguments_are_one_paragraph_errors(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "at least 2 seeds" in proc.stderr
     proc = run_cli("mechanisms", "no_such_scenario", cwd=tmp_path)
     assert proc.returncode == 2 and "not found" in proc.stderr
+    proc = run_cli("mechanisms", "--priors", "no_such_priors.toml", cwd=tmp_path)
+    assert proc.returncode == 2 and "Prior file 'no_such_priors.toml' not found" in proc.stderr
+    proc = run_cli("mechanisms", "--priors", "model", "--no-priors", cwd=tmp_path)
+    assert proc.returncode == 2 and "contradict" in proc.stderr
     proc = run_cli("mechanisms", "--set", "knowledge.faith_flor=0.6", cwd=tmp_path)
     assert proc.returncode == 2 and "Did you mean 'knowledge.faith_floor'" in proc.stderr
     proc = run_cli("mechanisms", "--show", "p_safety", cwd=tmp_path)
@@ -220,3 +224,35 @@ def test_a_floor_check_and_an_any_of_row_are_judged_as_stated() -> None:
     checks = {r["measure"]: r["passed"] for r in checked(table).iter_rows(named=True)}
     assert checks == {"p_safe": True, "final_alignment": False}
     assert row_verdicts(table) == {"toy": True}  # one of its checks holds
+
+
+def test_extra_prior_files_are_drawn_in_every_row(tmp_path: Path) -> None:
+    extra = tmp_path / "floor.toml"
+    extra.write_text(
+        '[priors."knowledge.faith_floor"]\ndist = "uniform"\nlow = 0.0\nhigh = 0.7\n'
+        'why = "unknown: wide"\n'
+    )
+    tasks = _tasks("baseline", by_name(["theft"]), 8, 100, priors=("model", str(extra)))
+    floors = {seed: doc["knowledge"]["faith_floor"] for _, arm, seed, doc in tasks if arm == "low"}
+    assert len(set(floors.values())) == 8 and all(0.0 <= f <= 0.7 for f in floors.values())
+    assert all(doc["knowledge"]["faith_floor"] == floors[seed] for _, _, seed, doc in tasks)
+    proc = run_cli(
+        "mechanisms",
+        "--quick",
+        "--only",
+        "theft",
+        "--priors",
+        "model",
+        str(extra),
+        "--runs-dir",
+        tmp_path,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert proc.returncode in (0, 1), proc.stderr
+    assert "floor.toml" in proc.stderr.replace("\n", "")  # the header names what is drawn
+    path = Path(proc.stdout.strip().splitlines()[-1])
+    meta = json.loads(
+        ((path if path.is_absolute() else tmp_path / path).parent / "run.json").read_text()
+    )
+    assert meta["priors"] == ["model", str(extra)] and "--priors model" in meta["command"]
