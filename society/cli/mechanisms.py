@@ -95,7 +95,7 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
     from society.priors import read_priors
     from society.scenario_files import load_scenario, parse_override
     from society.store.provenance import git_state
-    from society.store.rundir import utc_now, write_parquet
+    from society.store.rundir import claim_dir, utc_now, utc_stamp, write_parquet
     from society.sweeps.ablation import (
         MEASURES,
         by_name,
@@ -130,9 +130,9 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
         )
     priors = () if args.no_priors else tuple(args.priors or ("model",))
     read_priors(priors)  # a missing or broken prior file fails here, before any run
-    folder = args.runs_dir / f"mechanisms-{utc_now().strftime('%Y%m%dT%H%M%SZ')}"
+    folder = args.runs_dir / f"mechanisms-{utc_stamp(utc_now())}"
     try:
-        folder.mkdir(parents=True, exist_ok=False)
+        folder = claim_dir(folder)
     except OSError as e:
         raise SocietyError(f"cannot create '{folder}' ({e.strerror}); choose --runs-dir.") from None
 

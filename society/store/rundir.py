@@ -46,7 +46,9 @@ __all__ = [
     "RunDir",
     "RunStatus",
     "claim_default_run_dir",
+    "claim_dir",
     "default_run_dir",
+    "free_path",
     "git_state",
     "package_versions",
     "platform_info",
@@ -570,11 +572,34 @@ def safe_name(name: str) -> str:
 
 def default_run_dir(runs_root: Path, name: str, seed: int, started: datetime) -> Path:
     """``runs_root/<name>-<UTC time>-s<seed>``, made unique with a counter if needed."""
-    base = runs_root / f"{safe_name(name)}-{utc_stamp(started)}-s{seed}"
+    return free_path(runs_root / f"{safe_name(name)}-{utc_stamp(started)}-s{seed}")
+
+
+def free_path(base: Path) -> Path:
+    """``base``, or ``base-2``, ``base-3``, ... : the first that does not exist yet."""
     path, k = base, 2
     while path.exists():
         path, k = base.with_name(f"{base.name}-{k}"), k + 1
     return path
+
+
+def claim_dir(base: Path) -> Path:
+    """Create and return :func:`free_path` of ``base``: of two processes that start in the
+    same second, each gets its own folder (``mkdir`` is atomic). An :class:`OSError` other
+    than "exists" (no permission, no space) is raised for the caller to explain.
+
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> [claim_dir(root / "table").name for _ in range(3)]
+    ['table', 'table-2', 'table-3']
+    """
+    while True:
+        path = free_path(base)
+        try:
+            path.mkdir(parents=True)
+        except FileExistsError:
+            continue  # taken since free_path looked; the next name is free
+        return path
 
 
 def claim_default_run_dir(runs_root: Path, name: str, seed: int, started: datetime) -> Path:

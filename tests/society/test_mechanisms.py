@@ -256,3 +256,22 @@ def test_extra_prior_files_are_drawn_in_every_row(tmp_path: Path) -> None:
         ((path if path.is_absolute() else tmp_path / path).parent / "run.json").read_text()
     )
     assert meta["priors"] == ["model", str(extra)] and "--priors model" in meta["command"]
+
+
+def test_two_tables_started_in_the_same_second_get_their_own_folders(tmp_path: Path) -> None:
+    """The folder is named by the second the table starts; a second table in that second (two
+    scripts, or a retry) gets ``-2`` instead of failing with "File exists"."""
+    from datetime import timedelta
+
+    from society.store.rundir import utc_now, utc_stamp
+
+    now = utc_now()
+    for k in range(60):  # every name the table could take in the next minute is taken
+        (tmp_path / "runs" / f"mechanisms-{utc_stamp(now + timedelta(seconds=k))}").mkdir(
+            parents=True
+        )
+    proc = run_cli("mechanisms", "--quick", "--only", "theft", cwd=tmp_path, timeout=300)
+    assert proc.returncode in (0, 1), proc.stderr
+    path = Path(proc.stdout.strip().splitlines()[-1])
+    assert path.parent.name.startswith("mechanisms-") and path.parent.name.endswith("-2")
+    assert (tmp_path / path).is_file()
