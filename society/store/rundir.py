@@ -609,15 +609,11 @@ def claim_default_run_dir(runs_root: Path, name: str, seed: int, started: dateti
     If it cannot be created, the path is returned all the same, for :meth:`RunDir.create` to
     say why.
     """
-    while True:
-        path = default_run_dir(runs_root, name, seed, started)
-        try:
-            path.mkdir(parents=True)  # atomic: of two processes, one creates it
-        except FileExistsError:
-            continue  # taken since default_run_dir looked; the next name is free
-        except OSError:
-            pass
-        return path
+    base = runs_root / f"{safe_name(name)}-{utc_stamp(started)}-s{seed}"
+    try:
+        return claim_dir(base)
+    except OSError:
+        return free_path(base)
 
 
 def prepare_run_dir(path: Path, *, force: bool) -> Path:
