@@ -170,10 +170,7 @@ def trained_alignment(a: Any, rho: float, delta: float, top: float, floor: float
     >>> round(trained_alignment(0.5, 0.4, 0.1, 1.0, floor=0.6), 6)
     0.475
     """
-    if floor == 0.0:
-        out = a + rho * a * a * (top - a) - delta * a * (1.0 - a)
-    else:
-        out = a + rho * a * faithfulness(a, floor) * (top - a) - delta * a * (1.0 - a)
+    out = a + rho * a * faithfulness(a, floor) * (top - a) - delta * a * (1.0 - a)
     return np.clip(out, 0.0, 1.0) if isinstance(out, np.ndarray) else min(1.0, max(0.0, out))
 
 
@@ -311,8 +308,7 @@ def basin_interval(
     ):
         return None
     top_a = hi + erosion
-    faith = hi if floor == 0.0 else faithfulness(hi, floor)
-    if hi + rho * hi * faith * (top - hi) - delta * hi * (1.0 - hi) > 1.0:
+    if hi + rho * hi * faithfulness(hi, floor) * (top - hi) - delta * hi * (1.0 - hi) > 1.0:
         # The map is clipped at 1 there: the gain reaches 0 where 1 - hack_loss = a.
         top_a = min(top_a, 1.0 - hack_loss)
     return min(lo + erosion, 1.0), min(top_a, 1.0)

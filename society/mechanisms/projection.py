@@ -96,7 +96,7 @@ def projected_log_survival(
         difficulty = c**k.difficulty
         m = zk / difficulty
         top = np.clip(1.0 - (1.0 - k.ceiling_at_parity) * m ** (-k.ceiling_exponent), 0.0, 1.0)
-        faith = a if k.faith_floor == 0.0 else faithfulness(a, k.faith_floor)
+        faith = faithfulness(a, k.faith_floor)
         a = np.where(top > a, a - np.expm1(-k.apply_rate * faith * dt) * (top - a), a)
         d = min(start.deference_cap, d + s.deference.rise_per_day * dt)
         loc = (d / (1.0 + m)) * (

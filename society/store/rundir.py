@@ -572,7 +572,11 @@ def safe_name(name: str) -> str:
 
 def default_run_dir(runs_root: Path, name: str, seed: int, started: datetime) -> Path:
     """``runs_root/<name>-<UTC time>-s<seed>``, made unique with a counter if needed."""
-    return free_path(runs_root / f"{safe_name(name)}-{utc_stamp(started)}-s{seed}")
+    return free_path(_run_base(runs_root, name, seed, started))
+
+
+def _run_base(runs_root: Path, name: str, seed: int, started: datetime) -> Path:
+    return runs_root / f"{safe_name(name)}-{utc_stamp(started)}-s{seed}"
 
 
 def free_path(base: Path) -> Path:
@@ -609,7 +613,7 @@ def claim_default_run_dir(runs_root: Path, name: str, seed: int, started: dateti
     If it cannot be created, the path is returned all the same, for :meth:`RunDir.create` to
     say why.
     """
-    base = runs_root / f"{safe_name(name)}-{utc_stamp(started)}-s{seed}"
+    base = _run_base(runs_root, name, seed, started)
     try:
         return claim_dir(base)
     except OSError:
