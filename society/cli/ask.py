@@ -16,7 +16,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from society.cli.options import add_set_options
+from society.cli.options import add_priors_option, add_set_options
 from society.cli.text import for_terminal
 
 if TYPE_CHECKING:
@@ -59,13 +59,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="cap on the runs --until-decided may add (default 1000)",
     )
-    p.add_argument(
-        "--priors",
-        action="extend",
-        nargs="+",
-        default=[],
-        metavar="FILE",
-        help="prior files (scenarios/priors/*.toml schema): run i draws the fields they cover "
+    add_priors_option(
+        p,
+        "prior files (scenarios/priors/*.toml schema): run i draws the fields they cover "
         "(Latin hypercube), so P integrates over the assumptions; the fields the scenario "
         "file sets and --set pins are not drawn",
     )

@@ -16,7 +16,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from society.cli.options import add_set_options
+from society.cli.options import add_priors_option, add_set_options
 from society.cli.text import for_terminal
 from society.errors import SocietyError
 from society.sweeps.ablation import HEADLINE, checked, row_verdicts
@@ -57,13 +57,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="run every seed at the priors' medians instead of pairing seeds with prior draws",
     )
-    p.add_argument(
-        "--priors",
-        action="extend",
-        nargs="+",
-        default=[],
-        metavar="FILE",
-        help="prior files to draw from instead of the shipped model priors (the schema of "
+    add_priors_option(
+        p,
+        "prior files to draw from instead of the shipped model priors (the schema of "
         "scenarios/priors/*.toml; 'model' is the shipped one), e.g. --priors model extra.toml",
     )
     p.add_argument("--only", action="append", default=[], metavar="NAME", help="run one row")

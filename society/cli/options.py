@@ -65,6 +65,14 @@ def add_set_options(
         )
 
 
+def add_priors_option(p: argparse.ArgumentParser, help_text: str) -> None:
+    """``--priors FILE [FILE ...]`` (extendable) into ``args.priors``: prior files in the schema
+    of scenarios/priors/*.toml, or a shipped name such as ``model``."""
+    p.add_argument(
+        "--priors", action="extend", nargs="+", default=[], metavar="FILE", help=help_text
+    )
+
+
 def add_scenario_options(p: argparse.ArgumentParser) -> None:
     """``--seed``, repeatable ``--set KEY=VALUE`` and ``--set-file FRAGMENT.toml``, validated
     like the scenario file."""

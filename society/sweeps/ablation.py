@@ -12,9 +12,9 @@ floor): a clear effect, not a coin flip. Runs never stop at a catastrophe, so ev
 counted on its own and one outcome pre-empting another does not hide an effect
 (docs/mechanisms.md).
 
-:func:`run_table` runs the table (:func:`run_arms` the runs, :func:`summarise` their paired
-effects); ``society mechanisms`` prints it and writes ``mechanisms.parquet`` and every run's
-measures, ``runs.parquet`` (:func:`runs_frame`).
+:func:`run_arms` runs the table's runs and :func:`summarise` gives their paired effects, the long
+table (one row per mechanism and measure); ``society mechanisms`` prints it and writes
+``mechanisms.parquet`` and every run's measures, ``runs.parquet`` (:func:`runs_frame`).
 """
 
 from __future__ import annotations
@@ -652,38 +652,6 @@ def run_arms(
     return results
 
 
-def run_table(
-    scenario: Any = "baseline",
-    *,
-    seeds: int = 24,
-    size: int | None = 1000,
-    mechanisms: Sequence[Ablation] = MECHANISMS,
-    workers: int | None = None,
-    progress: ProgressFn | None = None,
-    priors: Sequence[str] = ("model",),
-    days: int | None = None,
-    shown: Sequence[str] = (),
-) -> pl.DataFrame:
-    """:func:`run_arms`, summarised by :func:`summarise` into the long table.
-
-    One row per (mechanism, measure): the headline measures (:data:`HEADLINE`), those in
-    ``shown``, and each checked one, with both arms' means, the paired difference and its 95%
-    interval, the expected sign (0 if unchecked) and whether the check passed (null if
-    unchecked).
-    """
-    results = run_arms(
-        scenario,
-        seeds=seeds,
-        size=size,
-        mechanisms=mechanisms,
-        workers=workers,
-        progress=progress,
-        priors=priors,
-        days=days,
-    )
-    return summarise(results, mechanisms, seeds, shown)
-
-
 def runs_frame(results: Results) -> pl.DataFrame:
     """Every run of the table, one row each: ``mechanism``, ``arm``, ``seed`` (the paired
     replicate, which is also its prior draw) and a column per measure of :data:`MEASURES`, so
@@ -712,8 +680,10 @@ def summarise(
     seeds: int,
     shown: Sequence[str] = (),
 ) -> pl.DataFrame:
-    """The long table from per-run measures (see :func:`run_table`): the checks, then
-    :data:`HEADLINE` and ``shown`` as unchecked rows (low arm against high)."""
+    """The long table from per-run measures (:func:`run_arms`): one row per (mechanism,
+    measure), the checks, then :data:`HEADLINE` and ``shown`` as unchecked rows (low arm
+    against high), with both arms' means, the paired difference and its 95% interval, the
+    expected sign (0 if unchecked) and whether the check passed (null if unchecked)."""
     rows = []
     for mech in mechanisms:
         wanted: list[tuple[str, int, str, str, float | None]] = [
