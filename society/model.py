@@ -460,7 +460,11 @@ class SocietyModel(mesa.Model):
         kept = 1.0 - spoiled
         lab.capability += work.capability
         lab.rival_capability, lab.rival_pace = rival_day(
-            s, self.rival, lab.rival_capability, today - 1.0
+            s,
+            self.rival,
+            lab.rival_capability,
+            today - 1.0,
+            published=s.strategy.share_knowledge * lab.knowledge,
         )
         if not lab.knowledge_frozen:
             lab.knowledge = knowledge_step(lab.knowledge, work.alignment * kept, s.knowledge)

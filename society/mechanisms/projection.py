@@ -120,12 +120,18 @@ def _rival_path(
     scenario: Scenario, start: Outlook, steps: int, dt: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The rival's capability work, pace, loss-of-control hazard and capability after each
-    projected step."""
+    projected step.
+
+    With ``strategy.share_knowledge`` above 0 the rival takes up the share of the knowledge
+    we have today, not of what each candidate tax would add later: the strategists credit a
+    higher tax with a safer rival only once its knowledge is published.
+    """
     rival = replace(start.rival)
     work = start.rival_work
+    published = scenario.strategy.share_knowledge * start.knowledge
     out = np.empty((4, steps))
     for i in range(steps):
-        work, pace = rival_day(scenario, rival, work, start.day + i * dt, dt)
+        work, pace = rival_day(scenario, rival, work, start.day + i * dt, dt, published)
         out[:, i] = work, pace, rival_loss_of_control(scenario, rival), rival.capability
     return out[0], out[1], out[2], out[3]
 

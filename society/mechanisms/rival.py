@@ -137,12 +137,30 @@ def work_behind(scenario: Scenario, days: float) -> float:
 
 
 def rival_day(
-    scenario: Scenario, rival: RivalLab, work: float, day: float, dt: float = 1.0
+    scenario: Scenario,
+    rival: RivalLab,
+    work: float,
+    day: float,
+    dt: float = 1.0,
+    published: float = 0.0,
 ) -> tuple[float, float]:
     """Advance the rival by ``dt`` days from ``day``: its deference rises, it works, its
     knowledge grows and is applied, and a successor is trained at each capability milestone.
     Returns its new capability work and its pace (capability work-days a day: the unit of
-    the lead)."""
+    the lead).
+
+    ``published`` is the alignment knowledge of ours that reaches it
+    (``strategy.share_knowledge`` times ours): its knowledge never falls below that, so
+    shared safety work raises its margin, its alignment and its protection.
+
+    >>> from society.scenario import Scenario
+    >>> s = Scenario()
+    >>> kept, shared = new_rival(s)[0], new_rival(s)[0]
+    >>> _ = rival_day(s, kept, 0.0, 0.0)
+    >>> _ = rival_day(s, shared, 0.0, 0.0, published=5.0)
+    >>> shared.knowledge, shared.margin > kept.margin
+    (5.0, True)
+    """
     s = scenario
     rival.deference = min(1.0, rival.deference + s.rival.deference_rise * dt)
     rival.workforce = (
@@ -151,7 +169,7 @@ def rival_day(
     pace, aligned_work = rival_output(s, rival, day)
     pace = max(pace, 1e-9)
     work += pace * dt
-    rival.knowledge = knowledge_step(rival.knowledge, aligned_work, s.knowledge, dt)
+    rival.knowledge = max(knowledge_step(rival.knowledge, aligned_work, s.knowledge, dt), published)
     rival.capability = capability_level(s.population.initial_capability, work, s.capability)
     m = margin(rival.knowledge, rival.capability, s.knowledge)
     rival.margin = m

@@ -354,6 +354,15 @@ MECHANISMS: tuple[Ablation, ...] = (
         "lead 15 days",
     ),
     Ablation(
+        "sharing alignment knowledge",
+        "strategy.share_knowledge 0 -> 1",
+        "rival-ahead catastrophes down: shared alignment innovations reduce exogenous risk",
+        _two({"strategy.share_knowledge": 0.0}, {"strategy.share_knowledge": 1.0}),
+        (Check("rival_ahead_risk", -1),),
+        {"lab.lead_days": 15.0},
+        "lead 15 days",
+    ),
+    Ablation(
         "test gaming, tests that fail",
         "tests.gaming_bonus 0 -> 0.4",
         "P(catastrophe or left basin) up",

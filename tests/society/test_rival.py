@@ -64,3 +64,30 @@ def test_a_longer_lead_is_lost_later_in_proportion() -> None:
     assert lost[20.0] < lost[90.0] < lost[365.0]
     assert lost[365.0] > 200  # not closed in weeks
     assert lost[90.0] >= 90  # a lab at tax 0.5 still loses it, but not before the rival catches up
+
+
+def test_shared_knowledge_makes_a_rival_ahead_less_dangerous_and_costs_no_lead() -> None:
+    # strategy.share_knowledge: the rival's knowledge is at least that share of ours, so its
+    # margin, alignment and protection rise and its hazard while ahead falls; its pace does
+    # not change (knowledge is not capability), so the lead is the same day by day.
+    frames = {}
+    for share in (0.0, 1.0):
+        s = load_scenario(
+            "essay_one_month",
+            overrides={"population.size": 100, "days": 400, "strategy.share_knowledge": share},
+        )
+        model = SocietyModel(s)
+        model.run()
+        frames[share] = model.metrics_frame()
+    kept, shared = frames[0.0], frames[1.0]
+    gamma = load_scenario("essay_one_month").knowledge.difficulty
+    ours = (shared["margin"] * shared["capability"] ** gamma).to_numpy()
+    theirs = (shared["rival_margin"] * shared["rival_capability"] ** gamma).to_numpy()
+    # Taken up with a day's lag: the rival's knowledge on day t is at least ours on day t-1.
+    assert (theirs[1:] >= ours[:-1] * (1 - 1e-9)).all()
+    assert (shared["lead_days"] == kept["lead_days"]).all()
+    ahead = kept["lead_days"] < 0
+    assert ahead.sum() > 100  # the rival is ahead for most of the run, so the hazard is tested
+    assert (shared["rival_alignment"] >= kept["rival_alignment"]).all()
+    hazard = "hazard_rival_ahead"
+    assert (shared.filter(ahead)[hazard] < kept.filter(ahead)[hazard]).all()
