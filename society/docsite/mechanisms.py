@@ -8,7 +8,8 @@ run, recorded with ``python -m society.docsite.mechanisms RUN_DIR [RERUN_DIR ...
 ``docs/answers/mechanisms.json`` with the command, seeds, size and commit it ran on (from the
 run's ``run.json``); a page never quotes a table by hand. A rerun of some rows (``society
 mechanisms --only ...`` at the table's seeds, size and horizon, after a change to those rows)
-replaces their results, and the page names it beside the table's own command.
+replaces their results, and the page names it beside the table's own command;
+``--add RERUN_DIR ...`` merges reruns (or a new row) onto the table already recorded.
 """
 
 from __future__ import annotations
@@ -60,6 +61,13 @@ def record(run_dir: str | Path, *reruns: str | Path) -> dict[str, Any]:
     row the table did not have is added at the end)."""
     rec = _run_record(run_dir)
     rec["reruns"] = []
+    return merged(rec, *reruns)
+
+
+def merged(rec: dict[str, Any], *reruns: str | Path) -> dict[str, Any]:
+    """``rec`` (a record, e.g. the one the site quotes) with the rows of each run in
+    ``reruns`` replacing its rows of the same mechanisms, and each rerun named."""
+    rec = {**rec, "rows": list(rec["rows"]), "reruns": list(rec.get("reruns", []))}
     for rerun in reruns:
         extra = _run_record(rerun)
         for key in ("seeds", "size", "days"):
@@ -192,13 +200,22 @@ def fill(markdown: str, answers_dir: Path = ANSWERS_DIR) -> str:
 
 
 def main(argv: list[str]) -> int:
-    if not argv:
-        usage = "usage: python -m society.docsite.mechanisms RUN_DIR [RERUN_DIR ...]"
+    adding = argv[:1] == ["--add"]
+    if not argv or (adding and len(argv) == 1):
+        usage = (
+            "usage: python -m society.docsite.mechanisms RUN_DIR [RERUN_DIR ...]\n"
+            "       python -m society.docsite.mechanisms --add RERUN_DIR ...  "
+            "(onto the recorded table)"
+        )
         print(usage, file=sys.stderr)
         return 2
     ANSWERS_DIR.mkdir(parents=True, exist_ok=True)
     target = ANSWERS_DIR / RECORD
-    target.write_text(json.dumps(record(argv[0], *argv[1:]), indent=1) + "\n")
+    if adding:
+        rec = merged(json.loads(target.read_text()), *argv[1:])
+    else:
+        rec = record(argv[0], *argv[1:])
+    target.write_text(json.dumps(rec, indent=1) + "\n")
     print(target)
     return 0
 

@@ -77,6 +77,10 @@ MEASURES: dict[str, str] = {
     "catastrophe_or_left_risk": "P(catastrophe or left the basin) along each run's path",
     "safe_chance": "P(safe) along each run's path (period ended, in the basin, times "
     "exp(-cumulative hazard)): the same expectation as p_safe without the draws' noise",
+    "end_gap": "orders of magnitude between the highest total hazard at full deference of the "
+    "last outcomes.end_days (read on the recorded days) and the end level h_end: below 0 the "
+    "hazard condition of the period's end is met; lower is nearer the end. A continuous "
+    "measure of what p_period_ended thresholds",
     "p_misuse": "P(catastrophe caused by misuse)",
     "p_rival_ahead": "P(catastrophe caused by a rival ahead)",
     "rival_ahead_risk": "P(a rival-ahead catastrophe) along the run's path, were it the only "
@@ -515,6 +519,7 @@ def measures_of(model: Any) -> dict[str, float]:
         "catastrophe_or_left_risk": 1.0
         if not s["stayed_in_basin"]
         else float(s["catastrophe_risk"]),
+        "end_gap": _end_gap(model, metrics),
         "p_misuse": float(cause == "misuse"),
         "p_rival_ahead": float(cause == "rival_ahead"),
         "rival_ahead_risk": float(s["rival_ahead_risk"]),
@@ -548,6 +553,21 @@ def measures_of(model: Any) -> dict[str, float]:
         "mean_lead": mean(days, "lead_days"),
         "mean_tax": mean(days, "tax"),
     }
+
+
+def _end_gap(model: Any, metrics: pl.DataFrame) -> float:
+    """``log10(max hazard_full over the last end_days / h_end)`` on the recorded days."""
+    from society.mechanisms.hazards import end_hazard
+
+    s = model.scenario
+    last = metrics["day"].max()
+    if not isinstance(last, int | float):
+        return math.nan
+    stretch = metrics.filter(pl.col("day") > last - s.outcomes.end_days)["hazard_full"]
+    worst = stretch.max()
+    if not isinstance(worst, int | float) or worst <= 0:
+        return math.nan
+    return math.log10(worst / end_hazard(s))
 
 
 def _log(x: float) -> float:

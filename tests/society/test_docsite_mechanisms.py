@@ -121,3 +121,25 @@ def test_a_rerun_of_some_rows_replaces_their_results_in_place_and_is_named(
     )  # fmt: skip
     with pytest.raises(ValueError, match="ran at seeds = 4, the table at 8"):
         page.record(table, other)
+
+
+def test_a_new_row_is_added_onto_the_recorded_table_without_its_first_run(
+    tmp_path: Path,
+) -> None:
+    # The recorded table's own run directory is long gone (runs/ is not kept); a new row run
+    # at the table's seeds and size joins the record at the end, named as a rerun.
+    table = _fake_run(
+        tmp_path / "table",
+        "society mechanisms --seeds 8 --size 300",
+        [("theft", "catastrophe_risk", 0.5)],
+    )
+    recorded = page.record(table)
+    new_row = _fake_run(
+        tmp_path / "new",
+        "society mechanisms --seeds 8 --size 300 --only 'rival sharing'",
+        [("rival sharing", "rival_ahead_risk", -0.3)],
+    )
+    rec = page.merged(recorded, new_row)
+    assert [r["mechanism"] for r in rec["rows"]] == ["theft", "rival sharing"]
+    assert rec["reruns"][0]["mechanisms"] == ["rival sharing"]
+    assert recorded["reruns"] == [] and len(recorded["rows"]) == 1  # the record is not changed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,9 @@ import polars as pl
 import pytest
 from society_helpers import run_cli
 
+from society import load_scenario
 from society.errors import SocietyError
+from society.model import SocietyModel
 from society.scenario import Scenario
 from society.store.provenance import vector_maths
 from society.sweeps.ablation import (
@@ -21,6 +24,7 @@ from society.sweeps.ablation import (
     _tasks,
     by_name,
     checked,
+    measures_of,
     paired_interval,
     row_verdicts,
     runs_frame,
@@ -275,3 +279,29 @@ def test_two_tables_started_in_the_same_second_get_their_own_folders(tmp_path: P
     path = Path(proc.stdout.strip().splitlines()[-1])
     assert path.parent.name.startswith("mechanisms-") and path.parent.name.endswith("-2")
     assert (tmp_path / path).is_file()
+
+
+@pytest.mark.parametrize(
+    "world",
+    [
+        {},  # the race lost slowly: the hazard stays above the end level
+        {"knowledge.ideas_harder": 0.66},  # knowledge wins: the period ends
+    ],
+)
+def test_the_end_gap_is_below_zero_exactly_when_the_hazard_condition_of_the_end_is_met(
+    world: dict[str, float],
+) -> None:
+    # Recorded every day, the gap reads every day of the final stretch, so its sign is the
+    # engine's own judgement of the period's end (the basin held in both worlds).
+    s = load_scenario(
+        "essay_one_month",
+        overrides={"population.size": 100, "record.every_days": 1, **world},
+    )
+    model = SocietyModel(s)
+    model.run()
+    summary = model.summary()
+    assert summary["stayed_in_basin"]
+    gap = measures_of(model)["end_gap"]
+    assert math.isfinite(gap)
+    assert (gap <= 0) == summary["period_ended"]
+    assert summary["period_ended"] == bool(world)
