@@ -4,6 +4,7 @@ with the command and commit that produced them, and no table quoted without its 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import polars as pl
@@ -143,3 +144,11 @@ def test_a_new_row_is_added_onto_the_recorded_table_without_its_first_run(
     assert [r["mechanism"] for r in rec["rows"]] == ["theft", "rival sharing"]
     assert rec["reruns"][0]["mechanisms"] == ["rival sharing"]
     assert recorded["reruns"] == [] and len(recorded["rows"]) == 1  # the record is not changed
+
+
+def test_the_readme_quotes_the_recorded_tables_count_of_rows_that_hold() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    quoted = re.search(r"(\d+) of (\d+) checked\s+rows hold", readme)
+    assert quoted, "README names how many rows of the recorded table hold"
+    recorded = re.match(r"(\d+) of (\d+) checked rows hold", page.results_markdown())
+    assert recorded and quoted.groups() == recorded.groups()
