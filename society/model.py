@@ -48,7 +48,7 @@ from society.mechanisms.knowledge import (
 )
 from society.mechanisms.research import work_days_per_instance_day
 from society.mechanisms.risks import RiskProcess
-from society.mechanisms.rival import new_rival, rival_day
+from society.mechanisms.rival import coordinated_share, new_rival, rival_day
 from society.mechanisms.strategy import deference_day, pre_deference_day
 from society.mechanisms.succession import generation_summary, hand_off
 from society.mechanisms.today import NO_WORK, Today
@@ -465,6 +465,7 @@ class SocietyModel(mesa.Model):
             lab.rival_capability,
             today - 1.0,
             published=s.strategy.share_knowledge * lab.knowledge,
+            aligned_share=self._rival_following(),
         )
         if not lab.knowledge_frozen:
             lab.knowledge = knowledge_step(lab.knowledge, work.alignment * kept, s.knowledge)
@@ -522,6 +523,14 @@ class SocietyModel(mesa.Model):
         if lab.lead > k.slowdown_lead_days:
             return max(lab.tax, k.slowdown_tax)
         return lab.tax
+
+    def _rival_following(self) -> float | None:
+        """The rival's alignment share while it follows our slowdown
+        (``strategy.rival_slowdown``), or None while it works at its own tax."""
+        k, lab = self.scenario.strategy, self.lab
+        if k.rival_slowdown <= 0 or not lab.lead > k.slowdown_lead_days:
+            return None
+        return coordinated_share(self.scenario, lab.tax_in_force)
 
     def _update_margins(self) -> None:
         """Margin, protection and ceiling from the knowledge and defence stocks against the

@@ -233,6 +233,7 @@ class Strategy(Section):
     advice_every_days: int = lever(30, "days", "Interval between strategists' advice.", ge=1, le=36500)
     slowdown_lead_days: float = lever(math.inf, "days", "Spend the lead: while the lead exceeds this, the lab works at strategy.slowdown_tax (inf = never).", ge=0, allow_inf=True)
     slowdown_tax: float = lever(math.inf, "tax", "Tax while the lead exceeds slowdown_lead_days (inf = capabilities paused: all research goes to alignment).", ge=0, allow_inf=True)
+    rival_slowdown: float = lever(0.0, "share", "Coordinated slowdown: while our slowdown is in force (the lead above slowdown_lead_days), the rival moves this share of the way from its own split of work to our slowdown's (1 = it slows as we do, 0 = it races on). The lead stays in days of the rival's own pace: what it would need to catch up if it stopped. The seed: 'buy more time for safety work if possible (coordinated slowdowns)'.", ge=0, le=1)
     share_knowledge: float = lever(0.0, "share", "Share of our alignment knowledge that reaches the rival's training (published and taken up): its knowledge is at least this share of ours, so our safety work lowers the rival-ahead hazard too (the seed: 'share alignment innovations to reduce exogenous risk'). No status-quo figure is known for what a rival takes up; 0 keeps each lab's knowledge its own.", ge=0, le=1)
 
 

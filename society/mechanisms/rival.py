@@ -35,10 +35,15 @@ from society.scenario import Scenario
 
 
 def rival_output(
-    scenario: Scenario, rival: RivalLab, day: float, deference: float | None = None
+    scenario: Scenario,
+    rival: RivalLab,
+    day: float,
+    deference: float | None = None,
+    aligned_share: float | None = None,
 ) -> tuple[float, float]:
     """``(capability work, quality-weighted alignment work)`` of the rival per day, in
-    work-days, at its deference (or at ``deference``)."""
+    work-days, at its deference (or at ``deference``), its research split at its own tax (or
+    with ``aligned_share`` of it on alignment: a coordinated slowdown)."""
     s, r = scenario, scenario.rival
     c = rival.capability
     gated = s.work.human_gated_share / max(c, 1.0)
@@ -60,7 +65,24 @@ def rival_output(
     skill = 1.0 + s.strategy.capability_quality * max(c - 1.0, 0.0)
     hard = min(1.0, rival.alignment * s.population.epistemic_quality * skill)
     quality = (1.0 - hc) + hc * hard
+    if aligned_share is not None:
+        return total * (1.0 - aligned_share), total * aligned_share * quality
     return total / (1.0 + r.tax), total * r.tax / (1.0 + r.tax) * quality
+
+
+def coordinated_share(scenario: Scenario, our_tax: float) -> float:
+    """The rival's share of research on alignment while it follows our slowdown at
+    ``our_tax`` (the slowdown's tax, infinite = capabilities paused) to the extent
+    ``strategy.rival_slowdown``; never below its own share.
+
+    >>> from society.scenario import Scenario
+    >>> s = Scenario(strategy={"rival_slowdown": 1.0})
+    >>> coordinated_share(s, math.inf), round(coordinated_share(s, 1.0), 3)
+    (1.0, 0.5)
+    """
+    own = scenario.rival.tax / (1.0 + scenario.rival.tax)
+    ours = 1.0 if math.isinf(our_tax) else our_tax / (1.0 + our_tax)
+    return own + scenario.strategy.rival_slowdown * max(0.0, ours - own)
 
 
 def new_rival(scenario: Scenario) -> tuple[RivalLab, float, float]:
@@ -143,6 +165,7 @@ def rival_day(
     day: float,
     dt: float = 1.0,
     published: float = 0.0,
+    aligned_share: float | None = None,
 ) -> tuple[float, float]:
     """Advance the rival by ``dt`` days from ``day``: its deference rises, it works, its
     knowledge grows and is applied, and a successor is trained at each capability milestone.
@@ -151,7 +174,10 @@ def rival_day(
 
     ``published`` is the alignment knowledge of ours that reaches it
     (``strategy.share_knowledge`` times ours): its knowledge never falls below that, so
-    shared safety work raises its margin, its alignment and its protection.
+    shared safety work raises its margin, its alignment and its protection. With
+    ``aligned_share`` (a coordinated slowdown, :func:`coordinated_share`) it works at that
+    split, and the pace returned is still that of its own split: the lead is what it would
+    need to catch up if it stopped following.
 
     >>> from society.scenario import Scenario
     >>> s = Scenario()
@@ -168,7 +194,11 @@ def rival_day(
     )
     pace, aligned_work = rival_output(s, rival, day)
     pace = max(pace, 1e-9)
-    work += pace * dt
+    if aligned_share is None:
+        work += pace * dt
+    else:
+        progress, aligned_work = rival_output(s, rival, day, aligned_share=aligned_share)
+        work += progress * dt
     rival.knowledge = max(knowledge_step(rival.knowledge, aligned_work, s.knowledge, dt), published)
     rival.capability = capability_level(s.population.initial_capability, work, s.capability)
     m = margin(rival.knowledge, rival.capability, s.knowledge)

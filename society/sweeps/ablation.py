@@ -367,6 +367,19 @@ MECHANISMS: tuple[Ablation, ...] = (
         "lead 15 days",
     ),
     Ablation(
+        "coordinated slowdown",
+        "strategy.rival_slowdown 0 -> 1",
+        "P(safe) up: a slowdown the rival follows buys time for safety work without losing lead",
+        _two({"strategy.rival_slowdown": 0.0}, {"strategy.rival_slowdown": 1.0}),
+        (Check("safe_chance", +1),),
+        {
+            "strategy.slowdown_lead_days": 30.0,
+            "strategy.slowdown_tax": math.inf,
+            "lab.lead_days": 100.0,
+        },
+        "slowdown on (capabilities paused while the lead exceeds 30 days), lead 100 days",
+    ),
+    Ablation(
         "test gaming, tests that fail",
         "tests.gaming_bonus 0 -> 0.4",
         "P(catastrophe or left basin) up",

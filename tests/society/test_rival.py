@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import polars as pl
 import pytest
 
 from society import load_scenario
@@ -91,3 +92,35 @@ def test_shared_knowledge_makes_a_rival_ahead_less_dangerous_and_costs_no_lead()
     assert (shared["rival_alignment"] >= kept["rival_alignment"]).all()
     hazard = "hazard_rival_ahead"
     assert (shared.filter(ahead)[hazard] < kept.filter(ahead)[hazard]).all()
+
+
+def test_a_rival_that_follows_a_paused_slowdown_stops_while_it_lasts_and_resumes_after() -> None:
+    # strategy.rival_slowdown = 1 with capabilities paused: while our lead exceeds
+    # slowdown_lead_days both labs pause, the rival's research goes to alignment (its margin
+    # grows), and the lead, in days of the rival's own pace, still falls as its fleet grows;
+    # once the slowdown ends both race again. At 0 the rival races on.
+    base = {
+        "population.size": 100,
+        "days": 600,
+        "lab.lead_days": 100.0,
+        "strategy.slowdown_lead_days": 30.0,
+        "strategy.slowdown_tax": math.inf,
+        "risks.rival_rate": 0.0,
+        "risks.theft_rate": 0.0,
+    }
+    frames = {}
+    for follow in (0.0, 1.0):
+        s = load_scenario("baseline", overrides={**base, "strategy.rival_slowdown": follow})
+        model = SocietyModel(s)
+        model.run()
+        frames[follow] = model.metrics_frame()
+    raced, followed = frames[0.0], frames[1.0]
+    paused = followed.filter(pl.col("tax_in_force").is_infinite() & (pl.col("day") > 0))
+    assert paused.height > 50
+    assert paused["rival_capability"].n_unique() == 1  # no capability work while it follows
+    assert paused["rival_margin"][-1] > 2 * paused["rival_margin"][0]
+    assert paused["lead_days"][-1] < paused["lead_days"][0]
+    after = followed.filter(pl.col("day") > paused["day"].max() + 30)
+    assert after.height and after["rival_capability"][-1] > paused["rival_capability"][0]
+    # racing on, the rival is past our start within the pause's span
+    assert raced.filter(pl.col("day") == paused["day"].max())["lead_days"][0] < 0
