@@ -259,6 +259,7 @@ def render(table: pl.DataFrame, seeds: int, size: int) -> Table:
                 else f" ({r['low_arm']}->{r['high_arm']})"
             )
             + f": {_effect(r, percent=r['measure'].startswith('p_'))}"
+            + ("" if r["passed"] else f" ({r['up']} up, {r['down']} down)")
             for r in checks.iter_rows(named=True)
         )
         verdict = row_verdicts(rows).get(name)

@@ -739,6 +739,8 @@ def summarise(
             a = np.array([results[(mech.name, low, s)][measure] for s in range(seeds)])
             b = np.array([results[(mech.name, high, s)][measure] for s in range(seeds)])
             diff, lo, hi, n = paired_interval(a, b)
+            both = np.isfinite(a) & np.isfinite(b)
+            up, down = int((b[both] > a[both]).sum()), int((b[both] < a[both]).sum())
             if measure.startswith("p_"):  # a difference of two shares lies in [-1, 1]
                 lo, hi = max(lo, -1.0), min(hi, 1.0)
             if floor is not None:
@@ -760,6 +762,8 @@ def summarise(
                     "ci_low": lo,
                     "ci_high": hi,
                     "pairs": n,
+                    "up": up,
+                    "down": down,
                     "expected_sign": sign,
                     "floor": floor,
                     "any_of": mech.any_of,
@@ -783,6 +787,8 @@ TABLE_SCHEMA = {
     "ci_low": pl.Float64,
     "ci_high": pl.Float64,
     "pairs": pl.Int64,
+    "up": pl.Int64,
+    "down": pl.Int64,
     "expected_sign": pl.Int8,
     "floor": pl.Float64,
     "any_of": pl.Boolean,

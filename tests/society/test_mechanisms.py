@@ -9,9 +9,11 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from rich.console import Console
 from society_helpers import run_cli
 
 from society import load_scenario
+from society.cli.mechanisms import render
 from society.errors import SocietyError
 from society.model import SocietyModel
 from society.scenario import Scenario
@@ -84,6 +86,16 @@ def test_a_check_passes_only_when_its_interval_excludes_zero_on_the_expected_sid
     assert extra["expected_sign"] == 0 and extra["passed"] is None
     assert extra["diff"] == pytest.approx(1 / 20) and extra["pairs"] == 20
     assert table.filter(pl.col("measure") == "p_safe").height == 1
+    # Each check counts the seeds that rose and fell, and the printed table names them
+    # beside a check that fails (a coin flip here: 10 up, 10 down).
+    coin = table.filter(pl.col("measure") == "final_alignment").row(0, named=True)
+    assert (coin["up"], coin["down"]) == (10, 10)
+    assert (extra["up"], extra["down"]) == (1, 0)
+    console = Console(width=400, record=True)
+    console.print(render(table, 20, 300))
+    printed = console.export_text()
+    assert "final_alignment -: +0 [-0.0048,+0.0048] (10 up, 10 down)" in printed.replace("\n", "")
+    assert "p_safe +: +100 [+100,+100] (" not in printed
 
 
 def test_every_run_is_kept_with_every_measure() -> None:
