@@ -102,9 +102,11 @@ def _run_record(run_dir: str | Path) -> dict[str, Any]:
         )
     meta = json.loads(provenance.read_text())
     table = pl.read_parquet(run_dir / "mechanisms.parquet")
+    counts = [c for c in ("up", "down") if c in table.columns]  # tables from before 50bc588
     rows = table.select(
         "mechanism", "knob", "condition", "expected_effect", "measure", "low_arm", "high_arm",
-        "diff", "ci_low", "ci_high", "pairs", "expected_sign", "floor", "any_of", "passed",
+        "diff", "ci_low", "ci_high", "pairs", *counts, "expected_sign", "floor", "any_of",
+        "passed",
     )  # fmt: skip
     git = meta.get("git") or {}
     return {
@@ -158,6 +160,7 @@ def results_markdown(answers_dir: Path = ANSWERS_DIR) -> str:
             + ("" if (r["low_arm"], r["high_arm"]) == ("low", "high") else
                f" ({r['low_arm']} -> {r['high_arm']})")
             + f": {_effect(r)}"
+            + _direction(r)
             for r in shown.iter_rows(named=True)
         ]  # fmt: skip
         first = rows.row(0, named=True)
@@ -179,6 +182,13 @@ def results_markdown(answers_dir: Path = ANSWERS_DIR) -> str:
         "model."
     )
     return head + "\n\n" + "\n".join(lines)
+
+
+def _direction(row: dict[str, Any]) -> str:
+    """`` (27 up, 0 down)`` beside a check that failed, where the table counted them."""
+    if row.get("passed") is not False or row.get("up") is None:
+        return ""
+    return f" ({row['up']} up, {row['down']} down)"
 
 
 def _rerun_sentence(rerun: dict[str, Any]) -> str:

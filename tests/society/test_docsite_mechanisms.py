@@ -152,3 +152,21 @@ def test_the_readme_quotes_the_recorded_tables_count_of_rows_that_hold() -> None
     assert quoted, "README names how many rows of the recorded table hold"
     recorded = re.match(r"(\d+) of (\d+) checked rows hold", page.results_markdown())
     assert recorded and quoted.groups() == recorded.groups()
+
+
+def test_a_failing_check_names_how_many_seeds_rose_and_fell_where_the_table_counted_them(
+    tmp_path: Path,
+) -> None:
+    command = "society mechanisms --seeds 8"
+    old = _fake_run(tmp_path / "old", command, [("lead time", "p_safe", 0.05)])
+    new = _fake_run(tmp_path / "new", command, [("theft", "p_safe", 0.05)])
+    table = pl.read_parquet(new / "mechanisms.parquet")
+    table.with_columns(up=pl.lit(5), down=pl.lit(0)).write_parquet(new / "mechanisms.parquet")
+    rec = page.merged(page.record(old), new)
+    (tmp_path / "answers").mkdir()
+    (tmp_path / "answers" / page.RECORD).write_text(json.dumps(rec))
+    text = page.fill("<!-- mechanisms: results -->", tmp_path / "answers")
+    theft = next(line for line in text.splitlines() if line.startswith("| theft"))
+    lead = next(line for line in text.splitlines() if line.startswith("| lead time"))
+    assert "(5 up, 0 down)" in theft and "**no**" in theft
+    assert " up, " not in lead  # a table from before the counts
