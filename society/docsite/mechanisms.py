@@ -77,6 +77,15 @@ def merged(rec: dict[str, Any], *reruns: str | Path) -> dict[str, Any]:
                     f"with the table's --seeds, --size and --days ({rec['command']})"
                 )
         names = list(dict.fromkeys(str(r["mechanism"]) for r in extra["rows"]))
+        present = {str(r["mechanism"]) for r in rec["rows"]}
+        # A row an earlier rerun added stays "added" when it is run again.
+        present -= {n for r in rec["reruns"] for n in r.get("added", [])}
+        # An earlier rerun no longer speaks for the rows this one replaces.
+        rec["reruns"] = [
+            {**r, "mechanisms": [n for n in r["mechanisms"] if n not in names]}
+            for r in rec["reruns"]
+            if any(n not in names for n in r["mechanisms"])
+        ]
         rows: list[dict[str, Any]] = []
         for r in rec["rows"]:
             if r["mechanism"] not in names:
@@ -87,7 +96,14 @@ def merged(rec: dict[str, Any], *reruns: str | Path) -> dict[str, Any]:
         rows.extend(x for x in extra["rows"] if x["mechanism"] not in had)
         rec["rows"] = rows
         meta = {k: extra[k] for k in ("command", "commit", "dirty", "version", "finished_utc")}
-        rec["reruns"].append({**meta, "wall_seconds": extra["wall_seconds"], "mechanisms": names})
+        rec["reruns"].append(
+            {
+                **meta,
+                "wall_seconds": extra["wall_seconds"],
+                "mechanisms": names,
+                "added": [n for n in names if n not in present],
+            }
+        )
     return rec
 
 
@@ -192,13 +208,25 @@ def _direction(row: dict[str, Any]) -> str:
 
 
 def _rerun_sentence(rerun: dict[str, Any]) -> str:
-    names = ", ".join(f"'{n}'" for n in rerun["mechanisms"])
+    added = set(rerun.get("added", []))
     commit = rerun["commit"][:9] + (" with uncommitted changes" if rerun["dirty"] else "")
-    return (
-        f" The rows {names} are from a rerun at the same seeds, size and horizon, "
-        f"`{rerun['command']}` (commit `{commit}`, {(rerun.get('finished_utc') or '')[:10]}), "
-        "which replaced their first results."
-    )
+    run = f"`{rerun['command']}` (commit `{commit}`, {(rerun.get('finished_utc') or '')[:10]})"
+    parts = []
+    replaced = [n for n in rerun["mechanisms"] if n not in added]
+    if replaced:
+        names = ", ".join(f"'{n}'" for n in replaced)
+        parts.append(
+            f" The rows {names} are from a rerun at the same seeds, size and horizon, {run}, "
+            "which replaced their first results."
+        )
+    if added:
+        names = ", ".join(f"'{n}'" for n in rerun["mechanisms"] if n in added)
+        row = "The row" if len(added) == 1 else "The rows"
+        was = "was" if len(added) == 1 else "were"
+        parts.append(
+            f" {row} {names} {was} added later at the same seeds, size and horizon, by {run}."
+        )
+    return "".join(parts)
 
 
 def fill(markdown: str, answers_dir: Path = ANSWERS_DIR) -> str:

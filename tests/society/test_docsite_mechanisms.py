@@ -144,6 +144,22 @@ def test_a_new_row_is_added_onto_the_recorded_table_without_its_first_run(
     assert [r["mechanism"] for r in rec["rows"]] == ["theft", "rival sharing"]
     assert rec["reruns"][0]["mechanisms"] == ["rival sharing"]
     assert recorded["reruns"] == [] and len(recorded["rows"]) == 1  # the record is not changed
+    (tmp_path / "answers").mkdir()
+    (tmp_path / "answers" / page.RECORD).write_text(json.dumps(rec))
+    text = page.fill("<!-- mechanisms: results -->", tmp_path / "answers")
+    assert "The row 'rival sharing' was added later at the same seeds" in text
+    assert "replaced" not in text
+    # Run again, the row's newer results replace the first addition, which is no longer named.
+    again = _fake_run(
+        tmp_path / "again",
+        "society mechanisms --seeds 8 --size 300 --only 'rival sharing' --show end_gap",
+        [("rival sharing", "rival_ahead_risk", -0.4)],
+    )
+    rec = page.merged(rec, again)
+    assert [r["mechanism"] for r in rec["rows"]] == ["theft", "rival sharing"]
+    assert len(rec["reruns"]) == 1 and rec["reruns"][0]["command"].endswith("--show end_gap")
+    text = page.results_markdown(_write(tmp_path / "answers", rec))
+    assert text.count("The row 'rival sharing'") == 1 and "was added later" in text
 
 
 def test_the_readme_quotes_the_recorded_tables_count_of_rows_that_hold() -> None:
@@ -170,3 +186,8 @@ def test_a_failing_check_names_how_many_seeds_rose_and_fell_where_the_table_coun
     lead = next(line for line in text.splitlines() if line.startswith("| lead time"))
     assert "(5 up, 0 down)" in theft and "**no**" in theft
     assert " up, " not in lead  # a table from before the counts
+
+
+def _write(answers: Path, rec: dict[str, object]) -> Path:
+    (answers / page.RECORD).write_text(json.dumps(rec))
+    return answers
