@@ -520,17 +520,20 @@ class SocietyModel(mesa.Model):
         """The tax the day's work is split at: the lab's, or the slowdown tax while the lead
         exceeds ``strategy.slowdown_lead_days`` (spending the lead on safety)."""
         k, lab = self.scenario.strategy, self.lab
-        if lab.lead > k.slowdown_lead_days:
+        if self._slowing_down():
             return max(lab.tax, k.slowdown_tax)
         return lab.tax
+
+    def _slowing_down(self) -> bool:
+        """Whether the lead exceeds ``strategy.slowdown_lead_days`` (the slowdown is on)."""
+        return self.lab.lead > self.scenario.strategy.slowdown_lead_days
 
     def _rival_following(self) -> float | None:
         """The rival's alignment share while it follows our slowdown
         (``strategy.rival_slowdown``), or None while it works at its own tax."""
-        k, lab = self.scenario.strategy, self.lab
-        if k.rival_slowdown <= 0 or not lab.lead > k.slowdown_lead_days:
+        if self.scenario.strategy.rival_slowdown <= 0 or not self._slowing_down():
             return None
-        return coordinated_share(self.scenario, lab.tax_in_force)
+        return coordinated_share(self.scenario, self.lab.tax_in_force)
 
     def _update_margins(self) -> None:
         """Margin, protection and ceiling from the knowledge and defence stocks against the

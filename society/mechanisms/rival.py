@@ -35,15 +35,17 @@ from society.scenario import Scenario
 
 
 def rival_output(
-    scenario: Scenario,
-    rival: RivalLab,
-    day: float,
-    deference: float | None = None,
-    aligned_share: float | None = None,
+    scenario: Scenario, rival: RivalLab, day: float, deference: float | None = None
 ) -> tuple[float, float]:
     """``(capability work, quality-weighted alignment work)`` of the rival per day, in
-    work-days, at its deference (or at ``deference``), its research split at its own tax (or
-    with ``aligned_share`` of it on alignment: a coordinated slowdown)."""
+    work-days, at its deference (or at ``deference``), its research split at its own tax."""
+    return _split(scenario, *_research(scenario, rival, day, deference))
+
+
+def _research(
+    scenario: Scenario, rival: RivalLab, day: float, deference: float | None = None
+) -> tuple[float, float]:
+    """``(research work-days a day, quality of its alignment work)`` of the rival."""
     s, r = scenario, scenario.rival
     c = rival.capability
     gated = s.work.human_gated_share / max(c, 1.0)
@@ -64,10 +66,18 @@ def rival_output(
     hc = s.work.hard_to_check_share
     skill = 1.0 + s.strategy.capability_quality * max(c - 1.0, 0.0)
     hard = min(1.0, rival.alignment * s.population.epistemic_quality * skill)
-    quality = (1.0 - hc) + hc * hard
+    return total, (1.0 - hc) + hc * hard
+
+
+def _split(
+    scenario: Scenario, total: float, quality: float, aligned_share: float | None = None
+) -> tuple[float, float]:
+    """``(capability work, quality-weighted alignment work)`` from the rival's research: split
+    at its own tax, or with ``aligned_share`` on alignment (a coordinated slowdown)."""
     if aligned_share is not None:
         return total * (1.0 - aligned_share), total * aligned_share * quality
-    return total / (1.0 + r.tax), total * r.tax / (1.0 + r.tax) * quality
+    tax = scenario.rival.tax
+    return total / (1.0 + tax), total * tax / (1.0 + tax) * quality
 
 
 def coordinated_share(scenario: Scenario, our_tax: float) -> float:
@@ -192,12 +202,13 @@ def rival_day(
     rival.workforce = (
         s.population.workforce * s.rival.workforce_ratio * workforce_growth(s.capability, day)
     )
-    pace, aligned_work = rival_output(s, rival, day)
-    pace = max(pace, 1e-9)
+    total, quality = _research(s, rival, day)
+    own, aligned_work = _split(s, total, quality)
+    pace = max(own, 1e-9)
     if aligned_share is None:
         work += pace * dt
-    else:
-        progress, aligned_work = rival_output(s, rival, day, aligned_share=aligned_share)
+    else:  # it works at the coordinated split; the lead stays in days of its own pace
+        progress, aligned_work = _split(s, total, quality, aligned_share)
         work += progress * dt
     rival.knowledge = max(knowledge_step(rival.knowledge, aligned_work, s.knowledge, dt), published)
     rival.capability = capability_level(s.population.initial_capability, work, s.capability)
