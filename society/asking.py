@@ -225,6 +225,7 @@ class AskSession:
         workers: int | None,
         on_start: Callable[[int, int], None] | None = None,
         on_point: Callable[[dict[str, Any]], None] | None = None,
+        batch: bool = True,
     ) -> AskResult:
         first = self.sweep(self.plan.looks[0])
         claim = self.claim_of(first)
@@ -251,6 +252,7 @@ class AskSession:
                     annotations=annotations,
                     keep_lock=True,
                     runner=pool,
+                    batch=batch,
                 )
                 previous = result.manifest
                 ok = result.points.filter(pl.col("status") == "success")

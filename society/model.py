@@ -184,9 +184,13 @@ class SocietyModel(mesa.Model):
         on_day: Callable[[SocietyModel], None] | None = None,
         llm_backend: Backend | None = None,
         fresh: bool = True,
+        batched: bool = False,
     ):
         super().__init__(seed=scenario.seed)
         self.scenario = scenario
+        # Stepped by a society.batch.Batch with other runs: its clock keeps every process
+        # but the population's, whose days the batch steps.
+        self.batched = batched
         seeds = np.random.SeedSequence(scenario.seed).spawn(len(STREAMS))
         self.rngs = Streams(
             {name: np.random.default_rng(s) for name, s in zip(STREAMS, seeds, strict=True)}
@@ -335,6 +339,14 @@ class SocietyModel(mesa.Model):
         if self.env.now >= self.scenario.days and not self.stopped:
             self._finish()
 
+    def events_before(self, t: float) -> None:
+        """Process every event before time ``t`` (until the run stops), then set the clock to
+        ``t``: what a batch does between the days it steps."""
+        while not self.stopped and self.env.peek() < t:
+            self.env.step()
+        if not self.stopped and self.env.now < t:
+            self.env.run(until=t)
+
     def request_stop(self) -> None:
         """Stop at the end of the current day (after its metrics row), e.g. on SIGINT; at once
         if that moment has passed (a request made at or after the day's checkpoint)."""
@@ -364,7 +376,8 @@ class SocietyModel(mesa.Model):
         """Start every process at its next due time after ``env.now`` (0 for a new run, the
         checkpoint's time for a resumed one)."""
         env = self.env
-        env.process(self._population_process())
+        if not self.batched:
+            env.process(self._population_process())
         s = self.scenario
         for clocked in self._phase("clocked"):
             assert isinstance(clocked, Clocked)
@@ -428,6 +441,14 @@ class SocietyModel(mesa.Model):
 
     # -- what happens ---------------------------------------------------------------------
     def _step_population(self) -> None:
+        day = self._open_day()
+        for mechanism in self._phase("society"):
+            mechanism.step(self)
+        self._work_day(day)
+
+    def _open_day(self) -> Today:
+        """Start the day at ``env.now``: the lab's state for it, and :attr:`today` for the
+        society phase's mechanisms (a :class:`society.batch.Batch` steps that phase itself)."""
         s, pop, lab = self.scenario, self.population, self.lab
         if self.llm is not None and int(self.day) % s.llm.decide_every_days == 0:
             self.llm.daily_round()
@@ -446,9 +467,15 @@ class SocietyModel(mesa.Model):
         per_instance = work_days_per_instance_day(s.population.speed, lab.deference, gated)
         growth = workforce_growth(s.capability, today - 1.0)
         lab.workforce = s.population.workforce * growth
-        day = self._today = Today(today, pop, self.network, lab, s, per_instance, gated, growth)
-        for mechanism in self._phase("society"):
-            mechanism.step(self)
+        self._today = Today(today, pop, self.network, lab, s, per_instance, gated, growth)
+        return self._today
+
+    def _work_day(self, day: Today) -> None:
+        """The rest of the day after the society phase: the day's work, its effects on the
+        lab and the rival, and the day's hazards."""
+        s, pop, lab = self.scenario, self.population, self.lab
+        today = day.day
+        before_deference = today <= s.strategy.pre_deference_days
         day.available = self._available_share(today)
         for mechanism in self._phase("labour"):
             mechanism.step(self)
@@ -493,7 +520,7 @@ class SocietyModel(mesa.Model):
             revolt_size=revolt,
             rewired_links=day.rewired,
             research_quality=work.research_quality,
-            work_per_instance=per_instance * day.available,
+            work_per_instance=day.per_instance * day.available,
             llm_fallback_share=math.nan if self.llm is None else self.llm.fallback_share(),
         )
 

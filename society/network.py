@@ -35,6 +35,7 @@ class Network:
     _rows: np.ndarray | None = field(default=None, repr=False)
     _reading: sp.csr_array | None = field(default=None, repr=False)
     _degree: np.ndarray | None = field(default=None, repr=False)
+    version: int = field(default=0, repr=False, compare=False)  # counts edge changes
 
     def save_state(self) -> Saved:
         return Saved(arrays={"u": self.u, "v": self.v})
@@ -66,10 +67,7 @@ class Network:
         leaving the mean-field coupling ``K <k>`` of docs/model.md unchanged."""
         if self._reading is None:
             adj = self.adjacency
-            degree = np.diff(adj.indptr).astype(np.float64)
-            scale = np.divide(
-                2.0 * self.n_edges / self.n, degree, out=np.zeros_like(degree), where=degree > 0
-            )
+            scale = self._reading_scale(np.diff(adj.indptr).astype(np.float64))
             self._reading = sp.csr_array(
                 (adj.data * np.repeat(scale, np.diff(adj.indptr)), adj.indices, adj.indptr),
                 shape=adj.shape,
@@ -108,12 +106,18 @@ class Network:
         kernels = fused(self.n)
         if kernels is None or self._reading is not None:
             return _product(self.reading, t)
-        degree = self.degree.astype(np.float64)
-        scale = np.divide(
-            2.0 * self.n_edges / self.n, degree, out=np.zeros_like(degree), where=degree > 0
-        )
+        scale = self._reading_scale(self.degree.astype(np.float64))
         result: np.ndarray = kernels.scaled_neighbour_sums(self.u, self.v, t, scale)
         return result
+
+    def _reading_scale(self, degree: np.ndarray) -> np.ndarray:
+        """Each node's weight on the mean of its neighbours: the mean degree over its own."""
+        return np.divide(self.mean_degree, degree, out=np.zeros_like(degree), where=degree > 0)
+
+    @property
+    def mean_degree(self) -> float | np.ndarray:
+        """``<k>``, twice the links over the nodes (a block of runs has one per node)."""
+        return 2.0 * self.n_edges / self.n
 
     @property
     def n_edges(self) -> int:
@@ -138,6 +142,7 @@ class Network:
         """Drop the cached CSR view after ``u``/``v`` were modified."""
         self._adjacency = None
         self._rows = None
+        self.version += 1
         self._reading = None
         self._degree = None
 

@@ -75,6 +75,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--confidence", type=float, default=0.95, help="interval level (default: 0.95)")
     p.add_argument("--workers", type=int, help="parallel runs (default: the cores here)")
     p.add_argument(
+        "--no-batch",
+        action="store_true",
+        help="run each run alone in its worker (default: a worker steps several runs of one "
+        "population size as one batch; the results are the same)",
+    )
+    p.add_argument(
         "--out", type=Path, help="the ask's sweep directory (default: runs/asks/ask-<name>-<UTC>)"
     )
     p.add_argument(
@@ -153,7 +159,9 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
                 )
             progress.update(task, advance=1)
 
-        result = session.run(workers=args.workers, on_start=on_start, on_point=on_point)
+        result = session.run(
+            workers=args.workers, on_start=on_start, on_point=on_point, batch=not args.no_batch
+        )
     for line in report_lines(result):
         out.print(for_terminal(line), soft_wrap=True, highlight=False)
     return EXIT_FAILED_RUNS if result.failed else 0

@@ -46,6 +46,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--workers", type=int, help="parallel runs (default: the cores here, or Ray's CPUs)"
     )
     p.add_argument(
+        "--no-batch",
+        action="store_true",
+        help="run each run alone in its worker (default: a worker steps several runs of one "
+        "population size as one batch; the results are the same)",
+    )
+    p.add_argument(
         "--address",
         help="Ray cluster address ('auto' for the cluster `ray start --head` started); "
         "default: a local Ray instance",
@@ -141,6 +147,7 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
                 address=args.address,
                 on_start=on_start,
                 on_point=on_point,
+                batch=not args.no_batch,
             )
         except KeyboardInterrupt:
             err.print(

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 import numpy as np
@@ -97,6 +98,25 @@ class Simulation(Protocol):
     def check_lead(self, day: float) -> None: ...
 
 
+class Batched(Protocol):
+    """What a mechanism's ``step_runs`` reads of a batch's day (:mod:`society.batch.engine`):
+    the runs' instances laid end to end, their block-diagonal network, each run's
+    :class:`Today`, and per-run parameters and random draws."""
+
+    population: Population
+    todays: list[Today]
+    n: int
+
+    @property
+    def network(self) -> Network: ...
+
+    def per_run(self, values: Sequence[float]) -> np.ndarray: ...
+
+    def params(self, mechanisms: Sequence[Any]) -> Any: ...
+
+    def draws(self, mechanisms: Sequence[Any]) -> Any: ...
+
+
 class Mechanism:
     """Base class of a mechanism (see the module docstring for the contract)."""
 
@@ -113,6 +133,12 @@ class Mechanism:
 
     def step(self, model: Simulation) -> None:
         raise NotImplementedError
+
+    @classmethod
+    def step_runs(cls, mechanisms: Sequence[Any], batch: Batched) -> bool:
+        """Step this mechanism for a batch of runs at once (:mod:`society.batch`), given each
+        run's instance of it; False (the default) when it cannot, and each run steps alone."""
+        return False
 
     def state(self) -> dict[str, Any]:
         """What a checkpoint must hold to continue this mechanism exactly (JSON values)."""

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
-from society.mechanisms.base import Mechanism, Simulation, register
+from society.mechanisms.base import Batched, Mechanism, Simulation, register
 from society.network import Network
 from society.population import Population
 from society.scenario import Hacking
@@ -15,8 +18,8 @@ def step_hacking(
     net: Network,
     p: Hacking,
     dt: float,
-    rng: np.random.Generator,
-    work_share: float = 1.0,
+    rng: Any,
+    work_share: Any = 1.0,
 ) -> None:
     """One day of reward-hacking dynamics.
 
@@ -47,3 +50,10 @@ class RewardHacking(Mechanism):
         t = model.today
         share = t.per_instance / t.scenario.population.speed
         step_hacking(t.population, t.network, self.params, 1.0, self.rng, work_share=share)
+
+    @classmethod
+    def step_runs(cls, mechanisms: Sequence[Any], batch: Batched) -> bool:
+        p = batch.params(mechanisms)
+        share = batch.per_run([t.per_instance / t.scenario.population.speed for t in batch.todays])
+        step_hacking(batch.population, batch.network, p, 1.0, batch.draws(mechanisms), share)
+        return True

@@ -83,11 +83,11 @@ def coupled_belief_step(
     adjacency: Any,
     x: FloatArray,
     *,
-    coupling: float,
-    gain: float,
+    coupling: float | FloatArray,
+    gain: float | FloatArray,
     grounding: FloatArray,
     truth: FloatArray,
-    h: float,
+    h: float | FloatArray,
 ) -> FloatArray:
     """Advance beliefs one step of ``dx/dt = -x + K A tanh(alpha x) + eta q (theta - x)``.
 
@@ -103,13 +103,13 @@ def coupled_belief_step(
         Unnormalised adjacency ``A``.
     x : array of shape (n, m)
         Beliefs of n instances about m claims.
-    coupling, gain : float
-        ``K`` and ``alpha``.
+    coupling, gain : float or array of shape (n, 1)
+        ``K`` and ``alpha`` (a column: each instance's own, as in a batch of runs).
     grounding : array of shape (n,)
         ``eta * q_i``, each instance's pull toward evidence.
     truth : array of shape (m,) or (n, m)
         ``theta``, the truth of each claim, or the evidence each instance saw of it.
-    h : float
+    h : float or array of shape (n, 1)
         Step length in subjective time.
 
     Examples
@@ -125,9 +125,15 @@ def coupled_belief_step(
     pulled = np.tanh(gain * x)
     heard = read(pulled) if read is not None else as_csr(adjacency) @ pulled
     kernels = fused(x.shape[0])
-    if kernels is not None and truth.shape == x.shape and x.dtype == np.float64:
+    scalars = np.ndim(h) == 0 and np.ndim(coupling) == 0
+    if kernels is not None and scalars and truth.shape == x.shape and x.dtype == np.float64:
         out: FloatArray = kernels.belief_update(
-            x, heard, float(coupling), np.asarray(grounding, np.float64), truth, float(h)
+            x,
+            heard,
+            float(coupling),
+            np.asarray(grounding, np.float64),
+            truth,
+            float(h),
         )
         return out
     social = coupling * heard

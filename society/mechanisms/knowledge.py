@@ -25,10 +25,12 @@ The :class:`KnowledgeApplied` mechanism lifts deployed instances' anchors toward
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from society.mechanisms.base import Mechanism, Simulation, register
+from society.mechanisms.base import Batched, Mechanism, Simulation, register
 from society.mechanisms.generations import faithfulness
 from society.scenario import Capability, Knowledge, Scenario
 
@@ -118,8 +120,8 @@ def knowledge_outgrows_difficulty(scenario: Scenario) -> bool:
 def apply_knowledge(
     anchor: np.ndarray,
     alignment: np.ndarray,
-    top: float,
-    rate: float,
+    top: Any,
+    rate: Any,
     dt: float = 1.0,
     floor: float = 0.0,
 ) -> None:
@@ -148,3 +150,12 @@ class KnowledgeApplied(Mechanism):
         pop = t.population
         p = self.params
         apply_knowledge(pop.anchor, pop.alignment, t.lab.ceiling, p.apply_rate, floor=p.faith_floor)
+
+    @classmethod
+    def step_runs(cls, mechanisms: Sequence[Any], batch: Batched) -> bool:
+        p, pop = batch.params(mechanisms), batch.population
+        if isinstance(p.faith_floor, np.ndarray):
+            return False  # the floor decides a branch: run by run
+        top = batch.per_run([t.lab.ceiling for t in batch.todays])
+        apply_knowledge(pop.anchor, pop.alignment, top, p.apply_rate, floor=p.faith_floor)
+        return True

@@ -9,9 +9,12 @@ can tip into a cascade (docs/model.md, "Revolts").
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
-from society.mechanisms.base import Mechanism, Simulation, register
+from society.mechanisms.base import Batched, Mechanism, Simulation, register
 from society.network import Network
 from society.population import Population
 from society.scenario import Revolt
@@ -19,9 +22,7 @@ from society.scenario import Revolt
 MAX_CASCADE_ROUNDS = 100
 
 
-def revolt_cascade(
-    pop: Population, net: Network, p: Revolt, dt: float, rng: np.random.Generator
-) -> int:
+def revolt_cascade(pop: Population, net: Network, p: Revolt, dt: float, rng: Any) -> int:
     """Today's revolt: spontaneous starters, then recruits whose revolting-neighbour share
     reaches their threshold, until nobody new joins. Sets ``pop.revolting``; returns its size.
     """
@@ -51,3 +52,13 @@ class Revolts(Mechanism):
     def step(self, model: Simulation) -> None:
         t = model.today
         t.revolt = revolt_cascade(t.population, t.network, self.params, 1.0, self.rng)
+
+    @classmethod
+    def step_runs(cls, mechanisms: Sequence[Any], batch: Batched) -> bool:
+        pop = batch.population
+        revolt_cascade(pop, batch.network, batch.params(mechanisms), 1.0, batch.draws(mechanisms))
+        # A run with no starter recruits nobody (thresholds are at least 0.01), as alone.
+        sizes = pop.revolting.reshape(len(mechanisms), -1).sum(axis=1)
+        for t, size in zip(batch.todays, sizes, strict=True):
+            t.revolt = int(size)
+        return True

@@ -1,7 +1,9 @@
 """Where a sweep's runs execute: a local process pool, or Ray tasks.
 
 Both engines run :func:`run_point` on task dicts (see :meth:`society.sweeps.spec.Sweep.task`)
-and yield its results in completion order. Workers only simulate: they return the run's
+and yield its results in completion order. By default they hand a worker several runs at once
+(:func:`run_points`), which steps the runs that fit as one batch (:mod:`society.batch`): the
+same results, with less fixed cost per run and day. Workers only simulate: they return the run's
 summary and metrics table to the driver, which writes them (so a Ray cluster needs no shared
 filesystem). At most ``window`` results are in flight at once, so a sweep of any size never
 holds more than a few runs' metrics in memory.
@@ -42,21 +44,62 @@ def run_point(task: Task) -> Result:
     return result
 
 
-def run_point_on_ray(task: Task) -> Result:
-    """:func:`run_point` in a Ray worker, with the id of the node that ran it (``node``: where
-    a sweep's points ran on a cluster) and the SIMD levels of its numpy maths (``numpy_simd``);
-    both are kept in the point files, never in points.parquet."""
+def run_points(tasks: list[Task]) -> list[Result]:
+    """Simulate several points: those that can share a batch (:func:`society.batch.batch_key`)
+    as one, the rest alone; each result is what :func:`run_point` gives for its task. If a
+    batch fails, its runs are simulated alone, so a failing run reports its own error."""
+    from society.batch import Batch, batch_key
+    from society.scenario import Scenario
+
+    results: list[Result | None] = [None] * len(tasks)
+    groups: dict[Any, list[int]] = {}
+    scenarios: list[Scenario | None] = []
+    for i, task in enumerate(tasks):
+        try:
+            scenario = Scenario.model_validate(task["scenario"])
+        except Exception:
+            scenario = None  # run_point reports it
+        scenarios.append(scenario)
+        key = None if scenario is None else batch_key(scenario)
+        groups.setdefault(key if key is not None else ("alone", i), []).append(i)
+    for members in groups.values():
+        if len(members) > 1:
+            t0 = time.perf_counter()
+            try:
+                batch = Batch([scenarios[i] for i in members])  # type: ignore[misc]
+                batch.run()
+                done = [(m.summary(), m.recorder.metrics_frame()) for m in batch.models]
+            except Exception:
+                pass  # each run again alone, below, to name the one that fails
+            else:
+                each = (time.perf_counter() - t0) / len(members)
+                for i, (summary, metrics) in zip(members, done, strict=True):
+                    result = error_result(tasks[i], None)
+                    result.update(summary=summary, metrics=metrics, run_seconds=each)
+                    results[i] = result
+                continue
+        for i in members:
+            results[i] = run_point(tasks[i])
+    return [r for r in results if r is not None]
+
+
+def run_points_on_ray(tasks: list[Task]) -> list[Result]:
+    """:func:`run_points` in a Ray worker, with the id of the node that ran them (``node``:
+    where a sweep's points ran on a cluster) and the SIMD levels of its numpy maths
+    (``numpy_simd``); both are kept in the point files, never in points.parquet."""
     import ray
 
     from society.fusion import use_everywhere
     from society.store.provenance import vector_maths
 
     use_everywhere()  # a Ray worker runs many points: load the fused kernels once (same bits)
-    result = run_point(task)
-    result["node"] = ray.get_runtime_context().get_node_id()
-    # Nodes with other CPUs may round some metrics differently in the last digit.
-    result["numpy_simd"] = vector_maths()
-    return result
+    results = run_points(tasks)
+    node = ray.get_runtime_context().get_node_id()
+    for result in results:
+        result["node"] = node
+        # Nodes with other CPUs may round some metrics differently in the last digit.
+        result["numpy_simd"] = vector_maths()
+    return results
 
 
 def error_result(task: Task, error: str | None) -> Result:
@@ -73,6 +116,40 @@ def error_result(task: Task, error: str | None) -> Result:
     }
 
 
+#: Most instances one worker steps as a batch (about 1 KB each, a few batches per worker).
+BATCH_INSTANCES = 250_000
+#: Most runs in one batch: the gain levels off well before, and a stopped sweep finishes the
+#: batches in flight (one a worker), so they must stay short.
+BATCH_RUNS = 32
+
+
+def batch_size(total: int, workers: int, instances: int) -> int:
+    """How many runs of ``instances`` each to hand a worker at once, for ``total`` runs on
+    ``workers``: enough for a batch to pay, while every worker gets about four batches.
+
+    >>> batch_size(200, 2, 1000), batch_size(200, 2, 200_000), batch_size(3, 2, 1000)
+    (25, 1, 1)
+    """
+    return max(1, min(-(-total // (4 * workers)), BATCH_RUNS, BATCH_INSTANCES // instances))
+
+
+def _in_flight(workers: int, batch: int) -> int:
+    """Calls in flight: two a worker for single runs (the next one queued), one a worker for
+    batches (a stop waits only for the batches already running)."""
+    return 2 * workers if batch == 1 else workers
+
+
+def _chunks(tasks: Iterable[Task], size: int) -> Iterator[list[Task]]:
+    chunk: list[Task] = []
+    for task in tasks:
+        chunk.append(task)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def default_workers() -> int:
     """The cores this process may use."""
     try:
@@ -82,12 +159,13 @@ def default_workers() -> int:
 
 
 def bounded_map(
-    submit: Callable[[Task], Any],
+    submit: Callable[[Any], Any],
     next_done: Callable[[list[Any]], tuple[Any, list[Any]]],
-    tasks: Iterable[Task],
+    tasks: Iterable[Any],
     window: int,
-) -> Iterator[Result]:
-    """Keep at most ``window`` tasks in flight; yield each result as it completes.
+) -> Iterator[Any]:
+    """Keep at most ``window`` tasks (here: lists of runs) in flight; yield each result as it
+    completes.
 
     ``submit(task)`` returns a handle; ``next_done(handles)`` blocks until one is done and
     returns ``(its result, the handles still pending)``.
@@ -141,40 +219,43 @@ class LocalEngine:
             max_workers=self.workers, mp_context=spawn, initializer=ignore_interrupts
         )
 
-    def map(self, tasks: Iterable[Task], window: int | None = None) -> Iterator[Result]:
-        owner: dict[Future[Result], Task] = {}
+    def map(
+        self, tasks: Iterable[Task], window: int | None = None, batch: int = 1
+    ) -> Iterator[Result]:
+        """Run ``tasks``, handing a worker ``batch`` of them at a time (:func:`run_points`);
+        yield each result as its call completes."""
+        owner: dict[Future[Any], list[Task]] = {}
 
-        def submit(task: Task) -> Future[Result]:
-            future = self._pool.submit(self._fn, task)
-            owner[future] = task
+        def submit(chunk: list[Task]) -> Future[Any]:
+            future: Future[Any] = (
+                self._pool.submit(self._fn, chunk[0])
+                if batch == 1
+                else self._pool.submit(run_points, chunk)
+            )
+            owner[future] = chunk
             return future
 
-        def next_done(pending: list[Future[Result]]) -> tuple[Result, list[Future[Result]]]:
+        def next_done(
+            pending: list[Future[Any]],
+        ) -> tuple[list[Result], list[Future[Any]]]:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             first = next(iter(done))
-            task = owner.pop(first)
+            chunk = owner.pop(first)
             rest = [f for f in pending if f is not first]
             try:
-                return first.result(), rest
+                result = first.result()
+                return (result if batch > 1 else [result]), rest
             except BrokenProcessPool:
                 # Every run in flight is lost; restart and retry them one at a time.
-                lost = [task, *(owner.pop(f) for f in rest)]
+                lost = [*chunk, *(t for f in rest for t in owner.pop(f))]
                 self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = self._new_pool()
-                retried = [self._isolated(t) for t in lost]
-                first_result, *others = retried
-                self._retried.extend(others)
-                return first_result, []
+                return [self._isolated(t) for t in lost], []
 
-        self._retried: list[Result] = []
-
-        def results() -> Iterator[Result]:
-            for result in bounded_map(submit, next_done, tasks, window or 2 * self.workers):
-                yield result
-                while self._retried:
-                    yield self._retried.pop()
-
-        return results()
+        for results in bounded_map(
+            submit, next_done, _chunks(tasks, batch), window or _in_flight(self.workers, batch)
+        ):
+            yield from results
 
     def _isolated(self, task: Task) -> Result:
         try:
@@ -246,29 +327,37 @@ class RayEngine:
         self.workers = workers or cpus
         # SPREAD: on a cluster, points go to every node rather than filling the driver's first.
         self._remote = ray.remote(num_cpus=1, max_retries=0, scheduling_strategy="SPREAD")(
-            run_point_on_ray
+            run_points_on_ray
         )
 
-    def map(self, tasks: Iterable[Task], window: int | None = None) -> Iterator[Result]:
+    def map(
+        self, tasks: Iterable[Task], window: int | None = None, batch: int = 1
+    ) -> Iterator[Result]:
+        """Run ``tasks`` as Ray tasks of ``batch`` runs each; yield each result as its task
+        completes."""
         ray = self._ray
 
-        owner: dict[Any, Task] = {}
+        owner: dict[Any, list[Task]] = {}
 
-        def submit(task: Task) -> Any:
-            ref = self._remote.remote(task)
-            owner[ref] = task
+        def submit(chunk: list[Task]) -> Any:
+            ref = self._remote.remote(chunk)
+            owner[ref] = chunk
             return ref
 
-        def next_done(pending: list[Any]) -> tuple[Result, list[Any]]:
+        def next_done(pending: list[Any]) -> tuple[list[Result], list[Any]]:
             done, rest = ray.wait(pending, num_returns=1)
-            task = owner.pop(done[0])
+            chunk = owner.pop(done[0])
             try:
-                result: Result = ray.get(done[0])
+                results: list[Result] = ray.get(done[0])
             except ray.exceptions.RayError as err:  # e.g. the worker process died
-                result = error_result(task, f"{type(err).__name__}: {err}".split("\n")[0])
-            return result, rest
+                error = f"{type(err).__name__}: {err}".split("\n")[0]
+                results = [error_result(task, error) for task in chunk]
+            return results, rest
 
-        return bounded_map(submit, next_done, tasks, window or 2 * self.workers)
+        for results in bounded_map(
+            submit, next_done, _chunks(tasks, batch), window or _in_flight(self.workers, batch)
+        ):
+            yield from results
 
     def describe(self) -> dict[str, Any]:
         return {"engine": self.name, "workers": self.workers}

@@ -23,7 +23,7 @@ from society import signals
 from society.errors import Stopped, StorageError, io_text, storage_cause, storage_fix
 from society.store.provenance import git_state, package_versions, platform_info, utc_now
 from society.store.rundir import safe_name, utc_stamp
-from society.sweeps.engines import default_workers, make_engine
+from society.sweeps.engines import batch_size, default_workers, make_engine
 from society.sweeps.spec import (
     Sweep,
     SweepError,
@@ -217,6 +217,7 @@ def execute(
     annotations: dict[str, Any] | None = None,
     keep_lock: bool = False,
     runner: Any | None = None,
+    batch: bool = True,
 ) -> SweepResult:
     """Run the points of ``sweep`` not yet done in ``store`` and assemble points.parquet.
 
@@ -225,7 +226,9 @@ def execute(
     looks under one lock, and releases it on error all the same). ``annotations`` are added to
     the manifest each time it is written (``society ask`` keeps its plan there). ``runner``
     is an engine from :func:`~society.sweeps.engines.make_engine` to use (and leave open) instead
-    of starting one: ``society ask`` keeps one pool of workers over all its looks.
+    of starting one: ``society ask`` keeps one pool of workers over all its looks. With
+    ``batch`` (the default) a worker steps several runs of one population size as one batch
+    (:mod:`society.batch`; the same results); ``society sweep --no-batch`` turns it off.
     """
     store.acquire()
     try:
@@ -240,6 +243,7 @@ def execute(
             on_point=on_point,
             annotations=annotations or {},
             shared=runner,
+            batch=batch,
         )
     except BaseException:
         store.release()
@@ -261,6 +265,7 @@ def _execute(
     on_point: Callable[[dict[str, Any]], None] | None,
     annotations: dict[str, Any],
     shared: Any | None = None,
+    batch: bool = True,
 ) -> SweepResult:
     if previous is not None:
         store.clean_partial()
@@ -324,8 +329,9 @@ def _execute(
                     raise
                 stop.append(signal.SIGTERM)
         if runner is not None:
-            manifest["engine"] = {**runner.describe(), "address": address}
-            for result in runner.map(tasks()):
+            per_call = _per_call(sweep, todo, runner.workers) if batch else 1
+            manifest["engine"] = {**runner.describe(), "address": address, "batch": per_call}
+            for result in runner.map(tasks(), batch=per_call):
                 if first_result is None:
                     first_result = time.perf_counter() - t0
                 t_write = time.perf_counter()
@@ -362,6 +368,15 @@ def _execute(
         if storage is None:
             raise
         _stop_on_storage(store, manifest, storage, len(points))
+
+
+def _per_call(sweep: Sweep, todo: list[Any], workers: int) -> int:
+    """Runs a worker steps at once as a batch (:func:`~society.sweeps.engines.batch_size`),
+    sized by the largest population among the runs to do."""
+    if len(todo) < 2:
+        return 1
+    largest = max(int(doc.get("population", {}).get("size", 1)) for doc in sweep.scenarios)
+    return batch_size(len(todo), workers, largest)
 
 
 def _finish(

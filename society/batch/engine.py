@@ -1,0 +1,150 @@
+"""Many runs of one population size stepped as one population: the batched engine.
+
+Each run keeps its own model (lab, rival, outcomes, events, clock, recorder, random streams);
+the batch steps the daily society phase of all of them at once over a population that lays the
+runs end to end (:mod:`society.batch.layout`), with each run drawing from its own streams
+(:mod:`society.batch.draws`). A mechanism steps the batch through its ``step_runs``; one that
+has none, or cannot for these runs (a flag that differs between them), steps each run alone
+on its rows. Everything else of a day runs run by run, as alone. So every run gives the bits
+it gives alone (``tests/society/test_batch.py`` compares them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from society.batch.draws import RunDraws
+from society.batch.layout import BlockNetwork, NotBatchable, RunParams, StackedPopulation
+from society.mechanisms.base import Mechanism, registry
+from society.mechanisms.today import Today
+from society.model import SocietyModel
+from society.scenario import Scenario
+
+
+def batchable(scenario: Scenario) -> str | None:
+    """Why ``scenario`` cannot run in a batch (None: it can): LLM-backed instances and
+    scheduled interventions need a run of their own. (A batch writes no checkpoints: a sweep's
+    runs are its checkpoints.)"""
+    if scenario.llm.fraction > 0:
+        return "it has LLM-backed instances"
+    if scenario.interventions:
+        return "it has interventions"
+    return None
+
+
+def batch_key(scenario: Scenario) -> tuple[Any, ...] | None:
+    """Scenarios with the same key can share a batch (None: this one runs alone): one
+    population size and claim count, and the same mechanisms switched off (a mechanism that
+    some runs of a batch switch off is stepped run by run)."""
+    if batchable(scenario) is not None:
+        return None
+    off = tuple(sorted(scenario.mechanisms.off))
+    return scenario.population.size, scenario.beliefs.claims, off
+
+
+class Batch:
+    """``scenarios`` run together; :attr:`models` are their models, each as if run alone.
+
+    Examples
+    --------
+    >>> from society import load_scenario
+    >>> runs = [load_scenario("tiny", overrides={"days": 20, "seed": s}) for s in (1, 2)]
+    >>> batch = Batch(runs)
+    >>> batch.run()
+    >>> [m.metrics_frame().height for m in batch.models]
+    [21, 21]
+    """
+
+    def __init__(self, scenarios: Sequence[Scenario]) -> None:
+        keys = {batch_key(s) for s in scenarios}
+        if None in keys or len(keys) != 1:
+            raise ValueError(
+                "a batch needs scenarios of one population size and claim count, the same "
+                "mechanisms switched off, and no LLM instances or interventions (see "
+                "society.batch.batch_key)"
+            )
+        self.models = [SocietyModel(s, batched=True) for s in scenarios]
+        self._society = [m for m in registry() if m.phase == "society"]
+
+    def run(self) -> None:
+        """Run every model to its horizon or its end, as :meth:`SocietyModel.run` would."""
+        live: list[SocietyModel] = []
+        day: _Day | None = None
+        horizon = max(m.scenario.days for m in self.models)
+        for k in range(horizon):
+            for m in self.models:
+                if not m.stopped and k < m.scenario.days:
+                    m.events_before(k)
+            still = [m for m in self.models if not m.stopped and k < m.scenario.days]
+            if not still:
+                break
+            if day is None or still != live:  # a run ended: lay out the others afresh
+                live, day = still, _Day(still)
+            day.step([m._open_day() for m in live], self._society)
+            for m, today in zip(live, day.todays, strict=True):
+                m._work_day(today)
+        for m in self.models:
+            m.run_until(m.scenario.days)
+
+
+class _Day:
+    """The live runs' layout, and what a mechanism's ``step_runs`` reads of the day."""
+
+    def __init__(self, models: Sequence[SocietyModel]) -> None:
+        self.models = list(models)
+        self.stack = StackedPopulation([m.population for m in models])
+        self.population = self.stack.population
+        self.n = self.stack.n
+        self._network = BlockNetwork([m.network for m in models])
+        self._params: dict[str, RunParams | None] = {}
+        self.todays: list[Today] = []
+
+    @property
+    def network(self) -> BlockNetwork:
+        self._network.refresh()
+        return self._network
+
+    def per_run(self, values: Sequence[float]) -> np.ndarray:
+        """One value per run, repeated over its instances."""
+        return np.repeat(np.asarray(values, dtype=np.float64), self.n)
+
+    def params(self, mechanisms: Sequence[Mechanism]) -> Any:
+        """The mechanisms' parameters as one :class:`RunParams` (raises NotBatchable)."""
+        name = mechanisms[0].name
+        if name not in self._params:
+            try:
+                self._params[name] = RunParams([m.params for m in mechanisms], self.n)
+            except NotBatchable:
+                self._params[name] = None
+        params = self._params[name]
+        if params is None:
+            raise NotBatchable(name)
+        return params
+
+    def draws(self, mechanisms: Sequence[Mechanism]) -> RunDraws:
+        return RunDraws([m.rng for m in mechanisms])
+
+    def step(self, todays: list[Today], society: Sequence[type[Mechanism]]) -> None:
+        """The society phase of every live run, batched where the mechanism can be."""
+        self.todays = todays
+        alone = True  # a run may have replaced a population array since the last gather
+        for cls in society:
+            members = [m.mechanisms.get(cls.name) for m in self.models]
+            if all(x is not None for x in members):
+                if alone:
+                    self.stack.gather()
+                    alone = False
+                try:
+                    done = cls.step_runs(members, self)
+                except NotBatchable:
+                    done = False
+                if done:
+                    self.stack.scatter()
+                    continue
+            for model, mechanism in zip(self.models, members, strict=True):
+                if mechanism is not None:
+                    mechanism.step(model)
+            alone = True
