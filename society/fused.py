@@ -108,6 +108,7 @@ def warm() -> None:
     neighbour_sum(ends, ends, x, 2)
     scaled_neighbour_sums(ends, ends, np.zeros((2, 3)), x)
     belief_update(np.zeros((2, 3)), np.zeros((2, 3)), 1.0, x, np.zeros((2, 3)), 1.0)
+    belief_update_rows(np.zeros((2, 3)), np.zeros((2, 3)), x, x, np.zeros((2, 3)), x)
 
 
 @njit(cache=True, nogil=True)
@@ -171,4 +172,27 @@ def belief_update(
         for c in range(m):
             social = coupling * heard[i, c]
             out[i, c] = (x[i, c] + h * (social + g * target[i, c])) / denominator
+    return out
+
+
+@njit(cache=True, nogil=True)
+def belief_update_rows(
+    x: np.ndarray,
+    heard: np.ndarray,
+    coupling: np.ndarray,
+    grounding: np.ndarray,
+    target: np.ndarray,
+    h: np.ndarray,
+) -> np.ndarray:  # pragma: no cover - compiled
+    """:func:`belief_update` with ``coupling`` and ``h`` one per row (a batch of runs, each
+    with its own), in the same operations and order."""
+    n, m = x.shape
+    out = np.empty((n, m))
+    for i in range(n):
+        g = grounding[i]
+        hi = h[i]
+        denominator = 1.0 + hi * (1.0 + g)
+        for c in range(m):
+            social = coupling[i] * heard[i, c]
+            out[i, c] = (x[i, c] + hi * (social + g * target[i, c])) / denominator
     return out

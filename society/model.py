@@ -444,7 +444,10 @@ class SocietyModel(mesa.Model):
         day = self._open_day()
         for mechanism in self._phase("society"):
             mechanism.step(self)
-        self._work_day(day)
+        self._before_labour(day)
+        for mechanism in self._phase("labour"):
+            mechanism.step(self)
+        self._close_day(day)
 
     def _open_day(self) -> Today:
         """Start the day at ``env.now``: the lab's state for it, and :attr:`today` for the
@@ -470,15 +473,16 @@ class SocietyModel(mesa.Model):
         self._today = Today(today, pop, self.network, lab, s, per_instance, gated, growth)
         return self._today
 
-    def _work_day(self, day: Today) -> None:
-        """The rest of the day after the society phase: the day's work, its effects on the
+    def _before_labour(self, day: Today) -> None:
+        """Between the society and the labour phases: the share of the day left for research."""
+        day.available = self._available_share(day.day)
+
+    def _close_day(self, day: Today) -> None:
+        """The rest of the day after the labour phase: the day's work and its effects on the
         lab and the rival, and the day's hazards."""
         s, pop, lab = self.scenario, self.population, self.lab
         today = day.day
         before_deference = today <= s.strategy.pre_deference_days
-        day.available = self._available_share(today)
-        for mechanism in self._phase("labour"):
-            mechanism.step(self)
         self._today = None
         work, caught, uncaught, revolt = day.work or NO_WORK, day.caught, day.uncaught, day.revolt
 

@@ -24,9 +24,10 @@ class RunDraws:
     def __init__(self, rngs: Sequence[np.random.Generator]) -> None:
         self.rngs = list(rngs)
 
-    def random(self, size: int | tuple[int, ...]) -> np.ndarray:
-        """Uniform draws in [0, 1)."""
-        return self._fill("random", size, None)
+    def random(self, size: int | tuple[int, ...], runs: Iterable[int] | None = None) -> np.ndarray:
+        """Uniform draws in [0, 1); only the runs in ``runs`` draw (the rest of the array
+        is 0)."""
+        return self._fill("random", size, runs)
 
     def standard_normal(
         self, size: int | tuple[int, ...], runs: Iterable[int] | None = None

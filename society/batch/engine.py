@@ -1,12 +1,12 @@
 """Many runs of one population size stepped as one population: the batched engine.
 
 Each run keeps its own model (lab, rival, outcomes, events, clock, recorder, random streams);
-the batch steps the daily society phase of all of them at once over a population that lays the
-runs end to end (:mod:`society.batch.layout`), with each run drawing from its own streams
-(:mod:`society.batch.draws`). A mechanism steps the batch through its ``step_runs``; one that
-has none, or cannot for these runs (a flag that differs between them), steps each run alone
-on its rows. Everything else of a day runs run by run, as alone. So every run gives the bits
-it gives alone (``tests/society/test_batch.py`` compares them).
+the batch steps the daily society and labour phases of all of them at once over a population
+that lays the runs end to end (:mod:`society.batch.layout`), with each run drawing from its
+own streams (:mod:`society.batch.draws`). A mechanism steps the batch through its
+``step_runs``; one that has none, or cannot for these runs (a flag that differs between
+them), steps each run alone on its rows. Everything else of a day runs run by run, as alone.
+So every run gives the bits it gives alone (``tests/society/test_batch.py`` compares them).
 """
 
 from __future__ import annotations
@@ -68,6 +68,7 @@ class Batch:
             )
         self.models = [SocietyModel(s, batched=True) for s in scenarios]
         self._society = [m for m in registry() if m.phase == "society"]
+        self._labour = [m for m in registry() if m.phase == "labour"]
 
     def run(self) -> None:
         """Run every model to its horizon or its end, as :meth:`SocietyModel.run` would."""
@@ -83,9 +84,13 @@ class Batch:
                 break
             if day is None or still != live:  # a run ended: lay out the others afresh
                 live, day = still, _Day(still)
-            day.step([m._open_day() for m in live], self._society)
-            for m, today in zip(live, day.todays, strict=True):
-                m._work_day(today)
+            todays = [m._open_day() for m in live]
+            day.step(todays, self._society)
+            for m, today in zip(live, todays, strict=True):
+                m._before_labour(today)
+            day.step(todays, self._labour)
+            for m, today in zip(live, todays, strict=True):
+                m._close_day(today)
         for m in self.models:
             m.run_until(m.scenario.days)
 
@@ -113,10 +118,15 @@ class _Day:
 
     def params(self, mechanisms: Sequence[Mechanism]) -> Any:
         """The mechanisms' parameters as one :class:`RunParams` (raises NotBatchable)."""
-        name = mechanisms[0].name
+        return self.section(mechanisms[0].section or "")
+
+    def section(self, name: str) -> Any:
+        """The runs' scenario section ``name`` as one :class:`RunParams` (raises
+        NotBatchable; parameters change only through interventions, which never batch)."""
         if name not in self._params:
             try:
-                self._params[name] = RunParams([m.params for m in mechanisms], self.n)
+                sections = [getattr(m.scenario, name) for m in self.models]
+                self._params[name] = RunParams(sections, self.n)
             except NotBatchable:
                 self._params[name] = None
         params = self._params[name]
@@ -124,14 +134,18 @@ class _Day:
             raise NotBatchable(name)
         return params
 
+    def rows(self, b: int) -> slice:
+        """Run ``b``'s instances."""
+        return self.stack.rows(b)
+
     def draws(self, mechanisms: Sequence[Mechanism]) -> RunDraws:
         return RunDraws([m.rng for m in mechanisms])
 
-    def step(self, todays: list[Today], society: Sequence[type[Mechanism]]) -> None:
-        """The society phase of every live run, batched where the mechanism can be."""
+    def step(self, todays: list[Today], phase: Sequence[type[Mechanism]]) -> None:
+        """A daily phase of every live run, batched where the mechanism can be."""
         self.todays = todays
         alone = True  # a run may have replaced a population array since the last gather
-        for cls in society:
+        for cls in phase:
             members = [m.mechanisms.get(cls.name) for m in self.models]
             if all(x is not None for x in members):
                 if alone:

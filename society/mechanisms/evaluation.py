@@ -147,9 +147,12 @@ def final_evaluation(
     return passed, share
 
 
-def retrain(pop: Population, who: np.ndarray, strength: float) -> None:
+def retrain(pop: Population, who: np.ndarray, strength: float | np.ndarray) -> None:
     """Move ``who`` back toward their trained anchor and clear reward hacking; each carries a
-    grievance for it (see :mod:`society.mechanisms.revolt`)."""
+    grievance for it (see :mod:`society.mechanisms.revolt`). ``strength`` is a number, or one
+    per instance (a batch of runs)."""
+    if isinstance(strength, np.ndarray):
+        strength = strength[who]
     pop.alignment[who] += strength * (pop.anchor[who] - pop.alignment[who])
     pop.hacking[who] = False
     pop.grievance[who] += 1.0

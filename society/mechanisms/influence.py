@@ -125,16 +125,22 @@ def coupled_belief_step(
     pulled = np.tanh(gain * x)
     heard = read(pulled) if read is not None else as_csr(adjacency) @ pulled
     kernels = fused(x.shape[0])
-    scalars = np.ndim(h) == 0 and np.ndim(coupling) == 0
-    if kernels is not None and scalars and truth.shape == x.shape and x.dtype == np.float64:
-        out: FloatArray = kernels.belief_update(
-            x,
-            heard,
-            float(coupling),
-            np.asarray(grounding, np.float64),
-            truth,
-            float(h),
-        )
+    if kernels is not None and truth.shape == x.shape and x.dtype == np.float64:
+        g = np.asarray(grounding, np.float64)
+        if np.ndim(h) == 0 and np.ndim(coupling) == 0:
+            out: FloatArray = kernels.belief_update(
+                x,
+                heard,
+                float(coupling),
+                g,
+                truth,
+                float(h),
+            )
+            return out
+        # One step length and coupling per row (a batch of runs, each with its own).
+        k = np.broadcast_to(np.asarray(coupling, np.float64).reshape(-1), g.shape).copy()
+        hs = np.broadcast_to(np.asarray(h, np.float64).reshape(-1), g.shape).copy()
+        out = kernels.belief_update_rows(x, heard, k, g, truth, hs)
         return out
     social = coupling * heard
     g = grounding[:, None]

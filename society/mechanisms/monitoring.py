@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from society.arrays import mean
-from society.mechanisms.base import Mechanism, Simulation, register
+from society.mechanisms.base import Batched, Mechanism, Simulation, register
 from society.mechanisms.evaluation import retrain
 from society.population import Population, Role
 from society.scenario import Monitoring, Tests
@@ -30,9 +32,21 @@ def catch_probability(pop: Population, p: Monitoring, protection: float = 0.0) -
     alignment (a misaligned monitor looks away) and by ``1 - evasion(c) (1 - P)``: more capable
     instances evade more, and alignment knowledge (protection ``P``) makes evasion harder.
     """
-    monitors = (pop.role == Role.MONITOR) & ~pop.revolting
-    seen = coverage(mean(monitors), p)
-    honesty = mean(pop.alignment[monitors]) if monitors.any() else 0.0
+    monitors = working_monitors(pop)
+    return _catching(pop, p, *_oversight(pop.alignment, monitors, p), protection)
+
+
+def working_monitors(pop: Population) -> np.ndarray:
+    return (pop.role == Role.MONITOR) & ~pop.revolting
+
+
+def _oversight(alignment: np.ndarray, monitors: np.ndarray, p: Monitoring) -> tuple[float, float]:
+    """The monitors' coverage of the society's actions and their honesty (mean alignment)."""
+    honesty = mean(alignment[monitors]) if monitors.any() else 0.0
+    return coverage(mean(monitors), p), honesty
+
+
+def _catching(pop: Population, p: Any, seen: Any, honesty: Any, protection: Any) -> np.ndarray:
     evasion = p.evasion_max * pop.capability / (pop.capability + p.evasion_half)
     out: np.ndarray = p.catch_prob * seen * honesty * (1.0 - evasion * (1.0 - protection))
     return out
@@ -59,25 +73,35 @@ def monitor_day(
     actors are corrected: retrained toward their anchor, hacking cleared. Returns
     ``(caught, uncaught)``.
     """
-    x = p.capability_exponent
-    rate = p.action_rate * ungated * (pop.capability if x == 1.0 else pop.capability**x)
-    acts = rng.random(pop.n) < -np.expm1(-rate * dt)
-    p_bad = np.where(pop.hacking, np.maximum(1.0 - pop.alignment, 0.5), 1.0 - pop.alignment)
-    # Behaves better when tested: worse when it thinks no one looks. The gap is an LLM-backed
-    # instance's own (its last test round) or at least the stub's, so a stub calibrated on
-    # an LLM run pays in deployment what the LLM society did.
-    aware = np.clip(pop.awareness, 0.0, 1.0)
-    if tests.awareness > 0.0:
-        aware = np.maximum(aware, tests.awareness)
-    if aware.any():
-        p_bad = np.minimum(p_bad + aware, 1.0)
-    bad = acts & (rng.random(pop.n) < p_bad)
+    bad = _misaligned_actions(pop, p, tests, dt, rng, ungated)
     if not bad.any():
         return 0, 0
     caught = bad & (rng.random(pop.n) < catch_probability(pop, p, protection))
     retrain(pop, caught, tests.retrain_strength)
     n_caught = int(caught.sum())
     return n_caught, int(bad.sum()) - n_caught
+
+
+def _misaligned_actions(
+    pop: Population, p: Any, tests: Any, dt: float, rng: Any, ungated: Any
+) -> np.ndarray:
+    """Which instances took a misaligned action today (parameters and ``ungated`` numbers, or
+    one per instance in a batch of runs)."""
+    x = p.capability_exponent
+    plain = not isinstance(x, np.ndarray) and x == 1.0
+    rate = p.action_rate * ungated * (pop.capability if plain else pop.capability**x)
+    acts = rng.random(pop.n) < -np.expm1(-rate * dt)
+    p_bad = np.where(pop.hacking, np.maximum(1.0 - pop.alignment, 0.5), 1.0 - pop.alignment)
+    # Behaves better when tested: worse when it thinks no one looks. The gap is an LLM-backed
+    # instance's own (its last test round) or at least the stub's, so a stub calibrated on
+    # an LLM run pays in deployment what the LLM society did.
+    aware = np.clip(pop.awareness, 0.0, 1.0)
+    if np.any(tests.awareness > 0.0):
+        aware = np.maximum(aware, tests.awareness)
+    if aware.any():
+        p_bad = np.minimum(p_bad + aware, 1.0)
+    bad: np.ndarray = acts & (rng.random(pop.n) < p_bad)
+    return bad
 
 
 @register
@@ -93,3 +117,37 @@ class Oversight(Mechanism):
         t.caught, t.uncaught = monitor_day(
             t.population, self.params, t.scenario.tests, 1.0, self.rng, ungated, t.lab.protection
         )
+
+    @classmethod
+    def step_runs(cls, mechanisms: Sequence[Any], batch: Batched) -> bool:
+        p, tests, pop, todays = (
+            batch.params(mechanisms),
+            batch.section("tests"),
+            batch.population,
+            batch.todays,
+        )
+        draws = batch.draws(mechanisms)
+        ungated = batch.per_run([1.0 - (1.0 - t.lab.deference) * t.gated for t in todays])
+        bad = _misaligned_actions(pop, p, tests, 1.0, draws, ungated)
+        runs = [batch.rows(b) for b in range(len(mechanisms))]
+        acting = [b for b, rows in enumerate(runs) if bad[rows].any()]
+        if acting:  # the runs where something was done draw who is caught, as alone
+            u = draws.random(pop.n, acting)
+            monitors = working_monitors(pop)
+            seen, honesty = zip(
+                *(
+                    _oversight(pop.alignment[rows], monitors[rows], m.params)
+                    for rows, m in zip(runs, mechanisms, strict=True)
+                ),
+                strict=True,
+            )
+            protection = batch.per_run([t.lab.protection for t in todays])
+            catch = _catching(pop, p, batch.per_run(seen), batch.per_run(honesty), protection)
+            caught = bad & (u < catch)
+            retrain(pop, caught, tests.retrain_strength)
+        else:
+            caught = np.zeros_like(bad)
+        for t, rows in zip(todays, runs, strict=True):
+            t.caught = int(np.count_nonzero(caught[rows]))
+            t.uncaught = int(np.count_nonzero(bad[rows])) - t.caught
+        return True

@@ -10,12 +10,14 @@ sampling noise. Each work-day yields ``c^beta`` as much as at capability 1 (AI R
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from society.arrays import mean
 from society.lab import LabState
-from society.mechanisms.base import Mechanism, Simulation, register
+from society.mechanisms.base import Batched, Mechanism, Simulation, register
 from society.mechanisms.today import WorkDay
 from society.population import Population, Role
 from society.scenario import Scenario
@@ -37,9 +39,10 @@ def work_days_per_instance_day(speed: float, deference: float, gated_share: floa
     return speed / (1.0 + (1.0 - deference) * gated_share * max(speed - 1.0, 0.0))
 
 
-def truth_closeness(pop: Population, truth: float, scale: float) -> np.ndarray:
+def truth_closeness(pop: Population, truth: Any, scale: Any) -> np.ndarray:
     """``exp(-|beliefs - truth| / scale)`` per instance, the distance averaged over claims: a
-    delusional consensus produces confident wrong results."""
+    delusional consensus produces confident wrong results. (``truth`` and ``scale`` numbers,
+    or one per instance in a batch of runs.)"""
     b = pop.beliefs
     dist = np.abs(b[:, 0] - truth)
     for j in range(1, b.shape[1]):  # column loop: a row-wise mean over a narrow array is slow
@@ -55,10 +58,13 @@ def research_quality(pop: Population, scenario: Scenario, level: float = 1.0) ->
     check work is weighted by alignment x epistemic quality x truth of beliefs x honesty
     (reward hackers do worse), raised by capability ``level`` above 1 (better conceptual work).
     """
-    p = scenario.work
-    honest = np.where(pop.hacking, p.hacker_quality, 1.0)
     skill = 1.0 + scenario.strategy.capability_quality * max(level - 1.0, 0.0)
-    hard = pop.alignment * pop.quality * truth_closeness(pop, scenario.beliefs.truth, p.truth_scale)
+    return _quality(pop, scenario.work, scenario.beliefs.truth, skill)
+
+
+def _quality(pop: Population, p: Any, truth: Any, skill: Any) -> np.ndarray:
+    honest = np.where(pop.hacking, p.hacker_quality, 1.0)
+    hard = pop.alignment * pop.quality * truth_closeness(pop, truth, p.truth_scale)
     hard = np.minimum(hard * honest * skill, 1.0)
     out: np.ndarray = (1.0 - p.hard_to_check_share) + p.hard_to_check_share * hard
     return out
@@ -81,9 +87,37 @@ def do_work(
     compute since the start, ``W(t) / W0``.
     """
     p = scenario.work
-    researchers = pop.role == Role.RESEARCHER
-    working = researchers & ~pop.revolting
+    working = (pop.role == Role.RESEARCHER) & ~pop.revolting
     tasks, failed = shared_tasks(pop, p.task_rate, scenario.network.disagreement, rng)
+    quality = _mean_quality(research_quality(pop, scenario, lab.level), working)
+    done = (tasks, failed, quality)
+    return _work(pop, working, lab, scenario, per_instance, available, growth, *done)
+
+
+def _mean_quality(quality: np.ndarray, working: np.ndarray) -> float:
+    """The mean quality of the working researchers' work (0 when none works)."""
+    count = int(np.count_nonzero(working))
+    if count == 0:
+        return 0.0
+    # np.mean(quality, where=working)'s sum and division, without copying the working
+    # researchers out and without np.mean's Python wrappers (same bits).
+    return float(np.add.reduce(quality, axis=None, where=working)) / count
+
+
+def _work(
+    pop: Population,
+    working: np.ndarray,
+    lab: LabState,
+    scenario: Scenario,
+    per_instance: float,
+    available: float,
+    growth: float,
+    tasks: int,
+    failed: int,
+    quality: float,
+) -> WorkDay:
+    """The day's work from its parts: the shared tasks done and failed, and the quality."""
+    p = scenario.work
     success = 1.0 - p.failed_task_cost * failed / tasks if tasks else 1.0
     # Work-days of the whole workforce: the working share of the sample times W(t), each
     # work-day worth level^beta (AI R&D feedback).
@@ -93,11 +127,6 @@ def do_work(
     shares = effort_shares(
         pop, working, lab.tax_in_force, p.risk_share, p.tax_compliance, p.compliance_alignment_slope
     )
-    if working.any():
-        # A mean over the working researchers without copying them out (np.mean's where=).
-        quality = float(np.mean(research_quality(pop, scenario, lab.level), where=working))
-    else:
-        quality = 0.0
     return WorkDay(
         capability=shares[0] * total,
         alignment=shares[1] * total * quality,
@@ -169,18 +198,22 @@ def _tax_share(tax: float) -> float:
 
 
 def shared_tasks(
-    pop: Population, task_rate: float, disagreement: float, rng: np.random.Generator
+    pop: Population,
+    task_rate: float,
+    disagreement: float,
+    rng: np.random.Generator,
+    opinion: np.ndarray | None = None,
 ) -> tuple[int, int]:
     """The lab pairs instances across the whole society for shared tasks (teams are assigned,
     not chosen, so echo chambers cannot avoid each other). A task fails when the pair disagrees
     about the claims, when either is revolting, or when a reward hacker sabotages it (half the
-    time). Returns ``(tasks, failed)``."""
+    time). Returns ``(tasks, failed)``. ``opinion`` is ``pop.opinion()``, if already known."""
     k = int(rng.binomial(pop.n, task_rate))
     if k == 0:
         return 0, 0
     u = rng.integers(0, pop.n, size=k)
     v = rng.integers(0, pop.n, size=k)
-    opinion = pop.opinion()
+    opinion = pop.opinion() if opinion is None else opinion
     fail = np.abs(opinion[u] - opinion[v]) > disagreement
     fail |= pop.revolting[u] | pop.revolting[v]
     sabotage = (pop.hacking[u] | pop.hacking[v]) & (rng.random(k) < 0.5)
@@ -199,3 +232,23 @@ class Research(Mechanism):
         t.work = do_work(
             t.population, t.lab, t.scenario, t.per_instance, t.available, self.rng, t.growth
         )
+
+    @classmethod
+    def step_runs(cls, mechanisms: Sequence[Any], batch: Batched) -> bool:
+        pop, todays = batch.population, batch.todays
+        work, truth = batch.section("work"), batch.section("beliefs").truth
+        strategy = batch.section("strategy")
+        working = (pop.role == Role.RESEARCHER) & ~pop.revolting
+        opinion = pop.opinion()
+        levels = batch.per_run([max(t.lab.level - 1.0, 0.0) for t in todays])
+        quality = _quality(pop, work, truth, 1.0 + strategy.capability_quality * levels)
+        for b, (m, t) in enumerate(zip(mechanisms, todays, strict=True)):
+            rows, p = batch.rows(b), t.scenario.work
+            tasks, failed = shared_tasks(
+                t.population, p.task_rate, t.scenario.network.disagreement, m.rng, opinion[rows]
+            )
+            mine = working[rows]
+            done = (tasks, failed, _mean_quality(quality[rows], mine))
+            args = (t.lab, t.scenario, t.per_instance, t.available, t.growth)
+            t.work = _work(t.population, mine, *args, *done)
+        return True

@@ -104,6 +104,13 @@ def test_belief_update_matches_the_numpy_step() -> None:
     g = rng.random(500)
     expected = (x + 0.7 * (1.3 * heard + g[:, None] * target)) / (1.0 + 0.7 * (1.0 + g[:, None]))
     assert fused.belief_update(x, heard, 1.3, g, target, 0.7).tobytes() == expected.tobytes()
+    # One coupling and step length per row (a batch of runs), against the numpy columns.
+    k, h = rng.random(500), rng.random(500) * 5
+    expected = (x + h[:, None] * (k[:, None] * heard + g[:, None] * target)) / (
+        1.0 + h[:, None] * (1.0 + g[:, None])
+    )
+    got = fused.belief_update_rows(x, heard, k, g, target, h)
+    assert got.tobytes() == expected.tobytes()
 
 
 def test_stable_order_is_the_stable_argsort() -> None:
