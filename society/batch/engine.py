@@ -11,8 +11,9 @@ So every run gives the bits it gives alone (``tests/society/test_batch.py`` comp
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -43,6 +44,45 @@ def batch_key(scenario: Scenario) -> tuple[Any, ...] | None:
         return None
     off = tuple(sorted(scenario.mechanisms.off))
     return scenario.population.size, scenario.beliefs.claims, off
+
+
+T = TypeVar("T")
+
+
+def run_each(
+    scenarios: Sequence[Scenario | None],
+    reduce: Callable[[SocietyModel], T],
+    alone: Callable[[int], T],
+) -> list[tuple[T, float]]:
+    """Run every scenario and return ``(reduce(its model), seconds)``, in order. Scenarios
+    that can share a batch (:func:`batch_key`) run as one, and each is charged its share of
+    the batch's time; the rest (and None, a scenario that did not validate) go through
+    ``alone(index)``. A batch that fails runs again run by run through ``alone``, so a
+    failing run reports its own error and the others their results."""
+    groups: dict[Any, list[int]] = {}
+    for i, scenario in enumerate(scenarios):
+        key = None if scenario is None else batch_key(scenario)
+        groups.setdefault(("alone", i) if key is None else key, []).append(i)
+    out: list[tuple[T, float] | None] = [None] * len(scenarios)
+    for members in groups.values():
+        if len(members) > 1:
+            t0 = time.perf_counter()
+            try:
+                batch = Batch([scenarios[i] for i in members])  # type: ignore[misc]
+                batch.run()
+                done = [reduce(model) for model in batch.models]
+            except Exception:
+                pass  # each run again alone, below, to name the one that fails
+            else:
+                each = (time.perf_counter() - t0) / len(members)
+                for i, result in zip(members, done, strict=True):
+                    out[i] = (result, each)
+                continue
+        for i in members:
+            t0 = time.perf_counter()
+            result = alone(i)
+            out[i] = (result, time.perf_counter() - t0)
+    return [r for r in out if r is not None]
 
 
 class Batch:

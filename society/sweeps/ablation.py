@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from society.sweeps.engines import batch_size
+
 ProgressFn = Callable[[int, int], None]
 
 #: Seed of the Latin hypercube that pairs prior draws with replicates (fixed: the same table
@@ -647,9 +649,17 @@ def _keys_set_by(source: Any) -> set[str]:
     return keys_set_by(source if isinstance(source, dict) else read_toml(resolve_path(source)))
 
 
-def _run_task(task: tuple[str, str, int, dict[str, Any]]) -> tuple[str, str, int, dict[str, float]]:
-    name, arm, seed, doc = task
-    return name, arm, seed, run_measures(doc)
+def _run_tasks(
+    tasks: list[tuple[str, str, int, dict[str, Any]]],
+) -> list[tuple[str, str, int, dict[str, float]]]:
+    """Each task's ``(mechanism, arm, seed, measures)``; the runs that can share a batch run as
+    one (the same results)."""
+    from society.batch import run_each
+    from society.scenario import Scenario
+
+    scenarios = [Scenario.model_validate(doc) for *_, doc in tasks]
+    done = run_each(scenarios, measures_of, lambda i: run_measures(tasks[i][3]))
+    return [(*task[:3], measures) for task, (measures, _) in zip(tasks, done, strict=True)]
 
 
 Results = dict[tuple[str, str, int], dict[str, float]]
@@ -673,24 +683,32 @@ def run_arms(
     tasks = _tasks(scenario, mechanisms, seeds, size, priors, days=days, sets=sets)
     workers = workers or len(os.sched_getaffinity(0))
     results: Results = {}
-    if workers <= 1:
-        done_iter: Iterable[Any] = map(_run_task, tasks)
-        for i, (name, arm, seed, measures) in enumerate(done_iter, 1):
+    # Several runs to a worker call, stepped as one batch where they can be (the same
+    # results, less fixed cost per run and day); consecutive tasks share a row and an arm.
+    n = max(int(doc.get("population", {}).get("size", 1)) for *_, doc in tasks) if tasks else 1
+    per_call = batch_size(len(tasks), workers, n)
+    chunks = [tasks[i : i + per_call] for i in range(0, len(tasks), per_call)]
+    done = 0
+
+    def collect(batch: list[tuple[str, str, int, dict[str, float]]]) -> None:
+        nonlocal done
+        for name, arm, seed, measures in batch:
             results[(name, arm, seed)] = measures
+            done += 1
             if progress:
-                progress(i, len(tasks))
+                progress(done, len(tasks))
+
+    if workers <= 1:
+        for chunk in chunks:
+            collect(_run_tasks(chunk))
     else:
-        # A fork server with the model preloaded: each worker starts in milliseconds, and no
-        # worker inherits the driver's threads.
+        # A fork server with the model and the fused kernels preloaded: each worker starts in
+        # milliseconds, and no worker inherits the driver's threads.
         server = multiprocessing.get_context("forkserver")
-        server.set_forkserver_preload(["society.sweeps.ablation", "society.model"])
+        server.set_forkserver_preload(["society.sweeps.ablation", "society.sweeps.preload"])
         with ProcessPoolExecutor(workers, mp_context=server) as pool:
-            for i, (name, arm, seed, measures) in enumerate(
-                pool.map(_run_task, tasks, chunksize=4), 1
-            ):
-                results[(name, arm, seed)] = measures
-                if progress:
-                    progress(i, len(tasks))
+            for batch in pool.map(_run_tasks, chunks):
+                collect(batch)
     return results
 
 

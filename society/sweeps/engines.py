@@ -46,41 +46,28 @@ def run_point(task: Task) -> Result:
 
 def run_points(tasks: list[Task]) -> list[Result]:
     """Simulate several points: those that can share a batch (:func:`society.batch.batch_key`)
-    as one, the rest alone; each result is what :func:`run_point` gives for its task. If a
-    batch fails, its runs are simulated alone, so a failing run reports its own error."""
-    from society.batch import Batch, batch_key
+    as one, the rest alone; each result is what :func:`run_point` gives for its task (its
+    ``run_seconds`` its share of the batch's time)."""
+    from society.batch import run_each
+    from society.model import SocietyModel
     from society.scenario import Scenario
 
-    results: list[Result | None] = [None] * len(tasks)
-    groups: dict[Any, list[int]] = {}
-    scenarios: list[Scenario | None] = []
-    for i, task in enumerate(tasks):
+    def scenario(task: Task) -> Scenario | None:
         try:
-            scenario = Scenario.model_validate(task["scenario"])
+            return Scenario.model_validate(task["scenario"])
         except Exception:
-            scenario = None  # run_point reports it
-        scenarios.append(scenario)
-        key = None if scenario is None else batch_key(scenario)
-        groups.setdefault(key if key is not None else ("alone", i), []).append(i)
-    for members in groups.values():
-        if len(members) > 1:
-            t0 = time.perf_counter()
-            try:
-                batch = Batch([scenarios[i] for i in members])  # type: ignore[misc]
-                batch.run()
-                done = [(m.summary(), m.recorder.metrics_frame()) for m in batch.models]
-            except Exception:
-                pass  # each run again alone, below, to name the one that fails
-            else:
-                each = (time.perf_counter() - t0) / len(members)
-                for i, (summary, metrics) in zip(members, done, strict=True):
-                    result = error_result(tasks[i], None)
-                    result.update(summary=summary, metrics=metrics, run_seconds=each)
-                    results[i] = result
-                continue
-        for i in members:
-            results[i] = run_point(tasks[i])
-    return [r for r in results if r is not None]
+            return None  # run_point reports it
+
+    def reduce(model: SocietyModel) -> Result:
+        return {"summary": model.summary(), "metrics": model.recorder.metrics_frame()}
+
+    done = run_each([scenario(t) for t in tasks], reduce, lambda i: run_point(tasks[i]))
+    results = []
+    for task, (outcome, seconds) in zip(tasks, done, strict=True):
+        result = outcome if "status" in outcome else {**error_result(task, None), **outcome}
+        result["run_seconds"] = result["run_seconds"] or seconds
+        results.append(result)
+    return results
 
 
 def run_points_on_ray(tasks: list[Task]) -> list[Result]:
