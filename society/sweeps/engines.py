@@ -112,12 +112,12 @@ BATCH_RUNS = 32
 
 def batch_size(total: int, workers: int, instances: int) -> int:
     """How many runs of ``instances`` each to hand a worker at once, for ``total`` runs on
-    ``workers``: enough for a batch to pay, while every worker gets about four batches.
+    ``workers``: enough for a batch to pay, while every worker gets at least two batches.
 
-    >>> batch_size(200, 2, 1000), batch_size(200, 2, 200_000), batch_size(3, 2, 1000)
-    (25, 1, 1)
+    >>> batch_size(200, 2, 1000), batch_size(40, 2, 1000), batch_size(200, 2, 200_000)
+    (32, 10, 1)
     """
-    return max(1, min(-(-total // (4 * workers)), BATCH_RUNS, BATCH_INSTANCES // instances))
+    return max(1, min(-(-total // (2 * workers)), BATCH_RUNS, BATCH_INSTANCES // instances))
 
 
 def _in_flight(workers: int, batch: int) -> int:

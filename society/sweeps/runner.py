@@ -21,6 +21,7 @@ import polars as pl
 
 from society import signals
 from society.errors import Stopped, StorageError, io_text, storage_cause, storage_fix
+from society.resources import available_memory_bytes
 from society.store.provenance import git_state, package_versions, platform_info, utc_now
 from society.store.rundir import safe_name, utc_stamp
 from society.sweeps.engines import batch_size, default_workers, make_engine
@@ -372,11 +373,16 @@ def _execute(
 
 def _per_call(sweep: Sweep, todo: list[Any], workers: int) -> int:
     """Runs a worker steps at once as a batch (:func:`~society.sweeps.engines.batch_size`),
-    sized by the largest population among the runs to do."""
+    sized by the largest population among the runs to do, and small enough that every
+    worker's batch of the largest arm fits in the memory available together."""
     if len(todo) < 2:
         return 1
     largest = max(int(doc.get("population", {}).get("size", 1)) for doc in sweep.scenarios)
-    return batch_size(len(todo), workers, largest)
+    size = batch_size(len(todo), workers, largest)
+    have = available_memory_bytes()
+    if have is not None and sweep.arm_bytes:
+        size = min(size, max(1, have // (workers * max(sweep.arm_bytes))))
+    return size
 
 
 def _finish(

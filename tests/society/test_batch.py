@@ -159,7 +159,7 @@ def test_batches_are_refused_for_runs_that_need_their_own() -> None:
     )
     with pytest.raises(ValueError, match="one population size"):
         Batch([_scenario("baseline"), _scenario("baseline", **{"population.size": 61})])
-    assert batch_size(200, 2, 1000) == 25
+    assert batch_size(200, 2, 1000) == 32
     assert batch_size(200, 2, 1_000_000) == 1
 
 
@@ -186,7 +186,7 @@ def test_a_batched_sweep_stores_what_a_sweep_of_single_runs_stores(tmp_path: Pat
         '[grid]\n"lab.tax" = [0.0, 1.0]\n"values.noise" = [0.01, 0.03]\n'
     )
     batched = run_sweep(sweep, out=tmp_path / "b", workers=2)
-    assert batched.manifest["engine"]["batch"] == 2
+    assert batched.manifest["engine"]["batch"] == 4
     alone = _run_alone(sweep, tmp_path / "alone")
     assert alone.manifest["engine"]["batch"] == 1
     assert_frame_equal(batched.points, alone.points)
