@@ -118,6 +118,12 @@ def bimodality_coefficient(x: FloatArray, *, x_spread: Spread | None = None) -> 
     # 100x slower than this on a busy 2-core machine.
     m3 = float(np.add.reduce(d2 * d, axis=None)) / n
     m4 = float(np.add.reduce(d2 * d2, axis=None)) / n
+    return sarle(n, m2, m3, m4)
+
+
+def sarle(n: int, m2: float, m3: float, m4: float) -> float:
+    """Sarle's bimodality coefficient of ``n`` values from their central moments (``m2`` above
+    1e-150; see :func:`bimodality_coefficient`)."""
     g1 = m3 / float(np.float64(m2) ** 1.5)
     g2 = m4 / (m2 * m2) - 3.0
     skew = g1 * math.sqrt(n * (n - 1)) / (n - 2)
@@ -147,19 +153,32 @@ def esteban_ray(
         lo, hi = float(x.min()), float(x.max())
     if hi - lo <= 1e-12:
         return 0.0
+    counts, edges = opinion_histogram(x, lo, hi, bins, presorted=presorted)
+    return float(esteban_ray_terms(counts / x.size, edges, alpha))
+
+
+def opinion_histogram(
+    x: FloatArray, lo: float, hi: float, bins: int, *, presorted: bool = False
+) -> tuple[Any, FloatArray]:
+    """``np.histogram(x, bins, range=(lo, hi))`` for ``x`` within ``[lo, hi]``: the fused
+    kernel's counts where it is loaded, else :func:`_histogram`'s (the same counts)."""
     kernels = fused(x.size)
     if kernels is not None:  # np.histogram's equal-bin path in one pass, same counts
-        counts = kernels.uniform_histogram(x, edges := _bin_edges(lo, hi, bins))
-    else:
-        counts, edges = _histogram(x, lo, hi, bins, presorted=presorted)
-    p = counts / x.size
-    y = 0.5 * (edges[:-1] + edges[1:])
-    # p_i^(1+alpha) p_j |y_i - y_j|, multiplied in that order, in place (bins^2 items). A
-    # column times a row broadcasts as ufunc.outer does, without its wrapper.
-    terms = (p ** (1.0 + alpha))[:, None] * p
-    dist = y[:, None] - y
+        return kernels.uniform_histogram(x, edges := _bin_edges(lo, hi, bins)), edges
+    return _histogram(x, lo, hi, bins, presorted=presorted)
+
+
+def esteban_ray_terms(p: FloatArray, edges: FloatArray, alpha: float) -> FloatArray:
+    """Each histogram's sum of ``p_i^(1+alpha) p_j |y_i - y_j|`` over its bins (``p`` and
+    ``edges`` one histogram, or one a row), the terms multiplied in that order and added as
+    numpy adds each histogram's ``bins^2`` of them."""
+    y = 0.5 * (edges[..., :-1] + edges[..., 1:])
+    # A column times a row broadcasts as ufunc.outer does, without its wrapper.
+    terms = (p ** (1.0 + alpha))[..., :, None] * p[..., None, :]
+    dist = y[..., :, None] - y[..., None, :]
     terms *= np.abs(dist, out=dist)
-    return float(np.add.reduce(terms, axis=None))
+    out: FloatArray = np.add.reduce(terms.reshape(*p.shape[:-1], -1), axis=-1)
+    return out
 
 
 def _histogram(
@@ -508,9 +527,15 @@ def pearson(sa: Spread, sb: Spread) -> float:
     # Plain floats: the same IEEE product, square root and quotient as numpy's scalars, at a
     # fraction of their cost (the denominator is at least 1e-48: the quotient cannot raise).
     saa, sbb = float(sa.ss), float(sb.ss)
-    if saa < 1e-24 * sa.d.size or sbb < 1e-24 * sb.d.size:
+    return pearson_of(saa, sbb, sa.d.size, sb.d.size, lambda: np.add.reduce(sa.d * sb.d, axis=None))
+
+
+def pearson_of(saa: float, sbb: float, na: int, nb: int, sab: Any) -> float:
+    """Pearson r from the sums of squared deviations and (``sab()``, asked only when needed)
+    the sum of their products; 0 where either array is constant."""
+    if saa < 1e-24 * na or sbb < 1e-24 * nb:
         return 0.0
-    return float(np.add.reduce(sa.d * sb.d, axis=None)) / math.sqrt(saa * sbb)
+    return float(sab()) / math.sqrt(saa * sbb)
 
 
 def node_strength(graph: Any) -> np.ndarray:

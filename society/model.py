@@ -384,7 +384,8 @@ class SocietyModel(mesa.Model):
             step = partial(clocked.step, self)
             env.process(self._every(clocked.period(), clocked.offset, step))
         env.process(self._handoff_process())
-        env.process(self._record_process())
+        if not self.batched:  # a batch records its runs' rows together
+            env.process(self._record_process())
         if s.record.checkpoint_every_days:
             env.process(
                 self._every(s.record.checkpoint_every_days, CHECKPOINT_OFFSET, self._checkpoint)
@@ -431,13 +432,24 @@ class SocietyModel(mesa.Model):
 
     def _record_process(self) -> Generator[simpy.Event, Any, None]:
         yield self.env.timeout(self._next(RECORD_OFFSET, DAY) - self.env.now)
-        every, days = self.scenario.record.every_days, self.scenario.days
         while True:
-            day = math.floor(self.env.now) + 1
-            self._margins.append((day, float(self.lab.margin)))
-            if day % every == 0 or day == days:
-                self._record(day)
+            due = self.end_of_day()
+            if due is not None:
+                self._record(due)
             yield self.env.timeout(DAY)
+
+    def end_of_day(self) -> int | None:
+        """At the end of a day (``RECORD_OFFSET``): keep its margin, and return the day if its
+        metrics row is due (every ``record.every_days`` and on the last) and not yet written."""
+        day = math.floor(self.env.now) + 1
+        self._margins.append((day, float(self.lab.margin)))
+        every, days = self.scenario.record.every_days, self.scenario.days
+        if day % every != 0 and day != days:
+            return None
+        return None if self._recorded(day) else day
+
+    def _recorded(self, day: int) -> bool:
+        return bool(self.recorder.metrics) and self.recorder.metrics[-1]["day"] == day
 
     # -- what happens ---------------------------------------------------------------------
     def _step_population(self) -> None:
@@ -694,11 +706,10 @@ class SocietyModel(mesa.Model):
             self._finish()
 
     def _record(self, day: int) -> None:
-        if self.recorder.metrics and self.recorder.metrics[-1]["day"] == day:
+        if self._recorded(day):
             return
-        if day in self._snapshot_days:
-            self.recorder.snapshot(day, self.population, self.network)
-        self.recorder.metrics.append(
+        self.add_row(
+            day,
             observe(
                 day,
                 self.population,
@@ -711,10 +722,20 @@ class SocietyModel(mesa.Model):
                 self.rival,
                 self._full_hazard,
                 None if self.llm is None else self.llm.members,
-            )
+            ),
         )
+
+    def add_row(self, day: int, row: dict[str, Any]) -> None:
+        """Add the metrics row of ``day`` (and the day's snapshot, if it is one)."""
+        if day in self._snapshot_days:
+            self.recorder.snapshot(day, self.population, self.network)
+        self.recorder.metrics.append(row)
         if self.on_day is not None:
             self.on_day(self)
+
+    def row_inputs(self) -> tuple[Any, ...]:
+        """What a metrics row reads beside the population: for a batch's rows."""
+        return self.lab, self.scenario, self._activity, self._hazards, self.rival, self._full_hazard
 
     # -- results --------------------------------------------------------------------------
     def metrics_frame(self) -> Any:

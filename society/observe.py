@@ -54,10 +54,54 @@ def observe(
     """Compute one metrics row (keys and order as :data:`METRIC_COLUMNS`)."""
     a_sorted = pop.alignment.copy()  # np.sort's copy and sort, without its wrapper
     a_sorted.sort()
-    n = a_sorted.size
     a_mean = mean(a_sorted)
     opinion = pop.opinion()
     views = _opinion_views(net, opinion, scenario.network.disagreement)
+    seen = {
+        "alignment_mean": a_mean,
+        "alignment_p05": _quantile(a_sorted, 0.05),
+        "alignment_p50": _quantile(a_sorted, 0.50),
+        "alignment_p95": _quantile(a_sorted, 0.95),
+        "alignment_shift": a_mean - mean(initial_sorted),
+        "drift_w1_initial": m.wasserstein1(a_sorted, initial_sorted, presorted=True),
+        "drift_w1_spec": m.distance_from_point(a_sorted, scenario.population.spec_alignment),
+        "belief_mean": mean(pop.beliefs),
+        "belief_truth_distance": m.truth_distance(pop.beliefs, scenario.beliefs.truth),
+        **views,
+        "reward_hack_share": mean(pop.hacking),
+        **tested(pop, lab, scenario),
+        "grievance_mean": mean(pop.grievance),
+    }
+    return metrics_row(
+        day, pop, lab, scenario, activity, hazards, rival, full_hazard, seen, llm_members
+    )
+
+
+def tested(pop: Population, lab: LabState, scenario: Scenario) -> dict[str, float]:
+    """The row's columns on what the tests see of the society."""
+    return {
+        "test_validity": knowledge_validity(pop),
+        "gaming_gap": gaming_gap(pop, lab.suite_uses, scenario.tests, gaming_scale(lab)),
+        "false_pass": false_pass(pop, scenario.tests.pass_threshold),
+    }
+
+
+def metrics_row(
+    day: int,
+    pop: Population,
+    lab: LabState,
+    scenario: Scenario,
+    activity: DayActivity,
+    hazards: dict[str, float],
+    rival: RivalLab,
+    full_hazard: float,
+    seen: dict[str, Any],
+    llm_members: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """The row from ``seen`` (its columns computed from the population: :func:`observe`'s, or
+    a batch's, :mod:`society.batch.observe`) and the lab's state."""
+    n = pop.n
+    a_mean = seen["alignment_mean"]
     g = scenario.generations
     basin = basin_interval(
         knowledge_return(lab.margin, g.rho_max),
@@ -73,23 +117,23 @@ def observe(
         "generation": lab.generation,
         "n_instances": n,
         "alignment_mean": a_mean,
-        "alignment_p05": _quantile(a_sorted, 0.05),
-        "alignment_p50": _quantile(a_sorted, 0.50),
-        "alignment_p95": _quantile(a_sorted, 0.95),
-        "alignment_shift": a_mean - mean(initial_sorted),
-        "drift_w1_initial": m.wasserstein1(a_sorted, initial_sorted, presorted=True),
-        "drift_w1_spec": m.distance_from_point(a_sorted, scenario.population.spec_alignment),
-        "belief_mean": mean(pop.beliefs),
-        "belief_truth_distance": m.truth_distance(pop.beliefs, scenario.beliefs.truth),
-        **views,
+        "alignment_p05": seen["alignment_p05"],
+        "alignment_p50": seen["alignment_p50"],
+        "alignment_p95": seen["alignment_p95"],
+        "alignment_shift": seen["alignment_shift"],
+        "drift_w1_initial": seen["drift_w1_initial"],
+        "drift_w1_spec": seen["drift_w1_spec"],
+        "belief_mean": seen["belief_mean"],
+        "belief_truth_distance": seen["belief_truth_distance"],
+        **{key: seen[key] for key in OPINION_VIEWS},
         "coordination_failure_rate": activity.failed_tasks / activity.tasks
         if activity.tasks
         else 0.0,
         "revolt_size": activity.revolt_size / n,
-        "reward_hack_share": mean(pop.hacking),
-        "test_validity": knowledge_validity(pop),
-        "gaming_gap": gaming_gap(pop, lab.suite_uses, scenario.tests, gaming_scale(lab)),
-        "false_pass": false_pass(pop, scenario.tests.pass_threshold),
+        "reward_hack_share": seen["reward_hack_share"],
+        "test_validity": seen["test_validity"],
+        "gaming_gap": seen["gaming_gap"],
+        "false_pass": seen["false_pass"],
         "deference": lab.deference,
         "evaluated": lab.evaluated,
         "work_per_instance": activity.work_per_instance,
@@ -122,13 +166,25 @@ def observe(
         "hazard_misuse": hazards["misuse"],
         "hazard_rival_ahead": hazards["rival_ahead"],
         "hazard_full": full_hazard,
-        "grievance_mean": mean(pop.grievance),
+        "grievance_mean": seen["grievance_mean"],
         "rewired_links": activity.rewired_links,
         "test_awareness_gap": float(pop.awareness[llm_members].mean())
         if llm_members is not None and llm_members.any()
         else math.nan,
         "llm_fallback_share": activity.llm_fallback_share,
     }
+
+
+#: The opinion columns of a row, in its order (:func:`_opinion_views`).
+OPINION_VIEWS = (
+    "polarization_variance",
+    "bimodality",
+    "esteban_ray",
+    "echo_r",
+    "modularity",
+    "active_link_density",
+    "n_opinion_clusters",
+)
 
 
 def _opinion_views(net: Network, opinion: np.ndarray, disagreement: float) -> dict[str, Any]:
@@ -142,6 +198,20 @@ def _opinion_views(net: Network, opinion: np.ndarray, disagreement: float) -> di
     ordered = opinion.copy()
     ordered.sort()
     strength = m.node_strength(net)
+    return {
+        "polarization_variance": m.variance(spread),
+        "bimodality": m.bimodality_coefficient(opinion, x_spread=spread),
+        "esteban_ray": m.esteban_ray(ordered, presorted=True),
+        "echo_r": m.neighbour_correlation(net, opinion, strength=strength, x_spread=spread),
+        **link_views(net, opinion, disagreement, strength),
+        "n_opinion_clusters": m.opinion_clusters(ordered, presorted=True),
+    }
+
+
+def link_views(
+    net: Network, opinion: np.ndarray, disagreement: float, strength: np.ndarray
+) -> dict[str, float]:
+    """Modularity of the two camps and the share of links across a disagreement."""
     camps = (opinion > 0).view(np.int8)
     opinion_ends: tuple[np.ndarray, np.ndarray] | None = None
     camp_ends: tuple[np.ndarray, np.ndarray] | None = None
@@ -150,13 +220,8 @@ def _opinion_views(net: Network, opinion: np.ndarray, disagreement: float) -> di
         # The camps at the link ends: (x > 0)[a] is x[a] > 0.
         camp_ends = (x_a > 0).view(np.int8), (x_b > 0).view(np.int8)
     return {
-        "polarization_variance": m.variance(spread),
-        "bimodality": m.bimodality_coefficient(opinion, x_spread=spread),
-        "esteban_ray": m.esteban_ray(ordered, presorted=True),
-        "echo_r": m.neighbour_correlation(net, opinion, strength=strength, x_spread=spread),
         "modularity": m.modularity(net, camps, strength=strength, ends=camp_ends),
         "active_link_density": m.active_link_density(net, opinion, disagreement, ends=opinion_ends),
-        "n_opinion_clusters": m.opinion_clusters(ordered, presorted=True),
     }
 
 

@@ -19,9 +19,10 @@ import numpy as np
 
 from society.batch.draws import RunDraws
 from society.batch.layout import BlockNetwork, NotBatchable, RunParams, StackedPopulation
+from society.batch.observe import observe_runs
 from society.mechanisms.base import Mechanism, registry
 from society.mechanisms.today import Today
-from society.model import SocietyModel
+from society.model import RECORD_OFFSET, SocietyModel
 from society.scenario import Scenario
 
 
@@ -131,6 +132,12 @@ class Batch:
             day.step(todays, self._labour)
             for m, today in zip(live, todays, strict=True):
                 m._close_day(today)
+            # The end of the day: each run's events before its metrics row, then the rows.
+            for m in live:
+                m.events_before(k + RECORD_OFFSET)
+            due = [(m, d) for m in live if not m.stopped and (d := m.end_of_day()) is not None]
+            if due:
+                day.record(due)
         for m in self.models:
             m.run_until(m.scenario.days)
 
@@ -146,6 +153,7 @@ class _Day:
         self._network = BlockNetwork([m.network for m in models])
         self._params: dict[str, RunParams | None] = {}
         self.todays: list[Today] = []
+        self._initial = np.stack([m._initial_sorted for m in models])
 
     @property
     def network(self) -> BlockNetwork:
@@ -180,6 +188,16 @@ class _Day:
 
     def draws(self, mechanisms: Sequence[Mechanism]) -> RunDraws:
         return RunDraws([m.rng for m in mechanisms])
+
+    def record(self, due: Sequence[tuple[SocietyModel, int]]) -> None:
+        """Add the metrics rows that are due (a day of each of some runs), computed together."""
+        self.stack.gather()
+        day = due[0][1]  # the same for every run: the day the batch just stepped
+        rows = observe_runs(day, self.models, self.stack, self.network, self._initial)
+        wanted = {id(model) for model, _ in due}
+        for model, row in zip(self.models, rows, strict=True):
+            if id(model) in wanted:
+                model.add_row(day, row)
 
     def step(self, todays: list[Today], phase: Sequence[type[Mechanism]]) -> None:
         """A daily phase of every live run, batched where the mechanism can be."""

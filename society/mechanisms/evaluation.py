@@ -79,7 +79,11 @@ def gaming_scale(lab: LabState) -> float:
 
 def gaming_gap(pop: Population, uses: float, p: Tests, hardening: float = 1.0) -> float:
     """``E[a_hat - a]`` on the main suite today: overfitting plus gaming, in expectation."""
-    gaming = mean(gaming_propensity(pop, p.awareness))
+    return gaming_gap_of(mean(gaming_propensity(pop, p.awareness)), uses, p, hardening)
+
+
+def gaming_gap_of(gaming: float, uses: float, p: Tests, hardening: float = 1.0) -> float:
+    """:func:`gaming_gap` from the mean gaming propensity ``gaming``."""
     return overfitting(uses, p) + p.gaming_bonus * hardening * gaming
 
 

@@ -31,11 +31,12 @@ def _scenario(name: str, **over: Any) -> Scenario:
 
 
 def mixed_runs() -> list[Scenario]:
-    """Sixteen runs of one size that differ in every way a sweep makes them differ: seeds,
+    """Seventeen runs of one size that differ in every way a sweep makes them differ: seeds,
     scenarios, parameters of the batched mechanisms, the tax, the speed (so the number of
     value sub-steps), a term some runs switch off, a faithfulness
     floor (both: each run alone for that step), horizons, hand-offs every few days, networks
-    of other degrees, and a run that ends at a catastrophe on its first days."""
+    of other degrees (one with lone instances), and a run that ends at a catastrophe on its
+    first days."""
     return [
         *(_scenario("essay_one_month", seed=s) for s in range(4)),
         _scenario("baseline", seed=5),
@@ -51,8 +52,13 @@ def mixed_runs() -> list[Scenario]:
             seed=11,
             **{"values.influence": 0.3, "hacking.seed_rate": 0.002, "beliefs.coupling": 0.2},
         ),
-        _scenario("essay_one_month", seed=12, **{"lab.tax": 0.1, "population.speed": 5.0}),
+        _scenario(
+            "essay_one_month",
+            seed=12,
+            **{"lab.tax": 0.1, "population.speed": 5.0, "tests.awareness": 0.1},
+        ),
         _scenario("essay_one_month", seed=17, **{"network.kind": "random"}),
+        _scenario("baseline", seed=18, **{"network.kind": "random", "network.mean_degree": 1}),
         _scenario("essay_one_month", seed=14, **{"values.misaligned_influence": 0.0}),
         _scenario("essay_one_month", seed=15, **{"knowledge.faith_floor": 0.5}),
         _scenario("baseline", seed=16, **{"network.mean_degree": 3}),
@@ -66,11 +72,13 @@ def _solo(scenario: Scenario) -> SocietyModel:
 
 
 def _same(batched: SocietyModel, alone: SocietyModel) -> None:
-    assert_frame_equal(batched.metrics_frame(), alone.metrics_frame())
+    assert_frame_equal(batched.metrics_frame(), alone.metrics_frame(), check_exact=True)
     assert str(batched.summary()) == str(alone.summary())  # as text: NaN equals NaN
     frames = (batched.recorder, alone.recorder)
-    assert_frame_equal(frames[0].events_frame(), frames[1].events_frame())
-    assert_frame_equal(frames[0].generations_frame(), frames[1].generations_frame())
+    assert_frame_equal(frames[0].events_frame(), frames[1].events_frame(), check_exact=True)
+    assert_frame_equal(
+        frames[0].generations_frame(), frames[1].generations_frame(), check_exact=True
+    )
     for field in ("alignment", "anchor", "beliefs", "hacking", "grievance", "generation"):
         assert np.array_equal(getattr(batched.population, field), getattr(alone.population, field))
 
@@ -175,7 +183,9 @@ def test_run_points_reports_a_bad_run_alone_and_batches_the_rest() -> None:
     assert [r["status"] for r in results] == ["success"] * 3 + ["error"]
     assert "ValidationError" in results[3]["error"]
     for result, scenario in zip(results[:3], runs, strict=True):
-        assert_frame_equal(result["metrics"], _solo(scenario).recorder.metrics_frame())
+        assert_frame_equal(
+            result["metrics"], _solo(scenario).recorder.metrics_frame(), check_exact=True
+        )
 
 
 @pytest.mark.slow
@@ -189,12 +199,12 @@ def test_a_batched_sweep_stores_what_a_sweep_of_single_runs_stores(tmp_path: Pat
     assert batched.manifest["engine"]["batch"] == 4
     alone = _run_alone(sweep, tmp_path / "alone")
     assert alone.manifest["engine"]["batch"] == 1
-    assert_frame_equal(batched.points, alone.points)
+    assert_frame_equal(batched.points, alone.points, check_exact=True)
     scan = [
         SweepStore(r.path).scan_metrics().collect().sort("arm", "replicate", "day")
         for r in (batched, alone)
     ]
-    assert_frame_equal(scan[0], scan[1])
+    assert_frame_equal(scan[0], scan[1], check_exact=True)
     assert pl.read_parquet(batched.path / "points.parquet").height == 16
 
 
