@@ -112,12 +112,19 @@ BATCH_RUNS = 32
 
 def batch_size(total: int, workers: int, instances: int) -> int:
     """How many runs of ``instances`` each to hand a worker at once, for ``total`` runs on
-    ``workers``: enough for a batch to pay, while every worker gets at least two batches.
+    ``workers``: as large as :data:`BATCH_RUNS` and :data:`BATCH_INSTANCES` allow, in at least
+    two calls a worker and a number of calls that the workers share evenly (so none sits idle
+    while another runs the last batch).
 
-    >>> batch_size(200, 2, 1000), batch_size(40, 2, 1000), batch_size(200, 2, 200_000)
-    (32, 10, 1)
+    >>> batch_size(200, 2, 1000), batch_size(144, 2, 1000), batch_size(40, 2, 1000)
+    (25, 24, 10)
+    >>> batch_size(200, 2, 200_000), batch_size(3, 2, 1000)
+    (1, 1)
     """
-    return max(1, min(-(-total // (2 * workers)), BATCH_RUNS, BATCH_INSTANCES // instances))
+    cap = max(1, min(BATCH_RUNS, BATCH_INSTANCES // instances))
+    calls = max(2 * workers, -(-total // cap))
+    calls = -(-calls // workers) * workers
+    return max(1, -(-total // calls))
 
 
 def _in_flight(workers: int, batch: int) -> int:

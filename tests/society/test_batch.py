@@ -167,7 +167,7 @@ def test_batches_are_refused_for_runs_that_need_their_own() -> None:
     )
     with pytest.raises(ValueError, match="one population size"):
         Batch([_scenario("baseline"), _scenario("baseline", **{"population.size": 61})])
-    assert batch_size(200, 2, 1000) == 32
+    assert batch_size(200, 2, 1000) == 25
     assert batch_size(200, 2, 1_000_000) == 1
 
 
