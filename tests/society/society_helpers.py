@@ -28,6 +28,15 @@ def run_cli(
 RUN_TABLES = ("metrics", "events", "generations", "network_nodes", "network_edges")
 
 
+def assert_identical(a: Any, b: Any) -> None:
+    """Two polars frames hold the same values, exactly: polars' ``assert_frame_equal`` on its
+    own allows a relative 1e-5 in floats, which would pass a run that differs in the fifth
+    digit (a determinism bug)."""
+    from polars.testing import assert_frame_equal
+
+    assert_frame_equal(a, b, check_exact=True)
+
+
 def assert_same_outputs(a: Path, b: Path) -> None:
     """Two runs' tables are identical, value for value, but for the ``run_id`` column that
     tells two runs (directories) apart."""

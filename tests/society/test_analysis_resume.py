@@ -10,7 +10,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from polars.testing import assert_frame_equal
+from society_helpers import assert_identical
 from test_sweep_resume import start_sweep, wait_for_points
 
 from society.analysis.run import analyze
@@ -48,6 +48,6 @@ def test_killed_and_resumed_saltelli_sweep_gives_identical_indices(tmp_path: Pat
     assert manifest["sessions"][-1]["resumed"] and manifest["sessions"][-1]["runs"] == 80 - done
 
     resumed = analyze(killed, "sobol", "final_alignment", figure=False).table
-    assert_frame_equal(resumed, expected)
+    assert_identical(resumed, expected)
     total = dict(resumed.filter(pl.col("index") == "ST").select("parameter", "value").rows())
     assert total["values.reflection_drift"] > total["values.noise"] > abs(total["lab.tax"])

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 import pytest
-from polars.testing import assert_frame_equal
+from society_helpers import assert_identical
 
 from society import load_scenario
 from society.batch import Batch, batch_key
@@ -72,13 +72,11 @@ def _solo(scenario: Scenario) -> SocietyModel:
 
 
 def _same(batched: SocietyModel, alone: SocietyModel) -> None:
-    assert_frame_equal(batched.metrics_frame(), alone.metrics_frame(), check_exact=True)
+    assert_identical(batched.metrics_frame(), alone.metrics_frame())
     assert str(batched.summary()) == str(alone.summary())  # as text: NaN equals NaN
     frames = (batched.recorder, alone.recorder)
-    assert_frame_equal(frames[0].events_frame(), frames[1].events_frame(), check_exact=True)
-    assert_frame_equal(
-        frames[0].generations_frame(), frames[1].generations_frame(), check_exact=True
-    )
+    assert_identical(frames[0].events_frame(), frames[1].events_frame())
+    assert_identical(frames[0].generations_frame(), frames[1].generations_frame())
     for field in ("alignment", "anchor", "beliefs", "hacking", "grievance", "generation"):
         assert np.array_equal(getattr(batched.population, field), getattr(alone.population, field))
 
@@ -183,9 +181,7 @@ def test_run_points_reports_a_bad_run_alone_and_batches_the_rest() -> None:
     assert [r["status"] for r in results] == ["success"] * 3 + ["error"]
     assert "ValidationError" in results[3]["error"]
     for result, scenario in zip(results[:3], runs, strict=True):
-        assert_frame_equal(
-            result["metrics"], _solo(scenario).recorder.metrics_frame(), check_exact=True
-        )
+        assert_identical(result["metrics"], _solo(scenario).recorder.metrics_frame())
 
 
 @pytest.mark.slow
@@ -199,12 +195,12 @@ def test_a_batched_sweep_stores_what_a_sweep_of_single_runs_stores(tmp_path: Pat
     assert batched.manifest["engine"]["batch"] == 4
     alone = _run_alone(sweep, tmp_path / "alone")
     assert alone.manifest["engine"]["batch"] == 1
-    assert_frame_equal(batched.points, alone.points, check_exact=True)
+    assert_identical(batched.points, alone.points)
     scan = [
         SweepStore(r.path).scan_metrics().collect().sort("arm", "replicate", "day")
         for r in (batched, alone)
     ]
-    assert_frame_equal(scan[0], scan[1], check_exact=True)
+    assert_identical(scan[0], scan[1])
     assert pl.read_parquet(batched.path / "points.parquet").height == 16
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from polars.testing import assert_frame_equal
+from society_helpers import assert_identical
 
 from society.store.provenance import vector_maths
 from society.sweeps.runner import run_sweep
@@ -50,14 +50,14 @@ def test_a_sweep_on_a_two_node_ray_cluster_equals_a_local_one(tmp_path: Path) ->
     assert ran_on == nodes, "every node of the cluster ran points"
     assert {r["numpy_simd"] for r in records} == {vector_maths()}
     local = run_sweep(sweep_file, out=tmp_path / "local", workers=2)
-    assert_frame_equal(on_ray.points, local.points)
-    assert_frame_equal(
+    assert_identical(on_ray.points, local.points)
+    assert_identical(
         pl.read_parquet(tmp_path / "ray" / "points.parquet"),
         pl.read_parquet(tmp_path / "local" / "points.parquet"),
     )
     for store in (SweepStore(tmp_path / "ray"), SweepStore(tmp_path / "local")):
         assert store.scan_metrics().collect().height > 0
-    assert_frame_equal(
+    assert_identical(
         SweepStore(tmp_path / "ray").scan_metrics().collect().sort("arm", "replicate", "day"),
         SweepStore(tmp_path / "local").scan_metrics().collect().sort("arm", "replicate", "day"),
     )

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import simpy
-from society_helpers import assert_same_outputs
+from society_helpers import assert_identical, assert_same_outputs
 
 import society
 import society.api
@@ -158,7 +158,6 @@ def test_a_daily_checkpoint_run_signalled_again_and_again_resumes_byte_identical
 @pytest.mark.slow
 def test_sigterm_stops_a_ray_sweep_like_a_local_one(tmp_path: Path) -> None:
     pytest.importorskip("ray")
-    from polars.testing import assert_frame_equal
 
     from society.sweeps.runner import run_sweep
     from society.sweeps.store import SweepStore
@@ -197,10 +196,10 @@ def test_sigterm_stops_a_ray_sweep_like_a_local_one(tmp_path: Path) -> None:
     resumed = run_sweep(None, resume=out, workers=1)
     assert resumed.failed == 0 and resumed.manifest["sessions"][-1]["already_done"] == done
     whole = run_sweep(tmp_path / "s.toml", out=tmp_path / "whole", workers=1)
-    assert_frame_equal(resumed.points, whole.points)
+    assert_identical(resumed.points, whole.points)
     for store in (SweepStore(out), SweepStore(whole.path)):
         assert store.scan_metrics().collect().height == 24 * 61
-    assert_frame_equal(
+    assert_identical(
         SweepStore(out).scan_metrics().collect().sort("arm", "replicate", "day"),
         SweepStore(whole.path).scan_metrics().collect().sort("arm", "replicate", "day"),
     )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from polars.testing import assert_frame_equal
+from society_helpers import assert_identical
 
 from society.cli import main as cli_main
 from society.sweeps.runner import run_sweep
@@ -45,8 +45,8 @@ def metrics(out: Path) -> pl.DataFrame:
 
 
 def assert_same_sweep(a: Path, b: Path) -> None:
-    assert_frame_equal(pl.read_parquet(a / "points.parquet"), pl.read_parquet(b / "points.parquet"))
-    assert_frame_equal(metrics(a), metrics(b))
+    assert_identical(pl.read_parquet(a / "points.parquet"), pl.read_parquet(b / "points.parquet"))
+    assert_identical(metrics(a), metrics(b))
 
 
 def start_sweep(sweep_file: Path, out: Path, workers: int, *extra: str) -> subprocess.Popen[str]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import polars as pl
 import pytest
-from polars.testing import assert_frame_equal
+from society_helpers import assert_identical
 
 from society.cli import main as cli_main
 from society.sweeps.engines import LocalEngine, bounded_map, run_point
@@ -86,8 +86,8 @@ def test_two_workers_give_identical_results(
 ) -> None:
     out = tmp_path / "w2"
     result = run_sweep(sweep_file, out=out, workers=2)
-    assert_frame_equal(result.points, pl.read_parquet(one_worker / "points.parquet"))
-    assert_frame_equal(metrics(out), metrics(one_worker))
+    assert_identical(result.points, pl.read_parquet(one_worker / "points.parquet"))
+    assert_identical(metrics(out), metrics(one_worker))
 
 
 def test_a_failing_point_is_recorded_and_the_sweep_goes_on(
@@ -119,7 +119,7 @@ def test_a_failing_point_is_recorded_and_the_sweep_goes_on(
     assert "ValidationError" in bad["error"][0]
     assert bad["outcome"][0] is None
     good = pl.read_parquet(one_worker / "points.parquet")
-    assert_frame_equal(
+    assert_identical(
         points.filter(pl.col("status") == "success"),
         good.filter(pl.col("point_id") != "a000001-r00002"),
     )
@@ -137,7 +137,7 @@ def test_a_failing_point_is_recorded_and_the_sweep_goes_on(
     # Resuming retries the failed point; with the cause gone, the sweep completes.
     monkeypatch.setattr(Sweep, "task", original)
     assert cli_main(["sweep", "--resume", str(out), "--workers", "1", "--quiet"]) == 0
-    assert_frame_equal(pl.read_parquet(out / "points.parquet"), good)
+    assert_identical(pl.read_parquet(out / "points.parquet"), good)
 
 
 def test_run_point_reports_errors_instead_of_raising() -> None:
