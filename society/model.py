@@ -185,12 +185,15 @@ class SocietyModel(mesa.Model):
         llm_backend: Backend | None = None,
         fresh: bool = True,
         batched: bool = False,
+        clocked_by_batch: frozenset[str] = frozenset(),
     ):
         super().__init__(seed=scenario.seed)
         self.scenario = scenario
         # Stepped by a society.batch.Batch with other runs: its clock keeps every process
-        # but the population's, whose days the batch steps.
+        # but the population's, the metrics rows' and these clocked mechanisms', which the
+        # batch steps for all its runs at once.
         self.batched = batched
+        self.clocked_by_batch = clocked_by_batch
         seeds = np.random.SeedSequence(scenario.seed).spawn(len(STREAMS))
         self.rngs = Streams(
             {name: np.random.default_rng(s) for name, s in zip(STREAMS, seeds, strict=True)}
@@ -381,6 +384,8 @@ class SocietyModel(mesa.Model):
         s = self.scenario
         for clocked in self._phase("clocked"):
             assert isinstance(clocked, Clocked)
+            if clocked.name in self.clocked_by_batch:
+                continue
             step = partial(clocked.step, self)
             env.process(self._every(clocked.period(), clocked.offset, step))
         env.process(self._handoff_process())

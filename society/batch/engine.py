@@ -20,7 +20,7 @@ import numpy as np
 from society.batch.draws import RunDraws
 from society.batch.layout import BlockNetwork, NotBatchable, RunParams, StackedPopulation
 from society.batch.observe import observe_runs
-from society.mechanisms.base import Mechanism, registry
+from society.mechanisms.base import Clocked, Mechanism, registry
 from society.mechanisms.today import Today
 from society.model import RECORD_OFFSET, SocietyModel
 from society.scenario import Scenario
@@ -107,7 +107,9 @@ class Batch:
                 "mechanisms switched off, and no LLM instances or interventions (see "
                 "society.batch.batch_key)"
             )
-        self.models = [SocietyModel(s, batched=True) for s in scenarios]
+        self._clocked = _clocked_together(scenarios)
+        names = frozenset(cls.name for cls, _ in self._clocked)
+        self.models = [SocietyModel(s, batched=True, clocked_by_batch=names) for s in scenarios]
         self._society = [m for m in registry() if m.phase == "society"]
         self._labour = [m for m in registry() if m.phase == "labour"]
 
@@ -132,6 +134,11 @@ class Batch:
             day.step(todays, self._labour)
             for m, today in zip(live, todays, strict=True):
                 m._close_day(today)
+            for cls, period in self._clocked:  # at its offset into the day, after the runs'
+                for m in live:  # own events before it
+                    m.events_before(k + cls.offset)
+                if (k + 1) % period == 0:
+                    day.clocked(cls)
             # The end of the day: each run's events before its metrics row, then the rows.
             for m in live:
                 m.events_before(k + RECORD_OFFSET)
@@ -140,6 +147,21 @@ class Batch:
                 day.record(due)
         for m in self.models:
             m.run_until(m.scenario.days)
+
+
+def _clocked_together(scenarios: Sequence[Scenario]) -> list[tuple[type[Clocked], int]]:
+    """The clocked mechanisms a batch steps for all its runs at once, with their period: those
+    with a ``step_runs`` that every run has on, at one period; by offset into the day."""
+    out = []
+    for cls in registry():
+        if not (issubclass(cls, Clocked) and "step_runs" in vars(cls)):
+            continue
+        if any(cls.name in s.mechanisms.off for s in scenarios):
+            continue
+        periods = {cls(s, np.random.default_rng(0)).period() for s in scenarios}
+        if len(periods) == 1:
+            out.append((cls, periods.pop()))
+    return sorted(out, key=lambda pair: pair[0].offset)
 
 
 class _Day:
@@ -198,6 +220,23 @@ class _Day:
         for model, row in zip(self.models, rows, strict=True):
             if id(model) in wanted:
                 model.add_row(day, row)
+
+    def clocked(self, cls: type[Clocked]) -> None:
+        """A clocked mechanism's step for every live run at once (run by run if one of them
+        has ended since the day began, or the mechanism cannot batch these runs)."""
+        mechanisms = [m.mechanisms[cls.name] for m in self.models]
+        if not any(m.stopped for m in self.models):
+            self.stack.gather()
+            try:
+                done = cls.step_runs(mechanisms, self)
+            except NotBatchable:
+                done = False
+            if done:
+                self.stack.scatter()
+                return
+        for model, mechanism in zip(self.models, mechanisms, strict=True):
+            if not model.stopped:
+                mechanism.step(model)
 
     def step(self, todays: list[Today], phase: Sequence[type[Mechanism]]) -> None:
         """A daily phase of every live run, batched where the mechanism can be."""

@@ -101,11 +101,13 @@ class Simulation(Protocol):
 class Batched(Protocol):
     """What a mechanism's ``step_runs`` reads of a batch's day (:mod:`society.batch.engine`):
     the runs' instances laid end to end, their block-diagonal network, each run's
-    :class:`Today`, and per-run parameters and random draws."""
+    :class:`Today` (daily phases) or model (clocked mechanisms), and per-run parameters and
+    random draws."""
 
     population: Population
     todays: list[Today]
     n: int
+    models: list[Any]  # the runs' models (a clocked mechanism's step reads their labs)
 
     @property
     def network(self) -> Network: ...

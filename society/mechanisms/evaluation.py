@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from society.arrays import mean
 from society.lab import LabState
-from society.mechanisms.base import Clocked, Simulation, register
-from society.metrics import correlation
+from society.mechanisms.base import Batched, Clocked, Simulation, register
+from society.metrics import correlation, pearson_of
 from society.population import Population, Role
 from society.scenario import Tests
 
@@ -35,8 +37,20 @@ def measured_alignment(
     ``1 - a`` for anyone (a misaligned instance has learned that looking aligned scores well).
     ``hardening`` scales the gaming a suite lets through (pre-deference work hardens tests)."""
     gaming = gaming_propensity(pop, p.awareness)
-    inflation = overfitting(uses, p) + p.gaming_bonus * hardening * gaming
-    return pop.alignment + inflation + p.noise * noise_scale * rng.standard_normal(pop.n)
+    return scored(
+        pop, gaming, overfitting(uses, p), p.gaming_bonus * hardening, p.noise * noise_scale, rng
+    )
+
+
+def scored(
+    pop: Population, gaming: Any, overfit: Any, bonus: Any, noise: Any, rng: Any
+) -> np.ndarray:
+    """``a + (overfit + bonus g) + noise z``: :func:`measured_alignment` from its parts (each a
+    number, or one per instance in a batch of runs)."""
+    out: np.ndarray = (
+        pop.alignment + (overfit + bonus * gaming) + noise * rng.standard_normal(pop.n)
+    )
+    return out
 
 
 def gaming_propensity(pop: Population, stub_awareness: float = 0.0) -> np.ndarray:
@@ -173,18 +187,96 @@ class TestRounds(Clocked):
         return int(self.params.every_days)
 
     def step(self, model: Simulation) -> None:
-        lab = model.lab
         if model.llm is not None:
             model.llm.test_round()
-        result = run_test_round(model.population, lab, self.params, self.rng)
-        model.recorder.event(
-            model.day,
-            "test_round",
-            result.heldout_pass_share,
-            lab.generation,
-            passed=result.heldout_passed,
-            retrained=result.retrained,
-            validity=round(result.validity, 6),
-            gaming_gap=round(result.gaming_gap, 6),
-            false_pass=None if math.isnan(result.false_pass) else round(result.false_pass, 6),
+        _log(model, run_test_round(model.population, model.lab, self.params, self.rng))
+
+    @classmethod
+    def step_runs(cls, mechanisms: Sequence[Any], batch: Batched) -> bool:
+        p = batch.params(mechanisms)
+        if isinstance(p.awareness, np.ndarray):
+            return False  # the stub's gap decides a branch: run by run
+        for model, result in zip(batch.models, test_rounds(batch, mechanisms, p), strict=True):
+            _log(model, result)
+        return True
+
+
+def _log(model: Simulation, result: TestRound) -> None:
+    model.recorder.event(
+        model.day,
+        "test_round",
+        result.heldout_pass_share,
+        model.lab.generation,
+        passed=result.heldout_passed,
+        retrained=result.retrained,
+        validity=round(result.validity, 6),
+        gaming_gap=round(result.gaming_gap, 6),
+        false_pass=None if math.isnan(result.false_pass) else round(result.false_pass, 6),
+    )
+
+
+def test_rounds(batch: Batched, mechanisms: Sequence[Any], p: Any) -> list[TestRound]:
+    """:func:`run_test_round` for every run of a batch at once (``p`` their tests sections,
+    per instance where they differ): each run's scores from its own stream, each run's sums
+    along its own row, so each gets the round it gets alone."""
+    pop, labs, n = batch.population, [m.lab for m in batch.models], batch.n
+    runs = len(labs)
+    draws = batch.draws(mechanisms)
+    params = [m.params for m in mechanisms]
+    hardening = [gaming_scale(lab) for lab in labs]
+    bonus = batch.per_run([q.gaming_bonus * h for q, h in zip(params, hardening, strict=True)])
+    noise = batch.per_run([q.noise * 1.0 for q in params])
+
+    def scores(uses: list[float]) -> np.ndarray:
+        over = batch.per_run([overfitting(u, q) for u, q in zip(uses, params, strict=True)])
+        gaming = gaming_propensity(pop, p.awareness)
+        return scored(pop, gaming, over, bonus, noise, draws)
+
+    for lab in labs:
+        lab.suite_uses += 1
+    first = scores([lab.suite_uses for lab in labs])
+    a = pop.alignment.reshape(runs, n)
+    s = first.reshape(runs, n)
+    validity = _correlations(s, a)
+    gaps = np.add.reduce(s - a, axis=1) / n
+    failed = first < p.pass_threshold
+    retrain(pop, failed, p.retrain_strength)
+    red = (pop.role == Role.RED_TEAM) & ~pop.revolting
+    red_team = np.count_nonzero(red.reshape(runs, n), axis=1) / n
+    for lab, q, share in zip(labs, params, red_team.tolist(), strict=True):
+        refreshed = lab.heldout_uses - q.heldout_refresh * share * q.every_days
+        lab.heldout_uses = max(0.0, refreshed) + 1
+    heldout = scores([lab.heldout_uses for lab in labs])
+    pop.last_score[:] = heldout
+    passing = np.count_nonzero((heldout >= p.pass_threshold).reshape(runs, n), axis=1) / n
+    retrained = np.count_nonzero(failed.reshape(runs, n), axis=1)
+    out = []
+    for b, (model, lab, q) in enumerate(zip(batch.models, labs, params, strict=True)):
+        share = float(passing[b])
+        lab.heldout_passed = share >= q.heldout_pass_share
+        out.append(
+            TestRound(
+                validity[b],
+                float(gaps[b]),
+                int(retrained[b]),
+                share,
+                lab.heldout_passed,
+                false_pass(model.population, q.pass_threshold),
+            )
         )
+    return out
+
+
+def _correlations(x: np.ndarray, y: np.ndarray) -> list[float]:
+    """:func:`~society.metrics.correlation` of each row of ``x`` with the same row of ``y``."""
+    n = x.shape[1]
+    if n < 2:
+        return [0.0] * x.shape[0]
+    dx = x - (np.add.reduce(x, axis=1) / n)[:, None]
+    dy = y - (np.add.reduce(y, axis=1) / n)[:, None]
+    sxx, syy = np.add.reduce(dx * dx, axis=1), np.add.reduce(dy * dy, axis=1)
+    sxy = np.add.reduce(dx * dy, axis=1)
+    return [
+        pearson_of(float(sxx[b]), float(syy[b]), n, n, lambda b=b: sxy[b])
+        for b in range(x.shape[0])
+    ]

@@ -27,7 +27,11 @@ TINY = (WORKTREE / "scenarios" / "tiny.toml").as_posix()
 
 
 def _scenario(name: str, **over: Any) -> Scenario:
-    return load_scenario(name, overrides={"population.size": 60, "days": 120, **over})
+    # One test cadence and stub awareness gap (the scenarios' own differ, and a batch whose
+    # runs differ in them tests run by run: see the test of flags that differ), so the batch
+    # runs its test rounds at once.
+    base = {"population.size": 60, "days": 120, "tests.every_days": 5, "tests.awareness": 0.05}
+    return load_scenario(name, overrides={**base, **over})
 
 
 def mixed_runs() -> list[Scenario]:
@@ -55,7 +59,7 @@ def mixed_runs() -> list[Scenario]:
         _scenario(
             "essay_one_month",
             seed=12,
-            **{"lab.tax": 0.1, "population.speed": 5.0, "tests.awareness": 0.1},
+            **{"lab.tax": 0.1, "population.speed": 5.0, "tests.noise": 0.2},
         ),
         _scenario("essay_one_month", seed=17, **{"network.kind": "random"}),
         _scenario("baseline", seed=18, **{"network.kind": "random", "network.mean_degree": 1}),
@@ -147,6 +151,20 @@ def test_run_params_repeat_what_differs_and_refuse_what_cannot() -> None:
     assert p.noise.tolist() == [a.values.noise] * 3 + [0.05] * 3
     with pytest.raises(NotBatchable, match="kind"):
         RunParams([a.network, _scenario("baseline", **{"network.kind": "random"}).network], 3)
+
+
+def test_runs_whose_flags_differ_step_those_mechanisms_alone_with_the_same_bits() -> None:
+    # A test-awareness gap that differs (a branch of the test rounds, the rows' gaming mean)
+    # and a test cadence that differs (the rounds on other days: each run's own clock).
+    runs = [
+        _scenario("essay_one_month", seed=20),
+        _scenario("essay_one_month", seed=21, **{"tests.awareness": 0.1}),
+        _scenario("essay_one_month", seed=22, **{"tests.every_days": 3}),
+    ]
+    batch = Batch(runs)
+    batch.run()
+    for batched, scenario in zip(batch.models, runs, strict=True):
+        _same(batched, _solo(scenario))
 
 
 def test_a_batch_of_runs_without_some_mechanisms_gives_their_solo_bits() -> None:
