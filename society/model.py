@@ -36,7 +36,12 @@ from society.lab import LabState
 from society.llm.policy import LLMPolicy
 from society.mechanisms.base import Clocked, Mechanism, registry
 from society.mechanisms.evaluation import final_evaluation
-from society.mechanisms.hazards import daily_hazards, draw_catastrophe, end_hazard
+from society.mechanisms.hazards import (
+    daily_hazards,
+    draw_catastrophe,
+    end_hazard,
+    hazards_and_full,
+)
 from society.mechanisms.knowledge import (
     capability_level,
     ceiling,
@@ -552,9 +557,9 @@ class SocietyModel(mesa.Model):
             self.outcomes.revolted = True
             self._catastrophe(at, "revolt")
         self.check_lead(at)
-        self._hazards = daily_hazards(pop, lab, s, self.rival)
+        self._hazards, full = hazards_and_full(pop, lab, s, self.rival)
         self.outcomes.add_hazards(self._hazards)
-        self._track_low_hazard(today)
+        self._track_low_hazard(today, full)
         cause = draw_catastrophe(self._hazards, self.rngs["hazards"])
         if cause is not None:
             self._catastrophe(at, cause)
@@ -592,11 +597,11 @@ class SocietyModel(mesa.Model):
         lab.ceiling = ceiling(lab.margin, k)
         lab.defence_protection = protection(margin(lab.defence, lab.level, k))
 
-    def _track_low_hazard(self, today: int) -> None:
-        """Follow the stretch of days on which the total hazard at full deference stayed at or
-        below the end-of-period threshold; optionally freeze knowledge once it is long enough."""
+    def _track_low_hazard(self, today: int, full: dict[str, float]) -> None:
+        """Follow the stretch of days on which the total hazard at full deference (``full``)
+        stayed at or below the end-of-period threshold; optionally freeze knowledge once it is
+        long enough."""
         s, lab = self.scenario, self.lab
-        full = daily_hazards(self.population, lab, s, self.rival, deference=1.0)
         self._full_hazard = sum(full.values())
         if self._full_hazard <= end_hazard(s):
             if lab.low_hazard_since is None:

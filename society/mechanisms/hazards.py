@@ -66,17 +66,33 @@ def daily_hazards(
     >>> h["rival_ahead"] == rival_loss_of_control(s, rival) * behind * (1 - p_def)
     True
     """
-    z, r = scenario.hazards, scenario.risks
     d = lab.deference if deference is None else deference
+    return _hazards(pop, lab, scenario, rival, (d,))[0]
+
+
+def hazards_and_full(
+    pop: Population, lab: LabState, scenario: Scenario, rival: RivalLab
+) -> tuple[dict[str, float], dict[str, float]]:
+    """:func:`daily_hazards` at the lab's deference and at full deference (what the end of the
+    acute risk period is judged on), computed once for both."""
+    today, full = _hazards(pop, lab, scenario, rival, (lab.deference, 1.0))
+    return today, full
+
+
+def _hazards(
+    pop: Population,
+    lab: LabState,
+    scenario: Scenario,
+    rival: RivalLab,
+    deferences: tuple[float, ...],
+) -> list[dict[str, float]]:
+    z, r = scenario.hazards, scenario.risks
     misaligned = 1.0 - mean(pop.alignment)
-    loss_of_control = (
-        (1.0 - lab.protection)
-        * d
-        * (
-            z.loss_of_control * misaligned * lab.level**z.capability_exponent
-            + z.uncaught_weight * lab.uncaught_rate
-        )
+    acting = (
+        z.loss_of_control * misaligned * lab.level**z.capability_exponent
+        + z.uncaught_weight * lab.uncaught_rate
     )
+    unprotected = 1.0 - lab.protection
     misuse = r.misuse_rate * lab.misuse_factor * r.misuse_hit_prob * (1.0 - lab.defence_protection)
     lead = lab.lead
     behind = min(1.0, -lead / z.rival_ahead_scale) if lead < 0 else 0.0
@@ -87,7 +103,10 @@ def daily_hazards(
         if behind > 0
         else 0.0
     )
-    return {"loss_of_control": loss_of_control, "misuse": misuse, "rival_ahead": rival_ahead}
+    return [
+        {"loss_of_control": unprotected * d * acting, "misuse": misuse, "rival_ahead": rival_ahead}
+        for d in deferences
+    ]
 
 
 def _defence_against(lab: LabState, rival: RivalLab, scenario: Scenario) -> float:
