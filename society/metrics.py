@@ -517,6 +517,26 @@ def correlation(a: FloatArray, b: FloatArray) -> float:
     return pearson(spread(a), spread(b))
 
 
+def row_correlations(x: FloatArray, y: FloatArray) -> list[float]:
+    """:func:`correlation` of each row of ``x`` with the same row of ``y`` (a batch of runs,
+    one a row), summed along each row as numpy sums the row alone: each row's own bits.
+
+    >>> row_correlations(np.array([[1.0, 2.0, 3.0]]), np.array([[3.0, 2.0, 1.0]]))
+    [-1.0]
+    """
+    n = x.shape[1]
+    if n < 2:
+        return [0.0] * x.shape[0]
+    dx = x - (np.add.reduce(x, axis=1) / n)[:, None]
+    dy = y - (np.add.reduce(y, axis=1) / n)[:, None]
+    sxx, syy = np.add.reduce(dx * dx, axis=1), np.add.reduce(dy * dy, axis=1)
+    sxy = np.add.reduce(dx * dy, axis=1)
+    return [
+        pearson_of(float(sxx[b]), float(syy[b]), n, n, lambda b=b: sxy[b])
+        for b in range(x.shape[0])
+    ]
+
+
 def pearson(sa: Spread, sb: Spread) -> float:
     """Pearson r from the :func:`spread` of each array (of two or more items); 0 where either
     is constant.

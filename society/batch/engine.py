@@ -227,16 +227,22 @@ class _Day:
         mechanisms = [m.mechanisms[cls.name] for m in self.models]
         if not any(m.stopped for m in self.models):
             self.stack.gather()
-            try:
-                done = cls.step_runs(mechanisms, self)
-            except NotBatchable:
-                done = False
-            if done:
-                self.stack.scatter()
+            if self._together(cls, mechanisms):
                 return
         for model, mechanism in zip(self.models, mechanisms, strict=True):
             if not model.stopped:
                 mechanism.step(model)
+
+    def _together(self, cls: type[Mechanism], mechanisms: Sequence[Any]) -> bool:
+        """``cls.step_runs`` for the live runs; whether it stepped them (the runs then see any
+        array it replaced)."""
+        try:
+            done = cls.step_runs(mechanisms, self)
+        except NotBatchable:
+            return False
+        if done:
+            self.stack.scatter()
+        return done
 
     def step(self, todays: list[Today], phase: Sequence[type[Mechanism]]) -> None:
         """A daily phase of every live run, batched where the mechanism can be."""
@@ -248,12 +254,7 @@ class _Day:
                 if alone:
                     self.stack.gather()
                     alone = False
-                try:
-                    done = cls.step_runs(members, self)
-                except NotBatchable:
-                    done = False
-                if done:
-                    self.stack.scatter()
+                if self._together(cls, members):
                     continue
             for model, mechanism in zip(self.models, members, strict=True):
                 if mechanism is not None:

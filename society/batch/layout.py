@@ -27,7 +27,6 @@ class StackedPopulation:
     views of its rows, so the code that steps one run at a time still works on it."""
 
     def __init__(self, populations: Sequence[Population]) -> None:
-        self.runs = len(populations)
         self.n = populations[0].n
         self._members = list(populations)
         self._names = [f.name for f in fields(Population)]

@@ -109,17 +109,8 @@ def _validities(scores: np.ndarray, a: np.ndarray) -> list[float | None]:
     whole = ~np.isnan(scores).any(axis=1)
     if n < 2 or not whole.any():
         return [None] * runs
-    s_d = scores - (np.add.reduce(scores, axis=1) / n)[:, None]
-    a_d = a - (np.add.reduce(a, axis=1) / n)[:, None]
-    s_ss = np.add.reduce(s_d * s_d, axis=1)
-    a_ss = np.add.reduce(a_d * a_d, axis=1)
-    across = np.add.reduce(s_d * a_d, axis=1)
-    return [
-        m.pearson_of(float(s_ss[b]), float(a_ss[b]), n, n, lambda b=b: across[b])
-        if whole[b]
-        else None
-        for b in range(runs)
-    ]
+    r = m.row_correlations(scores, a)
+    return [r[b] if whole[b] else None for b in range(runs)]
 
 
 def _gaming(models: Sequence[SocietyModel], pop: Any, runs: int, n: int) -> list[float]:
@@ -153,10 +144,7 @@ def _opinion_views(
     strength = m.node_strength(network).reshape(runs, n)
     with np.errstate(divide="ignore", invalid="ignore"):  # (a run with a lone node: alone)
         heard = network.neighbour_sum(opinion.reshape(-1)).reshape(runs, n) / strength
-    h_mu = np.add.reduce(heard, axis=1) / n
-    h_d = heard - h_mu[:, None]
-    h_ss = np.add.reduce(h_d * h_d, axis=1)
-    across = np.add.reduce(d * h_d, axis=1)
+        echoes = m.row_correlations(opinion, heard)
     polarization = _esteban_ray(ordered)
     out = []
     for b, model in enumerate(models):
@@ -169,7 +157,7 @@ def _opinion_views(
             bimodality = m.sarle(n, m2, float(third[b]) / n, float(fourth[b]) / n)
         everyone = bool((strength[b] > 0).all()) and n >= 2
         echo = (
-            m.pearson_of(float(ss[b]), float(h_ss[b]), n, n, lambda b=b: across[b])
+            echoes[b]
             if everyone
             else m.neighbour_correlation(
                 model.network, opinion[b], strength=strength[b], x_spread=spread

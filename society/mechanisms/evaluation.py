@@ -12,7 +12,7 @@ import numpy as np
 from society.arrays import mean
 from society.lab import LabState
 from society.mechanisms.base import Batched, Clocked, Simulation, register
-from society.metrics import correlation, pearson_of
+from society.metrics import correlation, row_correlations
 from society.population import Population, Role
 from society.scenario import Tests
 
@@ -237,7 +237,7 @@ def test_rounds(batch: Batched, mechanisms: Sequence[Any], p: Any) -> list[TestR
     first = scores([lab.suite_uses for lab in labs])
     a = pop.alignment.reshape(runs, n)
     s = first.reshape(runs, n)
-    validity = _correlations(s, a)
+    validity = row_correlations(s, a)
     gaps = np.add.reduce(s - a, axis=1) / n
     failed = first < p.pass_threshold
     retrain(pop, failed, p.retrain_strength)
@@ -265,18 +265,3 @@ def test_rounds(batch: Batched, mechanisms: Sequence[Any], p: Any) -> list[TestR
             )
         )
     return out
-
-
-def _correlations(x: np.ndarray, y: np.ndarray) -> list[float]:
-    """:func:`~society.metrics.correlation` of each row of ``x`` with the same row of ``y``."""
-    n = x.shape[1]
-    if n < 2:
-        return [0.0] * x.shape[0]
-    dx = x - (np.add.reduce(x, axis=1) / n)[:, None]
-    dy = y - (np.add.reduce(y, axis=1) / n)[:, None]
-    sxx, syy = np.add.reduce(dx * dx, axis=1), np.add.reduce(dy * dy, axis=1)
-    sxy = np.add.reduce(dx * dy, axis=1)
-    return [
-        pearson_of(float(sxx[b]), float(syy[b]), n, n, lambda b=b: sxy[b])
-        for b in range(x.shape[0])
-    ]
