@@ -221,11 +221,17 @@ class LocalEngine:
         owner: dict[Future[Any], list[Task]] = {}
 
         def submit(chunk: list[Task]) -> Future[Any]:
-            future: Future[Any] = (
-                self._pool.submit(self._fn, chunk[0])
-                if batch == 1
-                else self._pool.submit(run_points, chunk)
-            )
+            try:
+                future: Future[Any] = (
+                    self._pool.submit(self._fn, chunk[0])
+                    if batch == 1
+                    else self._pool.submit(run_points, chunk)
+                )
+            except BrokenProcessPool as err:
+                # A worker died since the last result: this chunk is in flight with the
+                # others, and next_done retries them all, as for a future the pool broke.
+                future = Future()
+                future.set_exception(err)
             owner[future] = chunk
             return future
 
