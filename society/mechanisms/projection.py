@@ -12,7 +12,7 @@ rival-ahead hazard.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -57,70 +57,191 @@ def projected_log_survival(
     The rival does not depend on our tax, so its path is projected once; the candidates are
     projected together, as arrays.
     """
-    s = scenario
-    z, r, k = s.hazards, s.risks, s.knowledge
-    c0 = s.population.initial_capability
-    tax = np.asarray(taxes, dtype=np.float64)
+    return projected_log_survival_runs([scenario], [start], [taxes], days)[0, : len(taxes)]
+
+
+def projected_log_survival_runs(
+    scenarios: Sequence[Scenario],
+    starts: Sequence[Outlook],
+    taxes: Sequence[Sequence[float]],
+    days: float,
+) -> np.ndarray:
+    """:func:`projected_log_survival` of several runs at once (a batch's runs advised on one
+    day), as a ``(runs, candidates)`` array: row ``b`` holds run ``b``'s scores in its first
+    ``len(taxes[b])`` columns. Each run's parameters are a column, and each number is the one
+    its run alone computes: what the single run computes as a Python float is computed per
+    run as a Python float, and the rest elementwise in the same operations and order."""
+    runs = len(scenarios)
+    width = max(len(t) for t in taxes)
+    # Short candidate lists are padded with their last tax: a column the caller never reads.
+    tax = np.array([[*t, *[t[-1]] * (width - len(t))] for t in taxes], dtype=np.float64)
     finite = np.where(np.isinf(tax), 0.0, tax)
     aligned_share = np.where(np.isinf(tax), 1.0, finite / (1.0 + finite))
     steps = max(1, math.ceil(days / STEP_DAYS))
     dt = days / steps
-    rival_work, rival_pace, rival_hazard, rival_level = _rival_path(s, start, steps, dt)
-    n = tax.size
-    work = np.full(n, start.capability_work)
+    paths = [_rival_path(s, start, steps, dt) for s, start in zip(scenarios, starts, strict=True)]
+    rival_work, rival_pace, rival_hazard, rival_against = (
+        np.array([path[j] for path in paths]) for j in range(4)
+    )
+
+    def col(values: Sequence[float]) -> np.ndarray:
+        return np.array(values, dtype=np.float64).reshape(runs, 1)
+
+    def each(get: Callable[[Scenario, Outlook], float]) -> np.ndarray:
+        return col([get(s, start) for s, start in zip(scenarios, starts, strict=True)])
+
+    k = _Columns([s.knowledge for s in scenarios], col)
+    speed = each(lambda s, _: s.population.speed)
+    gated_share = each(lambda s, _: s.work.human_gated_share)
+    above_one = each(lambda s, _: max(s.population.speed - 1.0, 0.0))
+    keep_research = each(lambda s, _: 1.0 - s.work.risk_share)
+    feedback = k.uniform(col([s.capability.feedback for s in scenarios]))
+    quality = each(lambda _, start: start.quality)
+    risk_share = each(lambda s, _: s.work.risk_share)
+    rise = each(lambda s, _: s.deference.rise_per_day * dt)
+    cap = each(lambda _, start: start.deference_cap)
+    loss = each(lambda s, _: s.hazards.loss_of_control)
+    kappa = k.uniform(col([s.hazards.capability_exponent for s in scenarios]))
+    uncaught = each(lambda s, start: s.hazards.uncaught_weight * start.uncaught_rate)
+    misuse_rate = each(
+        lambda s, start: s.risks.misuse_rate * start.misuse_factor * s.risks.misuse_hit_prob
+    )
+    ahead_scale = each(lambda s, _: s.hazards.rival_ahead_scale)
+    levels = _Levels(scenarios, col, k)
+    work = np.broadcast_to(each(lambda _, start: start.capability_work), tax.shape)
     # Knowledge (row 0) and defence (row 1) grow by the same law: stepped together, as one
     # array (numpy's maths round each element alike wherever it sits, so the bits are those
     # of two separate steps).
-    stocks = np.stack([np.full(n, start.knowledge), np.full(n, start.defence)])
-    a = np.full(n, start.alignment)
-    d = start.deference
+    stocks = np.stack(
+        [
+            np.broadcast_to(each(lambda _, start: start.knowledge), tax.shape),
+            np.broadcast_to(each(lambda _, start: start.defence), tax.shape),
+        ]
+    )
+    a = np.broadcast_to(each(lambda _, start: start.alignment), tax.shape)
+    d = each(lambda _, start: start.deference)
     capability_share = 1.0 - aligned_share
-    total_hazard = np.zeros(n)
-    c = _levels(c0, work, s)
+    total_hazard = np.zeros(tax.shape)
+    c = levels(work)
     for i in range(steps):
-        t = start.day + i * dt
-        gated = s.work.human_gated_share / np.maximum(c, 1.0)
-        per_instance = s.population.speed / (
-            1.0 + (1.0 - d) * gated * max(s.population.speed - 1.0, 0.0)
+        output_scale = each(
+            lambda s, start, t=i * dt: (
+                s.population.workforce
+                * workforce_growth(s.capability, start.day + t)
+                * start.working_share
+            )
         )
-        workforce = s.population.workforce * workforce_growth(s.capability, t)
-        output = workforce * start.working_share * per_instance * c**s.capability.feedback
-        research = output * (1.0 - s.work.risk_share)
+        gated = gated_share / np.maximum(c, 1.0)
+        per_instance = speed / (1.0 + (1.0 - d) * gated * above_one)
+        output = output_scale * per_instance * _power(c, feedback)
+        research = output * keep_research
         work = work + research * capability_share * dt
-        inputs = np.stack(
-            [research * aligned_share * start.quality, output * s.work.risk_share * start.quality]
-        )
-        stocks = _knowledge(stocks, inputs, k, dt)
+        inputs = np.stack([research * aligned_share * quality, output * risk_share * quality])
+        stocks = k.grow(stocks, inputs, dt)
         zk, zd = stocks
-        c = _levels(c0, work, s)  # also the next step's starting capability
-        difficulty = c**k.difficulty
+        c = levels(work)  # also the next step's starting capability
+        difficulty = _power(c, k.difficulty)
         m = zk / difficulty
-        top = np.clip(1.0 - (1.0 - k.ceiling_at_parity) * m ** (-k.ceiling_exponent), 0.0, 1.0)
-        faith = faithfulness(a, k.faith_floor)
-        a = np.where(top > a, a - np.expm1(-k.apply_rate * faith * dt) * (top - a), a)
-        d = min(start.deference_cap, d + s.deference.rise_per_day * dt)
-        loc = (d / (1.0 + m)) * (
-            z.loss_of_control * (1.0 - a) * c**z.capability_exponent
-            + z.uncaught_weight * start.uncaught_rate
-        )
+        top = np.clip(1.0 - k.gap_at_parity * _power(m, k.neg_ceiling_exponent), 0.0, 1.0)
+        faith = k.faithfulness(a)
+        a = np.where(top > a, a - np.expm1(k.neg_apply_rate * faith * dt) * (top - a), a)
+        d = np.minimum(cap, d + rise)
+        loc = (d / (1.0 + m)) * (loss * (1.0 - a) * _power(c, kappa) + uncaught)
         undefended = 1.0 / (1.0 + zd / difficulty)
-        misuse = r.misuse_rate * start.misuse_factor * r.misuse_hit_prob * undefended
-        lead = (work - rival_work[i]) / rival_pace[i]
-        behind = np.where(lead < 0, np.minimum(1.0, -lead / z.rival_ahead_scale), 0.0)
+        misuse = misuse_rate * undefended
+        lead = (work - rival_work[:, i : i + 1]) / rival_pace[:, i : i + 1]
+        behind = np.where(lead < 0, np.minimum(1.0, -lead / ahead_scale), 0.0)
         # As the engine does: the defence against AIs more capable than ours is judged at
         # their capability (hazards.daily_hazards).
-        against = np.maximum(difficulty, rival_level[i] ** k.difficulty)
+        against = np.maximum(difficulty, rival_against[:, i : i + 1])
         exposed = 1.0 / (1.0 + zd / against)
-        total_hazard += (loc + misuse + rival_hazard[i] * behind * exposed) * dt
+        total_hazard += (loc + misuse + rival_hazard[:, i : i + 1] * behind * exposed) * dt
     out: np.ndarray = -total_hazard
     return out
+
+
+#: Exponents numpy computes by an exact operation when given as a Python float (``x ** 2.0``
+#: is a square, ``x ** 0.5`` a square root), not by ``pow``: their bits can differ.
+_EXACT_POWERS = (-1.0, 0.0, 0.5, 1.0, 2.0)
+
+
+def _power(base: np.ndarray, exponent: float | np.ndarray) -> np.ndarray:
+    """``base ** exponent`` with ``exponent`` a float or one per run (a column), each element
+    as its run computes it alone (with its exponent as a float)."""
+    if isinstance(exponent, float):
+        return base**exponent
+    out: np.ndarray = np.power(base, exponent)
+    for e in _EXACT_POWERS:
+        rows = np.broadcast_to(exponent == e, out.shape)
+        if rows.any():
+            out[rows] = base[rows] ** e
+    return out
+
+
+class _Columns:
+    """The runs' knowledge parameters as columns, and the knowledge law over them.
+
+    An exponent the runs share stays a Python float, as in a single run (:func:`_power`)."""
+
+    def __init__(self, sections: Sequence[Knowledge], col: Callable[..., np.ndarray]) -> None:
+        self.rate = col([p.rate for p in sections])
+        self.returns = self.uniform(col([p.returns for p in sections]))
+        self.ideas_harder = self.uniform(col([p.ideas_harder for p in sections]))
+        self.difficulty = self.uniform(col([p.difficulty for p in sections]))
+        self.gap_at_parity = col([1.0 - p.ceiling_at_parity for p in sections])
+        self.neg_ceiling_exponent = self.uniform(col([-p.ceiling_exponent for p in sections]))
+        self.neg_apply_rate = col([-p.apply_rate for p in sections])
+        floors = {p.faith_floor for p in sections}
+        self.floor: float | np.ndarray = (
+            floors.pop() if len(floors) == 1 else col([p.faith_floor for p in sections])
+        )
+
+    @staticmethod
+    def uniform(column: np.ndarray) -> float | np.ndarray:
+        first = float(column[0, 0])
+        return first if bool((column == first).all()) else column
+
+    def grow(self, z: np.ndarray, work: np.ndarray, dt: float) -> np.ndarray:
+        """:func:`~society.mechanisms.knowledge.knowledge_step` over ``(2, runs,
+        candidates)`` stocks (knowledge and defence)."""
+        step = dt * self.rate  # dt x rate, then x the rest: the single run's order
+        grow = (
+            step
+            * _power(np.maximum(work, 0.0) / W_REF, self.returns)
+            * _power(np.maximum(z, 1e-300), self.ideas_harder)
+        )
+        out: np.ndarray = np.where((work > 0) & (z > 0), z + grow, np.maximum(z, 0.0))
+        return out
+
+    def faithfulness(self, a: np.ndarray) -> np.ndarray:
+        if isinstance(self.floor, float):
+            return faithfulness(a, self.floor)
+        # (a - 0) / (1 - 0) is a itself: the form of a run whose floor is 0, bit for bit.
+        return np.clip((a - self.floor) / (1.0 - self.floor), 0.0, 1.0)
+
+
+class _Levels:
+    """:func:`~society.mechanisms.knowledge.capability_level` over the runs' columns."""
+
+    def __init__(
+        self, scenarios: Sequence[Scenario], col: Callable[..., np.ndarray], k: _Columns
+    ) -> None:
+        self.c0 = col([s.population.initial_capability for s in scenarios])
+        self.base = col([s.capability.base_work for s in scenarios])
+        self.floor = col([MIN_WORK_SHARE * s.capability.base_work for s in scenarios])
+        self.returns = k.uniform(col([s.capability.returns for s in scenarios]))
+
+    def __call__(self, work: np.ndarray) -> np.ndarray:
+        total = np.maximum(self.base + work, self.floor)
+        out: np.ndarray = self.c0 * _power(total / self.base, self.returns)
+        return out
 
 
 def _rival_path(
     scenario: Scenario, start: Outlook, steps: int, dt: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The rival's capability work, pace, loss-of-control hazard and capability after each
-    projected step.
+    """The rival's capability work, pace, loss-of-control hazard and the difficulty of its
+    capability (what our defence is judged against) after each projected step.
 
     With ``strategy.share_knowledge`` above 0 the rival takes up the share of the knowledge
     we have today, not of what each candidate tax would add later: the strategists credit a
@@ -129,30 +250,17 @@ def _rival_path(
     rival = replace(start.rival)
     work = start.rival_work
     published = scenario.strategy.share_knowledge * start.knowledge
+    exponent = scenario.knowledge.difficulty
     out = np.empty((4, steps))
     for i in range(steps):
         work, pace = rival_day(scenario, rival, work, start.day + i * dt, dt, published)
-        out[:, i] = work, pace, rival_loss_of_control(scenario, rival), rival.capability
+        out[:, i] = (
+            work,
+            pace,
+            rival_loss_of_control(scenario, rival),
+            np.float64(rival.capability) ** exponent,
+        )
     return out[0], out[1], out[2], out[3]
-
-
-def _levels(c0: float, work: np.ndarray, s: Scenario) -> np.ndarray:
-    p = s.capability
-    total = np.maximum(p.base_work + work, MIN_WORK_SHARE * p.base_work)
-    out: np.ndarray = c0 * (total / p.base_work) ** p.returns
-    return out
-
-
-def _knowledge(z: np.ndarray, work: np.ndarray, p: Knowledge, dt: float) -> np.ndarray:
-    """:func:`~society.mechanisms.knowledge.knowledge_step` over arrays."""
-    grow = (
-        dt
-        * p.rate
-        * (np.maximum(work, 0.0) / W_REF) ** p.returns
-        * np.maximum(z, 1e-300) ** p.ideas_harder
-    )
-    out: np.ndarray = np.where((work > 0) & (z > 0), z + grow, np.maximum(z, 0.0))
-    return out
 
 
 #: The highest tax strategists advise: 10 units of alignment effort per unit of capabilities

@@ -12,13 +12,16 @@ The lab follows with probability ``strategy.accept_advice``.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from society.lab import LabState
-from society.mechanisms.base import Clocked, Simulation, register
+from society.mechanisms.base import Batched, Clocked, Simulation, register
 from society.mechanisms.evaluation import knowledge_validity
-from society.mechanisms.projection import Outlook, candidate_taxes, projected_log_survival
+from society.mechanisms.projection import Outlook, candidate_taxes, projected_log_survival_runs
 from society.mechanisms.research import research_quality, truth_closeness
 from society.population import Population, Role
 from society.scenario import Scenario
@@ -102,19 +105,53 @@ def advised_tax(model: Simulation, rng: np.random.Generator) -> tuple[float, boo
     hide it, delusional ones do not see it) and advise keeping the tax in force; with a weak
     voice they also resist pressure to cut it less (:func:`society.mechanisms.risks.pressure`).
     """
-    lab, s = model.lab, model.scenario
-    u, errors = rng.random(), (float(rng.standard_normal()), float(rng.standard_normal()))
-    if u >= strategist_voice(model.population, s):
-        return lab.tax, False
-    start = outlook(model, errors)
-    days = max(1.0, s.days - start.day + 1.0)
-    taxes = candidate_taxes(lab.tax)
-    scores = projected_log_survival(s, start, taxes, days)
-    best = max(range(len(taxes)), key=lambda i: (scores[i], -abs(taxes[i] - lab.tax)))
-    current = [i for i, t in enumerate(taxes) if abs(t - lab.tax) < 1e-9]
-    if current and scores[best] <= scores[current[0]] + 1e-12:
-        return lab.tax, True
-    return taxes[best], True
+    return advised_taxes([model], [rng])[0]
+
+
+@dataclass(frozen=True)
+class _Question:
+    """What honest strategists project: from where, and which taxes."""
+
+    start: Outlook
+    taxes: list[float]
+    tax: float  # the tax in force
+
+    def answer(self, scores: np.ndarray) -> float:
+        """The best-scoring tax; the tax in force when it scores as well."""
+        taxes, tax = self.taxes, self.tax
+        best = max(range(len(taxes)), key=lambda i: (scores[i], -abs(taxes[i] - tax)))
+        current = [i for i, t in enumerate(taxes) if abs(t - tax) < 1e-9]
+        if current and scores[best] <= scores[current[0]] + 1e-12:
+            return tax
+        return taxes[best]
+
+
+def advised_taxes(
+    models: Sequence[Simulation], rngs: Sequence[np.random.Generator]
+) -> list[tuple[float, bool]]:
+    """:func:`advised_tax` for several runs (a batch's, advised on the same day), each from
+    its own stream; the honest runs' projections are computed together
+    (:func:`~society.mechanisms.projection.projected_log_survival_runs`)."""
+    out: list[tuple[float, bool]] = []
+    asked: dict[float, dict[int, _Question]] = {}  # projection length -> its runs' questions
+    for b, (model, rng) in enumerate(zip(models, rngs, strict=True)):
+        lab, s = model.lab, model.scenario
+        u, errors = rng.random(), (float(rng.standard_normal()), float(rng.standard_normal()))
+        out.append((lab.tax, False))
+        if u < strategist_voice(model.population, s):
+            start = outlook(model, errors)
+            days = max(1.0, s.days - start.day + 1.0)
+            asked.setdefault(days, {})[b] = _Question(start, candidate_taxes(lab.tax), lab.tax)
+    for days, questions in asked.items():
+        scores = projected_log_survival_runs(
+            [models[b].scenario for b in questions],
+            [q.start for q in questions.values()],
+            [q.taxes for q in questions.values()],
+            days,
+        )
+        for (b, q), row in zip(questions.items(), scores, strict=True):
+            out[b] = (q.answer(row[: len(q.taxes)]), True)
+    return out
 
 
 @register
@@ -129,8 +166,18 @@ class Advice(Clocked):
         return int(self.params.advice_every_days)
 
     def step(self, model: Simulation) -> None:
+        self._follow(model, *advised_tax(model, self.rng))
+
+    @classmethod
+    def step_runs(cls, mechanisms: Sequence[Any], batch: Batched) -> bool:
+        advice = advised_taxes(batch.models, [m.rng for m in mechanisms])
+        for mechanism, model, (tax, honest) in zip(mechanisms, batch.models, advice, strict=True):
+            mechanism._follow(model, tax, honest)
+        return True
+
+    def _follow(self, model: Simulation, advice: float, honest: bool) -> None:
+        """The lab follows the advice or not, and the advice is recorded if it differs."""
         s, lab = model.scenario, model.lab
-        advice, honest = advised_tax(model, self.rng)
         followed = bool(self.rng.random() < self.params.accept_advice)
         if abs(advice - lab.tax) < 1e-9:
             return

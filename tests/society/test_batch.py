@@ -35,10 +35,11 @@ def _scenario(name: str, **over: Any) -> Scenario:
 
 
 def mixed_runs() -> list[Scenario]:
-    """Seventeen runs of one size that differ in every way a sweep makes them differ: seeds,
+    """Eighteen runs of one size that differ in every way a sweep makes them differ: seeds,
     scenarios, parameters of the batched mechanisms, the tax, the speed (so the number of
     value sub-steps), a term some runs switch off, a faithfulness
-    floor (both: each run alone for that step), horizons, hand-offs every few days, networks
+    floor (both: each run alone for that step), exponents that numpy computes exactly (the
+    strategists' projections run together), horizons, hand-offs every few days, networks
     of other degrees (one with lone instances), and a run that ends at a catastrophe on its
     first days."""
     return [
@@ -65,6 +66,11 @@ def mixed_runs() -> list[Scenario]:
         _scenario("baseline", seed=18, **{"network.kind": "random", "network.mean_degree": 1}),
         _scenario("essay_one_month", seed=14, **{"values.misaligned_influence": 0.0}),
         _scenario("essay_one_month", seed=15, **{"knowledge.faith_floor": 0.5}),
+        _scenario(  # exponents numpy takes exactly as floats (a square root, a square)
+            "essay_one_month",
+            seed=19,
+            **{"knowledge.returns": 0.5, "hazards.capability_exponent": 2.0},
+        ),
         _scenario("baseline", seed=16, **{"network.mean_degree": 3}),
     ]
 
@@ -99,6 +105,8 @@ def test_a_mixed_batch_gives_each_run_its_solo_bits() -> None:
     assert any(days < 10 for _, days in outcomes)
     assert {70, 120} <= {days for _, days in outcomes}
     assert any(m.lab.generation >= 3 for m in batch.models)  # hand-offs replaced arrays
+    honest = [e for m in batch.models for e in m.recorder.events if e["kind"] == "advice"]
+    assert sum('"honest": true' in e["details"] for e in honest) >= 10  # projected together
     assert any(
         m.summary()["final_lead_days"] != batch.models[0].summary()["final_lead_days"]
         for m in batch.models

@@ -1,5 +1,6 @@
 """The strategists' projection (society.mechanisms.projection): what it prefers, and that
-stepping knowledge and defence as one array gives the bits of stepping them apart."""
+stepping knowledge and defence, and several runs, as one array gives the bits of stepping them
+apart."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from society import load_scenario
 from society.mechanisms import projection
 from society.mechanisms.strategy import outlook
 from society.model import SocietyModel
+from society.scenario import Knowledge
 
 TAXES = [0.025, 0.1, 0.5, 2.0, 10.0]
 
@@ -22,23 +24,57 @@ def _start(overrides: dict[str, object]) -> tuple[SocietyModel, projection.Outlo
     return model, outlook(model)
 
 
+def _columns(sections: list[Knowledge]) -> projection._Columns:
+    return projection._Columns(sections, lambda v: np.array(v, dtype=np.float64).reshape(-1, 1))
+
+
 @pytest.mark.parametrize("ideas_harder", [0.0, 0.3, 0.9])
 def test_knowledge_and_defence_stepped_as_one_array_give_the_bits_of_two_steps(
     ideas_harder: float,
 ) -> None:
-    # The projection steps knowledge (row 0) and defence (row 1) as one array: numpy's power
-    # rounds each element alike wherever it sits in an array, so each row must equal its own
-    # step, for any candidate count (SIMD blocks and their tails) and any stocks and work.
-    k = load_scenario("baseline").knowledge.model_copy(update={"ideas_harder": ideas_harder})
+    # The projection steps knowledge and defence of several runs as one (2, runs, candidates)
+    # array: numpy's power rounds each element alike wherever it sits in an array, so each row
+    # of each run must equal its own step, for any candidate count (SIMD blocks and their
+    # tails), any stocks and work, and runs whose exponents differ.
+    base = load_scenario("baseline").knowledge
+    runs = [
+        base.model_copy(update={"ideas_harder": ideas_harder}),
+        base.model_copy(update={"ideas_harder": ideas_harder / 2, "returns": 0.5}),
+        base.model_copy(update={"rate": base.rate * 3}),
+    ]
+    together_law = _columns(runs)
+    assert isinstance(together_law.returns, np.ndarray)  # the runs' exponents differ
     rng = np.random.default_rng(7)
     for n in (1, 7, 10, 17, 64):
-        z = np.exp(rng.normal(0.0, 4.0, (2, n)))
-        work = np.exp(rng.normal(9.0, 3.0, (2, n)))
-        z[0, 0], work[1, -1] = 0.0, 0.0  # the edges _knowledge treats apart
-        together = projection._knowledge(z, work, k, 10.0)
-        for row in (0, 1):
-            alone = projection._knowledge(z[row].copy(), work[row].copy(), k, 10.0)
-            assert np.array_equal(together[row], alone)
+        z = np.exp(rng.normal(0.0, 4.0, (2, len(runs), n)))
+        work = np.exp(rng.normal(9.0, 3.0, (2, len(runs), n)))
+        z[0, 0, 0], work[1, 2, -1] = 0.0, 0.0  # the edges the law treats apart
+        together = together_law.grow(z, work, 10.0)
+        for b, k in enumerate(runs):
+            law = _columns([k])
+            assert isinstance(law.returns, float)  # one run: its exponents as floats
+            for row in (0, 1):
+                alone = law.grow(z[row, b][None].copy(), work[row, b][None].copy(), 10.0)[0]
+                assert np.array_equal(together[row, b], alone)
+
+
+def test_a_batch_of_projections_gives_each_run_its_own_scores() -> None:
+    # Runs with differing knowledge, hazards and speeds, and candidate lists of differing
+    # lengths, projected together: each row is the run's projection alone, bit for bit.
+    starts = [
+        _start({}),
+        _start({"knowledge.ideas_harder": 0.6, "knowledge.returns": 0.4}),
+        _start({"knowledge.faith_floor": 0.5, "population.speed": 25.0}),
+        _start({"lab.lead_days": 0.0, "hazards.capability_exponent": 1.7}),
+    ]
+    taxes = [TAXES, TAXES[:3], [0.025], TAXES[1:]]
+    for days in (5.0, 300.0):
+        together = projection.projected_log_survival_runs(
+            [m.scenario for m, _ in starts], [s for _, s in starts], taxes, days
+        )
+        for (model, start), t, row in zip(starts, taxes, together, strict=True):
+            alone = projection.projected_log_survival(model.scenario, start, t, days)
+            assert np.array_equal(row[: len(t)], alone)
 
 
 @pytest.mark.parametrize(
