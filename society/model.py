@@ -350,10 +350,14 @@ class SocietyModel(mesa.Model):
     def events_before(self, t: float) -> None:
         """Process every event before time ``t`` (until the run stops), then set the clock to
         ``t``: what a batch does between the days it steps."""
-        while not self.stopped and self.env.peek() < t:
-            self.env.step()
-        if not self.stopped and self.env.now < t:
-            self.env.run(until=t)
+        env = self.env
+        while not self.stopped and env.peek() < t:
+            env.step()
+        if not self.stopped and env.now < t:
+            # What env.run(until=t) does once no event comes before t, without the event and
+            # callback it schedules to get there: a batch moves each run's clock several times
+            # a day, and that scheduling was 7% of a batched run-day.
+            env._now = t
 
     def request_stop(self) -> None:
         """Stop at the end of the current day (after its metrics row), e.g. on SIGINT; at once
