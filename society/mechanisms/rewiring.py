@@ -6,8 +6,11 @@ which the network owns); this module makes it a mechanism of the day.
 
 from __future__ import annotations
 
-from society.mechanisms.base import Mechanism, Simulation, register
-from society.network import homophilous_rewire
+from collections.abc import Sequence
+from typing import Any
+
+from society.mechanisms.base import Batched, Mechanism, Simulation, register
+from society.network import homophilous_rewire, stable_orders
 
 
 @register
@@ -26,3 +29,23 @@ class Rewiring(Mechanism):
             window=p.homophily_window,
             rng=self.rng,
         )
+
+    @classmethod
+    def step_runs(cls, mechanisms: Sequence[Any], batch: Batched) -> bool:
+        # Each run rewires its own network from its own stream; the opinions and their orders
+        # are computed for the whole batch at once.
+        runs = len(mechanisms)
+        opinion = batch.population.opinion().reshape(runs, batch.n)
+        orders = stable_orders(opinion)
+        for b, (m, t) in enumerate(zip(mechanisms, batch.todays, strict=True)):
+            p = m.params
+            t.rewired = homophilous_rewire(
+                t.network,
+                opinion[b],
+                candidate_prob=p.interaction_rate * p.rewire_prob,
+                disagreement=p.disagreement,
+                window=p.homophily_window,
+                rng=m.rng,
+                order=orders[b],
+            )
+        return True
