@@ -265,7 +265,6 @@ def homophilous_rewire(
     disagreement: float,
     window: int,
     rng: np.random.Generator,
-    order: np.ndarray | None = None,
 ) -> int:
     """Move links across disagreements to like-minded nodes (Holme-Newman, continuous opinions).
 
@@ -273,7 +272,7 @@ def homophilous_rewire(
     probability). For a candidate whose ends differ by more than ``disagreement``, one end
     (chosen at random) keeps the link and the other end is replaced by a node drawn from the
     ``window`` nodes nearest in opinion to the keeper. Returns the number of links moved; the
-    edge count never changes. ``order`` is ``stable_order(opinion)``, if already known.
+    edge count never changes.
     """
     m = net.n_edges
     if m == 0 or candidate_prob <= 0:
@@ -289,7 +288,7 @@ def homophilous_rewire(
     cand, u, v = cand[disagree], u[disagree], v[disagree]
     swap = rng.random(cand.size) < 0.5
     keeper = np.where(swap, v, u)
-    order = stable_order(opinion) if order is None else order
+    order = stable_order(opinion)
     rank = np.empty(net.n, dtype=np.int64)
     rank[order] = np.arange(net.n)
     # A window of nodes nearest in opinion, shifted to lie inside the ranking: clipping instead
@@ -301,20 +300,6 @@ def homophilous_rewire(
     cand, keeper, target = cand[ok], keeper[ok], target[ok]
     net.move_links(cand, keeper, target)
     return int(cand.size)
-
-
-def stable_orders(x: np.ndarray) -> np.ndarray:
-    """:func:`stable_order` of each row of a 2-D ``x`` (one sort for all rows).
-
-    >>> stable_orders(np.array([[0.3, 0.1, 0.3], [0.2, 0.9, 0.1]])).tolist()
-    [[1, 0, 2], [2, 0, 1]]
-    """
-    order = np.argsort(x, axis=1)
-    ranked = np.take_along_axis(x, order, axis=1)
-    unsure = np.isnan(ranked[:, -1]) | (ranked[:, 1:] == ranked[:, :-1]).any(axis=1)
-    for row in np.flatnonzero(unsure):
-        order[row] = np.argsort(x[row], kind="stable")
-    return order
 
 
 def stable_order(x: np.ndarray) -> np.ndarray:
