@@ -33,6 +33,11 @@ def test_a_recorded_run_renders_with_its_command_commit_and_verdicts(tmp_path: P
         "--size", "40", "--days", "15", "--runs-dir", tmp_path, cwd=WORKTREE,
     )  # fmt: skip
     assert done.returncode in (0, 1), done.stderr
+    # Not a terminal: a line at each tenth of the runs, with the time left, then the total.
+    lines = list(re.finditer(r"^(\d+)/(\d+) runs \((\d+)%\), .*$", done.stderr, re.MULTILINE))
+    last = lines[-1]
+    assert len(lines) >= 4 and last[1] == last[2] and last[3] == "100"
+    assert "left" in lines[0][0] and "left" not in last[0]
     (run_dir,) = tmp_path.glob("mechanisms-*")
     meta = json.loads((run_dir / "run.json").read_text())
     assert meta["command"] == (
