@@ -17,6 +17,7 @@ from rich.progress import (
 )
 
 from society.cli.options import add_priors_option, add_set_options
+from society.cli.progress import TenthLines
 from society.cli.text import for_terminal
 
 if TYPE_CHECKING:
@@ -145,11 +146,13 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
         TimeRemainingColumn(),
         console=err,
     )
+    lines = TenthLines(err)
     with progress:
         task = progress.add_task("ask", total=None)
 
         def on_start(total: int, done: int) -> None:
             progress.update(task, total=total, completed=done)
+            lines.start(total, done)
 
         def on_point(record: dict[str, Any]) -> None:
             if record["status"] != "success":
@@ -158,6 +161,7 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
                     f"{for_terminal(str(record['error']))}"
                 )
             progress.update(task, advance=1)
+            lines.advance()
 
         result = session.run(
             workers=args.workers, on_start=on_start, on_point=on_point, batch=not args.no_batch

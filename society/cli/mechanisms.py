@@ -6,8 +6,6 @@ import argparse
 import json
 import math
 import shlex
-import sys
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from society.cli.options import add_priors_option, add_set_options
+from society.cli.progress import TenthLines
 from society.cli.text import for_terminal
 from society.errors import SocietyError
 from society.sweeps.ablation import HEADLINE, checked, row_verdicts
@@ -133,7 +132,12 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
     except OSError as e:
         raise SocietyError(f"cannot create '{folder}' ({e.strerror}); choose --runs-dir.") from None
 
-    progress = _progress(err)
+    lines = TenthLines(err)
+
+    def progress(done: int, total: int) -> None:
+        if err.is_terminal:
+            err.print(f"\r{done}/{total} runs", end="" if done < total else "\n")
+        lines.update(done, total)
 
     err.print(
         f"{len(rows)} mechanisms on {for_terminal(args.scenario)}: {seeds} paired seeds per arm"
@@ -303,39 +307,3 @@ def _effect(row: dict[str, object] | None, *, percent: bool = True) -> str:
     if percent:
         return f"{100 * d:+.0f} [{100 * lo:+.0f},{100 * hi:+.0f}]"
     return f"{d:+.3g} [{lo:+.3g},{hi:+.3g}]"
-
-
-def _progress(err: Console) -> Any:
-    """Report finished runs: on a terminal, a count rewritten in place; otherwise (a log
-    file, CI) a line at each tenth of the runs with the time taken and an estimate of the
-    time left, so a table that runs for an hour shows that it is moving."""
-    started = time.monotonic()
-    shown = [0]  # tenths already reported
-
-    def progress(done: int, total: int) -> None:
-        if sys.stderr.isatty():
-            err.print(f"\r{done}/{total} runs", end="" if done < total else "\n")
-            return
-        tenth = 10 * done // total
-        if tenth <= shown[0]:
-            return
-        shown[0] = tenth
-        took = time.monotonic() - started
-        line = f"{done:,}/{total:,} runs ({100 * done // total}%), {_duration(took)}"
-        if done < total:
-            line += f", about {_duration(took * (total - done) / done)} left"
-        err.print(line)
-
-    return progress
-
-
-def _duration(seconds: float) -> str:
-    """``"42 s"``, ``"7 min"`` or ``"1 h 05 min"``.
-
-    >>> _duration(42.4), _duration(420.0), _duration(3900.0)
-    ('42 s', '7 min', '1 h 05 min')
-    """
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    minutes = round(seconds / 60)
-    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"

@@ -17,6 +17,7 @@ from rich.progress import (
 )
 
 from society.cli.options import add_set_options
+from society.cli.progress import TenthLines
 from society.cli.text import for_terminal
 
 NAME = "sweep"
@@ -118,11 +119,13 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
         disable=args.quiet,
     )
     failures: list[dict[str, Any]] = []
+    lines = TenthLines(err, quiet=args.quiet)
     with progress:
         task = progress.add_task("sweep", total=None, failed="")
 
         def on_start(total: int, done: int) -> None:
             progress.update(task, total=total, completed=done)
+            lines.start(total, done)
             if done:
                 progress.console.print(f"resuming: {done} of {total} runs already done")
 
@@ -136,6 +139,7 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
             progress.update(
                 task, advance=1, failed=f"[red]{len(failures)} failed[/]" if failures else ""
             )
+            lines.advance()
 
         try:
             result = execute(
