@@ -124,12 +124,14 @@ def projected_log_survival_runs(
     total_hazard = np.zeros(tax.shape)
     c = levels(work)
     for i in range(steps):
-        output_scale = each(
-            lambda s, start, t=i * dt: (
+        t = i * dt
+        output_scale = col(
+            [
                 s.population.workforce
                 * workforce_growth(s.capability, start.day + t)
                 * start.working_share
-            )
+                for s, start in zip(scenarios, starts, strict=True)
+            ]
         )
         gated = gated_share / np.maximum(c, 1.0)
         per_instance = speed / (1.0 + (1.0 - d) * gated * above_one)
