@@ -95,19 +95,19 @@ def projected_log_survival_runs(
     gated_share = each(lambda s, _: s.work.human_gated_share)
     above_one = each(lambda s, _: max(s.population.speed - 1.0, 0.0))
     keep_research = each(lambda s, _: 1.0 - s.work.risk_share)
-    feedback = k.uniform(col([s.capability.feedback for s in scenarios]))
+    feedback = _shared(col([s.capability.feedback for s in scenarios]))
     quality = each(lambda _, start: start.quality)
     risk_share = each(lambda s, _: s.work.risk_share)
     rise = each(lambda s, _: s.deference.rise_per_day * dt)
     cap = each(lambda _, start: start.deference_cap)
     loss = each(lambda s, _: s.hazards.loss_of_control)
-    kappa = k.uniform(col([s.hazards.capability_exponent for s in scenarios]))
+    kappa = _shared(col([s.hazards.capability_exponent for s in scenarios]))
     uncaught = each(lambda s, start: s.hazards.uncaught_weight * start.uncaught_rate)
     misuse_rate = each(
         lambda s, start: s.risks.misuse_rate * start.misuse_factor * s.risks.misuse_hit_prob
     )
     ahead_scale = each(lambda s, _: s.hazards.rival_ahead_scale)
-    levels = _Levels(scenarios, col, k)
+    levels = _Levels(scenarios, col)
     work = np.broadcast_to(each(lambda _, start: start.capability_work), tax.shape)
     # Knowledge (row 0) and defence (row 1) grow by the same law: stepped together, as one
     # array (numpy's maths round each element alike wherever it sits, so the bits are those
@@ -167,6 +167,13 @@ def projected_log_survival_runs(
 _EXACT_POWERS = (-1.0, 0.0, 0.5, 1.0, 2.0)
 
 
+def _shared(column: np.ndarray) -> float | np.ndarray:
+    """A per-run parameter column as one Python float when every run has the same value (as a
+    single run has it: numpy then computes with it as the run alone does, :func:`_power`)."""
+    first = float(column[0, 0])
+    return first if bool((column == first).all()) else column
+
+
 def _power(base: np.ndarray, exponent: float | np.ndarray) -> np.ndarray:
     """``base ** exponent`` with ``exponent`` a float or one per run (a column), each element
     as its run computes it alone (with its exponent as a float)."""
@@ -181,27 +188,18 @@ def _power(base: np.ndarray, exponent: float | np.ndarray) -> np.ndarray:
 
 
 class _Columns:
-    """The runs' knowledge parameters as columns, and the knowledge law over them.
-
-    An exponent the runs share stays a Python float, as in a single run (:func:`_power`)."""
+    """The runs' knowledge parameters as columns (a float where the runs share an exponent or
+    the faithfulness floor: :func:`_shared`), and the knowledge law over them."""
 
     def __init__(self, sections: Sequence[Knowledge], col: Callable[..., np.ndarray]) -> None:
         self.rate = col([p.rate for p in sections])
-        self.returns = self.uniform(col([p.returns for p in sections]))
-        self.ideas_harder = self.uniform(col([p.ideas_harder for p in sections]))
-        self.difficulty = self.uniform(col([p.difficulty for p in sections]))
+        self.returns = _shared(col([p.returns for p in sections]))
+        self.ideas_harder = _shared(col([p.ideas_harder for p in sections]))
+        self.difficulty = _shared(col([p.difficulty for p in sections]))
         self.gap_at_parity = col([1.0 - p.ceiling_at_parity for p in sections])
-        self.neg_ceiling_exponent = self.uniform(col([-p.ceiling_exponent for p in sections]))
+        self.neg_ceiling_exponent = _shared(col([-p.ceiling_exponent for p in sections]))
         self.neg_apply_rate = col([-p.apply_rate for p in sections])
-        floors = {p.faith_floor for p in sections}
-        self.floor: float | np.ndarray = (
-            floors.pop() if len(floors) == 1 else col([p.faith_floor for p in sections])
-        )
-
-    @staticmethod
-    def uniform(column: np.ndarray) -> float | np.ndarray:
-        first = float(column[0, 0])
-        return first if bool((column == first).all()) else column
+        self.floor = _shared(col([p.faith_floor for p in sections]))
 
     def grow(self, z: np.ndarray, work: np.ndarray, dt: float) -> np.ndarray:
         """:func:`~society.mechanisms.knowledge.knowledge_step` over ``(2, runs,
@@ -225,13 +223,11 @@ class _Columns:
 class _Levels:
     """:func:`~society.mechanisms.knowledge.capability_level` over the runs' columns."""
 
-    def __init__(
-        self, scenarios: Sequence[Scenario], col: Callable[..., np.ndarray], k: _Columns
-    ) -> None:
+    def __init__(self, scenarios: Sequence[Scenario], col: Callable[..., np.ndarray]) -> None:
         self.c0 = col([s.population.initial_capability for s in scenarios])
         self.base = col([s.capability.base_work for s in scenarios])
         self.floor = col([MIN_WORK_SHARE * s.capability.base_work for s in scenarios])
-        self.returns = k.uniform(col([s.capability.returns for s in scenarios]))
+        self.returns = _shared(col([s.capability.returns for s in scenarios]))
 
     def __call__(self, work: np.ndarray) -> np.ndarray:
         total = np.maximum(self.base + work, self.floor)
