@@ -19,7 +19,14 @@ from society.cli.options import add_priors_option, add_set_options
 from society.cli.progress import TenthLines
 from society.cli.text import for_terminal
 from society.errors import SocietyError
-from society.sweeps.ablation import HEADLINE, checked, row_verdicts
+from society.sweeps.ablation import (
+    HEADLINE,
+    READINGS,
+    check_reading,
+    checked,
+    row_readings,
+    sign_test,
+)
 
 NAME = "mechanisms"
 HELP = "ablate every mechanism on paired seeds; check each moves outcomes with the expected sign"
@@ -169,14 +176,21 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
     write_parquet(runs_frame(results), folder / "runs.parquet")
     write_provenance(folder, args, seeds=seeds, size=size, days=days, started=started, git=git)
     print_table(out, render(table, seeds, size))
-    verdicts = row_verdicts(table)
-    failed = [name for name, ok in verdicts.items() if not ok]
-    verdict = f"{len(verdicts) - len(failed)} of {len(verdicts)} rows hold"
-    if failed:
-        verdict += f"; failed: {', '.join(failed)}"
-    (err if failed else out).print(verdict)
+    readings = row_readings(table)
+    by = {kind: [name for name, r in readings.items() if r == kind] for kind in READINGS}
+    verdict = f"{len(by['holds'])} of {len(readings)} rows hold"
+    if by["direction"]:
+        verdict += (
+            f"; {len(by['direction'])} more only in direction (the seeds that moved went the "
+            f"expected way, the mean is too small to tell at {seeds} seeds): "
+            + ", ".join(by["direction"])
+        )
+    if by["fails"]:
+        verdict += f"; failed: {', '.join(by['fails'])}"
+    short = by["direction"] or by["fails"]
+    (err if short else out).print(verdict)
     print(path, flush=True)
-    return 1 if failed else 0
+    return 1 if short else 0
 
 
 def command_line(args: argparse.Namespace, *, seeds: int, size: int, days: int | None) -> str:
@@ -262,11 +276,10 @@ def render(table: pl.DataFrame, seeds: int, size: int) -> Table:
                 else f" ({r['low_arm']}->{r['high_arm']})"
             )
             + f": {_effect(r, percent=r['measure'].startswith('p_'))}"
-            + ("" if r["passed"] else f" ({r['up']} up, {r['down']} down)")
+            + ("" if r["passed"] else f" ({r['up']} up, {r['down']} down{_sign_p(r)})")
             for r in checks.iter_rows(named=True)
         )
-        verdict = row_verdicts(rows).get(name)
-        mark = "" if verdict is None else "[green]pass[/]" if verdict else "[red]FAIL[/]"
+        mark = MARKS.get(row_readings(rows).get(name, ""), "")
         label = name + (f" ({first['condition']})" if first["condition"] else "")
         if checks.is_empty():  # a mean-field comparison: effects reported, nothing checked
             text = "reported: " + "; ".join(
@@ -289,6 +302,16 @@ def render(table: pl.DataFrame, seeds: int, size: int) -> Table:
             )
         t.add_row(label, first["knob"], *cells, text, mark)
     return t
+
+
+MARKS = {"holds": "[green]pass[/]", "direction": "[yellow]direction[/]", "fails": "[red]FAIL[/]"}
+
+
+def _sign_p(row: dict[str, Any]) -> str:
+    """``, sign test p 1e-13`` where the direction is clear."""
+    if check_reading(row) != "direction":
+        return ""
+    return f", sign test p {sign_test(int(row['up']), int(row['down'])):.1g}"
 
 
 def _sign(row: dict[str, object]) -> str:

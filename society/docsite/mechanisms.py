@@ -28,6 +28,8 @@ from society.docsite.answers import ANSWERS_DIR
 MARKER = re.compile(r"<!-- mechanisms: (rows|results) -->")
 RECORD = "mechanisms.json"
 SIGN = {1: "up", -1: "down", 0: "reported"}
+#: The "holds" column for each row reading (``society.sweeps.ablation.check_reading``).
+MARKS = {"holds": "yes", "direction": "direction only", "fails": "**no**", "": "reported"}
 
 
 def rows_markdown() -> str:
@@ -149,7 +151,7 @@ def _effect(row: dict[str, Any]) -> str:
 
 def results_markdown(answers_dir: Path = ANSWERS_DIR) -> str:
     """The recorded table: each row's checks with their paired effects, and whether it holds."""
-    from society.sweeps.ablation import HEADLINE, row_verdicts
+    from society.sweeps.ablation import HEADLINE, row_readings
 
     path = answers_dir / RECORD
     if not path.is_file():
@@ -159,7 +161,7 @@ def results_markdown(answers_dir: Path = ANSWERS_DIR) -> str:
         )
     rec = json.loads(path.read_text())
     table = pl.DataFrame(rec["rows"], infer_schema_length=None)
-    verdicts = row_verdicts(table)
+    readings = row_readings(table)
     lines = [
         "| mechanism (condition) | check: measure low -> high, paired effect [95% interval] "
         "| holds |",
@@ -181,14 +183,15 @@ def results_markdown(answers_dir: Path = ANSWERS_DIR) -> str:
         ]  # fmt: skip
         first = rows.row(0, named=True)
         label = str(name[0]) + (f" ({first['condition']})" if first["condition"] else "")
-        holds = verdicts.get(str(name[0]))
-        mark = "reported" if holds is None else ("yes" if holds else "**no**")
+        mark = MARKS[readings.get(str(name[0]), "")]
         lines.append(f"| {label} | {'; '.join(parts)} | {mark} |")
-    held = sum(verdicts.values())
+    counts = {kind: sum(r == kind for r in readings.values()) for kind in MARKS}
     commit = rec["commit"][:9] + (" with uncommitted changes" if rec["dirty"] else "")
     minutes = float(rec.get("wall_seconds") or 0.0) / 60
     head = (
-        f"{held} of {len(verdicts)} checked rows hold. Recorded from `{rec['command']}` "
+        f"{counts['holds']} of {len(readings)} checked rows hold"
+        + (f"; {_more(counts['direction'])} in direction only" if counts["direction"] else "")
+        + f". Recorded from `{rec['command']}` "
         f"({rec['seeds']} paired seeds per arm, {rec['size']:,} instances, "
         + (f"{rec['days']} days" if rec["days"] else "each scenario's horizon")
         + f"; society {rec['version']} at commit `{commit}`, "
@@ -200,11 +203,20 @@ def results_markdown(answers_dir: Path = ANSWERS_DIR) -> str:
     return head + "\n\n" + "\n".join(lines)
 
 
+def _more(n: int) -> str:
+    return f"{n} more {'holds' if n == 1 else 'hold'}"
+
+
 def _direction(row: dict[str, Any]) -> str:
-    """`` (27 up, 0 down)`` beside a check that failed, where the table counted them."""
+    """`` (27 up, 0 down)`` beside a check that failed, where the table counted them, with the
+    sign test's p where the direction is clear."""
+    from society.sweeps.ablation import check_reading, sign_test
+
     if row.get("passed") is not False or row.get("up") is None:
         return ""
-    return f" ({row['up']} up, {row['down']} down)"
+    up, down = int(row["up"]), int(row["down"])
+    p = f"; sign test p = {sign_test(up, down):.1g}" if check_reading(row) == "direction" else ""
+    return f" ({up} up, {down} down{p})"
 
 
 def _rerun_sentence(rerun: dict[str, Any]) -> str:

@@ -765,29 +765,29 @@ def summarise(
                 passed: bool | None = bool(lo > floor)
             else:
                 passed = None if sign == 0 else bool((lo > 0) if sign > 0 else (hi < 0))
-            rows.append(
-                {
-                    "mechanism": mech.name,
-                    "knob": mech.knob,
-                    "condition": mech.condition_text,
-                    "expected_effect": mech.expected,
-                    "measure": measure,
-                    "low_arm": low,
-                    "high_arm": high,
-                    "low_mean": float(np.nanmean(a)) if np.isfinite(a).any() else math.nan,
-                    "high_mean": float(np.nanmean(b)) if np.isfinite(b).any() else math.nan,
-                    "diff": diff,
-                    "ci_low": lo,
-                    "ci_high": hi,
-                    "pairs": n,
-                    "up": up,
-                    "down": down,
-                    "expected_sign": sign,
-                    "floor": floor,
-                    "any_of": mech.any_of,
-                    "passed": passed,
-                }
-            )
+            row = {
+                "mechanism": mech.name,
+                "knob": mech.knob,
+                "condition": mech.condition_text,
+                "expected_effect": mech.expected,
+                "measure": measure,
+                "low_arm": low,
+                "high_arm": high,
+                "low_mean": float(np.nanmean(a)) if np.isfinite(a).any() else math.nan,
+                "high_mean": float(np.nanmean(b)) if np.isfinite(b).any() else math.nan,
+                "diff": diff,
+                "ci_low": lo,
+                "ci_high": hi,
+                "pairs": n,
+                "up": up,
+                "down": down,
+                "expected_sign": sign,
+                "floor": floor,
+                "any_of": mech.any_of,
+                "passed": passed,
+                "sign_p": sign_test(up, down),
+            }
+            rows.append({**row, "reading": check_reading(row)})
     return pl.DataFrame(rows, schema=TABLE_SCHEMA, orient="row")
 
 
@@ -811,6 +811,8 @@ TABLE_SCHEMA = {
     "floor": pl.Float64,
     "any_of": pl.Boolean,
     "passed": pl.Boolean,
+    "sign_p": pl.Float64,
+    "reading": pl.String,
 }
 
 
@@ -819,14 +821,75 @@ def checked(table: pl.DataFrame) -> pl.DataFrame:
     return table.filter((pl.col("expected_sign") != 0) | pl.col("floor").is_not_null())
 
 
-def row_verdicts(table: pl.DataFrame) -> dict[str, bool]:
-    """Whether each mechanism's row holds: all its checks pass, or one of them for an
-    ``any_of`` row. Rows with no checks (the mean-field comparisons) are left out."""
-    out: dict[str, bool] = {}
+#: What a check can show, best first (see :func:`check_reading`).
+READINGS = ("holds", "direction", "fails")
+#: The two-sided level of the sign test behind a ``direction`` reading.
+DIRECTION_LEVEL = 0.05
+
+
+def sign_test(up: int, down: int) -> float:
+    """Two-sided exact sign test: the chance of a split of the seeds that moved at least as
+    uneven as ``up`` against ``down``, were a seed as likely to move one way as the other.
+    Seeds that did not move carry no sign and are left out.
+
+    >>> sign_test(5, 5), sign_test(0, 0)
+    (1.0, 1.0)
+    >>> f"{sign_test(44, 0):.1e}"
+    '1.1e-13'
+    """
+    from scipy import stats
+
+    moved = up + down
+    return float(stats.binomtest(up, moved, 0.5).pvalue) if moved else 1.0
+
+
+def check_reading(row: Mapping[str, Any]) -> str | None:
+    """What one check of the long table shows (``None`` for a measure shown, not checked):
+
+    - ``holds``: the paired mean's 95% interval excludes 0 on the expected side (``passed``),
+      or lies above the floor of a bounded check;
+    - ``direction``: the mean's interval covers 0 and the mean leans the expected way, and the
+      seeds that moved went that way clearly more often than not (:func:`sign_test` below
+      :data:`DIRECTION_LEVEL`).
+      The lever's direction is clear and its average effect too small to measure at this many
+      seeds: typically a few seeds tipped far and most moved by little;
+    - ``fails``: neither, or the mean is clearly on the wrong side.
+
+    >>> row = {"expected_sign": 1, "floor": None, "passed": False, "diff": 0.0075,
+    ...        "ci_low": -0.002, "ci_high": 0.017, "up": 44, "down": 0}
+    >>> check_reading(row), check_reading({**row, "up": 13, "down": 6})
+    ('direction', 'fails')
+    """
+    sign, floor = int(row["expected_sign"]), row.get("floor")
+    if sign == 0 and floor is None:
+        return None
+    if row["passed"]:
+        return "holds"
+    up, down = row.get("up"), row.get("down")
+    wrong_way = row["ci_high"] < 0 if sign > 0 else row["ci_low"] > 0
+    if floor is not None or wrong_way or up is None or down is None:
+        return "fails"
+    # the mean, though unclear, must lean the expected way too: many small moves one way and
+    # a few large ones the other is a lever that hurts on average
+    ahead = (up > down and row["diff"] > 0) if sign > 0 else (down > up and row["diff"] < 0)
+    return "direction" if ahead and sign_test(up, down) < DIRECTION_LEVEL else "fails"
+
+
+def row_readings(table: pl.DataFrame) -> dict[str, str]:
+    """Each mechanism row's reading: the worst of its checks' (:func:`check_reading`), or the
+    best for an ``any_of`` row. Rows with no checks (the mean-field comparisons) are left out.
+    Works on tables recorded before the reading was a column, from their ``up`` and ``down``."""
+    out: dict[str, str] = {}
     for name, rows in checked(table).group_by("mechanism", maintain_order=True):
-        passed = rows["passed"].to_list()
-        out[str(name[0])] = any(passed) if bool(rows["any_of"][0]) else all(passed)
+        ranks = [READINGS.index(check_reading(r) or "fails") for r in rows.iter_rows(named=True)]
+        out[str(name[0])] = READINGS[min(ranks) if bool(rows["any_of"][0]) else max(ranks)]
     return out
+
+
+def row_verdicts(table: pl.DataFrame) -> dict[str, bool]:
+    """Whether each mechanism's row holds on its paired means: all its checks pass, or one of
+    them for an ``any_of`` row (:func:`row_readings` also tells a clear direction apart)."""
+    return {name: reading == "holds" for name, reading in row_readings(table).items()}
 
 
 def paired_interval(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float, int]:

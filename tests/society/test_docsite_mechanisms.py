@@ -191,6 +191,14 @@ def test_a_failing_check_names_how_many_seeds_rose_and_fell_where_the_table_coun
     lead = next(line for line in text.splitlines() if line.startswith("| lead time"))
     assert "(5 up, 0 down)" in theft and "**no**" in theft
     assert " up, " not in lead  # a table from before the counts
+    # 12 of 12 seeds that moved went up: a clear direction, counted apart from the rows that hold
+    table.with_columns(up=pl.lit(12), down=pl.lit(0)).write_parquet(new / "mechanisms.parquet")
+    rec = page.merged(page.record(old), new)
+    (tmp_path / "answers" / page.RECORD).write_text(json.dumps(rec))
+    text = page.fill("<!-- mechanisms: results -->", tmp_path / "answers")
+    theft = next(line for line in text.splitlines() if line.startswith("| theft"))
+    assert "(12 up, 0 down; sign test p = 0.0005) | direction only |" in theft
+    assert text.startswith("0 of 2 checked rows hold; 1 more holds in direction only.")
 
 
 def _write(answers: Path, rec: dict[str, object]) -> Path:

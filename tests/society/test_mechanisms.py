@@ -28,8 +28,10 @@ from society.sweeps.ablation import (
     checked,
     measures_of,
     paired_interval,
+    row_readings,
     row_verdicts,
     runs_frame,
+    sign_test,
     summarise,
 )
 
@@ -240,6 +242,48 @@ def test_a_floor_check_and_an_any_of_row_are_judged_as_stated() -> None:
     checks = {r["measure"]: r["passed"] for r in checked(table).iter_rows(named=True)}
     assert checks == {"p_safe": True, "final_alignment": False}
     assert row_verdicts(table) == {"toy": True}  # one of its checks holds
+
+
+def test_a_clear_direction_with_an_unclear_mean_reads_direction_only_never_holds() -> None:
+    def toy(name: str, sign: int = +1) -> Ablation:
+        return Ablation(name, "x", "y", {"low": {}, "high": {}}, (Check("safe_chance", sign),))
+
+    # One seed tips far, eleven rise a little, eight do not move: the mean's interval covers
+    # 0, but 12 up and 0 down is clear (sign test p = 2 / 2**12).
+    tipped = [1.0] + [0.001] * 11 + [0.0] * 8
+    # The same seeds, but the one that tips falls: most rise, the mean falls.
+    hurt = [-1.0] + [0.001] * 11 + [0.0] * 8
+    coin = [0.001] * 7 + [-0.001] * 5 + [0.0] * 8  # 7 up, 5 down: p = 0.77
+    rows = [toy("tipped"), toy("hurt"), toy("coin"), toy("falls", -1)]
+    results = {}
+    for seed in range(20):
+        for name, moves in (("tipped", tipped), ("hurt", hurt), ("coin", coin)):
+            results[(name, "low", seed)] = dict.fromkeys(MEASURES, 0.0)
+            results[(name, "high", seed)] = {
+                **dict.fromkeys(MEASURES, 0.0),
+                "safe_chance": moves[seed],
+            }
+        results[("falls", "low", seed)] = dict.fromkeys(MEASURES, 0.0)
+        results[("falls", "high", seed)] = {
+            **dict.fromkeys(MEASURES, 0.0),
+            "safe_chance": tipped[seed],
+        }
+    table = summarise(results, rows, 20)
+    check = checked(table).filter(pl.col("mechanism") == "tipped").row(0, named=True)
+    assert check["ci_low"] < 0 < check["diff"] and check["passed"] is False
+    assert (check["up"], check["down"]) == (12, 0)
+    assert check["sign_p"] == pytest.approx(2 / 2**12) and check["reading"] == "direction"
+    # Only the clear direction the row expects reads "direction"; it never counts as holding.
+    assert row_readings(table) == {
+        "tipped": "direction", "hurt": "fails", "coin": "fails", "falls": "fails",
+    }  # fmt: skip
+    assert row_verdicts(table) == dict.fromkeys(("tipped", "hurt", "coin", "falls"), False)
+    assert sign_test(7, 5) == pytest.approx(0.774, abs=1e-3)
+    console = Console(width=400, record=True)
+    console.print(render(table, 20, 300))
+    printed = console.export_text().replace("\n", "")
+    assert "(12 up, 0 down, sign test p 0.0005)" in printed
+    assert printed.count("direction") == 1 and printed.count("FAIL") == 3
 
 
 def test_extra_prior_files_are_drawn_in_every_row(tmp_path: Path) -> None:
