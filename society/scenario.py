@@ -97,7 +97,7 @@ class Knowledge(Section):
     ceiling_at_parity: float = uncertain(0.835, "alignment", "a_ref: the alignment knowledge can train at margin m = 1; the ceiling is a_max(m) = 1 - (1 - a_ref) m^-nu.", ge=0, le=1)
     ceiling_exponent: float = uncertain(0.875, "-", "nu: how fast the ceiling a_max(m) approaches 1 as the margin grows.", gt=0, le=10)
     apply_rate: float = uncertain(0.005477, "per day", "r_apply: share of the gap between an instance's anchor and the ceiling a_max(m) that fixes to deployed models close each day (anchors never fall).", ge=0, le=1)
-    faith_floor: float = param(0.0, "alignment", "theta: alignment at or below which a model takes no fix and trains no better successor (it games the training; the seeds' Basin of Good Deference needs enough initial alignment to bootstrap); above it, faithfulness (a - theta) / (1 - theta). 0: a model is as faithful as it is aligned. Not yet drawn by the priors.", ge=0, lt=1)
+    faith_floor: float = uncertain(0.35, "alignment", "theta: alignment at or below which a model takes no fix and trains no better successor (it games the training; the seeds' Basin of Good Deference needs enough initial alignment to bootstrap); above it, faithfulness (a - theta) / (1 - theta). 0: a model is as faithful as it is aligned.", ge=0, lt=1)
     freeze_at_period_end: bool = param(False, "-", "Ablation: stop knowledge growth once hazards have stayed low for outcomes.end_days (the day the acute risk period would end).")
 
 

@@ -287,15 +287,15 @@ def test_a_clear_direction_with_an_unclear_mean_reads_direction_only_never_holds
 
 
 def test_extra_prior_files_are_drawn_in_every_row(tmp_path: Path) -> None:
-    extra = tmp_path / "floor.toml"
+    extra = tmp_path / "disagreement.toml"
     extra.write_text(
-        '[priors."knowledge.faith_floor"]\ndist = "uniform"\nlow = 0.0\nhigh = 0.7\n'
+        '[priors."network.disagreement"]\ndist = "uniform"\nlow = 0.3\nhigh = 0.7\n'
         'why = "unknown: wide"\n'
     )
     tasks = _tasks("baseline", by_name(["theft"]), 8, 100, priors=("model", str(extra)))
-    floors = {seed: doc["knowledge"]["faith_floor"] for _, arm, seed, doc in tasks if arm == "low"}
-    assert len(set(floors.values())) == 8 and all(0.0 <= f <= 0.7 for f in floors.values())
-    assert all(doc["knowledge"]["faith_floor"] == floors[seed] for _, _, seed, doc in tasks)
+    drawn = {seed: doc["network"]["disagreement"] for _, arm, seed, doc in tasks if arm == "low"}
+    assert len(set(drawn.values())) == 8 and all(0.3 <= f <= 0.7 for f in drawn.values())
+    assert all(doc["network"]["disagreement"] == drawn[seed] for _, _, seed, doc in tasks)
     proc = run_cli(
         "mechanisms",
         "--quick",
@@ -310,7 +310,7 @@ def test_extra_prior_files_are_drawn_in_every_row(tmp_path: Path) -> None:
         timeout=300,
     )
     assert proc.returncode in (0, 1), proc.stderr
-    assert "floor.toml" in proc.stderr.replace("\n", "")  # the header names what is drawn
+    assert "disagreement.toml" in proc.stderr.replace("\n", "")  # the header names what is drawn
     path = Path(proc.stdout.strip().splitlines()[-1])
     meta = json.loads(
         ((path if path.is_absolute() else tmp_path / path).parent / "run.json").read_text()
