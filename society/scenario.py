@@ -260,6 +260,7 @@ class Hazards(Section):
     capability_exponent: float = uncertain(1.25, "-", "kappa: growth of the loss-of-control hazard with capability.", ge=0, le=10)
     uncaught_weight: float = uncertain(0.01, "per uncaught action per instance-day", "kappa_u: loss-of-control hazard per unit of U30, the 30-day mean of uncaught misaligned actions per instance-day (the share of the society acting against its principals undetected, not the count: a larger fleet is not by itself more likely to escape control).", ge=0, le=1e6)
     rival_ahead_scale: float = uncertain(30.0, "days", "L_s: deficit at which the rival's own loss-of-control hazard counts in full; it grows linearly up to it.", ge=1, le=36500)
+    defence_gap_exponent: float = uncertain(1.5, "-", "gamma: against a rival whose AIs are more capable than ours (c_r > c) our defence keeps (c / c_r)^gamma of its protection: weaker AIs defend worse against stronger ones, so falling further behind costs more (0: the capability gap does not matter).", ge=0, le=10)
 
 
 class Outcomes(Section):

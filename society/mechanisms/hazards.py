@@ -43,7 +43,9 @@ def daily_hazards(
       AIs as against misuse (the seed's deferred AIs manage "other AI projects"), but its
       margin is judged against the difficulty at the rival's capability ``c_r`` when that is
       above ours: defending against AIs more capable than one's own is harder, by the same
-      difficulty law, so falling behind costs protection as well as exposure.
+      difficulty law, and our weaker AIs keep only ``(c / c_r)^gamma`` of that protection
+      (``hazards.defence_gap_exponent``), so falling further behind costs protection as well
+      as exposure.
 
     >>> from society import load_scenario
     >>> from society.population import initial_population
@@ -59,7 +61,8 @@ def daily_hazards(
     A rival more capable than our AIs meets a defence judged at its capability:
 
     >>> rival.capability = 4.0
-    >>> p_def = protection(margin(lab.defence, 4.0, s.knowledge))
+    >>> kept = (lab.level / 4.0) ** s.hazards.defence_gap_exponent
+    >>> p_def = protection(margin(lab.defence, 4.0, s.knowledge)) * kept
     >>> p_def < lab.defence_protection
     True
     >>> h = daily_hazards(pop, lab, s, rival)
@@ -110,10 +113,12 @@ def _hazards(
 
 
 def _defence_against(lab: LabState, rival: RivalLab, scenario: Scenario) -> float:
-    """P_def against the rival's AIs: the defence stock's margin at the higher capability."""
+    """P_def against the rival's AIs: the defence stock's margin at the higher capability,
+    and against more capable AIs only ``(c / c_r)^gamma`` of that protection."""
     if rival.capability <= lab.level:
         return lab.defence_protection
-    return protection(margin(lab.defence, rival.capability, scenario.knowledge))
+    kept = (lab.level / rival.capability) ** scenario.hazards.defence_gap_exponent
+    return protection(margin(lab.defence, rival.capability, scenario.knowledge)) * kept
 
 
 def end_hazard(scenario: Scenario) -> float:

@@ -80,8 +80,8 @@ def projected_log_survival_runs(
     steps = max(1, math.ceil(days / STEP_DAYS))
     dt = days / steps
     paths = [_rival_path(s, start, steps, dt) for s, start in zip(scenarios, starts, strict=True)]
-    rival_work, rival_pace, rival_hazard, rival_against = (
-        np.array([path[j] for path in paths]) for j in range(4)
+    rival_work, rival_pace, rival_hazard, rival_against, rival_level = (
+        np.array([path[j] for path in paths]) for j in range(5)
     )
 
     def col(values: Sequence[float]) -> np.ndarray:
@@ -107,6 +107,7 @@ def projected_log_survival_runs(
         lambda s, start: s.risks.misuse_rate * start.misuse_factor * s.risks.misuse_hit_prob
     )
     ahead_scale = each(lambda s, _: s.hazards.rival_ahead_scale)
+    gap_exponent = _shared(col([s.hazards.defence_gap_exponent for s in scenarios]))
     levels = _Levels(scenarios, col)
     work = np.broadcast_to(each(lambda _, start: start.capability_work), tax.shape)
     # Knowledge (row 0) and defence (row 1) grow by the same law: stepped together, as one
@@ -153,10 +154,13 @@ def projected_log_survival_runs(
         misuse = misuse_rate * undefended
         lead = (work - rival_work[:, i : i + 1]) / rival_pace[:, i : i + 1]
         behind = np.where(lead < 0, np.minimum(1.0, -lead / ahead_scale), 0.0)
-        # As the engine does: the defence against AIs more capable than ours is judged at
-        # their capability (hazards.daily_hazards).
+        # As the engine does (hazards.daily_hazards): the defence against AIs more capable
+        # than ours is judged at their capability, and keeps (c / c_r)^gamma of its protection.
         against = np.maximum(difficulty, rival_against[:, i : i + 1])
-        exposed = 1.0 / (1.0 + zd / against)
+        rival_c = rival_level[:, i : i + 1]
+        kept = np.where(c < rival_c, _power(c / rival_c, gap_exponent), 1.0)
+        shield = zd / against
+        exposed = 1.0 - kept * shield / (1.0 + shield)
         total_hazard += (loc + misuse + rival_hazard[:, i : i + 1] * behind * exposed) * dt
     out: np.ndarray = -total_hazard
     return out
@@ -237,9 +241,10 @@ class _Levels:
 
 def _rival_path(
     scenario: Scenario, start: Outlook, steps: int, dt: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The rival's capability work, pace, loss-of-control hazard and the difficulty of its
-    capability (what our defence is judged against) after each projected step.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The rival's capability work, pace, loss-of-control hazard, the difficulty of its
+    capability (what our defence is judged against) and that capability, after each projected
+    step.
 
     With ``strategy.share_knowledge`` above 0 the rival takes up the share of the knowledge
     we have today, not of what each candidate tax would add later: the strategists credit a
@@ -249,7 +254,7 @@ def _rival_path(
     work = start.rival_work
     published = scenario.strategy.share_knowledge * start.knowledge
     exponent = scenario.knowledge.difficulty
-    out = np.empty((4, steps))
+    out = np.empty((5, steps))
     for i in range(steps):
         work, pace = rival_day(scenario, rival, work, start.day + i * dt, dt, published)
         out[:, i] = (
@@ -257,8 +262,9 @@ def _rival_path(
             pace,
             rival_loss_of_control(scenario, rival),
             np.float64(rival.capability) ** exponent,
+            rival.capability,
         )
-    return out[0], out[1], out[2], out[3]
+    return out[0], out[1], out[2], out[3], out[4]
 
 
 #: The highest tax strategists advise: 10 units of alignment effort per unit of capabilities

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import simpy
@@ -18,6 +20,7 @@ from society.mechanisms.evaluation import (
     run_test_round,
 )
 from society.mechanisms.hazards import daily_hazards
+from society.mechanisms.knowledge import margin, protection
 from society.mechanisms.monitoring import catch_probability
 from society.mechanisms.research import work_days_per_instance_day
 from society.mechanisms.revolt import revolt_cascade
@@ -285,6 +288,31 @@ def test_loss_of_control_hazard_grows_with_deference_misalignment_capability() -
     assert ahead == pytest.approx(rival_loss_of_control(s, rival) * (1 - lab.defence_protection))
     careful = RivalLab(deference=1.0, alignment=0.5, knowledge=9.0, capability=2.0, margin=9.0)
     assert 0 < daily_hazards(pop, lab, s, careful)["rival_ahead"] < ahead / 4
+
+
+def test_a_rival_more_capable_than_our_ais_meets_a_weaker_defence_the_further_ahead() -> None:
+    # hazards.defence_gap_exponent: against a rival at c_r > c our defence keeps (c / c_r)^gamma
+    # of its protection, so the same rival ahead costs more the further its AIs outgrow ours.
+    s, pop, _, _ = setup()
+    lab = LabState(tax=0.5, deference=1.0, rival_pace=1.0, rival_capability=50.0, level=2.0)
+    lab.defence, lab.defence_protection = 5.0, 0.8
+
+    def rival_ahead(gamma: float, rival_level: float) -> float:
+        g = s.model_copy(
+            update={"hazards": s.hazards.model_copy(update={"defence_gap_exponent": gamma})}
+        )
+        rival = RivalLab(deference=1.0, alignment=0.5, knowledge=1.0, capability=rival_level)
+        return daily_hazards(pop, lab, g, rival)["rival_ahead"]
+
+    level = [rival_ahead(gamma, 2.0) for gamma in (0.0, 1.5, 3.0)]
+    assert level[0] == level[1] == level[2] > 0  # no capability gap: the exponent is idle
+    for rival_level in (3.0, 6.0):
+        gapped = [rival_ahead(gamma, rival_level) for gamma in (0.0, 1.5, 3.0)]
+        assert gapped[0] < gapped[1] < gapped[2]
+    # at gamma 3, a rival at three times our capability leaves 1/27 of the defence's protection
+    unprotected = rival_ahead(3.0, 6.0) / rival_ahead(math.inf, 6.0)
+    p_def = protection(margin(lab.defence, 6.0, s.knowledge))
+    assert unprotected == pytest.approx(1 - p_def / 27)
 
 
 def test_amdahl_turns_speed_into_progress_only_with_deference() -> None:

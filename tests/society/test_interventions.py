@@ -18,13 +18,15 @@ from society.errors import ScenarioError
 from society.model import SocietyModel
 from society.triggers import TriggerError, parse
 
-# A small, hazardous world in which the lab ignores advice (so a tax it sets stays set): seed 9
-# ends in a catastrophe (the rival ahead) on day 204 unless something is done.
+# A small world whose own AIs are hazardous, far ahead of its rival (so the tax and deference
+# decide its risk), in which the lab ignores advice (so a tax it sets stays set): seed 9 ends in
+# a loss of control on day 204 unless something is done.
 WORLD = {
     "population.size": 100,
     "days": 365,
     "strategy.accept_advice": 0.0,
-    "hazards.loss_of_control": 0.003,
+    "hazards.loss_of_control": 0.01,
+    "lab.lead_days": 1000.0,
 }
 RAISE_TAX = {"day": 90, "set": {"lab.tax": 5.0, "lab.tax_floor": 5.0}, "label": "tax up"}
 PAUSE = {
@@ -98,13 +100,14 @@ def test_a_trigger_pausing_deference_when_uncaught_incidents_exceed_20(
     assert trunk.recorder.metrics[day]["deference"] > 0.5
     assert paused.summary()["outcome"] == "undecided"  # the trunk's catastrophe is averted
     assert json.loads(event["details"])["when"] == "incidents_uncaught > 20"
-    # Without deference there is no loss of control: seed 8's catastrophe changes cause, and
-    # over whole paths its risk falls by a quarter.
-    other = run(scenario(PAUSE, seed=8)).summary()
-    assert other["catastrophe_cause"] != "loss_of_control"
+    # Without deference there is no loss of control: seed 8's loss of control on day 227 is
+    # averted too (raising the tax on day 90 does not avert it), and over whole paths its risk
+    # falls by more than half.
     assert run(scenario(seed=8)).summary()["catastrophe_cause"] == "loss_of_control"
+    assert run(scenario(RAISE_TAX, seed=8)).summary()["outcome"] == "catastrophe"
+    assert run(scenario(PAUSE, seed=8)).summary()["outcome"] == "undecided"
     risk = run(scenario(PAUSE, seed=8, **WHOLE_PATH)).summary()["catastrophe_risk"]
-    assert risk < 0.8 * trunk_risk
+    assert risk < 0.5 * trunk_risk
 
 
 def test_interventions_survive_a_stop_and_resume(tmp_path: Path) -> None:

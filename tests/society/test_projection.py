@@ -66,8 +66,9 @@ def test_a_batch_of_projections_gives_each_run_its_own_scores() -> None:
         _start({"knowledge.ideas_harder": 0.6, "knowledge.returns": 0.4}),
         _start({"knowledge.faith_floor": 0.5, "population.speed": 25.0}),
         _start({"lab.lead_days": 0.0, "hazards.capability_exponent": 1.7}),
+        _start({"lab.lead_days": 0.0, "hazards.defence_gap_exponent": 2.0}),
     ]
-    taxes = [TAXES, TAXES[:3], [0.025], TAXES[1:]]
+    taxes = [TAXES, TAXES[:3], [0.025], TAXES[1:], TAXES]
     for days in (5.0, 300.0):
         together = projection.projected_log_survival_runs(
             [m.scenario for m, _ in starts], [s for _, s in starts], taxes, days

@@ -70,12 +70,18 @@ def test_a_longer_lead_is_lost_later_in_proportion() -> None:
 def test_shared_knowledge_makes_a_rival_ahead_less_dangerous_and_costs_no_lead() -> None:
     # strategy.share_knowledge: the rival's knowledge is at least that share of ours, so its
     # margin, alignment and protection rise and its hazard while ahead falls; its pace does
-    # not change (knowledge is not capability), so the lead is the same day by day.
+    # not change (knowledge is not capability), so the lead is the same day by day. The lab
+    # keeps its tax: advised, it would weigh the safer rival and work at another tax.
     frames = {}
     for share in (0.0, 1.0):
         s = load_scenario(
             "essay_one_month",
-            overrides={"population.size": 100, "days": 400, "strategy.share_knowledge": share},
+            overrides={
+                "population.size": 100,
+                "days": 400,
+                "strategy.share_knowledge": share,
+                "strategy.accept_advice": 0.0,
+            },
         )
         model = SocietyModel(s)
         model.run()
