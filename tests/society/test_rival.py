@@ -130,3 +130,33 @@ def test_a_rival_that_follows_a_paused_slowdown_stops_while_it_lasts_and_resumes
     assert after.height and after["rival_capability"][-1] > paused["rival_capability"][0]
     # racing on, the rival is past our start within the pause's span
     assert raced.filter(pl.col("day") == paused["day"].max())["lead_days"][0] < 0
+
+
+def test_a_defence_weakened_by_the_capability_gap_makes_falling_further_behind_cost_more() -> None:
+    # hazards.defence_gap_exponent reaches the outcome: a lab at a high tax falls far behind
+    # a rival whose AIs outgrow its own; the more the gap weakens its defence, the higher the
+    # rival-ahead risk over the year, while its own loss-of-control risk is untouched (the
+    # exponent acts only through the defence against the rival).
+    summaries = {}
+    for gamma in (0.0, 1.5, 3.0):
+        s = load_scenario(
+            "baseline",
+            seed=3,
+            overrides={
+                "population.size": 100,
+                "days": 365,
+                "lab.lead_days": 60.0,
+                "lab.tax": 5.0,
+                "strategy.accept_advice": 0.0,
+                "outcomes.stop_on_catastrophe": False,
+                "hazards.defence_gap_exponent": gamma,
+            },
+        )
+        model = SocietyModel(s)
+        model.run()
+        summaries[gamma] = model.summary()
+    rival = [summaries[g]["rival_ahead_risk"] for g in (0.0, 1.5, 3.0)]
+    assert summaries[0.0]["lost_lead"] and 0 < rival[0] < rival[1] < rival[2]
+    assert rival[2] > 1.5 * rival[0]
+    own = {summaries[g]["loss_of_control_risk"] for g in (0.0, 1.5, 3.0)}
+    assert len(own) == 1
