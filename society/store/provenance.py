@@ -4,6 +4,7 @@ and the UTC clock (recorded in run and sweep manifests)."""
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib
 import platform
 import shutil
@@ -49,6 +50,59 @@ def _package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
+
+
+#: What does not step a run, so a change to it changes no run's numbers: the command line,
+#: the documentation, the playground, the analyses, storage (its format has its own version,
+#: ``checkpoint.FORMAT``), sweep orchestration (a sweep's seeds and scenarios have their own
+#: fingerprint) and reading scenario and prior files (a run stores its resolved scenario).
+#: A module added anywhere else counts as model, the side that refuses rather than mixes.
+_NOT_MODEL = (
+    "society/cli/",
+    "society/docsite/",
+    "society/app/",
+    "society/analysis/",
+    "society/store/",
+    "society/sweeps/",
+    "society/docs.py",
+    "society/asking.py",
+    "society/api.py",
+    "society/calibrate.py",
+    "society/claims.py",
+    "society/errors.py",
+    "society/priors.py",
+    "society/scanning.py",
+    "society/scenario_files.py",
+    "society/sequential.py",
+    "society/text.py",
+    "society/tidy.py",
+    "society/validation.py",
+    "society/validation_ask.py",
+    "society/validation_cases.py",
+    "society/verdict.py",
+)
+
+
+@functools.cache
+def model_fingerprint() -> str:
+    """A hash of the source of the code that steps a run (``society`` but :data:`_NOT_MODEL`,
+    and ``llm_backends``): two versions with the same fingerprint give a scenario and seed the
+    same numbers. Checkpoints and sweeps store it so that a resume never continues a run, or
+    adds runs to a sweep, under a different model than the one that started it. Any edit to
+    those files changes it, a comment included: it errs towards refusing a resume.
+
+    >>> len(model_fingerprint())
+    16
+    """
+    root = Path(__file__).resolve().parents[2]
+    digest = hashlib.sha256()
+    for package in ("society", "llm_backends"):
+        for path in sorted((root / package).rglob("*.py")):
+            name = path.relative_to(root).as_posix()
+            if name.startswith(_NOT_MODEL):
+                continue
+            digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 def git_state() -> dict[str, Any]:

@@ -22,7 +22,13 @@ import polars as pl
 from society import signals
 from society.errors import Stopped, StorageError, io_text, storage_cause, storage_fix
 from society.resources import available_memory_bytes
-from society.store.provenance import git_state, package_versions, platform_info, utc_now
+from society.store.provenance import (
+    git_state,
+    model_fingerprint,
+    package_versions,
+    platform_info,
+    utc_now,
+)
 from society.store.rundir import safe_name, utc_stamp
 from society.sweeps.engines import batch_size, default_workers, make_engine
 from society.sweeps.spec import (
@@ -282,6 +288,7 @@ def _execute(
         "engine": {"engine": engine, "workers": workers, "address": address},
         "versions": package_versions(),
         "git": git_state(),
+        "model": model_fingerprint(),
         "platform": platform_info(),
         "started_utc": (previous or {}).get("started_utc", started.isoformat()),
         "sessions": [*(previous or {}).get("sessions", [])],

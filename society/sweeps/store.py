@@ -32,6 +32,7 @@ from society.errors import RunDirectoryError
 from society.outcome_columns import SUMMARY_SCHEMA
 from society.store.files import refuse_links
 from society.store.outdir import OutputDir
+from society.store.provenance import model_fingerprint
 from society.store.reading import (
     JSON_INT,
     JSON_LIST,
@@ -163,10 +164,23 @@ class SweepStore(OutputDir):
         self.acquire("A stopped sweep keeps every run it finished; --resume runs the rest.")
         try:
             refuse_links(self.root, self.KIND)
-            return self.read_manifest()
+            manifest = self.read_manifest()
+            self._require_same_model(manifest)
+            return manifest
         except BaseException:
             self.release()
             raise
+
+    def _require_same_model(self, manifest: dict[str, Any]) -> None:
+        stored = manifest.get("model")
+        if stored != model_fingerprint():
+            commit = (manifest.get("git") or {}).get("commit") or "not recorded"
+            raise SweepError(
+                f"--resume {self.root}: its runs were made by a different model (its code's "
+                f"fingerprint {stored or 'not recorded'}, this society's {model_fingerprint()}), "
+                f"so the runs still to do would not be comparable with those done. Start a new "
+                f"sweep with --out, or resume with the version that started it (commit {commit})."
+            )
 
     def _require_manifest(self) -> None:
         if not self.manifest_path.is_file():

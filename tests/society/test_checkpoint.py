@@ -16,7 +16,9 @@ from society_helpers import run_cli as cli
 
 import society
 from society.api import RunStopped
+from society.cli import main as cli_main
 from society.errors import RunDirectoryError
+from society.store.provenance import model_fingerprint
 from society.tidy import comparable
 
 OUTPUTS = ("metrics", "events", "generations", "network_nodes", "network_edges")
@@ -209,3 +211,31 @@ def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
     manifest.write_text(json.dumps(data))
     r = cli("run", "--resume", "x", cwd=tmp_path)
     assert r.returncode == 2 and "has no checkpoint" in r.stderr
+
+
+def test_a_checkpoint_from_another_model_is_refused_and_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A run stopped on day 10, then resumed by a society whose model code differs (what a
+    # checkout of another commit is: its fingerprint differs). Continuing would finish the run
+    # under other equations; the resume is refused and the checkpoint stays for that version.
+    over = {"record.checkpoint_every_days": 5, "days": 40}
+    with pytest.raises(RunStopped):
+        society.run(
+            "tiny",
+            overrides=over,
+            out=tmp_path / "cut",
+            on_day=lambda m: m.request_stop() if m.day >= 10 else None,
+        )
+    saved = json.loads(next((tmp_path / "cut" / "checkpoint").glob("day-*/state.json")).read_text())
+    assert saved["model"] == model_fingerprint()
+    monkeypatch.setattr("society.store.checkpoint.model_fingerprint", lambda: "0123456789abcdef")
+    assert cli_main(["run", "--resume", str(tmp_path / "cut")]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    message = " ".join(err.split())
+    assert f"fingerprint {saved['model']}, this society's 0123456789abcdef" in message
+    assert "Rerun the scenario, or resume with the version that wrote it" in message
+    assert list((tmp_path / "cut" / "checkpoint").glob("day-*/state.json"))
+    monkeypatch.undo()  # the version that wrote it resumes it
+    assert society.resume(tmp_path / "cut").manifest["status"] == "success"

@@ -15,6 +15,7 @@ import pytest
 from society_helpers import assert_identical
 
 from society.cli import main as cli_main
+from society.store.provenance import model_fingerprint
 from society.sweeps.runner import run_sweep
 from society.sweeps.store import SweepStore
 
@@ -156,3 +157,28 @@ def test_half_written_files_never_count_as_done(
 def test_resume_needs_a_sweep_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli_main(["sweep", "--resume", str(tmp_path)]) == 2
     assert "no manifest.json" in capsys.readouterr().err
+
+
+def test_a_sweep_made_by_another_model_is_not_resumed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A sweep whose manifest names another model's fingerprint (what a sweep started before an
+    # upgrade has): the runs still to do would not be comparable with those done, so resume
+    # is refused, nothing in the directory is touched, and the message says what to do.
+    path = tmp_path / "two.toml"
+    path.write_text(f'scenario = "{TINY}"\nreplicates = 1\nseed = 1\n[grid]\n"lab.tax" = [0, 1]\n')
+    out = tmp_path / "sweep"
+    assert run_sweep(path, out=out, workers=1).failed == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["model"] == model_fingerprint()
+    (out / "points" / next(p.name for p in (out / "points").glob("*.json"))).unlink()
+    manifest["model"] = "0123456789abcdef"
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    before = sorted(p.name for p in out.rglob("*"))
+    assert cli_main(["sweep", "--resume", str(out), "--quiet"]) == 2
+    message = " ".join(capsys.readouterr().err.split())
+    assert "made by a different model (its code's fingerprint 0123456789abcdef" in message
+    commit = manifest["git"]["commit"]
+    assert f"resume with the version that started it (commit {commit})" in message
+    assert sorted(p.name for p in out.rglob("*")) == before
+    assert cli_main(["ask", "--resume", str(out)]) == 2  # an ask's resume checks it too
