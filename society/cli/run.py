@@ -273,7 +273,7 @@ def _reproduce(args: argparse.Namespace, out: Console, err: Console) -> int:
 
     from society.api import run
     from society.errors import RunDirectoryError
-    from society.store.provenance import git_state, package_versions
+    from society.store.provenance import git_state, model_fingerprint, package_versions
     from society.store.reading import read_table
     from society.tidy import comparable, rounding_differences
 
@@ -312,6 +312,7 @@ def _reproduce(args: argparse.Namespace, out: Console, err: Console) -> int:
     for what, was, now in (
         ("package versions", manifest.versions, package_versions()),
         ("git commit", manifest.git.model_dump(), git_state()),
+        ("model fingerprints (the code that steps a run)", manifest.model, model_fingerprint()),
     ):
         if was != now:
             change = for_terminal(f"{was} -> {now}")

@@ -27,7 +27,13 @@ from society.scenario import Scenario
 from society.store.checkpoint import checkpoint_files, remove_checkpoints
 from society.store.files import open_nofollow, refuse_links, write_atomic
 from society.store.outdir import OutputDir
-from society.store.provenance import git_state, package_versions, platform_info, utc_now
+from society.store.provenance import (
+    git_state,
+    model_fingerprint,
+    package_versions,
+    platform_info,
+    utc_now,
+)
 from society.store.reading import (
     JSON_BOOL,
     JSON_INT,
@@ -153,6 +159,9 @@ class Manifest(BaseModel):
     scenario_sha256: str | None = None
     versions: dict[str, str]
     git: GitState
+    #: The fingerprint of the model's code (``provenance.model_fingerprint``; ``None`` in
+    #: manifests written before it was recorded): ``--reproduce`` notes when it differs.
+    model: str | None = None
     platform: dict[str, str]
     started_utc: str
     finished_utc: str | None = None
@@ -179,6 +188,7 @@ class Manifest(BaseModel):
             scenario_sha256=scenario_digest(scenario.model_dump()),
             versions=package_versions(),
             git=GitState(**git_state()),
+            model=model_fingerprint(),
             platform=platform_info(),
             started_utc=started.isoformat(),
             files=[],

@@ -181,7 +181,14 @@ def test_reproduce_reports_a_match(tmp_path: Path) -> None:
     )
     r = cli("run", "--reproduce", "orig", "--out", "again", "--no-report", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert "reproduced: every output" in r.stdout
+    assert "reproduced: every output" in r.stdout and "note:" not in r.stderr
+    manifest = json.loads((tmp_path / "orig" / "manifest.json").read_text())
+    assert manifest["model"] == model_fingerprint()
+    (tmp_path / "orig" / "manifest.json").write_text(json.dumps({**manifest, "model": "0" * 16}))
+    r = cli("run", "--reproduce", "orig", "--out", "model", "--no-report", cwd=tmp_path)
+    assert r.returncode == 0 and "reproduced: every output" in r.stdout
+    note = "model fingerprints (the code that steps a run) differ from the original run's"
+    assert f"{note} ({'0' * 16} -> {model_fingerprint()})" in " ".join(r.stderr.split())
     m = pl.read_parquet(tmp_path / "orig" / "metrics.parquet")
     m.with_columns(pl.col("alignment_mean") + 1e-9).write_parquet(
         tmp_path / "orig" / "metrics.parquet"
