@@ -29,6 +29,7 @@ MANIFEST_KEYS = [
     "scenario_sha256",
     "versions",
     "git",
+    "model",
     "platform",
     "started_utc",
     "finished_utc",
