@@ -67,9 +67,9 @@ FIGURES = (
         image="figures/drift.png",
     ),
     analysis_figure("sensitivity-quick-sobol.png", "sensitivity_quick", "final_alignment"),
-    # the shipped analysis: 2,560 runs, about 30 min on 2 idle cores
+    # the shipped analysis: 2,560 runs, about 11 min on 2 idle cores
     analysis_figure("sensitivity-baseline-sobol.png", "sensitivity", "safe_chance"),
-    # every prior of the essay one at a time: 3,184 runs, about 20 min on 2 idle cores
+    # every prior of the essay one at a time: 3,248 runs, about 10 min on 2 idle cores
     analysis_figure(
         "oat-essay-catastrophe_risk.png", "oat_essay_one_month", "catastrophe_risk", "oat"
     ),
