@@ -216,7 +216,12 @@ def write_provenance(
 ) -> None:
     """``run.json`` beside the table: the command that reruns it, the code it ran on, and when,
     so that a page quoting the table can say where its numbers came from."""
-    from society.store.provenance import package_versions, platform_info, utc_now
+    from society.store.provenance import (
+        model_fingerprint,
+        package_versions,
+        platform_info,
+        utc_now,
+    )
 
     finished = utc_now()
     record = {
@@ -227,6 +232,7 @@ def write_provenance(
         "days": days,
         "priors": [] if args.no_priors else list(args.priors or ["model"]),
         "git": git,
+        "model": model_fingerprint(),
         "versions": package_versions(),
         "platform": platform_info(),
         "started_utc": started.isoformat(),

@@ -17,7 +17,7 @@ from society.cli.mechanisms import render
 from society.errors import SocietyError
 from society.model import SocietyModel
 from society.scenario import Scenario
-from society.store.provenance import vector_maths
+from society.store.provenance import model_fingerprint, vector_maths
 from society.sweeps.ablation import (
     MEASURES,
     MECHANISMS,
@@ -199,6 +199,7 @@ def test_quick_table_runs_and_the_clear_effects_hold(tmp_path: Path) -> None:
     # Where it ran, to reproduce it: the code, the packages, the CPU's vector maths.
     meta = json.loads((path.parent / "run.json").read_text())
     assert meta["platform"]["numpy_simd"] == vector_maths() and "numpy" in meta["versions"]
+    assert meta["model"] == model_fingerprint()  # the model the numbers are of
 
 
 def test_bad_arguments_are_one_paragraph_errors(tmp_path: Path) -> None:
