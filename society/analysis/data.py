@@ -136,6 +136,23 @@ class SweepData:
         return [k for k in grid if k in self.keys]
 
     @property
+    def drawn_keys(self) -> list[str]:
+        """The prior-drawn keys (``--priors``): each run holds its own draw of them."""
+        drawn = self.manifest.get("sweep", {}).get("drawn_keys") or []
+        return [str(k) for k in drawn if value_column(self.points, str(k)) is not None]
+
+    def run_points(self, target: Target) -> pl.DataFrame:
+        """One row per finished run with a value: its swept and drawn values (columns named by
+        dotted key) and ``y``, the target's value (1.0 or 0.0 for a flag). For a sweep whose
+        runs draw priors, where each run is its own point of the assumptions."""
+        runs = self.run_values(target)
+        keys = [k for k in (*self.keys, *self.drawn_keys) if value_column(self.points, k)]
+        values = self.finished().select(
+            "arm", "replicate", *(pl.col(value_column(self.points, k) or k).alias(k) for k in keys)
+        )
+        return runs.join(values, on=["arm", "replicate"], how="left").select(*keys, "y")
+
+    @property
     def replicates(self) -> int:
         return int(self.manifest.get("sweep", {}).get("replicates", 1))
 

@@ -340,18 +340,24 @@ def _prim(data: SweepData, target: Target, options: Options) -> Analysis:
             f"concentrates, and {target.column} is a number. Add --threshold X (runs with "
             f"{target.column} >= X are the cases; --below for < X)."
         )
-    arms = data.arm_values(target).filter(pl.col("runs") > 0)
-    keys = [k for k in data.keys if k in arms.columns and arms[k].n_unique() > 1]
+    # Runs that draw priors (an ask or sweep with --priors) are each a point of the
+    # assumptions; otherwise an arm is, with its runs' share as the value.
+    by_run = bool(data.drawn_keys)
+    arms = data.run_points(target) if by_run else data.arm_values(target).filter(pl.col("runs") > 0)
+    unit = "runs" if by_run else "arms"
+    listed = [*data.keys, *data.drawn_keys] if by_run else data.keys
+    keys = [k for k in listed if k in arms.columns and arms[k].n_unique() > 1]
     if not keys:
         raise AnalysisError(
-            f"--method prim on {data.path}: the sweep varies no key, so there is no box to find."
+            f"--method prim on {data.path}: the sweep varies no key and draws no prior, so "
+            f"there is no box to find. Sweep keys, or ask over the priors (--priors model)."
         )
     if arms.height < PRIM_MIN_ARMS:
         raise AnalysisError(
-            f"--method prim on {data.path}: {arms.height} arm(s) with finished runs are too few "
-            f"points for PRIM (at least {PRIM_MIN_ARMS}: it peels about 5% of a box at a "
-            f"time). Sample more arms ([sample] n, e.g. lhs with n = 200) or use --method "
-            f"frontier on a grid."
+            f"--method prim on {data.path}: {arms.height} {unit} with a finished value are too "
+            f"few points for PRIM (at least {PRIM_MIN_ARMS}: it peels about 5% of a box at a "
+            f"time). Sample more arms ([sample] n, e.g. lhs with n = 200), run more seeds over "
+            f"the priors, or use --method frontier on a grid."
         )
     y = arms["y"].to_numpy()
     cases = float(y.sum())
@@ -368,7 +374,7 @@ def _prim(data: SweepData, target: Target, options: Options) -> Analysis:
         y,
         min_density=options.min_density,
         peel_alpha=options.peel_alpha,
-        trials=max(data.replicates, 1),
+        trials=1 if by_run else max(data.replicates, 1),
     )
     trajectory = pl.DataFrame(
         [
@@ -417,14 +423,19 @@ def _prim(data: SweepData, target: Target, options: Options) -> Analysis:
     chosen = result.chosen
     words = [
         result.describe(target.label) + ".",
-        f"The box holds {chosen.mass:.0%} of the arms ({chosen.n}); in it {target.label} is "
+        f"The box holds {chosen.mass:.0%} of the {unit} ({chosen.n}); in it {target.label} is "
         f"{chosen.density:.2f} on average (density) against {base_rate:.2f} over the whole "
         f"sweep, and {chosen.coverage:.0%} of the sweep's cases (the sum of {target.label} over "
-        f"its arms) fall inside it (coverage).",
+        f"its {unit}) fall inside it (coverage).",
     ]
+    over = (
+        f"{len(keys)} swept and prior-drawn keys and {arms.height} runs; each run is a point "
+        f"(its own draw of the priors; {target.label} at a run is 1 or 0)"
+        if by_run
+        else f"{len(keys)} swept keys and {arms.height} arms; {_per_arm_text(data, target)}"
+    )
     heading = (
-        f"PRIM boxes for {target.label} over {len(keys)} swept keys and {arms.height} arms; "
-        f"{_per_arm_text(data, target)}; peel {options.peel_alpha:g}, paste "
+        f"PRIM boxes for {target.label} over {over}; peel {options.peel_alpha:g}, paste "
         f"{prim_mod.PASTE_ALPHA:g}, minimum mass {prim_mod.MIN_MASS:g}; the box chosen is the "
         f"best balance of coverage and density with density >= {options.min_density:g}, then "
         f"pasted, then stripped of limits whose quasi-p-value exceeds {prim_mod.MAX_P:g}."

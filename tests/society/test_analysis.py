@@ -436,7 +436,7 @@ BAD: dict[str, tuple[str, list[str], list[str]]] = {
     "too few points for prim": (
         "lhs_sweep",
         ["--method", "prim", "--target", "catastrophe"],
-        ["12 arm(s) with finished runs are too few points for PRIM", "at least 20"],
+        ["12 arms with a finished value are too few points for PRIM", "at least 20"],
     ),
     "prim on a number": (
         "lhs_sweep",
@@ -576,3 +576,34 @@ def test_a_full_disk_while_writing_is_one_paragraph_and_keeps_the_sweep(
     assert "No space left on device" in message and "the sweep's own files are untouched" in message
     assert "Traceback" not in message
     assert (grid_sweep / "points.parquet").read_bytes() == before
+
+
+def test_prim_over_an_asks_prior_draws_finds_the_assumption_that_decided_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # An ask over a prior file: each run draws its own lead and hazard scale. Whether the
+    # rival passes within the 60 days is decided by the lead alone, so PRIM over the runs
+    # (each its own point of the assumptions) bounds the lead and leaves the hazard free.
+    priors = tmp_path / "priors.toml"
+    priors.write_text(
+        'title = "t"\n'
+        '[priors."lab.lead_days"]\ndist = "uniform"\nlow = 0\nhigh = 120\nwhy = "w"\n'
+        '[priors."hazards.loss_of_control"]\ndist = "loguniform"\nlow = 1e-4\nhigh = 1e-3\n'
+        'why = "w"\n'
+    )
+    out = tmp_path / "ask"
+    argv = ["ask", "tiny", "--priors", str(priors), "--seeds", "40", "--size", "30", "--out"]
+    claim = ["--set", "claim.outcome=lost_lead", "--set", "claim.p=0.5"]
+    assert cli_main([*argv, str(out), *claim]) == 0
+    capsys.readouterr()
+    result = analyze(out, "prim", "lost_lead", figure=False)
+    box = {r["parameter"]: r for r in result.extra["box"].iter_rows(named=True)}
+    assert set(box) == {"lab.lead_days"} and box["lab.lead_days"]["high"] < 120
+    runs = pl.read_parquet(out / "points.parquet")
+    inside = runs.filter(pl.col("lab__lead_days") <= box["lab.lead_days"]["high"])
+    chosen = result.table.filter(pl.col("stage") == "simplified").row(0, named=True)
+    assert chosen["arms"] == inside.height  # its points are runs
+    assert chosen["density"] == pytest.approx(inside["lost_lead"].mean())
+    assert chosen["density"] >= 0.8 > runs["lost_lead"].mean()
+    assert "over 2 swept and prior-drawn keys and 40 runs" in result.heading
+    assert "The box holds" in result.words[1] and "of the runs" in result.words[1]
