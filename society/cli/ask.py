@@ -22,6 +22,7 @@ from society.cli.text import for_terminal
 
 if TYPE_CHECKING:
     from society.asking import AskResult
+    from society.claims import Claim
 
 NAME = "ask"
 HELP = (
@@ -171,6 +172,14 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
     return EXIT_FAILED_RUNS if result.failed else 0
 
 
+def _prim_target(claim: Claim) -> str:
+    """The ``analyze --method prim`` options whose cases are the claim's event."""
+    if claim.outcome:
+        return f"--target {claim.outcome}"
+    below = " --below" if claim.metric_op in ("<", "<=") else ""
+    return f"--target {claim.metric} --threshold {claim.threshold:g}{below}"
+
+
 def report_lines(result: AskResult) -> list[str]:
     """What ``society ask`` prints, the verdict sentence last."""
     plan, a = result.plan, result.answer
@@ -188,7 +197,9 @@ def report_lines(result: AskResult) -> list[str]:
         drawn = "; ".join(f"{k} {p.describe()}" for k, p in result.priors.priors.items())
         lines.append(
             f"Priors: P integrates over {len(result.priors)} uncertain field(s) drawn from "
-            f"{', '.join(plan.prior_files)} (Latin hypercube, one draw per run): {drawn}."
+            f"{', '.join(plan.prior_files)} (Latin hypercube, one draw per run): {drawn}. "
+            f"`society analyze {result.path} --method prim {_prim_target(result.claim)}` finds "
+            f"which drawn assumptions decided it."
         )
     if plan.until_decided:
         looks = ", ".join(f"{look.k}/{look.n}" for look in result.looks)

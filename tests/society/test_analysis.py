@@ -595,7 +595,9 @@ def test_prim_over_an_asks_prior_draws_finds_the_assumption_that_decided_it(
     argv = ["ask", "tiny", "--priors", str(priors), "--seeds", "40", "--size", "30", "--out"]
     claim = ["--set", "claim.outcome=lost_lead", "--set", "claim.p=0.5"]
     assert cli_main([*argv, str(out), *claim]) == 0
-    capsys.readouterr()
+    # The ask says how to find what decided it.
+    said = " ".join(capsys.readouterr().out.split())
+    assert f"`society analyze {out} --method prim --target lost_lead` finds which drawn" in said
     result = analyze(out, "prim", "lost_lead", figure=False)
     box = {r["parameter"]: r for r in result.extra["box"].iter_rows(named=True)}
     assert set(box) == {"lab.lead_days"} and box["lab.lead_days"]["high"] < 120
