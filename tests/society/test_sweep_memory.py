@@ -13,6 +13,7 @@ import pytest
 
 from society.resources import available_memory_bytes, estimate_run_bytes
 from society.scenario import Scenario
+from society.store.provenance import model_fingerprint
 from society.sweeps import runner
 from society.sweeps.spec import SweepError, check_memory, load_sweep
 from society.sweeps.store import SweepStore
@@ -77,7 +78,8 @@ def test_the_memory_check_comes_before_the_engine_starts(
     # A stored sweep (as one written before this check would be) is checked on --resume too.
     store = SweepStore(tmp_path / "stored")
     store.create()
-    store.write_manifest({"sweep": load_sweep(tmp_path / "huge.toml").to_manifest()})
+    sweep = load_sweep(tmp_path / "huge.toml").to_manifest()
+    store.write_manifest({"sweep": sweep, "model": model_fingerprint()})
     store.release()
     with pytest.raises(SweepError, match="would not fit in memory"):
         runner.run_sweep(None, resume=store.root, workers=1)
