@@ -52,27 +52,31 @@ def _package_versions() -> dict[str, str]:
     return versions
 
 
-#: What does not step a run, so a change to it changes no run's numbers: the command line,
-#: the documentation, the playground, the analyses, storage (its format has its own version,
-#: ``checkpoint.FORMAT``), sweep orchestration (a sweep's seeds and scenarios have their own
-#: fingerprint) and reading scenario and prior files (a run stores its resolved scenario).
-#: A module added anywhere else counts as model, the side that refuses rather than mixes.
+#: What does not decide a run's numbers, so a change to it changes none: the command line, the
+#: documentation, the playground, the analyses and judgements of finished runs, storage (its
+#: format has its own version, ``checkpoint.FORMAT``) and the sweep engines' orchestration.
+#: What builds a run's scenario, seeds and prior draws (scenario files, priors, a sweep's spec
+#: and design) counts as model, as does any module added elsewhere: the side that refuses a
+#: resume rather than mixing two models.
 _NOT_MODEL = (
     "society/cli/",
     "society/docsite/",
     "society/app/",
     "society/analysis/",
     "society/store/",
-    "society/sweeps/",
+    "society/sweeps/ablation.py",
+    "society/sweeps/answers.py",
+    "society/sweeps/dryrun.py",
+    "society/sweeps/engines.py",
+    "society/sweeps/preload.py",
+    "society/sweeps/runner.py",
+    "society/sweeps/store.py",
+    "society/sweeps/summary.py",
     "society/docs.py",
-    "society/asking.py",
-    "society/api.py",
     "society/calibrate.py",
     "society/claims.py",
     "society/errors.py",
-    "society/priors.py",
     "society/scanning.py",
-    "society/scenario_files.py",
     "society/sequential.py",
     "society/text.py",
     "society/tidy.py",
@@ -85,11 +89,12 @@ _NOT_MODEL = (
 
 @functools.cache
 def model_fingerprint() -> str:
-    """A hash of the source of the code that steps a run (``society`` but :data:`_NOT_MODEL`,
-    and ``llm_backends``): two versions with the same fingerprint give a scenario and seed the
-    same numbers. Checkpoints and sweeps store it so that a resume never continues a run, or
-    adds runs to a sweep, under a different model than the one that started it. Any edit to
-    those files changes it, a comment included: it errs towards refusing a resume.
+    """A hash of the source of the code that decides a run's numbers (``society`` but
+    :data:`_NOT_MODEL`, and ``llm_backends``): two versions with the same fingerprint give a
+    scenario and seed, or a sweep's stored plan, the same numbers. Checkpoints and sweeps
+    store it so that a resume never continues a run, or adds runs to a sweep, under a
+    different model than the one that started it. Any edit to those files changes it, a
+    comment included: it errs towards refusing a resume.
 
     >>> len(model_fingerprint())
     16
