@@ -182,3 +182,23 @@ def test_a_sweep_made_by_another_model_is_not_resumed(
     assert f"resume with the version that started it (commit {commit})" in message
     assert sorted(p.name for p in out.rglob("*")) == before
     assert cli_main(["ask", "--resume", str(out)]) == 2  # an ask's resume checks it too
+
+
+def test_a_sweep_whose_plan_rebuilds_differently_is_not_resumed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The same model, but the sweep rebuilt from the manifest is not the one that ran (as
+    # after a scipy upgrade that changes the prior draws): its stored fingerprint no longer
+    # matches, and the resume is refused before anything runs.
+    path = tmp_path / "two.toml"
+    path.write_text(f'scenario = "{TINY}"\nreplicates = 1\nseed = 1\n[grid]\n"lab.tax" = [0, 1]\n')
+    out = tmp_path / "sweep"
+    assert run_sweep(path, out=out, workers=1).failed == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    real = manifest["sweep"]["fingerprint"]
+    manifest["sweep"]["fingerprint"] = "0" * 16
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    assert cli_main(["sweep", "--resume", str(out), "--quiet"]) == 2
+    message = " ".join(capsys.readouterr().err.split())
+    assert f"fingerprint {real} against the stored {'0' * 16}" in message
+    assert "numpy or scipy changed since" in message
