@@ -167,9 +167,31 @@ def main(args: argparse.Namespace, out: Console, err: Console) -> int:
         result = session.run(
             workers=args.workers, on_start=on_start, on_point=on_point, batch=not args.no_batch
         )
-    for line in report_lines(result):
+    for line in report_lines(result, decided_by(result)):
         out.print(for_terminal(line), soft_wrap=True, highlight=False)
     return EXIT_FAILED_RUNS if result.failed else 0
+
+
+def decided_by(result: AskResult) -> str | None:
+    """For an ask over priors: PRIM's box of the claim's event over the runs' own draws, in
+    words (``society analyze DIR --method prim``, stored with its figure under the ask's
+    ``analysis/``); None without priors, or where PRIM has nothing to find (too few runs, an
+    event that never or always happened)."""
+    if not len(result.priors):
+        return None
+    from society.analysis.data import AnalysisError
+    from society.analysis.run import Options, analyze
+
+    claim = result.claim
+    if claim.outcome:
+        target, options = claim.outcome, Options()
+    else:
+        below = claim.metric_op in ("<", "<=")
+        target, options = claim.metric, Options(threshold=claim.threshold, below=below)
+    try:
+        return analyze(result.path, "prim", target, options).words[0]
+    except AnalysisError:
+        return None
 
 
 def _prim_target(claim: Claim) -> str:
@@ -180,8 +202,9 @@ def _prim_target(claim: Claim) -> str:
     return f"--target {claim.metric} --threshold {claim.threshold:g}{below}"
 
 
-def report_lines(result: AskResult) -> list[str]:
-    """What ``society ask`` prints, the verdict sentence last."""
+def report_lines(result: AskResult, decided: str | None = None) -> list[str]:
+    """What ``society ask`` prints, the verdict sentence last; ``decided`` is
+    :func:`decided_by`'s sentence, if any."""
     plan, a = result.plan, result.answer
     lines = []
     if result.question:
@@ -200,6 +223,10 @@ def report_lines(result: AskResult) -> list[str]:
             f"{', '.join(plan.prior_files)} (Latin hypercube, one draw per run): {drawn}. "
             f"`society analyze {result.path} --method prim {_prim_target(result.claim)}` finds "
             f"which drawn assumptions decided it."
+        )
+    if decided is not None:
+        lines.append(
+            f"Decided by (PRIM over each run's own draw, in {result.path}/analysis): {decided}"
         )
     if plan.until_decided:
         looks = ", ".join(f"{look.k}/{look.n}" for look in result.looks)

@@ -598,6 +598,9 @@ def test_prim_over_an_asks_prior_draws_finds_the_assumption_that_decided_it(
     # The ask says how to find what decided it.
     said = " ".join(capsys.readouterr().out.split())
     assert f"`society analyze {out} --method prim --target lost_lead` finds which drawn" in said
+    decided = said.split("Decided by (PRIM over each run's own draw, in ")[1]
+    assert decided.startswith(f"{out}/analysis): P(lost_lead) when lab.lead_days <= ")
+    assert (out / "analysis" / "prim-lost_lead.png").is_file()
     result = analyze(out, "prim", "lost_lead", figure=False)
     box = {r["parameter"]: r for r in result.extra["box"].iter_rows(named=True)}
     assert set(box) == {"lab.lead_days"} and box["lab.lead_days"]["high"] < 120
