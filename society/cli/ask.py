@@ -189,9 +189,15 @@ def decided_by(result: AskResult) -> str | None:
         below = claim.metric_op in ("<", "<=")
         target, options = claim.metric, Options(threshold=claim.threshold, below=below)
     try:
-        return analyze(result.path, "prim", target, options).words[0]
+        found = analyze(result.path, "prim", target, options)
     except AnalysisError:
         return None
+    if found.extra["box"].height == 0:
+        return (
+            "no region of the drawn assumptions stands out (no box holds the event more densely "
+            "than the whole ask after PRIM's significance test)."
+        )
+    return found.words[0]
 
 
 def _prim_target(claim: Claim) -> str:

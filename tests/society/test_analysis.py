@@ -612,3 +612,25 @@ def test_prim_over_an_asks_prior_draws_finds_the_assumption_that_decided_it(
     assert chosen["density"] >= 0.8 > runs["lost_lead"].mean()
     assert "over 2 swept and prior-drawn keys and 40 runs" in result.heading
     assert "The box holds" in result.words[1] and "of the runs" in result.words[1]
+
+
+def test_an_ask_whose_draws_decide_nothing_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Draws of an assumption that cannot move the event (the size of value noise, against
+    # whether the rival passes): PRIM keeps no limit, and the ask says no region stands out
+    # rather than printing an empty box.
+    priors = tmp_path / "priors.toml"
+    priors.write_text(
+        'title = "t"\n[priors."population.openness_sd"]\ndist = "uniform"\nlow = 0.02\n'
+        'high = 0.08\nwhy = "w"\n'
+    )
+    out = tmp_path / "ask"
+    argv = ["ask", "tiny", "--priors", str(priors), "--seeds", "40", "--size", "30", "--out"]
+    claim = ["--set", "claim.outcome=lost_lead", "--set", "claim.p=0.5"]
+    claim += ["--set", "lab.lead_days=65"]
+    assert cli_main([*argv, str(out), *claim]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    runs = pl.read_parquet(out / "points.parquet")
+    assert 0 < runs["lost_lead"].sum() < runs.height  # an event PRIM can look for
+    assert "no region of the drawn assumptions stands out" in said
