@@ -182,14 +182,9 @@ def decided_by(result: AskResult) -> str | None:
     from society.analysis.data import AnalysisError
     from society.analysis.run import Options, analyze
 
-    claim = result.claim
-    if claim.outcome:
-        target, options = claim.outcome, Options()
-    else:
-        below = claim.metric_op in ("<", "<=")
-        target, options = claim.metric, Options(threshold=claim.threshold, below=below)
+    target, threshold, below = _claim_event(result.claim)
     try:
-        found = analyze(result.path, "prim", target, options)
+        found = analyze(result.path, "prim", target, Options(threshold=threshold, below=below))
     except AnalysisError:
         return None
     if found.extra["box"].height == 0:
@@ -200,12 +195,19 @@ def decided_by(result: AskResult) -> str | None:
     return found.words[0]
 
 
+def _claim_event(claim: Claim) -> tuple[str, float | None, bool]:
+    """The claim's event as an analysis target: ``(column, threshold, below)``."""
+    if claim.outcome:
+        return claim.outcome, None, False
+    return claim.metric, claim.threshold, claim.metric_op in ("<", "<=")
+
+
 def _prim_target(claim: Claim) -> str:
     """The ``analyze --method prim`` options whose cases are the claim's event."""
-    if claim.outcome:
-        return f"--target {claim.outcome}"
-    below = " --below" if claim.metric_op in ("<", "<=") else ""
-    return f"--target {claim.metric} --threshold {claim.threshold:g}{below}"
+    target, threshold, below = _claim_event(claim)
+    if threshold is None:
+        return f"--target {target}"
+    return f"--target {target} --threshold {threshold:g}{' --below' if below else ''}"
 
 
 def report_lines(result: AskResult, decided: str | None = None) -> list[str]:
