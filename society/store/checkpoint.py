@@ -39,7 +39,7 @@ import polars as pl
 from society.errors import RunDirectoryError
 from society.state import Saved
 from society.store.files import open_new, sync_directory, write_new
-from society.store.provenance import model_fingerprint
+from society.store.provenance import model_change, model_fingerprint
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -409,13 +409,13 @@ def restore(model: SocietyModel, checkpoint: Path) -> None:
             f"format {state.get('format')}, this version writes {FORMAT}: the state a run keeps "
             f"changed); rerun the scenario instead of resuming."
         )
-    if state.get("model") != model_fingerprint():
+    change = model_change(state.get("model"))
+    if change is not None:
         raise RunDirectoryError(
-            f"checkpoint '{checkpoint}' was written by a different model (its code's "
-            f"fingerprint {state.get('model') or 'not recorded'}, this society's "
-            f"{model_fingerprint()}): continuing it would finish the run under other equations "
-            f"or defaults than it started with. Rerun the scenario, or resume with the version "
-            f"that wrote it (the commit in the run's manifest.json)."
+            f"checkpoint '{checkpoint}' was written by a different model ({change}): "
+            f"continuing it would finish the run under other equations or defaults than it "
+            f"started with. Rerun the scenario, or resume with the version that wrote it (the "
+            f"commit in the run's manifest.json)."
         )
     parts = model.parts()
     # A fork adds interventions to a trunk that had none: that part starts with none fired.

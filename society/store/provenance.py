@@ -110,6 +110,21 @@ def model_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
+def model_change(stored: str | None) -> str | None:
+    """How ``stored`` (a fingerprint a checkpoint or sweep recorded) differs from this
+    society's model, for a message; None when it is the same model.
+
+    >>> model_change(model_fingerprint()) is None
+    True
+    >>> model_change(None).startswith("its code's fingerprint not recorded, this society's ")
+    True
+    """
+    now = model_fingerprint()
+    if stored == now:
+        return None
+    return f"its code's fingerprint {stored or 'not recorded'}, this society's {now}"
+
+
 def git_state() -> dict[str, Any]:
     """Commit and dirty flag of the checkout society runs from, if it is a git checkout."""
     root = Path(__file__).resolve().parents[2]

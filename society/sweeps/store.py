@@ -32,7 +32,7 @@ from society.errors import RunDirectoryError
 from society.outcome_columns import SUMMARY_SCHEMA
 from society.store.files import refuse_links
 from society.store.outdir import OutputDir
-from society.store.provenance import model_fingerprint
+from society.store.provenance import model_change
 from society.store.reading import (
     JSON_INT,
     JSON_LIST,
@@ -172,12 +172,11 @@ class SweepStore(OutputDir):
             raise
 
     def _require_same_model(self, manifest: dict[str, Any]) -> None:
-        stored = manifest.get("model")
-        if stored != model_fingerprint():
+        change = model_change(manifest.get("model"))
+        if change is not None:
             commit = (manifest.get("git") or {}).get("commit") or "not recorded"
             raise SweepError(
-                f"--resume {self.root}: its runs were made by a different model (its code's "
-                f"fingerprint {stored or 'not recorded'}, this society's {model_fingerprint()}), "
+                f"--resume {self.root}: its runs were made by a different model ({change}), "
                 f"so the runs still to do would not be comparable with those done. Start a new "
                 f"sweep with --out, or resume with the version that started it (commit {commit})."
             )

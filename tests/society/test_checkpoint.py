@@ -236,7 +236,7 @@ def test_a_checkpoint_from_another_model_is_refused_and_kept(
         )
     saved = json.loads(next((tmp_path / "cut" / "checkpoint").glob("day-*/state.json")).read_text())
     assert saved["model"] == model_fingerprint()
-    monkeypatch.setattr("society.store.checkpoint.model_fingerprint", lambda: "0123456789abcdef")
+    monkeypatch.setattr("society.store.provenance.model_fingerprint", lambda: "0123456789abcdef")
     assert cli_main(["run", "--resume", str(tmp_path / "cut")]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err
