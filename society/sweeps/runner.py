@@ -138,12 +138,12 @@ def prepare(
         manifest = store.resume()  # locked from here until execute() ends
         try:
             stored = sweep_from_manifest(manifest, str(store.manifest_path))
-            recorded = manifest["sweep"].get("fingerprint")
-            if recorded is not None and recorded != stored.fingerprint():
+            recorded, rebuilt = manifest["sweep"].get("fingerprint"), stored.fingerprint()
+            if recorded is not None and recorded != rebuilt:
                 raise SweepError(
                     f"--resume {store.root}: the sweep rebuilt from its manifest is not the one "
                     f"that ran (its seeds, scenarios or prior draws differ: fingerprint "
-                    f"{stored.fingerprint()} against the stored {recorded}), most likely because "
+                    f"{rebuilt} against the stored {recorded}), most likely because "
                     f"numpy or scipy changed since (the manifest lists the versions it ran "
                     f"with). Resume with those versions, or start a new sweep with --out."
                 )
@@ -151,7 +151,7 @@ def prepare(
                 load_sweep(sweep_file, overrides, replicates) if sweep_file is not None else stored
             )
             check_memory(sweep, _in_flight(engine, workers))
-            if sweep.fingerprint() != stored.fingerprint():
+            if sweep.fingerprint() != rebuilt:
                 raise SweepError(
                     f"--resume {store.root}: the sweep stored there (from "
                     f"{manifest['sweep']['source']}) differs from {sweep_file} (scenario, swept "
