@@ -145,12 +145,12 @@ class SweepData:
         """One row per finished run with a value: its swept and drawn values (columns named by
         dotted key) and ``y``, the target's value (1.0 or 0.0 for a flag). For a sweep whose
         runs draw priors, where each run is its own point of the assumptions."""
-        runs = self.run_values(target)
-        keys = [k for k in (*self.keys, *self.drawn_keys) if value_column(self.points, k)]
+        columns = {k: value_column(self.points, k) for k in (*self.keys, *self.drawn_keys)}
         values = self.finished().select(
-            "arm", "replicate", *(pl.col(value_column(self.points, k) or k).alias(k) for k in keys)
+            "arm", "replicate", *(pl.col(c).alias(k) for k, c in columns.items() if c)
         )
-        return runs.join(values, on=["arm", "replicate"], how="left").select(*keys, "y")
+        runs = self.run_values(target).join(values, on=["arm", "replicate"], how="left")
+        return runs.drop("arm", "replicate")
 
     @property
     def replicates(self) -> int:

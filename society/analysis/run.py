@@ -343,32 +343,34 @@ def _prim(data: SweepData, target: Target, options: Options) -> Analysis:
     # Runs that draw priors (an ask or sweep with --priors) are each a point of the
     # assumptions; otherwise an arm is, with its runs' share as the value.
     by_run = bool(data.drawn_keys)
-    arms = data.run_points(target) if by_run else data.arm_values(target).filter(pl.col("runs") > 0)
+    points = (
+        data.run_points(target) if by_run else data.arm_values(target).filter(pl.col("runs") > 0)
+    )
     unit = "runs" if by_run else "arms"
-    listed = [*data.keys, *data.drawn_keys] if by_run else data.keys
-    keys = [k for k in listed if k in arms.columns and arms[k].n_unique() > 1]
+    varied = (*data.keys, *data.drawn_keys)
+    keys = [k for k in varied if k in points.columns and points[k].n_unique() > 1]
     if not keys:
         raise AnalysisError(
             f"--method prim on {data.path}: the sweep varies no key and draws no prior, so "
             f"there is no box to find. Sweep keys, or ask over the priors (--priors model)."
         )
-    if arms.height < PRIM_MIN_ARMS:
+    if points.height < PRIM_MIN_ARMS:
         raise AnalysisError(
-            f"--method prim on {data.path}: {arms.height} {unit} with a finished value are too "
+            f"--method prim on {data.path}: {points.height} {unit} with a finished value are too "
             f"few points for PRIM (at least {PRIM_MIN_ARMS}: it peels about 5% of a box at a "
             f"time). Sample more arms ([sample] n, e.g. lhs with n = 200), run more seeds over "
             f"the priors, or use --method frontier on a grid."
         )
-    y = arms["y"].to_numpy()
+    y = points["y"].to_numpy()
     cases = float(y.sum())
-    if cases in (0, arms.height):
+    if cases in (0, points.height):
         happened = "never" if cases == 0 else "in every run"
         raise AnalysisError(
             f"--method prim: {target.label} is {0 if cases == 0 else 1} at every arm "
             f"({target.column} happened {happened}), so there is no region to find. Choose "
             f"another target or threshold, or widen the sweep's ranges."
         )
-    x = {k: arms[k].to_numpy() for k in keys}
+    x = {k: points[k].to_numpy() for k in keys}
     result = prim_mod.prim(
         x,
         y,
@@ -429,10 +431,10 @@ def _prim(data: SweepData, target: Target, options: Options) -> Analysis:
         f"its {unit}) fall inside it (coverage).",
     ]
     over = (
-        f"{len(keys)} swept and prior-drawn keys and {arms.height} runs; each run is a point "
+        f"{len(keys)} swept and prior-drawn keys and {points.height} runs; each run is a point "
         f"(its own draw of the priors; {target.label} at a run is 1 or 0)"
         if by_run
-        else f"{len(keys)} swept keys and {arms.height} arms; {_per_arm_text(data, target)}"
+        else f"{len(keys)} swept keys and {points.height} arms; {_per_arm_text(data, target)}"
     )
     heading = (
         f"PRIM boxes for {target.label} over {over}; peel {options.peel_alpha:g}, paste "
