@@ -578,25 +578,34 @@ def test_a_full_disk_while_writing_is_one_paragraph_and_keeps_the_sweep(
     assert (grid_sweep / "points.parquet").read_bytes() == before
 
 
+def ask_lost_lead_over(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], priors: str, *sets: str
+) -> tuple[Path, str]:
+    """``society ask tiny`` (40 runs of 30 instances) claiming P(lost_lead) >= 0.5, each run
+    drawing the ``[priors."..."]`` tables given; its directory and its output on one line."""
+    path = tmp_path / "priors.toml"
+    path.write_text('title = "t"\n' + priors)
+    out = tmp_path / "ask"
+    argv = ["ask", "tiny", "--priors", str(path), "--seeds", "40", "--size", "30", "--out"]
+    claim = ["claim.outcome=lost_lead", "claim.p=0.5", *sets]
+    assert cli_main([*argv, str(out), *(a for c in claim for a in ("--set", c))]) == 0
+    return out, " ".join(capsys.readouterr().out.split())
+
+
 def test_prim_over_an_asks_prior_draws_finds_the_assumption_that_decided_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # An ask over a prior file: each run draws its own lead and hazard scale. Whether the
     # rival passes within the 60 days is decided by the lead alone, so PRIM over the runs
     # (each its own point of the assumptions) bounds the lead and leaves the hazard free.
-    priors = tmp_path / "priors.toml"
-    priors.write_text(
-        'title = "t"\n'
+    out, said = ask_lost_lead_over(
+        tmp_path,
+        capsys,
         '[priors."lab.lead_days"]\ndist = "uniform"\nlow = 0\nhigh = 120\nwhy = "w"\n'
         '[priors."hazards.loss_of_control"]\ndist = "loguniform"\nlow = 1e-4\nhigh = 1e-3\n'
-        'why = "w"\n'
+        'why = "w"\n',
     )
-    out = tmp_path / "ask"
-    argv = ["ask", "tiny", "--priors", str(priors), "--seeds", "40", "--size", "30", "--out"]
-    claim = ["--set", "claim.outcome=lost_lead", "--set", "claim.p=0.5"]
-    assert cli_main([*argv, str(out), *claim]) == 0
     # The ask says how to find what decided it.
-    said = " ".join(capsys.readouterr().out.split())
     assert f"`society analyze {out} --method prim --target lost_lead` finds which drawn" in said
     decided = said.split("Decided by (PRIM over each run's own draw, in ")[1]
     assert decided.startswith(f"{out}/analysis): P(lost_lead) when lab.lead_days <= ")
@@ -620,17 +629,12 @@ def test_an_ask_whose_draws_decide_nothing_says_so(
     # Draws of an assumption that cannot move the event (the size of value noise, against
     # whether the rival passes): PRIM keeps no limit, and the ask says no region stands out
     # rather than printing an empty box.
-    priors = tmp_path / "priors.toml"
-    priors.write_text(
-        'title = "t"\n[priors."population.openness_sd"]\ndist = "uniform"\nlow = 0.02\n'
-        'high = 0.08\nwhy = "w"\n'
+    out, said = ask_lost_lead_over(
+        tmp_path,
+        capsys,
+        '[priors."population.openness_sd"]\ndist = "uniform"\nlow = 0.02\nhigh = 0.08\nwhy = "w"\n',
+        "lab.lead_days=65",
     )
-    out = tmp_path / "ask"
-    argv = ["ask", "tiny", "--priors", str(priors), "--seeds", "40", "--size", "30", "--out"]
-    claim = ["--set", "claim.outcome=lost_lead", "--set", "claim.p=0.5"]
-    claim += ["--set", "lab.lead_days=65"]
-    assert cli_main([*argv, str(out), *claim]) == 0
-    said = " ".join(capsys.readouterr().out.split())
     runs = pl.read_parquet(out / "points.parquet")
     assert 0 < runs["lost_lead"].sum() < runs.height  # an event PRIM can look for
     assert "no region of the drawn assumptions stands out" in said

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -159,19 +160,24 @@ def test_resume_needs_a_sweep_directory(tmp_path: Path, capsys: pytest.CaptureFi
     assert "no manifest.json" in capsys.readouterr().err
 
 
+def two_point_sweep(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
+    """A finished sweep of two points of ``tiny`` and its manifest, as written."""
+    path = tmp_path / "two.toml"
+    path.write_text(f'scenario = "{TINY}"\nreplicates = 1\nseed = 1\n[grid]\n"lab.tax" = [0, 1]\n')
+    out = tmp_path / "sweep"
+    assert run_sweep(path, out=out, workers=1).failed == 0
+    return out, json.loads((out / "manifest.json").read_text())
+
+
 def test_a_sweep_made_by_another_model_is_not_resumed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # A sweep whose manifest names another model's fingerprint (what a sweep started before an
     # upgrade has): the runs still to do would not be comparable with those done, so resume
     # is refused, nothing in the directory is touched, and the message says what to do.
-    path = tmp_path / "two.toml"
-    path.write_text(f'scenario = "{TINY}"\nreplicates = 1\nseed = 1\n[grid]\n"lab.tax" = [0, 1]\n')
-    out = tmp_path / "sweep"
-    assert run_sweep(path, out=out, workers=1).failed == 0
-    manifest = json.loads((out / "manifest.json").read_text())
+    out, manifest = two_point_sweep(tmp_path)
     assert manifest["model"] == model_fingerprint()
-    (out / "points" / next(p.name for p in (out / "points").glob("*.json"))).unlink()
+    next((out / "points").glob("*.json")).unlink()
     manifest["model"] = "0123456789abcdef"
     (out / "manifest.json").write_text(json.dumps(manifest))
     before = sorted(p.name for p in out.rglob("*"))
@@ -190,11 +196,7 @@ def test_a_sweep_whose_plan_rebuilds_differently_is_not_resumed(
     # The same model, but the sweep rebuilt from the manifest is not the one that ran (as
     # after a scipy upgrade that changes the prior draws): its stored fingerprint no longer
     # matches, and the resume is refused before anything runs.
-    path = tmp_path / "two.toml"
-    path.write_text(f'scenario = "{TINY}"\nreplicates = 1\nseed = 1\n[grid]\n"lab.tax" = [0, 1]\n')
-    out = tmp_path / "sweep"
-    assert run_sweep(path, out=out, workers=1).failed == 0
-    manifest = json.loads((out / "manifest.json").read_text())
+    out, manifest = two_point_sweep(tmp_path)
     real = manifest["sweep"]["fingerprint"]
     manifest["sweep"]["fingerprint"] = "0" * 16
     (out / "manifest.json").write_text(json.dumps(manifest))
