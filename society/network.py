@@ -8,6 +8,7 @@ which keeps 100,000 instances within a few hundred bytes of graph each.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -274,32 +275,103 @@ def homophilous_rewire(
     ``window`` nodes nearest in opinion to the keeper. Returns the number of links moved; the
     edge count never changes.
     """
-    m = net.n_edges
-    if m == 0 or candidate_prob <= 0:
-        return 0
-    k = rng.binomial(m, candidate_prob)
-    if k == 0:
-        return 0
-    cand = rng.choice(m, size=k, replace=False)
-    u, v = net.u[cand], net.v[cand]
-    disagree = np.abs(opinion[u] - opinion[v]) > disagreement
-    if not disagree.any():
-        return 0
-    cand, u, v = cand[disagree], u[disagree], v[disagree]
-    swap = rng.random(cand.size) < 0.5
-    keeper = np.where(swap, v, u)
-    order = stable_order(opinion)
-    rank = np.empty(net.n, dtype=np.int64)
-    rank[order] = np.arange(net.n)
+    rule = RewireRule(candidate_prob, disagreement, window)
+    return homophilous_rewire_runs([net], net.u, net.v, [0], opinion[None, :], [rule], [rng])[0]
+
+
+@dataclass(frozen=True)
+class RewireRule:
+    """One run's rewiring parameters (see :func:`homophilous_rewire`)."""
+
+    candidate_prob: float
+    disagreement: float
+    window: int
+
+
+def homophilous_rewire_runs(
+    nets: Sequence[Network],
+    u: np.ndarray,
+    v: np.ndarray,
+    first_link: Sequence[int],
+    opinion: np.ndarray,
+    rules: Sequence[RewireRule],
+    rngs: Sequence[np.random.Generator],
+) -> list[int]:
+    """:func:`homophilous_rewire` for runs laid end to end: run ``b``'s network is ``nets[b]``,
+    its links are ``(u, v)[first_link[b]:]`` in node numbers offset by ``b n`` (a block
+    network's edge list), its opinions ``opinion[b]`` (one row per run). Every run draws from
+    its own stream what it draws alone, in the same order; the arithmetic between the draws is
+    done for all runs at once. Returns the links each run moved.
+    """
+    runs, n = opinion.shape
+    moved = [0] * runs
+    # Each run's candidate links, from its own stream.
+    picked: list[tuple[int, np.ndarray]] = []
+    for b, (net, rule, rng) in enumerate(zip(nets, rules, rngs, strict=True)):
+        m = net.n_edges
+        if m == 0 or rule.candidate_prob <= 0:
+            continue
+        k = rng.binomial(m, rule.candidate_prob)
+        if k > 0:
+            picked.append((b, rng.choice(m, size=k, replace=False)))
+    if not picked:
+        return moved
+    flat = opinion.reshape(-1)
+    links = np.concatenate([cand + first_link[b] for b, cand in picked])
+    ends_u, ends_v = u[links], v[links]
+    limit = np.repeat([rules[b].disagreement for b, _ in picked], [c.size for _, c in picked])
+    disagree = np.abs(flat[ends_u] - flat[ends_v]) > limit
+    # The runs with a disagreeing candidate draw which end keeps each link and where in the
+    # keeper's window the other end goes; the others draw nothing more, as alone.
+    active: list[tuple[int, np.ndarray, np.ndarray]] = []  # run, its links, their positions
+    swaps, offsets, widths = [], [], []
+    at = 0
+    for b, cand in picked:
+        mine = disagree[at : at + cand.size]
+        where = np.flatnonzero(mine) + at
+        at += cand.size
+        if where.size == 0:
+            continue
+        width = min(rules[b].window, n)
+        swaps.append(rngs[b].random(where.size) < 0.5)
+        offsets.append(rngs[b].integers(0, width, size=where.size))
+        widths.append(np.full(where.size, width))
+        active.append((b, cand[mine], where))
+    if not active:
+        return moved
+    where = np.concatenate([w for _, _, w in active])
+    keeper = np.where(np.concatenate(swaps), ends_v[where], ends_u[where])
+    order, rank = _ranks(opinion, [b for b, _, _ in active])
+    width = np.concatenate(widths)
+    base = keeper - keeper % n  # each link's run's first node
     # A window of nodes nearest in opinion, shifted to lie inside the ranking: clipping instead
     # would pile links onto the most extreme nodes and grow artificial hubs.
-    width = min(window, net.n)
-    start = np.clip(rank[keeper] - width // 2, 0, net.n - width)
-    target = order[start + rng.integers(0, width, size=cand.size)].astype(np.int32)
+    start = np.minimum(np.maximum(rank[keeper] - width // 2, 0), n - width)
+    target = order[base + start + np.concatenate(offsets)].astype(np.int32)
+    keeper = keeper - base.astype(keeper.dtype)
     ok = target != keeper
-    cand, keeper, target = cand[ok], keeper[ok], target[ok]
-    net.move_links(cand, keeper, target)
-    return int(cand.size)
+    at = 0
+    for b, cand, w in active:
+        mine = slice(at, at + w.size)
+        at += w.size
+        keep = ok[mine]
+        nets[b].move_links(cand[keep], keeper[mine][keep], target[mine][keep])
+        moved[b] = int(np.count_nonzero(keep))
+    return moved
+
+
+def _ranks(opinion: np.ndarray, runs: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """``(order, rank)`` over the whole batch, filled for ``runs``: each run's nodes in stable
+    opinion order (local numbers) and each node's place in its run's order."""
+    n = opinion.shape[1]
+    order = np.empty(opinion.size, dtype=np.int64)
+    rank = np.empty(opinion.size, dtype=np.int64)
+    places = np.arange(n)
+    for b in runs:
+        mine = stable_order(opinion[b])
+        order[b * n : (b + 1) * n] = mine
+        rank[b * n + mine] = places
+    return order, rank
 
 
 def stable_order(x: np.ndarray) -> np.ndarray:

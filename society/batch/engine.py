@@ -208,6 +208,10 @@ class _Day:
         """Run ``b``'s instances."""
         return self.stack.rows(b)
 
+    def first_links(self) -> list[int]:
+        """Where each run's links start in :attr:`network`'s edge list."""
+        return self._network.first_links
+
     def draws(self, mechanisms: Sequence[Mechanism]) -> RunDraws:
         return RunDraws([m.rng for m in mechanisms])
 

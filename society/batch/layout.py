@@ -105,6 +105,11 @@ class BlockNetwork(Network):
     def mean_degree(self) -> Any:
         return self._per_node_mean
 
+    @property
+    def first_links(self) -> list[int]:
+        """Where each run's links start in the edge list."""
+        return [links.start for links in self._links]
+
 
 class RunParams:
     """A scenario section's parameters for a batch of runs: a field's value where every run

@@ -208,17 +208,66 @@ def shared_tasks(
     not chosen, so echo chambers cannot avoid each other). A task fails when the pair disagrees
     about the claims, when either is revolting, or when a reward hacker sabotages it (half the
     time). Returns ``(tasks, failed)``. ``opinion`` is ``pop.opinion()``, if already known."""
-    k = int(rng.binomial(pop.n, task_rate))
-    if k == 0:
+    drawn = _task_draws(pop.n, task_rate, rng)
+    if drawn is None:
         return 0, 0
-    u = rng.integers(0, pop.n, size=k)
-    v = rng.integers(0, pop.n, size=k)
     opinion = pop.opinion() if opinion is None else opinion
+    return drawn[0].size, int(_failures(pop, opinion, *drawn, disagreement).sum())
+
+
+def shared_tasks_runs(
+    pop: Population,
+    n: int,
+    task_rates: Sequence[float],
+    disagreements: Sequence[float],
+    rngs: Sequence[np.random.Generator],
+    opinion: np.ndarray,
+) -> list[tuple[int, int]]:
+    """:func:`shared_tasks` for a batch of runs laid end to end (``n`` instances each): each
+    run draws its tasks from its own stream as alone, and the failures of every run's tasks
+    are found at once. Returns each run's ``(tasks, failed)``."""
+    u, v, coin, per_run = [], [], [], []
+    for b, (rate, rng) in enumerate(zip(task_rates, rngs, strict=True)):
+        drawn = _task_draws(n, rate, rng)
+        per_run.append(0 if drawn is None else drawn[0].size)
+        if drawn is not None:
+            u.append(drawn[0] + b * n)
+            v.append(drawn[1] + b * n)
+            coin.append(drawn[2])
+    if not u:
+        return [(0, 0)] * len(per_run)
+    disagree = np.repeat(np.asarray(disagreements, dtype=np.float64), per_run)
+    u_all, v_all, coins = np.concatenate(u), np.concatenate(v), np.concatenate(coin)
+    fail = _failures(pop, opinion, u_all, v_all, coins, disagree)
+    bounds = np.concatenate(([0], np.cumsum(per_run)))
+    failed = np.diff(np.concatenate(([0], np.cumsum(fail)))[bounds])
+    return [(k, int(f)) for k, f in zip(per_run, failed, strict=True)]
+
+
+def _task_draws(
+    n: int, task_rate: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """A day's shared tasks: each one's pair of instances and its sabotage coin (None: none)."""
+    k = int(rng.binomial(n, task_rate))
+    if k == 0:
+        return None
+    return rng.integers(0, n, size=k), rng.integers(0, n, size=k), rng.random(k)
+
+
+def _failures(
+    pop: Population,
+    opinion: np.ndarray,
+    u: np.ndarray,
+    v: np.ndarray,
+    coin: np.ndarray,
+    disagreement: float | np.ndarray,
+) -> np.ndarray:
+    """Which tasks of the pairs ``(u, v)`` fail: a disagreement, a revolting member, or a
+    reward hacker's sabotage (when its coin is below one half)."""
     fail = np.abs(opinion[u] - opinion[v]) > disagreement
     fail |= pop.revolting[u] | pop.revolting[v]
-    sabotage = (pop.hacking[u] | pop.hacking[v]) & (rng.random(k) < 0.5)
-    fail |= sabotage
-    return k, int(fail.sum())
+    fail |= (pop.hacking[u] | pop.hacking[v]) & (coin < 0.5)
+    return fail
 
 
 @register
@@ -242,13 +291,22 @@ class Research(Mechanism):
         opinion = pop.opinion()
         levels = batch.per_run([max(t.lab.level - 1.0, 0.0) for t in todays])
         quality = _quality(pop, work, truth, 1.0 + strategy.capability_quality * levels)
-        for b, (m, t) in enumerate(zip(mechanisms, todays, strict=True)):
-            rows, p = batch.rows(b), t.scenario.work
-            tasks, failed = shared_tasks(
-                t.population, p.task_rate, t.scenario.network.disagreement, m.rng, opinion[rows]
-            )
-            mine = working[rows]
-            done = (tasks, failed, _mean_quality(quality[rows], mine))
+        scenarios = [t.scenario for t in todays]
+        tasks = shared_tasks_runs(
+            pop,
+            batch.n,
+            [s.work.task_rate for s in scenarios],
+            [s.network.disagreement for s in scenarios],
+            [m.rng for m in mechanisms],
+            opinion,
+        )
+        # Each run's mean quality over its working researchers: a row's sum is the sum of the
+        # run alone (numpy reduces each row of a 2-D array as it reduces a 1-D one).
+        mine = working.reshape(len(mechanisms), batch.n)
+        counts = np.count_nonzero(mine, axis=1)
+        sums = np.add.reduce(quality.reshape(mine.shape), axis=1, where=mine)
+        for b, t in enumerate(todays):
+            q = float(sums[b]) / int(counts[b]) if counts[b] else 0.0
             args = (t.lab, t.scenario, t.per_instance, t.available, t.growth)
-            t.work = _work(t.population, mine, *args, *done)
+            t.work = _work(t.population, mine[b], *args, *tasks[b], q)
         return True

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from society.mechanisms.base import Batched, Mechanism, Simulation, register
-from society.network import homophilous_rewire
+from society.network import RewireRule, homophilous_rewire, homophilous_rewire_runs
 
 
 @register
@@ -32,18 +32,22 @@ class Rewiring(Mechanism):
 
     @classmethod
     def step_runs(cls, mechanisms: Sequence[Any], batch: Batched) -> bool:
-        # Each run rewires its own network from its own stream; the opinions are computed for
-        # the whole batch at once. (Sorting every run's opinions at once costs more than
-        # sorting, run by run, those of the runs that move a link.)
-        opinion = batch.population.opinion().reshape(len(mechanisms), batch.n)
-        for b, (m, t) in enumerate(zip(mechanisms, batch.todays, strict=True)):
-            p = m.params
-            t.rewired = homophilous_rewire(
-                t.network,
-                opinion[b],
-                candidate_prob=p.interaction_rate * p.rewire_prob,
-                disagreement=p.disagreement,
-                window=p.homophily_window,
-                rng=m.rng,
-            )
+        # Each run rewires its own network from its own stream; what lies between the draws is
+        # computed for the whole batch at once.
+        block = batch.network
+        rules = [
+            RewireRule(p.interaction_rate * p.rewire_prob, p.disagreement, p.homophily_window)
+            for p in (m.params for m in mechanisms)
+        ]
+        moved = homophilous_rewire_runs(
+            [t.network for t in batch.todays],
+            block.u,
+            block.v,
+            batch.first_links(),
+            batch.population.opinion().reshape(len(mechanisms), batch.n),
+            rules,
+            [m.rng for m in mechanisms],
+        )
+        for t, count in zip(batch.todays, moved, strict=True):
+            t.rewired = count
         return True
