@@ -35,12 +35,13 @@ def _scenario(name: str, **over: Any) -> Scenario:
 
 
 def mixed_runs() -> list[Scenario]:
-    """Eighteen runs of one size that differ in every way a sweep makes them differ: seeds,
+    """Nineteen runs of one size that differ in every way a sweep makes them differ: seeds,
     scenarios, parameters of the batched mechanisms, the tax, the speed (so the number of
     value sub-steps), a term some runs switch off, a faithfulness
     floor (both: each run alone for that step), exponents that numpy computes exactly (the
     strategists' projections run together), horizons, hand-offs every few days, networks
-    of other degrees (one with lone instances), and a run that ends at a catastrophe on its
+    of other degrees (one with lone instances), their own rewiring and shared tasks, and a run
+    that ends at a catastrophe on its
     first days."""
     return [
         *(_scenario("essay_one_month", seed=s) for s in range(4)),
@@ -72,6 +73,16 @@ def mixed_runs() -> list[Scenario]:
             **{"knowledge.returns": 0.5, "hazards.capability_exponent": 2.0},
         ),
         _scenario("baseline", seed=16, **{"network.mean_degree": 3}),
+        _scenario(  # its own rewiring and shared tasks (the batch finds what fails at once)
+            "essay_one_month",
+            seed=20,
+            **{
+                "network.disagreement": 0.05,
+                "network.homophily_window": 3,
+                "network.rewire_prob": 0.5,
+                "work.task_rate": 0.9,
+            },
+        ),
     ]
 
 
@@ -103,6 +114,8 @@ def test_a_mixed_batch_gives_each_run_its_solo_bits() -> None:
         outcomes.add((alone.summary()["outcome"], alone.summary()["days_simulated"]))
     # The batch really held runs that ended early and at their own horizons.
     assert any(days < 10 for _, days in outcomes)
+    moved = [int(m.metrics_frame()["rewired_links"].sum()) for m in batch.models]
+    assert moved[-1] > 2 * max(moved[:-1]) > 0  # runs rewired, each at its own rate
     assert {70, 120} <= {days for _, days in outcomes}
     assert any(m.lab.generation >= 3 for m in batch.models)  # hand-offs replaced arrays
     honest = [e for m in batch.models for e in m.recorder.events if e["kind"] == "advice"]
