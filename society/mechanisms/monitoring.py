@@ -130,7 +130,8 @@ class Oversight(Mechanism):
         ungated = batch.per_run([1.0 - (1.0 - t.lab.deference) * t.gated for t in todays])
         bad = _misaligned_actions(pop, p, tests, 1.0, draws, ungated)
         runs = [batch.rows(b) for b in range(len(mechanisms))]
-        acting = [b for b, rows in enumerate(runs) if bad[rows].any()]
+        by_run = (len(runs), batch.n)
+        acting = np.flatnonzero(bad.reshape(by_run).any(axis=1)).tolist()
         if acting:  # the runs where something was done draw who is caught, as alone
             u = draws.random(pop.n, acting)
             monitors = working_monitors(pop)
@@ -145,9 +146,10 @@ class Oversight(Mechanism):
             catch = _catching(pop, p, batch.per_run(seen), batch.per_run(honesty), protection)
             caught = bad & (u < catch)
             retrain(pop, caught, tests.retrain_strength)
+            n_caught = np.count_nonzero(caught.reshape(by_run), axis=1).tolist()
         else:
-            caught = np.zeros_like(bad)
-        for t, rows in zip(todays, runs, strict=True):
-            t.caught = int(np.count_nonzero(caught[rows]))
-            t.uncaught = int(np.count_nonzero(bad[rows])) - t.caught
+            n_caught = [0] * len(runs)
+        n_bad = np.count_nonzero(bad.reshape(by_run), axis=1).tolist()
+        for t, c, k in zip(todays, n_caught, n_bad, strict=True):
+            t.caught, t.uncaught = c, k - c
         return True
