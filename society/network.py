@@ -364,14 +364,13 @@ def _ranks(opinion: np.ndarray, runs: Sequence[int]) -> tuple[np.ndarray, np.nda
     """``(order, rank)`` over the whole batch, filled for ``runs``: each run's nodes in stable
     opinion order (local numbers) and each node's place in its run's order."""
     n = opinion.shape[1]
-    order = np.empty(opinion.size, dtype=np.int64)
-    rank = np.empty(opinion.size, dtype=np.int64)
-    places = np.arange(n)
-    for b in runs:
-        mine = stable_order(opinion[b])
-        order[b * n : (b + 1) * n] = mine
-        rank[b * n + mine] = places
-    return order, rank
+    order = np.empty(opinion.shape, dtype=np.int64)
+    rank = np.empty(opinion.shape, dtype=np.int64)
+    rows = np.asarray(runs)
+    ordered = stable_orders(opinion[rows])
+    order[rows] = ordered
+    rank[rows[:, None], ordered] = np.arange(n)
+    return order.reshape(-1), rank.reshape(-1)
 
 
 def stable_order(x: np.ndarray) -> np.ndarray:
@@ -385,10 +384,18 @@ def stable_order(x: np.ndarray) -> np.ndarray:
     >>> stable_order(np.array([0.3, 0.1, 0.3, 0.2])).tolist()
     [1, 3, 0, 2]
     """
-    if x.size < 2:
-        return np.argsort(x, kind="stable")
-    order = np.argsort(x)
-    ranked = x[order]
-    if np.isnan(ranked[-1]) or bool((ranked[1:] == ranked[:-1]).any()):
-        return np.argsort(x, kind="stable")
+    out: np.ndarray = stable_orders(x[None, :])[0]
+    return out
+
+
+def stable_orders(x: np.ndarray) -> np.ndarray:
+    """:func:`stable_order` of each row of a 2-D ``x``, with one sort of all the rows (a row
+    with ties or NaN is sorted again alone, stably)."""
+    order = np.argsort(x, axis=1)
+    if x.shape[1] < 2:
+        return order
+    values = np.take_along_axis(x, order, axis=1)
+    tied = np.isnan(values[:, -1]) | (values[:, 1:] == values[:, :-1]).any(axis=1)
+    for i in np.flatnonzero(tied):
+        order[i] = np.argsort(x[i], kind="stable")
     return order

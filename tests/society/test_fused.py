@@ -126,6 +126,21 @@ def test_stable_order_is_the_stable_argsort() -> None:
         assert stable_order(x).tolist() == np.argsort(x, kind="stable").tolist()
 
 
+def test_stable_orders_sort_each_row_as_alone() -> None:
+    from society.network import stable_orders
+
+    rng = np.random.default_rng(5)
+    rows = np.stack(
+        [
+            rng.random(400),
+            np.round(rng.random(400), 1),  # ties: sorted again alone
+            np.append(rng.random(399), np.nan),
+            np.full(400, 0.5),
+        ]
+    )
+    assert stable_orders(rows).tolist() == np.argsort(rows, axis=1, kind="stable").tolist()
+
+
 def test_moved_links_keep_the_degrees_counted() -> None:
     net = small_world(300, 6, 0.1, np.random.default_rng(5))
     before = net.degree.copy()
