@@ -382,18 +382,18 @@ def modularity(
             e_c = np.bincount(la[inside], weights=w[inside], minlength=k) / 2.0
     # total = sum of degrees = 2m, so e_c / m = 2 e_c / total.
     if k < 8:
-        return _summed_camp_terms(e_c.tolist(), d_c.tolist(), float(total))
+        return summed_camp_terms(e_c.tolist(), d_c.tolist(), float(total))
     return float(np.add.reduce(2.0 * e_c / total - (d_c / total) ** 2, axis=None))
 
 
-def _summed_camp_terms(e_c: list[Any], d_c: list[float], total: float) -> float:
+def summed_camp_terms(e_c: list[Any], d_c: list[float], total: float) -> float:
     """``sum_c [2 e_c / total - (d_c / total)^2]`` over the camps of ``d_c``, as numpy sums
     the array of those terms, in plain floats: the same IEEE operations (numpy's ``x ** 2`` is
     ``x * x``; an integer count times 2.0 is the float count times 2.0), and below eight terms
     numpy's pairwise sum adds them one after another to 0.0 (its sum of [-0.0] is 0.0). Five
     array operations on a few items cost more than this.
 
-    >>> _summed_camp_terms([1, 1], [2.0, 2.0], 4.0)
+    >>> summed_camp_terms([1, 1], [2.0, 2.0], 4.0)
     0.5
     """
     q = 0.0
@@ -409,7 +409,7 @@ def _two_camp_modularity(la: np.ndarray, lb: np.ndarray, d_c: np.ndarray, total:
     each camp are integer counts (what bincount counts); a few array calls fewer, at about the
     cost of one another."""
     both = int(np.count_nonzero(la & lb))
-    return _summed_camp_terms([int(np.count_nonzero(la == lb)) - both, both], d_c.tolist(), total)
+    return summed_camp_terms([int(np.count_nonzero(la == lb)) - both, both], d_c.tolist(), total)
 
 
 def active_link_density(

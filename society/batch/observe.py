@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from society import metrics as m
+from society.fusion import fused
 from society.mechanisms.evaluation import (
     false_pass,
     gaming_gap_of,
@@ -146,9 +147,9 @@ def _opinion_views(
         heard = network.neighbour_sum(opinion.reshape(-1)).reshape(runs, n) / strength
         echoes = m.row_correlations(opinion, heard)
     polarization = _esteban_ray(ordered)
+    links = _link_views(models, network, opinion, strength)
     out = []
     for b, model in enumerate(models):
-        disagreement = model.scenario.network.disagreement
         spread = m.Spread(d[b], d2[b], ss[b])
         m2 = float(ss[b]) / n
         if n < 4 or m2 <= 1e-150:
@@ -169,8 +170,53 @@ def _opinion_views(
                 "bimodality": bimodality,
                 "esteban_ray": polarization[b],
                 "echo_r": echo,
-                **link_views(model.network, opinion[b], disagreement, strength[b]),
+                **links[b],
                 "n_opinion_clusters": m.opinion_clusters(ordered[b], presorted=True),
+            }
+        )
+    return out
+
+
+def _link_views(
+    models: Sequence[SocietyModel],
+    network: BlockNetwork,
+    opinion: np.ndarray,
+    strength: np.ndarray,
+) -> list[dict[str, float]]:
+    """:func:`society.observe.link_views` of every run. With the fused kernels, the camps of
+    every run are counted in one pass over the block's links (run ``b``'s camps numbered ``2b``
+    and ``2b + 1``, its nodes added in its own order: each run's sums are its own) and each
+    run's links apart over its own links; the modularity's last step is each run's own."""
+    runs = opinion.shape[0]
+    kernels = fused(opinion.size)
+    if kernels is None or 2 * runs > np.iinfo(np.int8).max:
+        return [
+            link_views(model.network, opinion[b], model.scenario.network.disagreement, strength[b])
+            for b, model in enumerate(models)
+        ]
+    camps = (opinion > 0).view(np.int8)
+    labels = (camps + 2 * np.arange(runs, dtype=np.int8)[:, None]).reshape(-1)
+    inside, held = kernels.camp_counts(labels, network.u, network.v, strength.reshape(-1), 2 * runs)
+    totals = np.add.reduce(strength, axis=1).tolist()
+    camp_count = (np.maximum.reduce(camps, axis=1) + 1).tolist()
+    starts = [*network.first_links, network.n_edges]
+    flat = opinion.reshape(-1)
+    out = []
+    for b, model in enumerate(models):
+        k, total = camp_count[b], totals[b]
+        mine = slice(2 * b, 2 * b + k)
+        q = (
+            m.summed_camp_terms(inside[mine].tolist(), held[mine].tolist(), total)
+            if total > 0
+            else 0.0
+        )
+        first, end = starts[b], starts[b + 1]
+        threshold = float(model.scenario.network.disagreement)
+        apart = kernels.links_apart(flat, network.u[first:end], network.v[first:end], threshold)
+        out.append(
+            {
+                "modularity": q,
+                "active_link_density": float(apart / (end - first)) if end > first else 0.0,
             }
         )
     return out

@@ -111,7 +111,7 @@ def test_summed_camp_terms_is_numpys_sum() -> None:
         d_c = rng.random(k) * 10 ** rng.uniform(-3, 3)
         total = float(d_c.sum() * rng.uniform(1.0, 3.0))
         expected = np.add.reduce(2.0 * e_c / total - (d_c / total) ** 2, axis=None)
-        got = m._summed_camp_terms(e_c.tolist(), d_c.tolist(), total)
+        got = m.summed_camp_terms(e_c.tolist(), d_c.tolist(), total)
         assert bits(got) == bits(expected)
 
 
