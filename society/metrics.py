@@ -255,6 +255,19 @@ def _bin_edges(lo: float, hi: float, bins: int) -> FloatArray:
     return edges
 
 
+def bin_edges_rows(lo: FloatArray, hi: FloatArray, bins: int) -> FloatArray:
+    """:func:`_bin_edges` of each pair ``(lo[r], hi[r])``, one row each, in the same
+    operations (so the same bits); every ``hi > lo``.
+
+    >>> bin_edges_rows(np.array([0.0, 1.0]), np.array([1.0, 3.0]), 2).tolist()
+    [[0.0, 0.5, 1.0], [1.0, 2.0, 3.0]]
+    """
+    edges: FloatArray = _arange(bins + 1)[None, :] * ((hi - lo) / bins)[:, None]
+    edges += lo[:, None]
+    edges[:, -1] = hi
+    return edges
+
+
 @functools.cache
 def _arange(n: int) -> FloatArray:
     """``np.arange(n, dtype=float64)``, made once (read-only: callers get products of it)."""

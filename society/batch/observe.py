@@ -224,21 +224,30 @@ def _link_views(
 
 def _esteban_ray(ordered: np.ndarray, alpha: float = 1.6, bins: int = 64) -> list[float]:
     """:func:`society.metrics.esteban_ray` of each sorted row: each run's histogram on its own
-    range, then the terms of every run's at once."""
+    range (the edges of every run at once where the fused kernel counts), then the terms of
+    every run's at once."""
     runs, n = ordered.shape
     out: list[float] = [0.0] * runs
-    counts, edges, spread = [], [], []
-    for b in range(runs):
-        lo, hi = float(ordered[b, 0]), float(ordered[b, -1])
-        if not (math.isfinite(lo) and math.isfinite(hi)):
-            out[b] = m.esteban_ray(ordered[b], alpha, bins, presorted=True)
-        elif hi - lo > 1e-12:
-            c, e = m.opinion_histogram(ordered[b], lo, hi, bins, presorted=True)
-            counts.append(c)
-            edges.append(e)
-            spread.append(b)
-    if spread:
-        sums = m.esteban_ray_terms(np.stack(counts) / n, np.stack(edges), alpha)
-        for b, value in zip(spread, sums.tolist(), strict=True):
-            out[b] = value
+    lo, hi = ordered[:, 0], ordered[:, -1]
+    finite = np.isfinite(lo) & np.isfinite(hi)
+    for b in np.flatnonzero(~finite).tolist():
+        out[b] = m.esteban_ray(ordered[b], alpha, bins, presorted=True)
+    spread = np.flatnonzero(finite & (hi - lo > 1e-12)).tolist()
+    if not spread:
+        return out
+    kernels = fused(ordered.size)
+    if kernels is None:
+        pairs = [
+            m.opinion_histogram(ordered[b], float(lo[b]), float(hi[b]), bins, presorted=True)
+            for b in spread
+        ]
+        counts, edges = np.stack([c for c, _ in pairs]), np.stack([e for _, e in pairs])
+    else:
+        edges = m.bin_edges_rows(lo[spread], hi[spread], bins)
+        counts = np.stack(
+            [kernels.uniform_histogram(ordered[b], edges[i]) for i, b in enumerate(spread)]
+        )
+    sums = m.esteban_ray_terms(counts / n, edges, alpha)
+    for b, value in zip(spread, sums.tolist(), strict=True):
+        out[b] = value
     return out

@@ -52,6 +52,13 @@ def test_bin_edges_are_linspace() -> None:
             for bins in (1, 2, 3, 64):
                 expected = np.linspace(lo, hi, bins + 1)
                 assert m._bin_edges(lo, hi, bins).tobytes() == expected.tobytes(), (lo, hi)
+    # A batch's rows (ranges a batch bins: finite, hi - lo > 1e-12) give each row's edges.
+    rows = [(lo, hi) for lo, hi in ends if np.isfinite(lo) and np.isfinite(hi) and hi - lo > 1e-12]
+    lo_hi = np.array(rows)
+    for bins in (1, 64):
+        together = m.bin_edges_rows(lo_hi[:, 0], lo_hi[:, 1], bins)
+        for (lo, hi), got in zip(rows, together, strict=True):
+            assert got.tobytes() == m._bin_edges(lo, hi, bins).tobytes(), (lo, hi)
 
 
 @pytest.mark.parametrize("seed", range(2))
