@@ -113,8 +113,8 @@ def test_belief_update_matches_the_numpy_step() -> None:
     assert got.tobytes() == expected.tobytes()
 
 
-def test_stable_order_is_the_stable_argsort() -> None:
-    from society.network import stable_order
+def test_stable_orders_of_one_row_are_its_stable_argsort() -> None:
+    from society.network import stable_orders
 
     rng = np.random.default_rng(4)
     for x in (
@@ -123,7 +123,7 @@ def test_stable_order_is_the_stable_argsort() -> None:
         np.append(rng.random(100), np.nan),
         np.array([1.0]),
     ):
-        assert stable_order(x).tolist() == np.argsort(x, kind="stable").tolist()
+        assert stable_orders(x[None, :])[0].tolist() == np.argsort(x, kind="stable").tolist()
 
 
 def test_stable_orders_sort_each_row_as_alone() -> None:
