@@ -324,7 +324,7 @@ def homophilous_rewire_runs(
     # The runs with a disagreeing candidate draw which end keeps each link and where in the
     # keeper's window the other end goes; the others draw nothing more, as alone.
     active: list[tuple[int, np.ndarray, np.ndarray]] = []  # run, its links, their positions
-    swaps, offsets, widths = [], [], []
+    swaps, offsets, widths = [], [], []  # per disagreeing candidate; widths per run
     at = 0
     for b, cand in picked:
         mine = disagree[at : at + cand.size]
@@ -335,14 +335,14 @@ def homophilous_rewire_runs(
         width = min(rules[b].window, n)
         swaps.append(rngs[b].random(where.size) < 0.5)
         offsets.append(rngs[b].integers(0, width, size=where.size))
-        widths.append(np.full(where.size, width))
+        widths.append(width)
         active.append((b, cand[mine], where))
     if not active:
         return moved
     where = np.concatenate([w for _, _, w in active])
     keeper = np.where(np.concatenate(swaps), ends_v[where], ends_u[where])
     order, rank = _ranks(opinion, [b for b, _, _ in active])
-    width = np.concatenate(widths)
+    width = np.repeat(widths, [w.size for _, _, w in active])
     base = keeper - keeper % n  # each link's run's first node
     # A window of nodes nearest in opinion, shifted to lie inside the ranking: clipping instead
     # would pile links onto the most extreme nodes and grow artificial hubs.
