@@ -89,19 +89,20 @@ def do_work(
     p = scenario.work
     working = (pop.role == Role.RESEARCHER) & ~pop.revolting
     tasks, failed = shared_tasks(pop, p.task_rate, scenario.network.disagreement, rng)
-    quality = _mean_quality(research_quality(pop, scenario, lab.level), working)
+    quality = _mean_qualities(research_quality(pop, scenario, lab.level)[None], working[None])[0]
     done = (tasks, failed, quality)
     return _work(pop, working, lab, scenario, per_instance, available, growth, *done)
 
 
-def _mean_quality(quality: np.ndarray, working: np.ndarray) -> float:
-    """The mean quality of the working researchers' work (0 when none works)."""
-    count = int(np.count_nonzero(working))
-    if count == 0:
-        return 0.0
+def _mean_qualities(quality: np.ndarray, working: np.ndarray) -> list[float]:
+    """The mean quality of the working researchers' work in each row (one row a run; 0 where
+    none works)."""
+    counts = np.count_nonzero(working, axis=-1).tolist()
     # np.mean(quality, where=working)'s sum and division, without copying the working
-    # researchers out and without np.mean's Python wrappers (same bits).
-    return float(np.add.reduce(quality, axis=None, where=working)) / count
+    # researchers out and without np.mean's Python wrappers (same bits; numpy reduces each row
+    # of a 2-D array, where= included, as it reduces the row alone).
+    sums = np.add.reduce(quality, axis=-1, where=working).tolist()
+    return [total / count if count else 0.0 for total, count in zip(sums, counts, strict=True)]
 
 
 def _work(
@@ -300,13 +301,9 @@ class Research(Mechanism):
             [m.rng for m in mechanisms],
             opinion,
         )
-        # Each run's mean quality over its working researchers: a row's sum is the sum of the
-        # run alone (numpy reduces each row of a 2-D array as it reduces a 1-D one).
         mine = working.reshape(len(mechanisms), batch.n)
-        counts = np.count_nonzero(mine, axis=1)
-        sums = np.add.reduce(quality.reshape(mine.shape), axis=1, where=mine)
+        means = _mean_qualities(quality.reshape(mine.shape), mine)
         for b, t in enumerate(todays):
-            q = float(sums[b]) / int(counts[b]) if counts[b] else 0.0
             args = (t.lab, t.scenario, t.per_instance, t.available, t.growth)
-            t.work = _work(t.population, mine[b], *args, *tasks[b], q)
+            t.work = _work(t.population, mine[b], *args, *tasks[b], means[b])
         return True
