@@ -160,16 +160,17 @@ def _cell(value: object) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
-def priors_table() -> str:
-    """Every shipped prior as a Markdown table: the field, the distribution, its median (the
-    field's default), its 90% range, and where it comes from."""
+def priors_table(file: str = "model") -> str:
+    """Every prior of a shipped prior file (``scenarios/priors/<file>.toml``) as a Markdown
+    table: the field, the distribution, its median (the field's default), its 90% range, and
+    where it comes from."""
     from society.priors import read_priors
 
     lines = [
         "| field | prior | median (default) | 5%-95% | why | sources |",
         "|---|---|---|---|---|---|",
     ]
-    for key, p in read_priors(["model"]).priors.items():
+    for key, p in read_priors([file]).priors.items():
         spread = f"{format_default(p.quantile(0.05))} - {format_default(p.quantile(0.95))}"
         cells = [f"`{key}`", p.describe(), format_default(p.median()), spread, p.why, p.source]
         lines.append("| " + " | ".join(cells) + " |")
@@ -209,12 +210,13 @@ TABLES: dict[str, Callable[[], str]] = {
     "summary": summary_table,
     "identity": lambda: columns_table(IDENTITY_COLUMNS, IDENTITY),
     "priors": priors_table,
+    "settings_priors": lambda: priors_table("settings"),
 }
 
 
 #: The documents with a generated table kept inside them, and which tables each holds.
 DOCUMENTS: dict[Path, tuple[str, ...]] = {
-    MODEL_DOC: ("priors",),
+    MODEL_DOC: ("priors", "settings_priors"),
 }
 
 

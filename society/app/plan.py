@@ -13,6 +13,7 @@ import shlex
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from society.errors import ScenarioError, printable
@@ -174,7 +175,7 @@ class Settings:
         return load_scenario(self.scenario_doc(), overrides=self.overrides())
 
     def prior_set(self) -> PriorSet:
-        return read_priors(shipped_priors()) if self.priors else PriorSet({})
+        return read_priors(_model_priors()) if self.priors else PriorSet({})
 
     def sweep(self) -> Sweep:
         """The sweep ``society ask`` runs for these settings: replicate r has seed
@@ -215,7 +216,7 @@ class Settings:
         for o in self.overrides()[:-1]:
             parts += ["--set", o]
         if self.priors:
-            parts += ["--priors", *(str(p.relative_to(p.parents[2])) for p in shipped_priors())]
+            parts += ["--priors", *(str(p.relative_to(p.parents[2])) for p in _model_priors())]
         return shlex.join(parts)
 
     def export_toml(self) -> str:
@@ -241,3 +242,9 @@ def _text(v: Any) -> str:
     if isinstance(v, float) and math.isinf(v):
         return "inf" if v > 0 else "-inf"
     return str(v)
+
+
+def _model_priors() -> list[Path]:
+    """The shipped priors "with priors" draws from: the model's (``model.toml``), as the shipped
+    answers do; the opt-in ``settings.toml`` is left to the command line."""
+    return [p for p in shipped_priors() if p.stem == "model"]

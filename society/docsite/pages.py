@@ -117,6 +117,16 @@ def priors_page() -> str:
             "",
             TABLES["priors"](),
             "",
+            "## Four settings held fixed",
+            "",
+            "Four settings are assumptions nobody has measured too, but the shipped analyses hold "
+            "them at their defaults; `scenarios/priors/settings.toml` gives their priors (each "
+            "median is the default). Draw them as well with `--priors model settings`; "
+            "[what decides the answers](../explanation/findings.md#four-settings-held-fixed) "
+            "says how far each moves the shipped answers.",
+            "",
+            TABLES["settings_priors"](),
+            "",
         ]
     )
 

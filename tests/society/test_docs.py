@@ -76,7 +76,7 @@ def test_priors_and_scenarios_pages_list_every_prior_and_shipped_file() -> None:
     from society.priors import read_priors
 
     priors = page("reference/priors.md")
-    for key in read_priors(["model"]).keys:
+    for key in read_priors(["model", "settings"]).keys:
         assert f"| `{key}` |" in priors, key
     shipped = page("reference/scenarios.md")
     for name, _, _ in list_shipped():
@@ -97,7 +97,7 @@ def test_model_doc_keeps_its_priors_table_current() -> None:
     from society.priors import read_priors
 
     text = MODEL_DOC.read_text()
-    for key in read_priors(["model"]).keys:
+    for key in read_priors(["model", "settings"]).keys:
         assert f"| `{key}` |" in text, key
 
 

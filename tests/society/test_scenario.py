@@ -48,6 +48,30 @@ def test_every_uncertain_field_defaults_to_its_prior_median() -> None:
         assert priors.priors[key].why.strip(), key
 
 
+def test_settings_priors_spread_held_fields_around_their_defaults() -> None:
+    """scenarios/priors/settings.toml (opt-in) gives priors to settings model.toml holds fixed:
+    none of them is drawn by model.toml, each is a modelling setting (not a lever or a
+    question), and each median is the field's default, so adding the file changes nothing at
+    the medians."""
+    from society.priors import read_priors
+
+    settings, model = read_priors(["settings"]), read_priors(["model"])
+    fields = {f["key"]: f for f in iter_fields()}
+    assert set(settings.keys) == {
+        "network.disagreement",
+        "network.homophily_window",
+        "work.tax_compliance",
+        "work.compliance_alignment_slope",
+    }
+    assert not set(settings.keys) & set(model.keys)
+    for key, median in settings.medians().items():
+        assert fields[key]["kind"] == "setting", key
+        assert fields[key]["default"] == pytest.approx(median, rel=1e-9, abs=1e-12), key
+        low, high = settings.priors[key].support()
+        assert low < fields[key]["default"] < high, key
+        assert settings.priors[key].why.strip(), key
+
+
 def test_levers_cite_their_status_quo_and_questions_are_never_drawn() -> None:
     fields = iter_fields()
     levers = [f for f in fields if f["kind"] == "lever"]
