@@ -382,9 +382,10 @@ def read_priors(paths: Iterable[str | Path]) -> PriorSet:
             if shipped.is_file():
                 path = shipped
         if not path.is_file():
+            names = ", ".join(p.stem for p in shipped_priors())
             raise ScenarioError(
                 f"Prior file '{printable(spec)}' not found. Give the path of a prior TOML file "
-                f"(the shipped ones are in scenarios/priors/) or a shipped name."
+                f"or a shipped name ({names}: scenarios/priors/)."
             )
         try:
             doc = tomllib.loads(path.read_text())

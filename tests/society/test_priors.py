@@ -79,6 +79,8 @@ def test_bad_priors_name_the_file_key_and_fix(bad: dict, words: str) -> None:
 def test_missing_prior_file_is_a_clear_error(tmp_path) -> None:
     with pytest.raises(ScenarioError, match="not found"):
         read_priors([tmp_path / "nope.toml"])
+    with pytest.raises(ScenarioError, match=r"shipped name \(model, settings: scenarios/priors/\)"):
+        read_priors(["setings"])  # a misspelt shipped name: the error lists the real ones
     broken = tmp_path / "broken.toml"
     broken.write_text("[priors\n")
     with pytest.raises(ScenarioError, match="cannot be read"):
