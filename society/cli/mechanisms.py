@@ -60,7 +60,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_priors_option(
         p,
         "prior files to draw from instead of the shipped model priors (the schema of "
-        "scenarios/priors/*.toml; 'model' is the shipped one), e.g. --priors model extra.toml",
+        "scenarios/priors/*.toml; shipped: 'model', and 'settings' for four settings the model's "
+        "priors hold fixed), e.g. --priors model settings",
     )
     p.add_argument("--only", action="append", default=[], metavar="NAME", help="run one row")
     p.add_argument(
