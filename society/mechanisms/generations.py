@@ -274,6 +274,10 @@ def basin_interval(
     >>> [round(x, 3) for x in basin_interval(0.4, 0.1, 1.0, floor=0.6)]
     [0.7, 1.0]
     """
+    # Plain floats throughout: the same IEEE operations as numpy scalars (the lab's state holds
+    # np.float64), so the same bits, at a fraction of the cost of numpy's scalar arithmetic.
+    rho, delta, top = float(rho), float(delta), float(top)
+    erosion, hack_loss, floor = float(erosion), float(hack_loss), float(floor)
     shift = erosion + hack_loss
     if not rho > 0.0:  # also NaN
         return None
@@ -282,13 +286,11 @@ def basin_interval(
         # An extreme scenario (e.g. a margin that overflowed) leaves no cubic to solve: say
         # "no basin" rather than fail the run.
         return None
-    # In plain floats: the same values as numpy scalars give, and an overflow is inf without
-    # a warning to silence.
-    r, t, d, sh = float(rho), float(top), float(delta), float(shift)
+    r, t, d, sh = rho, top, delta, shift  # plain floats: an overflow is inf, without a warning
     if floor == 0.0:
         companion = (t + d / r, -d / r, -sh / r)
     else:
-        f, r = float(floor), r / (1.0 - float(floor))
+        f, r = floor, r / (1.0 - floor)
         companion = (t + f + d / r, -(f * t + d / r), -sh / r)
     if not all(math.isfinite(c) for c in companion):
         # rho is so small next to delta that the cubic is effectively the quadratic

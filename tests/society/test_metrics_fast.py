@@ -214,3 +214,30 @@ def test_basin_interval_as_before_on_the_doc_cases() -> None:
     assert basin_interval(np.float64(1e-300), 0.1, 0.9) is None
     assert basin_interval(0.1, 0.1, 0.8) is None
     assert math.isfinite(basin_interval(np.float64(0.75), 0.077, np.float64(0.95))[0])
+
+
+def test_basin_interval_gives_the_same_bits_for_numpy_scalars_and_floats() -> None:
+    """The lab's state holds np.float64; the basin is solved in plain floats (the same IEEE
+    operations): every argument as a numpy scalar or a float gives the same edges, bit for bit,
+    with and without a faithfulness floor, erosion and hack loss, basin or none."""
+    rng = np.random.default_rng(7)
+    found = 0
+    for _ in range(400):
+        rho, delta, top = rng.uniform(0.05, 2.0), rng.uniform(0.02, 0.3), rng.uniform(0.7, 1.0)
+        extra = {
+            "erosion": rng.choice([0.0, rng.uniform(0, 0.05)]),
+            "hack_loss": rng.choice([0.0, rng.uniform(0, 0.02)]),
+            "floor": rng.choice([0.0, rng.uniform(0, 0.7)]),
+        }
+        as_numpy = basin_interval(
+            np.float64(rho), delta, np.float64(top), **{k: np.float64(v) for k, v in extra.items()}
+        )
+        as_float = basin_interval(
+            float(rho), float(delta), float(top), **{k: float(v) for k, v in extra.items()}
+        )
+        assert (as_numpy is None) == (as_float is None)
+        if as_numpy is not None and as_float is not None:
+            found += 1
+            assert [bits(x) for x in as_numpy] == [bits(x) for x in as_float]
+            assert all(type(x) is float for x in as_numpy)
+    assert 50 < found < 400  # both kinds of case were drawn
