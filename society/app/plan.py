@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from society.errors import ScenarioError, printable
-from society.priors import PriorSet, read_priors, shipped_priors
+from society.priors import PriorSet, read_priors
 from society.scenario import Scenario, iter_fields
 from society.scenario_files import (
     list_shipped,
@@ -25,6 +25,7 @@ from society.scenario_files import (
     parse_override,
     read_toml,
     scenario_to_toml,
+    shipped_dir,
 )
 from society.sweeps.spec import Sweep, SweepError, build_sweep
 
@@ -175,7 +176,7 @@ class Settings:
         return load_scenario(self.scenario_doc(), overrides=self.overrides())
 
     def prior_set(self) -> PriorSet:
-        return read_priors(_model_priors()) if self.priors else PriorSet({})
+        return read_priors([_model_prior_file()]) if self.priors else PriorSet({})
 
     def sweep(self) -> Sweep:
         """The sweep ``society ask`` runs for these settings: replicate r has seed
@@ -216,7 +217,8 @@ class Settings:
         for o in self.overrides()[:-1]:
             parts += ["--set", o]
         if self.priors:
-            parts += ["--priors", *(str(p.relative_to(p.parents[2])) for p in _model_priors())]
+            path = _model_prior_file()
+            parts += ["--priors", str(path.relative_to(path.parents[2]))]
         return shlex.join(parts)
 
     def export_toml(self) -> str:
@@ -244,7 +246,7 @@ def _text(v: Any) -> str:
     return str(v)
 
 
-def _model_priors() -> list[Path]:
-    """The shipped priors "with priors" draws from: the model's (``model.toml``), as the shipped
+def _model_prior_file() -> Path:
+    """The prior file "with priors" draws from: the model's (``model.toml``), as the shipped
     answers do; the opt-in ``settings.toml`` is left to the command line."""
-    return [p for p in shipped_priors() if p.stem == "model"]
+    return shipped_dir() / "priors" / "model.toml"
