@@ -275,7 +275,8 @@ def basin_interval(
     [0.7, 1.0]
     """
     # Plain floats throughout: the same IEEE operations as numpy scalars (the lab's state holds
-    # np.float64), so the same bits, at a fraction of the cost of numpy's scalar arithmetic.
+    # np.float64), so the same bits, at a fraction of the cost of numpy's scalar arithmetic;
+    # and an overflow is inf without a warning to silence.
     rho, delta, top = float(rho), float(delta), float(top)
     erosion, hack_loss, floor = float(erosion), float(hack_loss), float(floor)
     shift = erosion + hack_loss
@@ -286,12 +287,11 @@ def basin_interval(
         # An extreme scenario (e.g. a margin that overflowed) leaves no cubic to solve: say
         # "no basin" rather than fail the run.
         return None
-    r, t, d, sh = rho, top, delta, shift  # plain floats: an overflow is inf, without a warning
     if floor == 0.0:
-        companion = (t + d / r, -d / r, -sh / r)
+        companion = (top + delta / rho, -delta / rho, -shift / rho)
     else:
-        f, r = floor, r / (1.0 - floor)
-        companion = (t + f + d / r, -(f * t + d / r), -sh / r)
+        r = rho / (1.0 - floor)
+        companion = (top + floor + delta / r, -(floor * top + delta / r), -shift / r)
     if not all(math.isfinite(c) for c in companion):
         # rho is so small next to delta that the cubic is effectively the quadratic
         # delta x (x - 1) - shift, negative on (0, 1): no basin.
